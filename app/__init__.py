@@ -1,0 +1,118 @@
+"""Application factory."""
+from __future__ import annotations
+
+import logging
+import os
+
+from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from config import CONFIGS, INSTANCE_DIR, ProductionConfig
+
+
+def create_app(config_name: str | None = None, overrides: dict | None = None) -> Flask:
+    """Build the app for `config_name` (default: $APP_CONFIG or development).
+
+    `overrides` replaces settings after the config class is loaded (tests use it).
+    """
+    config_name = config_name or os.environ.get("APP_CONFIG", "development")
+    config_class = CONFIGS[config_name]
+    if config_class is ProductionConfig:
+        ProductionConfig.check()
+
+    app = Flask(
+        __name__,
+        instance_path=str(INSTANCE_DIR),
+        template_folder="../templates",
+        static_folder="../static",
+    )
+    app.config.from_object(config_class)
+    app.config.update(overrides or {})
+    os.makedirs(app.instance_path, exist_ok=True)
+    _configure_database(app)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+    if app.config["PROXY_FIX_X_FOR"]:
+        n = app.config["PROXY_FIX_X_FOR"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)
+
+    _init_extensions(app)
+    _register_blueprints(app)
+    _register_cli(app)
+    _register_template_helpers(app)
+
+    from app.errors.handlers import register_error_handlers
+
+    register_error_handlers(app)
+    return app
+
+
+def _configure_database(app: Flask) -> None:
+    from app.common import db as _sqlite_hooks  # noqa: F401  (installs the SQLite connect and BEGIN hooks)
+
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+        options = dict(app.config["SQLALCHEMY_ENGINE_OPTIONS"])
+        # pysqlite's timeout is SQLite's busy timeout: writers wait for the lock this long.
+        options["connect_args"] = {"timeout": app.config["SQLITE_BUSY_TIMEOUT_MS"] / 1000}
+        app.config["SQLALCHEMY_ENGINE_OPTIONS"] = options
+
+
+def _init_extensions(app: Flask) -> None:
+    from flask_babel import lazy_gettext as _l
+
+    from app.extensions import babel, csrf, db, limiter, login_manager, migrate
+
+    db.init_app(app)
+    from app.common.db import render_migration_item
+
+    migrate.init_app(
+        app,
+        db,
+        directory=os.path.join(os.path.dirname(app.root_path), "migrations"),
+        render_as_batch=True,  # SQLite can only ALTER tables by copying them; Alembic's batch mode does it
+        compare_type=True,
+        render_item=render_migration_item,
+    )
+    csrf.init_app(app)
+    limiter.init_app(app)
+    babel.init_app(app)
+    login_manager.init_app(app)
+    login_manager.login_view = "accounts.login"
+    login_manager.login_message = _l("请先登录")
+    login_manager.login_message_category = "info"
+    # "basic" marks a session non-fresh when the browser's address changes; "strong" would log
+    # out every phone that moves between Wi-Fi and 4G, which is most of our readers.
+    login_manager.session_protection = "basic"
+
+    from app.accounts import permissions as _user_loader  # noqa: F401  (registers the user loader)
+
+
+def _register_blueprints(app: Flask) -> None:
+    from app.accounts.views import bp as accounts_bp
+    from app.mail.views import bp as mail_bp
+    from app.main.views import bp as main_bp
+
+    app.register_blueprint(main_bp)
+    app.register_blueprint(accounts_bp)
+    app.register_blueprint(mail_bp)
+
+
+def _register_cli(app: Flask) -> None:
+    from app.accounts.cli import create_admin_command, users_cli
+    from app.demo.cli import seed_demo_command
+    from app.mail.cli import outbox_cli
+
+    app.cli.add_command(create_admin_command)
+    app.cli.add_command(users_cli)
+    app.cli.add_command(outbox_cli)
+    app.cli.add_command(seed_demo_command)
+
+
+def _register_template_helpers(app: Flask) -> None:
+    from app.common.time import local_datetime
+
+    app.jinja_env.filters["local_datetime"] = local_datetime
+
+    @app.context_processor
+    def site_globals() -> dict:
+        return {"site_name": app.config["SITE_NAME"]}

@@ -1,0 +1,71 @@
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+
+from flask_login import UserMixin
+from sqlalchemy import Enum, String, func, true
+from sqlalchemy.orm import Mapped, mapped_column
+from werkzeug.security import check_password_hash
+
+from app.common.time import UtcDateTime, utcnow
+from app.extensions import db
+
+
+class Role(enum.StrEnum):
+    STUDENT = "student"
+    STAFF = "staff"
+    ADMIN = "admin"
+
+    @property
+    def label(self) -> str:
+        from flask_babel import gettext as _
+
+        return {Role.STUDENT: _("学员"), Role.STAFF: _("工作人员"), Role.ADMIN: _("管理员")}[self]
+
+
+class User(UserMixin, db.Model):
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # Stored lower-cased so that the unique index also catches case variants.
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    # Mainland mobile number, 11 digits. Accounts created by operators may lack one until booking.
+    phone: Mapped[str | None] = mapped_column(String(11), unique=True)
+    name: Mapped[str | None] = mapped_column(String(50))
+    # Werkzeug's generate_password_hash: scrypt, a memory-hard KDF with a random salt per hash.
+    password_hash: Mapped[str] = mapped_column(String(255))
+    role: Mapped[Role] = mapped_column(
+        Enum(Role, native_enum=False, length=16, values_callable=lambda roles: [r.value for r in roles],
+             create_constraint=True, name="role"),
+        default=Role.STUDENT,
+        server_default=Role.STUDENT.value,
+        index=True,
+    )
+    is_active: Mapped[bool] = mapped_column(default=True, server_default=true())
+    # Part of the login cookie's identity: bumping it ends every session and remember-me cookie
+    # of this user (password change or reset, deactivation).
+    session_version: Mapped[int] = mapped_column(default=1, server_default="1")
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, server_default=func.now())
+    last_login_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+
+    def check_password(self, password: str) -> bool:
+        return check_password_hash(self.password_hash, password)
+
+    def get_id(self) -> str:
+        return f"{self.id}:{self.session_version}"
+
+    @property
+    def is_staff(self) -> bool:
+        return self.role in (Role.STAFF, Role.ADMIN)
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role is Role.ADMIN
+
+    @property
+    def display_name(self) -> str:
+        return self.name or self.email.split("@", 1)[0]
+
+    def __repr__(self) -> str:
+        return f"<User {self.id} {self.email} {self.role.value}>"

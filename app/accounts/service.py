@@ -1,0 +1,196 @@
+"""Every change to an account goes through here: one function per thing a person can do."""
+from __future__ import annotations
+
+import functools
+import hashlib
+
+from flask import current_app, url_for
+from flask_babel import gettext as _
+from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+from sqlalchemy import func, or_, select
+from sqlalchemy.exc import IntegrityError
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from app.accounts.errors import (
+    AccountDisabled,
+    EmailTaken,
+    InvalidCredentials,
+    InvalidResetToken,
+    PhoneTaken,
+    WrongPassword,
+)
+from app.accounts.models import Role, User
+from app.common.db import begin_write
+from app.common.time import utcnow
+from app.common.validators import normalise_phone
+from app.extensions import db
+from app.mail.service import queue_email
+
+_RESET_SALT = "password-reset"
+
+
+def find_by_login(login: str) -> User | None:
+    """An account by email (any case) or by mobile number (any common spelling)."""
+    login = login.strip()
+    if "@" in login:
+        return db.session.scalar(select(User).where(User.email == login.lower()))
+    phone = normalise_phone(login)
+    return db.session.scalar(select(User).where(User.phone == phone)) if phone else None
+
+
+def _raise_if_taken(email: str | None, phone: str | None, exclude_user_id: int | None = None) -> None:
+    clauses = []
+    if email:
+        clauses.append(User.email == email)
+    if phone:
+        clauses.append(User.phone == phone)
+    if not clauses:
+        return
+    query = select(User.email, User.phone).where(or_(*clauses))
+    if exclude_user_id is not None:
+        query = query.where(User.id != exclude_user_id)
+    for taken_email, taken_phone in db.session.execute(query):
+        if email and taken_email == email:
+            raise EmailTaken()
+        if phone and taken_phone == phone:
+            raise PhoneTaken()
+
+
+def _commit_account_change() -> None:
+    """Commit; a unique-index race lost to a parallel request becomes the same friendly error."""
+    try:
+        db.session.commit()
+    except IntegrityError as error:
+        db.session.rollback()
+        text = str(error.orig).lower()
+        if "phone" in text:
+            raise PhoneTaken() from error
+        raise EmailTaken() from error
+
+
+def register_user(
+    email: str, password: str, name: str | None, phone: str | None, role: Role = Role.STUDENT
+) -> User:
+    password_hash = generate_password_hash(password)  # slow on purpose: hash before taking the lock
+    begin_write()
+    email = email.strip().lower()
+    phone = phone or None
+    _raise_if_taken(email, phone)
+    user = User(email=email, name=name or None, phone=phone, role=role, password_hash=password_hash)
+    db.session.add(user)
+    _commit_account_change()
+    return user
+
+
+@functools.cache
+def _dummy_password_hash() -> str:
+    return generate_password_hash("no account has this password")
+
+
+def authenticate(login: str, password: str) -> User:
+    """The account for these credentials, with its last login recorded; or InvalidCredentials."""
+    user = find_by_login(login)
+    if user is None:
+        # Spend the same time as a wrong password, so response times do not reveal who is registered.
+        check_password_hash(_dummy_password_hash(), password)
+        raise InvalidCredentials()
+    # The slow hash check runs outside the write transaction: on SQLite that lock is shared by all.
+    if not user.check_password(password):
+        raise InvalidCredentials()
+    if not user.is_active:
+        raise AccountDisabled()
+    begin_write()
+    user.last_login_at = utcnow()
+    db.session.commit()
+    return user
+
+
+def update_profile(user: User, name: str, phone: str, email: str) -> User:
+    begin_write()
+    email = email.strip().lower()
+    _raise_if_taken(email, phone, exclude_user_id=user.id)
+    user.name, user.phone, user.email = name, phone, email
+    _commit_account_change()
+    return user
+
+
+def change_password(user: User, current_password: str, new_password: str) -> User:
+    """Set a new password and end the user's other sessions and remember-me cookies."""
+    if not user.check_password(current_password):
+        raise WrongPassword()
+    password_hash = generate_password_hash(new_password)
+    begin_write()
+    user.password_hash = password_hash
+    user.session_version += 1
+    db.session.commit()
+    return user
+
+
+def set_role(user: User, role: Role) -> User:
+    begin_write()
+    user.role = role
+    db.session.commit()
+    return user
+
+
+# --- password reset -------------------------------------------------------------------------
+
+def _serializer() -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=_RESET_SALT)
+
+
+def _password_fingerprint(user: User) -> str:
+    # Part of the token: once the password changes the token stops matching, so a link works once.
+    return hashlib.sha256(user.password_hash.encode()).hexdigest()[:16]
+
+
+def make_reset_token(user: User) -> str:
+    return _serializer().dumps({"uid": user.id, "pw": _password_fingerprint(user)})
+
+
+def request_password_reset(email: str) -> None:
+    """Email a reset link if an active account has this address. Says nothing either way."""
+    begin_write()
+    user = db.session.scalar(select(User).where(User.email == email.strip().lower()))
+    if user is None or not user.is_active:
+        db.session.rollback()
+        return
+    link = url_for("accounts.reset_password", token=make_reset_token(user), _external=True)
+    queue_email(
+        to=user.email,
+        subject=_("重置您的密码"),
+        template="password_reset",
+        user=user,
+        link=link,
+        valid_minutes=current_app.config["PASSWORD_RESET_MAX_AGE"] // 60,
+    )
+    db.session.commit()
+
+
+def user_for_reset_token(token: str) -> User:
+    try:
+        data = _serializer().loads(token, max_age=current_app.config["PASSWORD_RESET_MAX_AGE"])
+    except (SignatureExpired, BadSignature) as error:
+        raise InvalidResetToken() from error
+    user = db.session.get(User, data.get("uid")) if isinstance(data, dict) else None
+    if user is None or not user.is_active or data.get("pw") != _password_fingerprint(user):
+        raise InvalidResetToken()
+    return user
+
+
+def reset_password(token: str, new_password: str) -> User:
+    user_for_reset_token(token)  # refuse a bad token before spending time on the hash
+    password_hash = generate_password_hash(new_password)
+    begin_write()
+    user = user_for_reset_token(token)  # again under the lock: two parallel uses, one wins
+    user.password_hash = password_hash
+    user.session_version += 1
+    db.session.commit()
+    return user
+
+
+def count_users_by_role() -> dict[Role, int]:
+    rows = db.session.execute(select(User.role, func.count()).group_by(User.role))
+    counts = {role: 0 for role in Role}
+    counts.update({role: count for role, count in rows})
+    return counts

@@ -1,0 +1,39 @@
+"""`flask --app wsgi seed-demo`: demo accounts (and, as features land, demo content).
+
+Safe to run twice: it creates what is missing and leaves what exists alone.
+"""
+from __future__ import annotations
+
+import click
+from flask import current_app
+
+from app.accounts import service as accounts
+from app.accounts.models import Role
+
+DEMO_PASSWORD = "demo12345"
+DEMO_ACCOUNTS = [
+    # email, name, phone, role
+    ("admin@example.com", "王管理", "13800000001", Role.ADMIN),
+    ("staff@example.com", "李助教", "13800000002", Role.STAFF),
+    ("student@example.com", "张喆", "13800000003", Role.STUDENT),
+]
+
+
+def seed_accounts() -> list[str]:
+    created = []
+    for email, name, phone, role in DEMO_ACCOUNTS:
+        if accounts.find_by_login(email) is None:
+            accounts.register_user(email, DEMO_PASSWORD, name, phone, role=role)
+            created.append(email)
+    return created
+
+
+@click.command("seed-demo")
+def seed_demo_command() -> None:
+    """Load demo accounts and content (refused with production settings)."""
+    if current_app.config["ENV_NAME"] == "production":
+        raise click.ClickException("seed-demo refuses to run with production settings")
+    created = seed_accounts()
+    click.echo(f"demo accounts: {len(created)} created, {len(DEMO_ACCOUNTS) - len(created)} already there")
+    for email, _name, _phone, role in DEMO_ACCOUNTS:
+        click.echo(f"  {role.value:<8} {email}  password: {DEMO_PASSWORD}")

@@ -1,0 +1,32 @@
+"""The outbox as admins see it: what was sent, what is waiting, what failed and why.
+
+In development (MAIL_BACKEND=console) this is also where the mail can be read.
+"""
+from flask import Blueprint, abort, render_template, request
+from sqlalchemy import func, select
+
+from app.accounts.permissions import admin_required
+from app.extensions import db
+from app.mail.models import OutboxMessage, OutboxStatus
+
+bp = Blueprint("mail", __name__, url_prefix="/admin/outbox")
+PAGE_SIZE = 50
+
+
+@bp.route("/")
+@admin_required
+def outbox():
+    status_filter = request.args.get("status")
+    query = select(OutboxMessage).order_by(OutboxMessage.id.desc())
+    if status_filter in {s.value for s in OutboxStatus}:
+        query = query.where(OutboxMessage.status == OutboxStatus(status_filter))
+    page = db.paginate(query, per_page=PAGE_SIZE, error_out=False)
+    counts = dict(db.session.execute(select(OutboxMessage.status, func.count()).group_by(OutboxMessage.status)).all())
+    return render_template("mail/outbox.html", page=page, counts=counts, status_filter=status_filter)
+
+
+@bp.route("/<int:message_id>")
+@admin_required
+def message(message_id: int):
+    message = db.session.get(OutboxMessage, message_id) or abort(404)
+    return render_template("mail/message.html", message=message)

@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Set everything up and run the site on SQLite with demo data at http://127.0.0.1:5000
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source scripts/bootstrap.sh requirements.txt
+
+export FLASK_APP=wsgi APP_CONFIG="${APP_CONFIG:-development}"
+flask db upgrade
+flask seed-demo
+# Development mail goes to this console (MAIL_BACKEND=console) and to /admin/outbox/ for admins.
+flask outbox send --loop --interval 2 &
+outbox_pid=$!
+trap 'kill $outbox_pid 2>/dev/null || true' EXIT
+echo
+echo "Site: http://127.0.0.1:${PORT:-5000}   (Ctrl+C to stop)"
+flask run --host 127.0.0.1 --port "${PORT:-5000}"

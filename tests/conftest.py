@@ -1,0 +1,154 @@
+"""Fixtures: one app per test session, a clean database for every test, a client per role.
+
+The database is SQLite (a file under instance/) unless TEST_DATABASE_URL points elsewhere;
+`.ci/run` runs the suite once on each.
+"""
+from __future__ import annotations
+
+import os
+import socket
+import threading
+
+import pytest
+from aiosmtpd.controller import Controller
+from sqlalchemy import text
+
+from app import create_app
+from app.accounts import service as accounts
+from app.accounts.models import Role
+from app.extensions import db, limiter
+from tests.helpers import login
+
+PASSWORD = "secret-pass-1"
+
+
+@pytest.fixture(scope="session")
+def app():
+    app = create_app("testing")
+    with app.app_context():
+        if db.engine.dialect.name == "sqlite":
+            db.engine.dispose()
+            path = db.engine.url.database
+            for suffix in ("", "-wal", "-shm"):
+                if path and os.path.exists(path + suffix):
+                    os.remove(path + suffix)
+        db.drop_all()
+        db.create_all()  # tests only; real databases are built by the migrations (see test_migrations)
+    yield app
+    with app.app_context():
+        db.engine.dispose()
+
+
+def _empty_all_tables() -> None:
+    tables = list(reversed(db.metadata.sorted_tables))
+    with db.engine.begin() as connection:
+        if connection.dialect.name == "postgresql":
+            names = ", ".join(f'"{t.name}"' for t in tables)
+            connection.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+        else:
+            for table in tables:
+                connection.execute(table.delete())
+
+
+@pytest.fixture(autouse=True)
+def clean_database(app):
+    """Every test starts with empty tables and fresh rate-limit counters."""
+    yield
+    with app.app_context():
+        db.session.remove()
+        _empty_all_tables()
+    limiter.reset()
+
+
+@pytest.fixture
+def ctx(app):
+    """An application context, for tests that call services or query models directly."""
+    with app.app_context():
+        yield
+        db.session.remove()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+def make_user(app, email: str, role: Role = Role.STUDENT, name: str = "张三", phone: str | None = None):
+    with app.test_request_context():
+        user = accounts.register_user(email, PASSWORD, name, phone, role=role)
+        user_id = user.id
+        db.session.remove()
+    return user_id
+
+
+@pytest.fixture
+def student(app):
+    return make_user(app, "student@example.com", Role.STUDENT, "张喆", "13800000003")
+
+
+@pytest.fixture
+def staff(app):
+    return make_user(app, "staff@example.com", Role.STAFF, "李助教", "13800000002")
+
+
+@pytest.fixture
+def admin(app):
+    return make_user(app, "admin@example.com", Role.ADMIN, "王管理", "13800000001")
+
+
+def _logged_in_client(app, email: str):
+    client = app.test_client()
+    response = login(client, email, PASSWORD)
+    assert response.status_code == 302, response.get_data(as_text=True)
+    return client
+
+
+@pytest.fixture
+def student_client(app, student):
+    return _logged_in_client(app, "student@example.com")
+
+
+@pytest.fixture
+def staff_client(app, staff):
+    return _logged_in_client(app, "staff@example.com")
+
+
+@pytest.fixture
+def admin_client(app, admin):
+    return _logged_in_client(app, "admin@example.com")
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+class _Inbox:
+    """Messages received by the test SMTP server."""
+
+    def __init__(self) -> None:
+        self.messages: list = []
+        self._lock = threading.Lock()
+
+    async def handle_DATA(self, server, session, envelope):  # aiosmtpd handler hook
+        from email import message_from_bytes
+        from email.policy import default
+
+        with self._lock:
+            self.messages.append(message_from_bytes(envelope.content, policy=default))
+        return "250 Message accepted for delivery"
+
+
+@pytest.fixture
+def smtp_server(app, monkeypatch):
+    """A real SMTP server on loopback (aiosmtpd); the app is pointed at it for this test."""
+    inbox = _Inbox()
+    controller = Controller(inbox, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    monkeypatch.setitem(app.config, "MAIL_SERVER", "127.0.0.1")
+    monkeypatch.setitem(app.config, "MAIL_PORT", controller.port)
+    monkeypatch.setitem(app.config, "MAIL_BACKEND", "smtp")
+    inbox.controller = controller
+    yield inbox
+    controller.stop()

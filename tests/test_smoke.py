@@ -1,0 +1,9 @@
+from tests.helpers import submit_form
+
+
+def test_signup_then_home(client, ctx):
+    r = submit_form(client, "/account/signup", {"name": "王𠮷", "phone": "138 0013 8000", "email": "A@Example.com",
+                                                 "password": "abcdefgh1", "confirm": "abcdefgh1"})
+    assert r.status_code == 302, r.get_data(as_text=True)
+    r = client.get("/")
+    assert "王𠮷" in r.get_data(as_text=True)
