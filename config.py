@@ -47,6 +47,8 @@ class Config:
     BABEL_DEFAULT_LOCALE = os.environ.get("BABEL_DEFAULT_LOCALE", "zh_CN")
     BABEL_DEFAULT_TIMEZONE = os.environ.get("BABEL_DEFAULT_TIMEZONE", "Asia/Shanghai")
     SITE_NAME = os.environ.get("SITE_NAME", "玺承集团 · 电商成长学院")
+    # The public address, for links built outside a web request (emails sent from the CLI, QR codes).
+    SITE_URL = os.environ.get("SITE_URL", "http://127.0.0.1:5000")
 
     # Sessions and cookies.
     SESSION_COOKIE_HTTPONLY = True
@@ -68,6 +70,7 @@ class Config:
     RATELIMIT_LOGIN = os.environ.get("RATELIMIT_LOGIN", "10 per minute;50 per hour")
     RATELIMIT_PASSWORD_RESET = os.environ.get("RATELIMIT_PASSWORD_RESET", "5 per minute;20 per hour")
     RATELIMIT_SIGNUP = os.environ.get("RATELIMIT_SIGNUP", "10 per hour")
+    RATELIMIT_BOOKING = os.environ.get("RATELIMIT_BOOKING", "30 per minute")
 
     # Mail: messages are written to the outbox table and delivered by `flask outbox send`.
     # MAIL_BACKEND is "smtp" (deliver) or "console" (log the message instead of sending it).
@@ -104,6 +107,7 @@ class TestingConfig(Config):
     RATELIMIT_LOGIN = "1000 per minute"
     RATELIMIT_PASSWORD_RESET = "1000 per minute"
     RATELIMIT_SIGNUP = "1000 per minute"
+    RATELIMIT_BOOKING = "1000 per minute"
     MAIL_BACKEND = "smtp"
     MAIL_SERVER = "127.0.0.1"
 

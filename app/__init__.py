@@ -84,16 +84,23 @@ def _init_extensions(app: Flask) -> None:
     # out every phone that moves between Wi-Fi and 4G, which is most of our readers.
     login_manager.session_protection = "basic"
 
+    from app import models as _all_models  # noqa: F401  (complete metadata for migrations)
     from app.accounts import permissions as _user_loader  # noqa: F401  (registers the user loader)
 
 
 def _register_blueprints(app: Flask) -> None:
     from app.accounts.views import bp as accounts_bp
+    from app.booking.views import bp as booking_bp
+    from app.catalog.admin import bp as catalog_admin_bp
+    from app.catalog.views import bp as catalog_bp
     from app.mail.views import bp as mail_bp
     from app.main.views import bp as main_bp
 
     app.register_blueprint(main_bp)
     app.register_blueprint(accounts_bp)
+    app.register_blueprint(catalog_bp)
+    app.register_blueprint(booking_bp)
+    app.register_blueprint(catalog_admin_bp)
     app.register_blueprint(mail_bp)
 
 
@@ -109,9 +116,13 @@ def _register_cli(app: Flask) -> None:
 
 
 def _register_template_helpers(app: Flask) -> None:
-    from app.common.time import local_datetime
+    from app.common.money import format_money
+    from app.common.time import local_date, local_datetime, utcnow
 
     app.jinja_env.filters["local_datetime"] = local_datetime
+    app.jinja_env.filters["local_date"] = local_date
+    app.jinja_env.filters["money"] = format_money
+    app.jinja_env.globals["now_utc"] = utcnow
 
     @app.context_processor
     def site_globals() -> dict:

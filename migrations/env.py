@@ -9,8 +9,10 @@ from flask import current_app
 config = context.config
 
 # Interpret the config file for Python logging.
-# This line sets up loggers basically.
-fileConfig(config.config_file_name)
+# This line sets up loggers basically. Loggers that already exist are left on: when migrations run
+# inside a live process (flask_migrate.upgrade() from Python, the migration tests), the default
+# would silence every app logger for the rest of that process, the mail sender's included.
+fileConfig(config.config_file_name, disable_existing_loggers=False)
 logger = logging.getLogger('alembic.env')
 
 

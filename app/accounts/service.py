@@ -20,7 +20,7 @@ from app.accounts.errors import (
     WrongPassword,
 )
 from app.accounts.models import Role, User
-from app.common.db import begin_write
+from app.common.db import write_transaction
 from app.common.time import utcnow
 from app.common.validators import normalise_phone
 from app.extensions import db
@@ -56,14 +56,16 @@ def _raise_if_taken(email: str | None, phone: str | None, exclude_user_id: int |
             raise PhoneTaken()
 
 
-def _commit_account_change() -> None:
-    """Commit; a unique-index race lost to a parallel request becomes the same friendly error."""
+def _flush_account_change() -> None:
+    """Flush; a unique-index race lost to a parallel request becomes the same friendly error."""
     try:
-        db.session.commit()
+        db.session.flush()
     except IntegrityError as error:
-        db.session.rollback()
         text = str(error.orig).lower()
-        if "phone" in text:
+        # Match the constraint, not the word "phone": the message also quotes the duplicate value,
+        # and an address like iphone.shop@example.com contains it. PostgreSQL names the constraint
+        # (uq_users_phone), SQLite the column (users.phone).
+        if "uq_users_phone" in text or "users.phone" in text:
             raise PhoneTaken() from error
         raise EmailTaken() from error
 
@@ -71,14 +73,18 @@ def _commit_account_change() -> None:
 def register_user(
     email: str, password: str, name: str | None, phone: str | None, role: Role = Role.STUDENT
 ) -> User:
-    password_hash = generate_password_hash(password)  # slow on purpose: hash before taking the lock
-    begin_write()
+    # Slow on purpose (scrypt), so hashed before the write transaction: on SQLite its lock is shared by all.
+    return _insert_user(email, generate_password_hash(password), name, phone, role)
+
+
+@write_transaction
+def _insert_user(email: str, password_hash: str, name: str | None, phone: str | None, role: Role) -> User:
     email = email.strip().lower()
     phone = phone or None
     _raise_if_taken(email, phone)
     user = User(email=email, name=name or None, phone=phone, role=role, password_hash=password_hash)
     db.session.add(user)
-    _commit_account_change()
+    _flush_account_change()
     return user
 
 
@@ -99,18 +105,33 @@ def authenticate(login: str, password: str) -> User:
         raise InvalidCredentials()
     if not user.is_active:
         raise AccountDisabled()
-    begin_write()
+    return _record_login(user)
+
+
+@write_transaction
+def _record_login(user: User) -> User:
     user.last_login_at = utcnow()
-    db.session.commit()
     return user
 
 
+@write_transaction
+def complete_profile(user: User, name: str | None = None, phone: str | None = None) -> User:
+    """Fill in the 姓名 and 手机号 that booking needs, without touching the rest of the profile."""
+    if phone:
+        _raise_if_taken(None, phone, exclude_user_id=user.id)
+        user.phone = phone
+    if name:
+        user.name = name
+    _flush_account_change()
+    return user
+
+
+@write_transaction
 def update_profile(user: User, name: str, phone: str, email: str) -> User:
-    begin_write()
     email = email.strip().lower()
     _raise_if_taken(email, phone, exclude_user_id=user.id)
     user.name, user.phone, user.email = name, phone, email
-    _commit_account_change()
+    _flush_account_change()
     return user
 
 
@@ -118,18 +139,19 @@ def change_password(user: User, current_password: str, new_password: str) -> Use
     """Set a new password and end the user's other sessions and remember-me cookies."""
     if not user.check_password(current_password):
         raise WrongPassword()
-    password_hash = generate_password_hash(new_password)
-    begin_write()
+    return write_transaction(_set_password_hash)(user, generate_password_hash(new_password))
+
+
+def _set_password_hash(user: User, password_hash: str) -> User:
+    """Set a new password hash and end the user's sessions and remember-me cookies elsewhere."""
     user.password_hash = password_hash
     user.session_version += 1
-    db.session.commit()
     return user
 
 
+@write_transaction
 def set_role(user: User, role: Role) -> User:
-    begin_write()
     user.role = role
-    db.session.commit()
     return user
 
 
@@ -148,12 +170,11 @@ def make_reset_token(user: User) -> str:
     return _serializer().dumps({"uid": user.id, "pw": _password_fingerprint(user)})
 
 
+@write_transaction
 def request_password_reset(email: str) -> None:
     """Email a reset link if an active account has this address. Says nothing either way."""
-    begin_write()
     user = db.session.scalar(select(User).where(User.email == email.strip().lower()))
     if user is None or not user.is_active:
-        db.session.rollback()
         return
     link = url_for("accounts.reset_password", token=make_reset_token(user), _external=True)
     queue_email(
@@ -164,7 +185,6 @@ def request_password_reset(email: str) -> None:
         link=link,
         valid_minutes=current_app.config["PASSWORD_RESET_MAX_AGE"] // 60,
     )
-    db.session.commit()
 
 
 def user_for_reset_token(token: str) -> User:
@@ -180,13 +200,13 @@ def user_for_reset_token(token: str) -> User:
 
 def reset_password(token: str, new_password: str) -> User:
     user_for_reset_token(token)  # refuse a bad token before spending time on the hash
-    password_hash = generate_password_hash(new_password)
-    begin_write()
-    user = user_for_reset_token(token)  # again under the lock: two parallel uses, one wins
-    user.password_hash = password_hash
-    user.session_version += 1
-    db.session.commit()
-    return user
+    return _store_reset_password(token, generate_password_hash(new_password))
+
+
+@write_transaction
+def _store_reset_password(token: str, password_hash: str) -> User:
+    user = user_for_reset_token(token)  # again under the write lock: of two parallel uses, one wins
+    return _set_password_hash(user, password_hash)
 
 
 def count_users_by_role() -> dict[Role, int]:

@@ -17,6 +17,7 @@ from app.accounts.forms import (
     SignupForm,
 )
 from app.common.errors import DomainError
+from app.common.forms import show_error_on_form
 from app.extensions import limiter
 
 bp = Blueprint("accounts", __name__, url_prefix="/account")
@@ -29,13 +30,6 @@ def _safe_next(default: str) -> str:
     if target.startswith("/") and not target.startswith("//") and not parts.netloc and not parts.scheme:
         return target
     return default
-
-
-def _show_on_form(form, error: DomainError) -> None:
-    if error.field and error.field in form:
-        form[error.field].errors = [*form[error.field].errors, str(error.message)]
-    else:
-        flash(str(error.message), "error")
 
 
 def _login_limit() -> str:
@@ -60,7 +54,7 @@ def signup():
         try:
             user = service.register_user(form.email.data, form.password.data, form.name.data, form.phone.data)
         except DomainError as error:
-            _show_on_form(form, error)
+            show_error_on_form(form, error)
         else:
             login_user(user)
             flash(_("注册成功，欢迎加入！"), "success")
@@ -78,7 +72,7 @@ def login():
         try:
             user = service.authenticate(form.login.data, form.password.data)
         except DomainError as error:
-            _show_on_form(form, error)
+            show_error_on_form(form, error)
         else:
             login_user(user, remember=form.remember.data)
             flash(_("欢迎回来，%(name)s", name=user.display_name), "success")
@@ -102,7 +96,7 @@ def profile():
         try:
             service.update_profile(current_user, form.name.data, form.phone.data, form.email.data)
         except DomainError as error:
-            _show_on_form(form, error)
+            show_error_on_form(form, error)
         else:
             flash(_("资料已保存"), "success")
             return redirect(_safe_next(url_for("accounts.profile")))
@@ -117,9 +111,12 @@ def change_password():
         try:
             user = service.change_password(current_user, form.current_password.data, form.password.data)
         except DomainError as error:
-            _show_on_form(form, error)
+            show_error_on_form(form, error)
         else:
-            login_user(user)  # this browser stays logged in; the others are signed out
+            # This browser stays logged in (the others are signed out). A remember-me cookie it has
+            # carries the old session version, so it is renewed too, or the next visit logs it out.
+            remembered = current_app.config.get("REMEMBER_COOKIE_NAME", "remember_token") in request.cookies
+            login_user(user, remember=remembered)
             flash(_("密码已修改，其他设备上的登录已失效"), "success")
             return redirect(url_for("accounts.profile"))
     return render_template("accounts/change_password.html", form=form)

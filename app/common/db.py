@@ -12,6 +12,9 @@ This is SQLAlchemy's documented pysqlite recipe.
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Callable
+from functools import wraps
+from typing import ParamSpec, TypeVar
 
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
@@ -56,6 +59,28 @@ def begin_write() -> None:
             raise RuntimeError("begin_write() called with unsaved changes in the session")
         session.rollback()
     session.connection(execution_options={_IMMEDIATE: True})
+
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def write_transaction(func: Callable[P, R]) -> Callable[P, R]:
+    """Run a service function as one write transaction: begin_write(), then commit when it
+    returns, roll back when it raises (a domain error or anything else). Nothing half-done stays."""
+
+    @wraps(func)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        begin_write()
+        try:
+            result = func(*args, **kwargs)
+            db.session.commit()
+        except BaseException:
+            db.session.rollback()
+            raise
+        return result
+
+    return wrapper
 
 
 def render_migration_item(type_: str, obj, autogen_context) -> str | bool:

@@ -2,7 +2,9 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
 
+from flask import current_app
 from flask_babel import format_datetime
 from sqlalchemy import DateTime
 from sqlalchemy.types import TypeDecorator
@@ -44,3 +46,26 @@ def local_datetime(value: datetime | None, fmt: str = "yyyy-MM-dd HH:mm") -> str
     if value is None:
         return ""
     return format_datetime(value, fmt)
+
+
+def local_date(value: datetime | None, fmt: str = "yyyy年M月d日") -> str:
+    """Template filter: the date of a UTC timestamp in the user's zone, e.g. 2026年9月17日."""
+    return local_datetime(value, fmt)
+
+
+def site_zone() -> ZoneInfo:
+    return ZoneInfo(current_app.config["BABEL_DEFAULT_TIMEZONE"])
+
+
+def from_local_input(value: datetime | None) -> datetime | None:
+    """A naive date-time typed into a form (Shanghai wall-clock time) as an aware UTC timestamp."""
+    if value is None:
+        return None
+    return value.replace(tzinfo=site_zone()).astimezone(UTC)
+
+
+def to_local_input(value: datetime | None) -> datetime | None:
+    """An aware timestamp as the naive wall-clock time a form's date-time input shows."""
+    if value is None:
+        return None
+    return value.astimezone(site_zone()).replace(tzinfo=None)

@@ -1,4 +1,4 @@
-"""`flask --app wsgi seed-demo`: demo accounts (and, as features land, demo content).
+"""`flask --app wsgi seed-demo`: demo accounts, courses, sessions and bookings.
 
 Safe to run twice: it creates what is missing and leaves what exists alone.
 """
@@ -9,6 +9,7 @@ from flask import current_app
 
 from app.accounts import service as accounts
 from app.accounts.models import Role
+from app.demo.catalog import seed_catalog
 
 DEMO_PASSWORD = "demo12345"
 DEMO_ACCOUNTS = [
@@ -35,5 +36,7 @@ def seed_demo_command() -> None:
         raise click.ClickException("seed-demo refuses to run with production settings")
     created = seed_accounts()
     click.echo(f"demo accounts: {len(created)} created, {len(DEMO_ACCOUNTS) - len(created)} already there")
+    seed_catalog(DEMO_PASSWORD, demo_student=accounts.find_by_login("student@example.com"))
+    click.echo("demo courses, sessions and bookings: in place")
     for email, _name, _phone, role in DEMO_ACCOUNTS:
         click.echo(f"  {role.value:<8} {email}  password: {DEMO_PASSWORD}")

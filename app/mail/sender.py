@@ -81,16 +81,30 @@ def _console_send(email: EmailMessage) -> None:
     log.warning("MAIL_BACKEND=console, not sent:\nTo: %s\nSubject: %s\n\n%s", email["To"], email["Subject"], text)
 
 
+def is_temporary(error: Exception) -> bool:
+    """Worth retrying: the network, a 4xx answer, or our own SMTP settings (an operator fixes
+    those). A malformed message or a 5xx refusal of the address will fail the same way again."""
+    if isinstance(error, smtplib.SMTPAuthenticationError):
+        return True
+    if isinstance(error, smtplib.SMTPRecipientsRefused):
+        return all(400 <= code < 500 for code, _ in error.recipients.values())
+    if isinstance(error, smtplib.SMTPResponseException):
+        return 400 <= error.smtp_code < 500 or error.smtp_code < 0
+    return isinstance(error, smtplib.SMTPServerDisconnected | OSError)
+
+
 # While a message is being sent it is leased: if the sender dies mid-way, the message becomes
 # due again after this long instead of being lost or stuck.
 SEND_LEASE = timedelta(minutes=5)
 
 
-def _claim_next_due(now: datetime) -> tuple[int, EmailMessage] | None:
+def _claim_next_due(now: datetime) -> tuple[int, EmailMessage | Exception] | None:
     """Lease the next due message in a short transaction and return it ready to send.
 
     The SMTP conversation happens outside any transaction: on SQLite a transaction holds the
-    database's only write lock, and bookings must not wait for a slow mail server.
+    database's only write lock, and bookings must not wait for a slow mail server. A message
+    that cannot even be built (say, a line break in a header) comes back as its error, so it is
+    marked failed instead of stopping the sender at the same message forever.
     """
     begin_write()
     query = (
@@ -106,7 +120,10 @@ def _claim_next_due(now: datetime) -> tuple[int, EmailMessage] | None:
         return None
     message.attempts += 1
     message.next_attempt_at = now + SEND_LEASE
-    email = build_email(message, current_app.config["MAIL_DEFAULT_SENDER"])
+    try:
+        email: EmailMessage | Exception = build_email(message, current_app.config["MAIL_DEFAULT_SENDER"])
+    except Exception as error:  # noqa: BLE001 - any malformed message is this message's problem only
+        email = error
     db.session.commit()
     return message.id, email
 
@@ -121,7 +138,7 @@ def _record_outcome(message_id: int, now: datetime, error: Exception | None) -> 
         message.last_error = None
     else:
         message.last_error = f"{type(error).__name__}: {error}"[:2000]
-        if message.attempts >= config["MAIL_MAX_ATTEMPTS"]:
+        if message.attempts >= config["MAIL_MAX_ATTEMPTS"] or not is_temporary(error):
             message.status = OutboxStatus.FAILED
             log.error("outbox message %s failed for good: %s", message_id, message.last_error)
         else:
@@ -144,12 +161,15 @@ def deliver_due(now: datetime | None = None, limit: int = 100) -> DeliveryReport
         if claimed is None:
             break
         message_id, email = claimed
-        try:
-            send(email)
-        except (smtplib.SMTPException, OSError) as error:
-            outcome = _record_outcome(message_id, now, error)
+        if isinstance(email, Exception):
+            outcome = _record_outcome(message_id, now, email)
         else:
-            outcome = _record_outcome(message_id, now, None)
+            try:
+                send(email)
+            except Exception as error:  # noqa: BLE001 - recorded on the message; the loop goes on
+                outcome = _record_outcome(message_id, now, error)
+            else:
+                outcome = _record_outcome(message_id, now, None)
         if outcome is OutboxStatus.SENT:
             report.sent += 1
         elif outcome is OutboxStatus.FAILED:

@@ -4,6 +4,8 @@ from sqlalchemy import select
 from app.accounts.models import User
 from app.accounts.permissions import staff_required
 from app.accounts.service import count_users_by_role
+from app.catalog.service import upcoming_published_sessions
+from app.common.time import utcnow
 from app.extensions import db
 
 bp = Blueprint("main", __name__)
@@ -11,7 +13,8 @@ bp = Blueprint("main", __name__)
 
 @bp.route("/")
 def index():
-    return render_template("main/index.html")
+    now = utcnow()
+    return render_template("main/index.html", sessions=upcoming_published_sessions(now, limit=6), now=now)
 
 
 @bp.route("/staff/")

@@ -1,0 +1,33 @@
+"""The .ics attachment of booking emails: the camp as a calendar event in Asia/Shanghai."""
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo
+
+from flask import current_app
+from icalendar import Calendar, Event
+
+from app.booking.models import Registration
+from app.common.time import utcnow
+
+
+def registration_ics(registration: Registration) -> bytes:
+    camp = registration.session
+    zone = ZoneInfo(current_app.config["BABEL_DEFAULT_TIMEZONE"])
+    calendar = Calendar()
+    calendar.add("prodid", "-//Xicheng Group//Camp booking//ZH")
+    calendar.add("version", "2.0")
+    calendar.add("method", "PUBLISH")
+    event = Event()
+    # Stable per registration: a re-sent invitation updates the same calendar entry.
+    domain = urlsplit(current_app.config["SITE_URL"]).hostname or "localhost"
+    event.add("uid", f"registration-{registration.id}@{domain}")
+    event.add("summary", camp.course.title + (f" {camp.label}" if camp.label else ""))
+    event.add("dtstart", camp.starts_at.astimezone(zone))
+    event.add("dtend", camp.ends_at.astimezone(zone))
+    event.add("dtstamp", utcnow())
+    event.add("location", " ".join(part for part in (camp.city, camp.venue, camp.address) if part))
+    event.add("description", f"{camp.course.title} · {camp.course.duration_label}")
+    calendar.add_component(event)
+    calendar.add_missing_timezones()  # a VTIMEZONE for Asia/Shanghai, so every client shows local time
+    return calendar.to_ical()

@@ -1,0 +1,56 @@
+from flask_babel import lazy_gettext as _l
+
+from app.common.errors import DomainError
+
+
+class SessionNotFound(DomainError):
+    code = "session_not_found"
+    message = _l("找不到这个场次")
+
+
+class SessionNotPublished(DomainError):
+    code = "session_not_published"
+    message = _l("该场次尚未开放报名")
+
+
+class RegistrationNotOpenYet(DomainError):
+    code = "registration_not_open_yet"
+    message = _l("报名尚未开始，请稍后再来")
+
+
+class RegistrationEnded(DomainError):
+    code = "registration_closed"
+    message = _l("报名已截止")
+
+
+class SessionAlreadyStarted(DomainError):
+    code = "session_started"
+    message = _l("该场次已开课或已结束，无法报名")
+
+
+class ProfileIncomplete(DomainError):
+    code = "profile_incomplete"
+    message = _l("报名前请先填写姓名和手机号")
+
+
+class RegistrationNotFound(DomainError):
+    code = "registration_not_found"
+    message = _l("找不到这条报名记录")
+
+
+class AlreadyCancelled(DomainError):
+    code = "already_cancelled"
+    message = _l("这条报名已经取消了")
+
+
+class CancellationClosed(DomainError):
+    code = "cancellation_closed"
+    message = _l("已过取消截止时间，如需取消请联系工作人员")
+
+
+class CapacityBelowConfirmed(DomainError):
+    code = "capacity_below_confirmed"
+    field = "capacity"
+
+    def __init__(self, confirmed: int) -> None:
+        super().__init__(_l("名额不能少于已确认人数（%(n)s 人）", n=confirmed))

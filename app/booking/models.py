@@ -1,0 +1,69 @@
+"""A registration: one person's place (or place in the queue) in one camp session."""
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+
+from sqlalchemy import CheckConstraint, Enum, ForeignKey, Index, String, func, text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.accounts.models import User
+from app.catalog.models import CampSession
+from app.common.time import UtcDateTime, utcnow
+from app.extensions import db
+
+
+class RegistrationStatus(enum.StrEnum):
+    CONFIRMED = "confirmed"
+    WAITLISTED = "waitlisted"
+    CANCELLED = "cancelled"
+
+
+ACTIVE_STATUSES = (RegistrationStatus.CONFIRMED, RegistrationStatus.WAITLISTED)
+_ACTIVE_SQL = "status IN ('confirmed', 'waitlisted')"
+
+
+class Registration(db.Model):
+    """Written only by app/booking/service.py."""
+
+    __tablename__ = "registrations"
+    __table_args__ = (
+        # One active registration per person and session, even under double clicks and parallel
+        # requests: a partial unique index (PostgreSQL and SQLite both have them).
+        Index(
+            "uq_registrations_active_user_session",
+            "session_id",
+            "user_id",
+            unique=True,
+            postgresql_where=text(_ACTIVE_SQL),
+            sqlite_where=text(_ACTIVE_SQL),
+        ),
+        # Waitlist numbers are unique per session; NULL (not waiting) does not collide.
+        Index("uq_registrations_session_waitlist_number", "session_id", "waitlist_number", unique=True),
+        CheckConstraint(
+            "(status = 'waitlisted') = (waitlist_number IS NOT NULL)", name="waitlist_number_iff_waitlisted"
+        ),
+        Index("ix_registrations_session_status", "session_id", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    session_id: Mapped[int] = mapped_column(ForeignKey("camp_sessions.id", ondelete="CASCADE"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    status: Mapped[RegistrationStatus] = mapped_column(
+        Enum(RegistrationStatus, native_enum=False, length=16, values_callable=lambda s: [m.value for m in s],
+             create_constraint=True, name="registration_status"),
+    )
+    # The session's waitlist ticket while waitlisted (1, 2, 3 ... in order of arrival).
+    waitlist_number: Mapped[int | None]
+    # Where the booking came from: "web", "api", "staff", or "article:<id>" for attribution.
+    source: Mapped[str] = mapped_column(String(40), default="web", server_default="web")
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, server_default=func.now())
+    confirmed_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    cancelled_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+
+    session: Mapped[CampSession] = relationship()
+    user: Mapped[User] = relationship()
+
+    @property
+    def is_active(self) -> bool:
+        return self.status in ACTIVE_STATUSES

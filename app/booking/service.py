@@ -1,0 +1,317 @@
+"""The booking engine: the only code that changes seats and registration status.
+
+Every public function is one transaction that
+1. runs under `@write_transaction`: `begin_write()` first (SQLite: BEGIN IMMEDIATE, the
+   database-wide write lock), commit at the end, roll back on any error,
+2. locks the camp session's row (`SELECT ... FOR UPDATE`; PostgreSQL row lock, a no-op on SQLite
+   where step 1 already serialises writers),
+3. changes seats with conditional UPDATEs (`seats_taken = seats_taken + 1 WHERE seats_taken <
+   capacity`), so even a code path that forgot the lock could not overbook,
+4. queues its email in the same transaction.
+The database has the last word: a CHECK keeps seats_taken within capacity, a partial unique index
+allows one active registration per person and session, another keeps waitlist numbers unique.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from flask_babel import gettext as _
+from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import selectinload
+
+from app.accounts.models import User
+from app.booking.calendar import registration_ics
+from app.booking.errors import (
+    AlreadyCancelled,
+    CancellationClosed,
+    CapacityBelowConfirmed,
+    ProfileIncomplete,
+    RegistrationEnded,
+    RegistrationNotFound,
+    RegistrationNotOpenYet,
+    SessionAlreadyStarted,
+    SessionNotFound,
+    SessionNotPublished,
+)
+from app.booking.models import Registration, RegistrationStatus
+from app.catalog.models import CampSession
+from app.common.db import write_transaction
+from app.common.time import utcnow
+from app.extensions import db
+from app.mail.service import Attachment, queue_email
+
+
+@dataclass
+class BookingOutcome:
+    registration: Registration
+    created: bool  # False when the person already had an active registration (double click)
+
+
+@dataclass
+class CancellationOutcome:
+    registration: Registration
+    promoted: list[Registration] = field(default_factory=list)
+
+
+# --- reading ------------------------------------------------------------------------------
+
+def active_registration(user_id: int, session_id: int) -> Registration | None:
+    return db.session.scalar(
+        select(Registration).where(
+            Registration.user_id == user_id,
+            Registration.session_id == session_id,
+            Registration.status.in_([RegistrationStatus.CONFIRMED, RegistrationStatus.WAITLISTED]),
+        )
+    )
+
+
+def registrations_of(user_id: int) -> list[Registration]:
+    """A student's registrations, the latest session first, with session and course loaded."""
+    return list(db.session.scalars(
+        select(Registration)
+        .join(Registration.session)
+        .where(Registration.user_id == user_id)
+        .order_by(CampSession.starts_at.desc(), Registration.id.desc())
+        .options(selectinload(Registration.session).selectinload(CampSession.course))
+    ))
+
+
+def waitlist_position(registration: Registration) -> int | None:
+    """1 for the head of the queue; None when not waitlisted."""
+    if registration.status is not RegistrationStatus.WAITLISTED:
+        return None
+    return db.session.scalar(
+        select(func.count()).where(
+            Registration.session_id == registration.session_id,
+            Registration.status == RegistrationStatus.WAITLISTED,
+            Registration.waitlist_number <= registration.waitlist_number,
+        )
+    )
+
+
+def waitlist_length(session_id: int) -> int:
+    return db.session.scalar(
+        select(func.count()).where(
+            Registration.session_id == session_id, Registration.status == RegistrationStatus.WAITLISTED
+        )
+    )
+
+
+def refusal_reason(camp: CampSession, now: datetime) -> str | None:
+    """Why this session cannot be booked now, in words for the page; None if it can."""
+    try:
+        _check_bookable(camp, now)
+    except (SessionNotPublished, RegistrationNotOpenYet, RegistrationEnded, SessionAlreadyStarted) as error:
+        return str(error.message)
+    return None
+
+
+# --- the transaction's building blocks ------------------------------------------------------
+
+def _lock_session(session_id: int) -> CampSession:
+    camp = db.session.scalar(
+        select(CampSession)
+        .where(CampSession.id == session_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    if camp is None:
+        raise SessionNotFound()
+    return camp
+
+
+def _take_seat(camp: CampSession) -> bool:
+    """Take one confirmed seat if one is free. Atomic: the WHERE clause is the capacity rule."""
+    result = db.session.execute(
+        update(CampSession)
+        .where(CampSession.id == camp.id, CampSession.seats_taken < CampSession.capacity)
+        .values(seats_taken=CampSession.seats_taken + 1)
+        .execution_options(synchronize_session=False)
+    )
+    db.session.expire(camp, ["seats_taken"])
+    return result.rowcount == 1
+
+
+def _release_seat(camp: CampSession) -> None:
+    db.session.execute(
+        update(CampSession)
+        .where(CampSession.id == camp.id, CampSession.seats_taken > 0)
+        .values(seats_taken=CampSession.seats_taken - 1)
+        .execution_options(synchronize_session=False)
+    )
+    db.session.expire(camp, ["seats_taken"])
+
+
+def _next_waitlist_number(camp: CampSession) -> int:
+    number = db.session.scalar(
+        update(CampSession)
+        .where(CampSession.id == camp.id)
+        .values(waitlist_issued=CampSession.waitlist_issued + 1)
+        .returning(CampSession.waitlist_issued)
+        .execution_options(synchronize_session=False)
+    )
+    db.session.expire(camp, ["waitlist_issued"])
+    return number
+
+
+def _check_bookable(camp: CampSession, now: datetime) -> None:
+    if not (camp.is_published and camp.course.is_published):
+        raise SessionNotPublished()
+    if camp.has_started(now):
+        raise SessionAlreadyStarted()
+    if camp.registration_opens_at is not None and now < camp.registration_opens_at:
+        raise RegistrationNotOpenYet()
+    if camp.registration_closes_at is not None and now >= camp.registration_closes_at:
+        raise RegistrationEnded()
+
+
+def _confirm(registration: Registration, now: datetime) -> None:
+    registration.status = RegistrationStatus.CONFIRMED
+    registration.waitlist_number = None
+    registration.confirmed_at = now
+
+
+def _email_confirmation(registration: Registration, template: str, subject: str) -> None:
+    db.session.flush()  # the registration needs its id for the calendar entry
+    queue_email(
+        to=registration.user.email,
+        subject=subject,
+        template=template,
+        attachments=[Attachment("camp.ics", "text/calendar", registration_ics(registration))],
+        registration=registration,
+        camp=registration.session,
+    )
+
+
+def _promote_waiting(camp: CampSession, now: datetime) -> list[Registration]:
+    """Fill free seats from the head of the waitlist, in order of arrival."""
+    db.session.refresh(camp, ["capacity", "seats_taken"])
+    free = camp.capacity - camp.seats_taken
+    if free <= 0:
+        return []
+    queue = db.session.scalars(
+        select(Registration)
+        .where(Registration.session_id == camp.id, Registration.status == RegistrationStatus.WAITLISTED)
+        .order_by(Registration.waitlist_number)
+        .limit(free)
+    ).all()
+    promoted = []
+    for registration in queue:
+        if not _take_seat(camp):
+            break
+        _confirm(registration, now)
+        _email_confirmation(registration, "booking_promoted", _("候补成功：您已获得正式名额"))
+        promoted.append(registration)
+    return promoted
+
+
+# --- what people do -------------------------------------------------------------------------
+
+@write_transaction
+def book_seat(user: User, session_id: int, source: str = "web", now: datetime | None = None) -> BookingOutcome:
+    """Book a seat, or a place on the waitlist when the session is full.
+
+    Booking twice (double click, parallel requests, a retry) returns the existing registration.
+    """
+    now = now or utcnow()
+    camp = _lock_session(session_id)
+    existing = active_registration(user.id, session_id)
+    if existing is not None:
+        return BookingOutcome(existing, created=False)
+    _check_bookable(camp, now)
+    if not (user.name and user.phone):
+        raise ProfileIncomplete()
+
+    registration = Registration(session=camp, user=user, source=source[:40])
+    if _take_seat(camp):
+        _confirm(registration, now)
+    else:
+        registration.status = RegistrationStatus.WAITLISTED
+        registration.waitlist_number = _next_waitlist_number(camp)
+    db.session.add(registration)
+    try:
+        db.session.flush()
+    except IntegrityError:
+        # A parallel request of the same person won the unique index; theirs is the booking.
+        db.session.rollback()
+        existing = active_registration(user.id, session_id)
+        if existing is None:
+            raise
+        return BookingOutcome(existing, created=False)
+
+    if registration.status is RegistrationStatus.CONFIRMED:
+        _email_confirmation(registration, "booking_confirmed", _("报名成功：%(title)s", title=camp.course.title))
+    else:
+        queue_email(
+            to=user.email,
+            subject=_("已加入候补：%(title)s", title=camp.course.title),
+            template="booking_waitlisted",
+            registration=registration,
+            camp=camp,
+            position=waitlist_position(registration),
+        )
+    return BookingOutcome(registration, created=True)
+
+
+@write_transaction
+def cancel_registration(
+    registration_id: int, actor: User, by_staff: bool = False, now: datetime | None = None
+) -> CancellationOutcome:
+    """Cancel a registration; a freed seat goes to the head of the waitlist in the same transaction.
+
+    Students may cancel only their own registrations, until the session's cancellation deadline;
+    someone else's registration is "not found" to them. Staff (`by_staff`) may cancel any, any time.
+    """
+    now = now or utcnow()
+    registration = db.session.get(Registration, registration_id)
+    if registration is None or (not by_staff and registration.user_id != actor.id):
+        raise RegistrationNotFound()
+    camp = _lock_session(registration.session_id)
+    db.session.refresh(registration)  # re-read under the lock
+    if registration.status is RegistrationStatus.CANCELLED:
+        raise AlreadyCancelled()
+    if not by_staff and not camp.can_student_cancel(now):
+        raise CancellationClosed()
+
+    held_seat = registration.status is RegistrationStatus.CONFIRMED
+    registration.status = RegistrationStatus.CANCELLED
+    registration.waitlist_number = None
+    registration.cancelled_at = now
+    db.session.flush()
+    promoted: list[Registration] = []
+    if held_seat:
+        _release_seat(camp)
+        promoted = _promote_waiting(camp, now)
+    queue_email(
+        to=registration.user.email,
+        subject=_("报名已取消：%(title)s", title=camp.course.title),
+        template="booking_cancelled",
+        registration=registration,
+        camp=camp,
+    )
+    return CancellationOutcome(registration, promoted)
+
+
+@write_transaction
+def change_capacity(session_id: int, new_capacity: int, now: datetime | None = None) -> list[Registration]:
+    """Set a session's capacity; refuse to go below the confirmed count; fill new seats from the waitlist."""
+    camp = _lock_session(session_id)
+    return apply_capacity(camp, new_capacity, now or utcnow())
+
+
+def apply_capacity(camp: CampSession, new_capacity: int, now: datetime) -> list[Registration]:
+    """The capacity rule, for a caller that already holds the session's lock in its transaction
+    (the admin form saves capacity together with the session's other fields)."""
+    if new_capacity < camp.seats_taken:
+        raise CapacityBelowConfirmed(camp.seats_taken)
+    camp.capacity = new_capacity
+    db.session.flush()
+    return _promote_waiting(camp, now)
+
+
+def lock_session(session_id: int) -> CampSession:
+    """This session, locked for the rest of the caller's write transaction (the catalogue's
+    session editor saves capacity with the other fields in one transaction)."""
+    return _lock_session(session_id)

@@ -1,0 +1,104 @@
+"""Booking pages for students: confirm a booking, 我的报名, cancel."""
+from __future__ import annotations
+
+import re
+
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+
+from app.accounts import service as accounts
+from app.booking import service
+from app.booking.forms import BookingForm, CancelForm
+from app.booking.models import RegistrationStatus
+from app.catalog.models import CampSession
+from app.common.errors import DomainError
+from app.common.forms import show_error_on_form
+from app.common.time import utcnow
+from app.extensions import db, limiter
+
+bp = Blueprint("booking", __name__)
+
+# Where a booking came from: the web page, or an article's booking card ("article:12").
+_SOURCE_RE = re.compile(r"^(web|article:\d{1,10})$")
+
+
+def _booking_limit() -> str:
+    return current_app.config["RATELIMIT_BOOKING"]
+
+
+def _per_user() -> str:
+    # Per account, not per address: a whole office or a mobile carrier's NAT shares one IP.
+    return f"user:{current_user.get_id()}" if current_user.is_authenticated else (request.remote_addr or "")
+
+
+def _published_session_or_404(session_id: int) -> CampSession:
+    camp = db.session.get(CampSession, session_id)
+    if camp is None or not (camp.is_published and camp.course.is_published):
+        abort(404)
+    return camp
+
+
+@bp.route("/sessions/<int:session_id>/book", methods=["GET", "POST"])
+@login_required
+@limiter.limit(_booking_limit, methods=["POST"], key_func=_per_user)
+def book(session_id: int):
+    camp = _published_session_or_404(session_id)
+    existing = service.active_registration(current_user.id, camp.id)
+    if existing is not None:
+        return redirect(url_for("booking.my_registrations", _anchor=f"r{existing.id}"))
+
+    form = BookingForm()
+    form.ask_only_for_missing(current_user)
+    if request.method == "GET":
+        form.source.data = request.args.get("source", "web")
+    if form.validate_on_submit():
+        source = form.source.data if _SOURCE_RE.match(form.source.data or "") else "web"
+        try:
+            if "name" in form or "phone" in form:
+                accounts.complete_profile(
+                    current_user, name=form.name.data if "name" in form else None,
+                    phone=form.phone.data if "phone" in form else None,
+                )
+            outcome = service.book_seat(current_user, camp.id, source=source)
+        except DomainError as error:
+            show_error_on_form(form, error)
+        else:
+            registration = outcome.registration
+            if registration.status is RegistrationStatus.CONFIRMED:
+                flash(_("预约成功！确认邮件已发送到 %(email)s", email=current_user.email), "success")
+            else:
+                flash(_("名额已满，您已加入候补，当前第 %(n)s 位", n=service.waitlist_position(registration)), "info")
+            return redirect(url_for("booking.my_registrations", _anchor=f"r{registration.id}"))
+    return render_template(
+        "booking/book.html", form=form, camp=camp, refusal=service.refusal_reason(camp, utcnow()),
+        waitlist_length=service.waitlist_length(camp.id),
+    )
+
+
+@bp.route("/me/registrations")
+@login_required
+def my_registrations():
+    registrations = service.registrations_of(current_user.id)
+    return render_template(
+        "booking/my_registrations.html",
+        registrations=registrations,
+        positions={r.id: service.waitlist_position(r) for r in registrations},
+        cancel_form=CancelForm(),
+        now=utcnow(),
+    )
+
+
+@bp.route("/me/registrations/<int:registration_id>/cancel", methods=["POST"])
+@login_required
+def cancel(registration_id: int):
+    form = CancelForm()
+    if not form.validate_on_submit():
+        abort(400)
+    try:
+        outcome = service.cancel_registration(registration_id, current_user)
+    except DomainError as error:
+        flash(str(error.message), "error")
+    else:
+        flash(_("已取消：%(title)s", title=outcome.registration.session.course.title), "success")
+    return redirect(url_for("booking.my_registrations"))

@@ -1,0 +1,9 @@
+from flask_babel import lazy_gettext as _l
+
+from app.common.errors import DomainError
+
+
+class SlugTaken(DomainError):
+    code = "slug_taken"
+    message = _l("这个链接名已被其他课程使用，请换一个")
+    field = "slug"

@@ -1,0 +1,106 @@
+"""Courses (what is taught) and their sessions (cohorts: when, where, how many seats)."""
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import CheckConstraint, ForeignKey, Numeric, String, Text, false, func
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.common.time import UtcDateTime, utcnow
+from app.extensions import db
+
+
+class Course(db.Model):
+    __tablename__ = "courses"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(String(80), unique=True)
+    title: Mapped[str] = mapped_column(String(120))  # 快速玩转小红书成长特训营
+    platform: Mapped[str] = mapped_column(String(20), default="", server_default="")  # 小红书, 抖音 ...
+    duration_label: Mapped[str] = mapped_column(String(20), default="", server_default="")  # 3天2夜
+    summary: Mapped[str] = mapped_column(Text, default="", server_default="")
+    outcomes: Mapped[str] = mapped_column(Text, default="", server_default="")  # what you learn, one per line
+    audience: Mapped[str] = mapped_column(Text, default="", server_default="")  # who it is for, one per line
+    is_published: Mapped[bool] = mapped_column(default=False, server_default=false(), index=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, server_default=func.now())
+
+    sessions: Mapped[list[CampSession]] = relationship(
+        back_populates="course", order_by="CampSession.starts_at", cascade="all, delete-orphan"
+    )
+
+    @property
+    def outcome_lines(self) -> list[str]:
+        return [line.strip() for line in self.outcomes.splitlines() if line.strip()]
+
+    @property
+    def audience_lines(self) -> list[str]:
+        return [line.strip() for line in self.audience.splitlines() if line.strip()]
+
+
+class CampSession(db.Model):
+    """One cohort of a course. `seats_taken` is the number of confirmed registrations.
+
+    Only app/booking/service.py changes `seats_taken`, `waitlist_issued` and `capacity`; the
+    check constraint makes the database itself refuse an overbooked session.
+    """
+
+    __tablename__ = "camp_sessions"
+    __table_args__ = (
+        CheckConstraint("capacity >= 0", name="capacity_not_negative"),
+        CheckConstraint("seats_taken >= 0 AND seats_taken <= capacity", name="seats_within_capacity"),
+        CheckConstraint("ends_at > starts_at", name="ends_after_start"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    course_id: Mapped[int] = mapped_column(ForeignKey("courses.id", ondelete="CASCADE"), index=True)
+    label: Mapped[str] = mapped_column(String(60), default="", server_default="")  # 第12期
+    starts_at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
+    ends_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    city: Mapped[str] = mapped_column(String(40), default="", server_default="")
+    venue: Mapped[str] = mapped_column(String(120), default="", server_default="")
+    address: Mapped[str] = mapped_column(String(200), default="", server_default="")
+    # Exact money: yuan with two decimals.
+    price: Mapped[Decimal] = mapped_column(Numeric(10, 2))
+    capacity: Mapped[int]
+    seats_taken: Mapped[int] = mapped_column(default=0, server_default="0")
+    # Waitlist tickets handed out so far; each waitlisted registration keeps its number, so the
+    # order of arrival is fixed by the database, not by clocks.
+    waitlist_issued: Mapped[int] = mapped_column(default=0, server_default="0")
+    registration_opens_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    registration_closes_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    # Students may cancel until then (staff always can).
+    cancellation_deadline: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    is_published: Mapped[bool] = mapped_column(default=False, server_default=false(), index=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, server_default=func.now())
+
+    course: Mapped[Course] = relationship(back_populates="sessions")
+
+    @property
+    def seats_left(self) -> int:
+        return max(self.capacity - self.seats_taken, 0)
+
+    @property
+    def is_full(self) -> bool:
+        return self.seats_taken >= self.capacity
+
+    def local_dates(self, zone: str = "Asia/Shanghai") -> tuple[date, date]:
+        tz = ZoneInfo(zone)
+        return self.starts_at.astimezone(tz).date(), self.ends_at.astimezone(tz).date()
+
+    def has_started(self, now: datetime) -> bool:
+        return now >= self.starts_at
+
+    def registration_is_open(self, now: datetime) -> bool:
+        return (
+            self.is_published
+            and self.course.is_published
+            and not self.has_started(now)
+            and (self.registration_opens_at is None or now >= self.registration_opens_at)
+            and (self.registration_closes_at is None or now < self.registration_closes_at)
+        )
+
+    def can_student_cancel(self, now: datetime) -> bool:
+        deadline = self.cancellation_deadline or self.starts_at
+        return now < deadline

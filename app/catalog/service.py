@@ -1,0 +1,119 @@
+"""Courses and sessions: creating, editing and finding them.
+
+Seats are not touched here: a session's capacity goes through the booking service's capacity
+rule (`apply_capacity`), inside the same transaction as the session's other fields.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+
+from pypinyin import lazy_pinyin
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import selectinload
+
+from app.booking import service as booking
+from app.booking.models import Registration
+from app.catalog.errors import SlugTaken
+from app.catalog.models import CampSession, Course
+from app.common.db import write_transaction
+from app.common.time import utcnow
+from app.extensions import db
+
+COURSE_FIELDS = ("slug", "title", "platform", "duration_label", "summary", "outcomes", "audience", "is_published")
+SESSION_FIELDS = (
+    "label", "starts_at", "ends_at", "city", "venue", "address", "price",
+    "registration_opens_at", "registration_closes_at", "cancellation_deadline", "is_published",
+)
+
+
+def slug_from_title(title: str) -> str:
+    """快速玩转小红书成长特训营 -> kuai-su-wan-zhuan-xiao-hong-shu-cheng-zhang-te-xun-ying"""
+    words = lazy_pinyin(title, errors=lambda chars: [c for c in chars])
+    slug = "-".join(re.sub(r"[^a-z0-9]+", "-", w.lower()).strip("-") for w in words)
+    return re.sub(r"-{2,}", "-", slug).strip("-")[:80] or "course"
+
+
+def _flush_course() -> None:
+    try:
+        db.session.flush()
+    except IntegrityError as error:
+        raise SlugTaken() from error
+
+
+@write_transaction
+def create_course(**fields) -> Course:
+    fields.setdefault("slug", slug_from_title(fields["title"]))
+    course = Course(**{name: fields[name] for name in COURSE_FIELDS if name in fields})
+    db.session.add(course)
+    _flush_course()
+    return course
+
+
+@write_transaction
+def update_course(course_id: int, **fields) -> Course:
+    course = db.get_or_404(Course, course_id)
+    for name in COURSE_FIELDS:
+        if name in fields:
+            setattr(course, name, fields[name])
+    _flush_course()
+    return course
+
+
+@write_transaction
+def create_session(course_id: int, capacity: int, **fields) -> CampSession:
+    camp = CampSession(course_id=course_id, capacity=capacity,
+                       **{name: fields[name] for name in SESSION_FIELDS if name in fields})
+    db.session.add(camp)
+    db.session.flush()
+    return camp
+
+
+@dataclass
+class SessionUpdate:
+    session: CampSession
+    promoted: list[Registration]
+
+
+@write_transaction
+def update_session(session_id: int, capacity: int | None = None, **fields) -> SessionUpdate:
+    camp = booking.lock_session(session_id)
+    for name in SESSION_FIELDS:
+        if name in fields:
+            setattr(camp, name, fields[name])
+    promoted = booking.apply_capacity(camp, capacity, utcnow()) if capacity is not None else []
+    return SessionUpdate(camp, promoted)
+
+
+# --- finding --------------------------------------------------------------------------------
+
+def published_courses() -> list[Course]:
+    return list(db.session.scalars(
+        select(Course).where(Course.is_published.is_(True)).order_by(Course.id).options(selectinload(Course.sessions))
+    ))
+
+
+def upcoming_sessions(course: Course, now: datetime | None = None) -> list[CampSession]:
+    """Published sessions of a course that have not ended, soonest first."""
+    now = now or utcnow()
+    return [s for s in course.sessions if s.is_published and s.ends_at > now]
+
+
+def published_course_by_slug(slug: str) -> Course | None:
+    return db.session.scalar(select(Course).where(Course.slug == slug, Course.is_published.is_(True)))
+
+
+def upcoming_published_sessions(now: datetime | None = None, limit: int | None = None) -> list[CampSession]:
+    now = now or utcnow()
+    query = (
+        select(CampSession)
+        .join(Course)
+        .where(CampSession.is_published.is_(True), Course.is_published.is_(True), CampSession.ends_at > now)
+        .order_by(CampSession.starts_at)
+        .options(selectinload(CampSession.course))
+    )
+    if limit:
+        query = query.limit(limit)
+    return list(db.session.scalars(query))

@@ -1,0 +1,145 @@
+"""Demo courses, sessions and bookings, made through the same services the site uses."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+
+from app.accounts import service as accounts
+from app.accounts.models import User
+from app.booking import service as booking
+from app.catalog import service as catalog
+from app.catalog.models import CampSession, Course
+from app.common.time import utcnow
+from app.extensions import db
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+XHS_SLUG = "xiaohongshu-growth-camp"
+
+DEMO_STUDENT_NAMES = [
+    "陈晓燕", "刘堃", "王𠮷", "赵一鸣", "孙丽华", "周杰", "吴婷婷", "郑浩", "冯雪", "蒋志强",
+    "韩梅", "杨洋", "朱琳", "秦川", "许嘉怡", "何喆", "吕小凤", "施展", "张伟", "买买提·艾力",
+    "曹颖", "严冬", "华晨", "金鑫", "魏然",
+]
+
+
+@dataclass(frozen=True)
+class DemoCourse:
+    slug: str
+    title: str
+    platform: str
+    duration_label: str
+    summary: str
+    outcomes: str
+    audience: str
+
+
+COURSES = [
+    DemoCourse(
+        XHS_SLUG, "快速玩转小红书成长特训营", "小红书", "3天2夜",
+        "小红书正在全力发力电商。三天两夜线下实战，从账号定位、爆款笔记到店铺转化与投放，"
+        "带你抓住小红书电商的红利窗口。名额有限，先到先得。",
+        "小红书电商的平台规则与流量逻辑\n账号定位与人设打造\n爆款笔记的选题、封面与文案方法\n"
+        "店铺搭建、商品卡与直播转化\n薯条、聚光投放与数据复盘",
+        "想入局小红书电商的品牌方与商家\n已有淘宝、抖音店铺、想拓展新渠道的卖家\n负责内容与增长的运营团队",
+    ),
+    DemoCourse(
+        "douyin-ecommerce-camp", "抖音电商从0到1实战营", "抖音", "2天1夜",
+        "短视频与直播双轮驱动，系统掌握抖音小店的起号、选品、直播间搭建与千川投放。",
+        "抖音电商的兴趣推荐机制\n新号冷启动与起号节奏\n直播间人货场搭建\n巨量千川投放入门",
+        "准备开抖音小店的商家\n直播团队负责人",
+    ),
+    DemoCourse(
+        "taobao-tmall-growth-camp", "淘宝天猫店铺增长特训营", "淘宝天猫", "3天2夜",
+        "搜索与推荐并重的新淘宝：店铺诊断、产品布局、直通车与万相台投放、大促节奏。",
+        "店铺数据诊断\n产品结构与定价\n搜索优化与推荐流量\n大促活动的准备与复盘",
+        "淘宝天猫店主与运营\n希望提升 ROI 的电商团队",
+    ),
+    DemoCourse(
+        "private-domain-camp", "私域流量运营特训营", "私域", "2天1夜",
+        "企业微信、社群与小程序商城：把公域流量沉淀为可反复触达的私域资产。",
+        "私域用户分层与标签体系\n社群运营 SOP\n企业微信与小程序商城打通\n复购与转介绍",
+        "有一定客户基础的品牌与门店\n负责用户增长与复购的团队",
+    ),
+]
+
+
+def _shanghai(day: date, hour: int) -> datetime:
+    return datetime(day.year, day.month, day.day, hour, tzinfo=SHANGHAI).astimezone(ZoneInfo("UTC"))
+
+
+def _next_september_17(today: date) -> date:
+    this_year = date(today.year, 9, 17)
+    return this_year if this_year > today else date(today.year + 1, 9, 17)
+
+
+def _course(demo: DemoCourse) -> Course:
+    course = db.session.scalar(select(Course).where(Course.slug == demo.slug))
+    if course is None:
+        course = catalog.create_course(
+            slug=demo.slug, title=demo.title, platform=demo.platform, duration_label=demo.duration_label,
+            summary=demo.summary, outcomes=demo.outcomes, audience=demo.audience, is_published=True,
+        )
+    return course
+
+
+def _session(course: Course, first_day: date, days: int, capacity: int, price: str, city: str, venue: str,
+             address: str, label: str) -> CampSession:
+    starts_at = _shanghai(first_day, 9)
+    camp = db.session.scalar(
+        select(CampSession).where(CampSession.course_id == course.id, CampSession.starts_at == starts_at)
+    )
+    if camp is None:
+        camp = catalog.create_session(
+            course.id, capacity=capacity, label=label, starts_at=starts_at,
+            ends_at=_shanghai(first_day + timedelta(days=days - 1), 18), city=city, venue=venue, address=address,
+            price=Decimal(price), is_published=True,
+            # Open for a few months before the start, and open already for every upcoming demo session.
+            registration_opens_at=min(starts_at - timedelta(days=120), utcnow() - timedelta(days=7)),
+            registration_closes_at=starts_at - timedelta(days=1),
+            cancellation_deadline=starts_at - timedelta(days=3),
+        )
+    return camp
+
+
+def _demo_students(password: str) -> list[User]:
+    students = []
+    for number, name in enumerate(DEMO_STUDENT_NAMES, start=1):
+        email = f"demo{number:02d}@example.com"
+        user = accounts.find_by_login(email) or accounts.register_user(
+            email, password, name, f"1390000{number:04d}"
+        )
+        students.append(user)
+    return students
+
+
+def _book(users: list[User], camp: CampSession, at: datetime) -> None:
+    for user in users:
+        booking.book_seat(user, camp.id, source="web", now=at)
+
+
+def seed_catalog(password: str, demo_student: User) -> None:
+    """The 小红书 camp (upcoming and a finished 2025 cohort) and three other courses."""
+    today = utcnow().astimezone(SHANGHAI).date()
+    xhs, douyin, taobao, private = (_course(demo) for demo in COURSES)
+    students = _demo_students(password)
+
+    upcoming = _session(xhs, _next_september_17(today), 3, 60, "3980.00", "杭州", "玺承集团杭州培训中心",
+                        "杭州市滨江区网商路 699 号", "9月班")
+    finished = _session(xhs, date(2025, 9, 17), 3, 60, "3680.00", "杭州", "玺承集团杭州培训中心",
+                        "杭州市滨江区网商路 699 号", "2025年9月班")
+    _session(douyin, today + timedelta(days=45), 2, 80, "2980.00", "广州", "天河区创新中心",
+             "广州市天河区天河路 385 号", "")
+    _session(taobao, today + timedelta(days=75), 3, 100, "4580.00", "杭州", "玺承集团杭州培训中心",
+             "杭州市滨江区网商路 699 号", "")
+    # A small, already full session, so the waiting list can be seen in the demo.
+    full = _session(private, today + timedelta(days=30), 2, 5, "1980.00", "上海", "静安区会议中心",
+                    "上海市静安区南京西路 1266 号", "小班")
+
+    # Bookings are made "at" a time when registration was open, through the booking service.
+    _book(students[:22], upcoming, at=utcnow())
+    _book([demo_student, *students[:17]], finished, at=finished.starts_at - timedelta(days=30))
+    _book(students[5:12], full, at=utcnow())

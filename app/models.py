@@ -1,0 +1,16 @@
+"""Every model, imported in one place so that SQLAlchemy's metadata (migrations, create_all) is complete."""
+from app.accounts.models import Role, User
+from app.booking.models import Registration, RegistrationStatus
+from app.catalog.models import CampSession, Course
+from app.mail.models import OutboxMessage, OutboxStatus
+
+__all__ = [
+    "CampSession",
+    "Course",
+    "OutboxMessage",
+    "OutboxStatus",
+    "Registration",
+    "RegistrationStatus",
+    "Role",
+    "User",
+]
