@@ -28,9 +28,7 @@ def _admins_only() -> None:
 
 
 def _course_fields(form: CourseForm) -> dict:
-    fields = {name: getattr(form, name).data for name in service.COURSE_FIELDS if name in form}
-    fields["slug"] = form.slug.data or service.slug_from_title(form.title.data)
-    return fields
+    return {name: getattr(form, name).data for name in service.COURSE_FIELDS if name in form}
 
 
 def _session_fields(form: SessionForm) -> dict:

@@ -7,3 +7,8 @@ class SlugTaken(DomainError):
     code = "slug_taken"
     message = _l("这个链接名已被其他课程使用，请换一个")
     field = "slug"
+
+
+class CourseNotFound(DomainError):
+    code = "course_not_found"
+    message = _l("找不到这门课程")

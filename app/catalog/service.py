@@ -16,7 +16,7 @@ from sqlalchemy.orm import selectinload
 
 from app.booking import service as booking
 from app.booking.models import Registration
-from app.catalog.errors import SlugTaken
+from app.catalog.errors import CourseNotFound, SlugTaken
 from app.catalog.models import CampSession, Course
 from app.common.db import write_transaction
 from app.common.time import utcnow
@@ -43,9 +43,21 @@ def _flush_course() -> None:
         raise SlugTaken() from error
 
 
+def _unused_slug(base: str) -> str:
+    """`base`, or `base-2`, `base-3` ... whichever no course has yet."""
+    taken = set(db.session.scalars(select(Course.slug).where(Course.slug.like(f"{base}%"))))
+    slug, number = base, 1
+    while slug in taken:
+        number += 1
+        slug = f"{base[:75]}-{number}"
+    return slug
+
+
 @write_transaction
 def create_course(**fields) -> Course:
-    fields.setdefault("slug", slug_from_title(fields["title"]))
+    """A new course. Without a slug, one is made from the title's pinyin (and made unique)."""
+    if not fields.get("slug"):
+        fields["slug"] = _unused_slug(slug_from_title(fields["title"]))
     course = Course(**{name: fields[name] for name in COURSE_FIELDS if name in fields})
     db.session.add(course)
     _flush_course()
@@ -54,8 +66,12 @@ def create_course(**fields) -> Course:
 
 @write_transaction
 def update_course(course_id: int, **fields) -> Course:
-    course = db.get_or_404(Course, course_id)
+    course = db.session.get(Course, course_id)
+    if course is None:
+        raise CourseNotFound()
     for name in COURSE_FIELDS:
+        if name == "slug" and not fields.get("slug"):
+            continue  # an emptied slug field keeps the current one: links already shared keep working
         if name in fields:
             setattr(course, name, fields[name])
     _flush_course()
