@@ -57,6 +57,8 @@ class Config:
     REMEMBER_COOKIE_SAMESITE = "Lax"
     REMEMBER_COOKIE_DURATION = 60 * 60 * 24 * env_int("REMEMBER_DAYS", 30)
     PASSWORD_RESET_MAX_AGE = env_int("PASSWORD_RESET_MAX_AGE", 3600)
+    # Bearer tokens of the JSON API: 30 days, so a mini-program user is not asked to log in each time.
+    API_TOKEN_MAX_AGE = env_int("API_TOKEN_MAX_AGE", 30 * 24 * 3600)
     # Number of reverse proxies in front of the app (nginx: 1); 0 trusts no X-Forwarded-* header.
     PROXY_FIX_X_FOR = env_int("PROXY_FIX_X_FOR", 0)
 

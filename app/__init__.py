@@ -28,6 +28,7 @@ def create_app(config_name: str | None = None, overrides: dict | None = None) ->
     )
     app.config.from_object(config_class)
     app.config.update(overrides or {})
+    app.json.ensure_ascii = False  # Chinese stays readable in API responses (still valid UTF-8 JSON)
     os.makedirs(app.instance_path, exist_ok=True)
     _configure_database(app)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -90,9 +91,11 @@ def _init_extensions(app: Flask) -> None:
 
 def _register_blueprints(app: Flask) -> None:
     from app.accounts.views import bp as accounts_bp
+    from app.api import bp as api_bp
     from app.booking.views import bp as booking_bp
     from app.catalog.admin import bp as catalog_admin_bp
     from app.catalog.views import bp as catalog_bp
+    from app.extensions import csrf
     from app.mail.views import bp as mail_bp
     from app.main.views import bp as main_bp
 
@@ -102,6 +105,9 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(booking_bp)
     app.register_blueprint(catalog_admin_bp)
     app.register_blueprint(mail_bp)
+    # The API authenticates with bearer tokens, never cookies, so there is no CSRF to guard against.
+    csrf.exempt(api_bp)
+    app.register_blueprint(api_bp)
 
 
 def _register_cli(app: Flask) -> None:

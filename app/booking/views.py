@@ -9,13 +9,14 @@ from flask_login import current_user, login_required
 
 from app.accounts import service as accounts
 from app.booking import service
+from app.booking.errors import SessionNotFound
 from app.booking.forms import BookingForm, CancelForm
 from app.booking.models import RegistrationStatus
-from app.catalog.models import CampSession
+from app.catalog import service as catalog
 from app.common.errors import DomainError
 from app.common.forms import show_error_on_form
 from app.common.time import utcnow
-from app.extensions import db, limiter
+from app.extensions import limiter
 
 bp = Blueprint("booking", __name__)
 
@@ -32,18 +33,14 @@ def _per_user() -> str:
     return f"user:{current_user.get_id()}" if current_user.is_authenticated else (request.remote_addr or "")
 
 
-def _published_session_or_404(session_id: int) -> CampSession:
-    camp = db.session.get(CampSession, session_id)
-    if camp is None or not (camp.is_published and camp.course.is_published):
-        abort(404)
-    return camp
-
-
 @bp.route("/sessions/<int:session_id>/book", methods=["GET", "POST"])
 @login_required
 @limiter.limit(_booking_limit, methods=["POST"], key_func=_per_user)
 def book(session_id: int):
-    camp = _published_session_or_404(session_id)
+    try:
+        camp = catalog.published_session(session_id)
+    except SessionNotFound:
+        abort(404)
     existing = service.active_registration(current_user.id, camp.id)
     if existing is not None:
         return redirect(url_for("booking.my_registrations", _anchor=f"r{existing.id}"))

@@ -12,9 +12,10 @@ from datetime import datetime
 from pypinyin import lazy_pinyin
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload, selectinload
 
 from app.booking import service as booking
+from app.booking.errors import SessionNotFound
 from app.booking.models import Registration
 from app.catalog.errors import CourseNotFound, SlugTaken
 from app.catalog.models import CampSession, Course
@@ -119,6 +120,20 @@ def upcoming_sessions(course: Course, now: datetime | None = None) -> list[CampS
 
 def published_course_by_slug(slug: str) -> Course | None:
     return db.session.scalar(select(Course).where(Course.slug == slug, Course.is_published.is_(True)))
+
+
+def published_session(session_id: int) -> CampSession:
+    """A session students may see (it and its course are published), ended ones included, so
+    that a registration's session can still be shown; drafts are not found."""
+    camp = db.session.scalar(
+        select(CampSession)
+        .join(Course)
+        .where(CampSession.id == session_id, CampSession.is_published.is_(True), Course.is_published.is_(True))
+        .options(joinedload(CampSession.course))
+    )
+    if camp is None:
+        raise SessionNotFound()
+    return camp
 
 
 def upcoming_published_sessions(now: datetime | None = None, limit: int | None = None) -> list[CampSession]:

@@ -8,6 +8,7 @@ from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
+from app.api.errors import http_error_response, is_api_request, unexpected_error_response
 from app.extensions import db
 
 log = logging.getLogger(__name__)
@@ -37,10 +38,15 @@ def register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException):
+        # Unknown URLs and wrong methods under /api/ fail before the API blueprint is known.
+        if is_api_request():
+            return http_error_response(error)
         return render_error(error.code or 500)
 
     @app.errorhandler(Exception)
     def unexpected_error(error: Exception):
+        if is_api_request():
+            return unexpected_error_response(error)
         log.exception("unhandled error")
         db.session.rollback()
         return render_error(500)

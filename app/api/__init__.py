@@ -1,0 +1,16 @@
+"""The JSON API (for the WeChat mini-program), mounted at /api/v1.
+
+Clients authenticate with a bearer token from `POST /api/v1/auth/token`, not with cookies, so the
+blueprint is exempt from CSRF (see `_register_blueprints`). Every error is JSON:
+{"code": "...", "message": "<Chinese>"} (see errors.py); the document is at /api/v1/openapi.json.
+"""
+from flask import Blueprint
+
+bp = Blueprint("api", __name__, url_prefix="/api/v1")
+
+# The converter for ids in URLs. It stops at the largest 32-bit integer, the range of the id
+# columns: a bigger number would be a database error (PostgreSQL: integer out of range), not a 404.
+ID = "int(max=2147483647)"
+
+# Route modules register their views on `bp` when imported.
+from app.api import auth, errors, openapi, registrations, sessions  # noqa: E402, F401

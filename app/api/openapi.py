@@ -1,0 +1,247 @@
+"""GET /api/v1/openapi.json: an OpenAPI 3.1 description of the API.
+
+Schemas come from the pydantic models the views use (schemas.py), so bodies and responses cannot
+drift from the code; the paths are written out here, and a test checks that every API route is in.
+"""
+from __future__ import annotations
+
+import functools
+
+from pydantic.json_schema import models_json_schema
+
+from app.api import bp
+from app.api.auth import token_max_age
+from app.api.schemas import (
+    ErrorOut,
+    RegistrationListOut,
+    RegistrationOut,
+    SessionListOut,
+    SessionOut,
+    SignupRequest,
+    TokenOut,
+    TokenRequest,
+    UserOut,
+)
+
+_REF = "#/components/schemas/{model}"
+_BEARER = [{"bearerAuth": []}]
+
+
+def _ref(name: str) -> dict:
+    return {"$ref": _REF.format(model=name)}
+
+
+def _json(schema_name: str, description: str) -> dict:
+    return {"description": description, "content": {"application/json": {"schema": _ref(schema_name)}}}
+
+
+def _error(description: str) -> dict:
+    return _json("ErrorOut", description)
+
+
+def _id_parameter(name: str, description: str) -> dict:
+    return {
+        "name": name,
+        "in": "path",
+        "required": True,
+        "description": description,
+        "schema": {"type": "integer", "minimum": 0, "maximum": 2147483647},
+    }
+
+
+def _body(schema_name: str) -> dict:
+    return {"required": True, "content": {"application/json": {"schema": _ref(schema_name)}}}
+
+
+_INVALID = _error("请求体不是 JSON 对象、缺少字段、类型不对或内容不合规则（code: invalid_request，fields 逐项说明）")
+_UNAUTHORIZED = _error("缺少令牌（authentication_required），或令牌无效、过期、已因修改密码而失效（invalid_token）")
+_RATE_LIMITED = _error("请求太频繁（rate_limited）")
+_SERVER_ERROR = _error("服务器内部错误（internal_error）")
+
+_PATHS: dict = {
+    "/auth/signup": {
+        "post": {
+            "operationId": "signup",
+            "summary": "注册学员账号",
+            "description": "校验规则与网页注册表单相同：邮箱格式、11 位大陆手机号、姓名、密码 8–128 位。",
+            "tags": ["auth"],
+            "requestBody": _body("SignupRequest"),
+            "responses": {
+                "201": _json("UserOut", "已创建的账号"),
+                "400": _INVALID,
+                "409": _error("邮箱已注册（email_taken）或手机号已被使用（phone_taken）"),
+                "429": _RATE_LIMITED,
+                "500": _SERVER_ERROR,
+            },
+        }
+    },
+    "/auth/token": {
+        "post": {
+            "operationId": "issueToken",
+            "summary": "用邮箱或手机号和密码换取令牌",
+            "tags": ["auth"],
+            "requestBody": _body("TokenRequest"),
+            "responses": {
+                "200": _json("TokenOut", "访问令牌"),
+                "400": _INVALID,
+                "401": _error("账号或密码不正确（invalid_credentials）"),
+                "403": _error("账号已停用（account_disabled）"),
+                "429": _RATE_LIMITED,
+                "500": _SERVER_ERROR,
+            },
+        }
+    },
+    "/sessions": {
+        "get": {
+            "operationId": "listSessions",
+            "summary": "即将开课的场次（已发布、未结束），按开课时间排序",
+            "tags": ["sessions"],
+            "responses": {"200": _json("SessionListOut", "场次列表"), "500": _SERVER_ERROR},
+        }
+    },
+    "/sessions/{session_id}": {
+        "get": {
+            "operationId": "getSession",
+            "summary": "一个已发布的场次",
+            "tags": ["sessions"],
+            "parameters": [_id_parameter("session_id", "场次 id")],
+            "responses": {
+                "200": _json("SessionOut", "场次"),
+                "404": _error("场次不存在或未发布（session_not_found）"),
+                "500": _SERVER_ERROR,
+            },
+        }
+    },
+    "/sessions/{session_id}/registrations": {
+        "post": {
+            "operationId": "bookSession",
+            "summary": "报名；满员时加入候补",
+            "description": "重复报名（连点、重试）返回已有的报名记录，状态码 200。",
+            "tags": ["registrations"],
+            "security": _BEARER,
+            "parameters": [_id_parameter("session_id", "场次 id")],
+            "responses": {
+                "201": _json("RegistrationOut", "新的报名：confirmed（已确认）或 waitlisted（候补）"),
+                "200": _json("RegistrationOut", "本人已有的有效报名"),
+                "401": _UNAUTHORIZED,
+                "404": _error("场次不存在（session_not_found）或未发布（session_not_published）"),
+                "409": _error(
+                    "不能报名：报名尚未开始（registration_not_open_yet）、报名已截止（registration_closed）、"
+                    "已开课（session_started）"
+                ),
+                "422": _error("请先在个人资料中填写姓名和手机号（profile_incomplete）"),
+                "429": _RATE_LIMITED,
+                "500": _SERVER_ERROR,
+            },
+        }
+    },
+    "/me": {
+        "get": {
+            "operationId": "getMe",
+            "summary": "当前登录的账号",
+            "tags": ["auth"],
+            "security": _BEARER,
+            "responses": {
+                "200": _json("UserOut", "账号信息"),
+                "401": _UNAUTHORIZED,
+                "500": _SERVER_ERROR,
+            },
+        }
+    },
+    "/me/registrations": {
+        "get": {
+            "operationId": "listMyRegistrations",
+            "summary": "我的报名，含已取消的，最新的在前",
+            "tags": ["registrations"],
+            "security": _BEARER,
+            "responses": {
+                "200": _json("RegistrationListOut", "报名列表"),
+                "401": _UNAUTHORIZED,
+                "500": _SERVER_ERROR,
+            },
+        }
+    },
+    "/registrations/{registration_id}": {
+        "delete": {
+            "operationId": "cancelRegistration",
+            "summary": "取消本人的报名；空出的名额自动给候补第一位",
+            "tags": ["registrations"],
+            "security": _BEARER,
+            "parameters": [_id_parameter("registration_id", "报名 id")],
+            "responses": {
+                "200": _json("RegistrationOut", "已取消的报名（status: cancelled）"),
+                "401": _UNAUTHORIZED,
+                "404": _error("找不到这条报名，或不是本人的（registration_not_found）"),
+                "409": _error("已过取消截止时间（cancellation_closed）或已经取消（already_cancelled）"),
+                "500": _SERVER_ERROR,
+            },
+        }
+    },
+    "/openapi.json": {
+        "get": {
+            "operationId": "openapi",
+            "summary": "本文档",
+            "tags": ["meta"],
+            "responses": {"200": {"description": "OpenAPI 3.1 文档", "content": {"application/json": {}}}},
+        }
+    },
+}
+
+
+@functools.cache
+def _component_schemas() -> dict:
+    _, schema = models_json_schema(
+        [
+            (SignupRequest, "validation"),
+            (TokenRequest, "validation"),
+            (UserOut, "serialization"),
+            (TokenOut, "serialization"),
+            (SessionOut, "serialization"),
+            (SessionListOut, "serialization"),
+            (RegistrationOut, "serialization"),
+            (RegistrationListOut, "serialization"),
+            (ErrorOut, "serialization"),
+        ],
+        ref_template=_REF,
+    )
+    return schema["$defs"]
+
+
+def build_document() -> dict:
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "电商成长学院报名 API",
+            "version": "1.0.0",
+            "description": (
+                "供微信小程序使用。需要登录的接口在请求头中带 Authorization: Bearer <token>（由 "
+                "POST /auth/token 取得）。所有错误都返回 JSON：{\"code\": 稳定的错误代码, \"message\": "
+                "中文说明}，输入错误另有 fields。时间为北京时间（+08:00），金额为字符串（元）。"
+            ),
+        },
+        "servers": [{"url": "/api/v1"}],
+        "tags": [
+            {"name": "auth", "description": "注册与登录"},
+            {"name": "sessions", "description": "开课场次"},
+            {"name": "registrations", "description": "报名、候补与取消"},
+            {"name": "meta", "description": "关于本 API"},
+        ],
+        "paths": _PATHS,
+        "components": {
+            "schemas": _component_schemas(),
+            "securitySchemes": {
+                "bearerAuth": {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "description": (
+                        f"POST /auth/token 返回的令牌，有效期 {token_max_age() // 86400} 天；修改或重置密码后失效"
+                    ),
+                }
+            },
+        },
+    }
+
+
+@bp.get("/openapi.json")
+def openapi_document():
+    return build_document()

@@ -1,0 +1,215 @@
+"""The shapes the API reads and writes, in one place: request bodies (validated with pydantic in
+strict mode, so a number where a string belongs is refused) and the JSON of a user, a session and a
+registration. openapi.py publishes these same models, so the document cannot drift from the code.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date, datetime
+from decimal import ROUND_HALF_UP, Decimal
+from types import SimpleNamespace
+from typing import Annotated, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from wtforms.fields.core import UnboundField
+from wtforms.validators import StopValidation, ValidationError
+
+from app.accounts.forms import PASSWORD_MAX, PASSWORD_MIN, LoginForm, SignupForm
+from app.accounts.models import User
+from app.booking import service as booking
+from app.booking.models import Registration
+from app.catalog.models import CampSession
+from app.common.time import site_zone
+
+# --- request bodies -------------------------------------------------------------------------
+
+
+def form_rules(unbound_field: UnboundField) -> Callable[[str], str]:
+    """The filters and validators of a web form field, as a pydantic validator.
+
+    The sign-up page and the API then apply one set of rules with one set of Chinese messages
+    (phone normalised to 11 digits, Chinese-capable names, email syntax, password length), and a
+    change to the form changes both. The validators used here only read and write `field.data`.
+    """
+    filters = unbound_field.kwargs.get("filters", ())
+    validators = unbound_field.kwargs.get("validators", ())
+
+    def check(value: str) -> str:
+        field = SimpleNamespace(data=value, errors=[])
+        for apply_filter in filters:
+            field.data = apply_filter(field.data)
+        try:
+            for validator in validators:
+                validator(None, field)
+        except (ValidationError, StopValidation) as error:
+            # StopValidation without a message (Optional) ends the checks without an error.
+            if str(error):
+                raise ValueError(str(error)) from None
+        return field.data
+
+    return check
+
+
+class RequestBody(BaseModel):
+    # strict: no silent coercion of 123 to "123"; unknown keys are ignored so that an older
+    # server accepts a newer client's body.
+    model_config = ConfigDict(strict=True, extra="ignore")
+
+
+class SignupRequest(RequestBody):
+    email: Annotated[str, AfterValidator(form_rules(SignupForm.email))] = Field(
+        title="邮箱", json_schema_extra={"format": "email", "maxLength": 254}, examples=["wangzhe@example.com"]
+    )
+    password: Annotated[str, AfterValidator(form_rules(SignupForm.password))] = Field(
+        title="密码", json_schema_extra={"minLength": PASSWORD_MIN, "maxLength": PASSWORD_MAX}
+    )
+    name: Annotated[str, AfterValidator(form_rules(SignupForm.name))] = Field(
+        title="姓名", description="与身份证一致，证书上会使用", examples=["王喆"]
+    )
+    phone: Annotated[str, AfterValidator(form_rules(SignupForm.phone))] = Field(
+        title="手机号", description="中国大陆手机号；+86、空格和连字符会被去掉，保存为 11 位数字",
+        examples=["13912345678"],
+    )
+
+
+class TokenRequest(RequestBody):
+    login: Annotated[str, AfterValidator(form_rules(LoginForm.login))] = Field(
+        title="邮箱或手机号", json_schema_extra={"maxLength": 254}, examples=["13912345678"]
+    )
+    password: Annotated[str, AfterValidator(form_rules(LoginForm.password))] = Field(
+        title="密码", json_schema_extra={"maxLength": PASSWORD_MAX}
+    )
+
+
+# --- responses ------------------------------------------------------------------------------
+
+
+class UserOut(BaseModel):
+    id: int
+    email: str
+    name: str | None
+    phone: str | None
+
+
+class TokenOut(BaseModel):
+    token: str = Field(description="放在请求头 Authorization: Bearer <token> 中；修改密码后失效")
+    expires_in: int = Field(description="有效期（秒）")
+
+
+class SessionOut(BaseModel):
+    id: int
+    course_title: str
+    course_slug: str
+    label: str = Field(examples=["第12期"])
+    starts_at: datetime = Field(description="北京时间，带 +08:00", examples=["2026-09-17T09:00:00+08:00"])
+    ends_at: datetime
+    start_date: date = Field(description="开课日期（北京时间）")
+    end_date: date
+    city: str
+    venue: str
+    address: str
+    price: str = Field(pattern=r"^\d+\.\d{2}$", description="精确金额（元），字符串而非浮点数", examples=["3980.00"])
+    currency: Literal["CNY"] = "CNY"
+    capacity: int
+    seats_left: int
+    waitlist_length: int
+    registration_open: bool
+    refusal_reason: str | None = Field(description="不能报名的原因（中文），可以报名时为 null")
+
+
+class SessionListOut(BaseModel):
+    items: list[SessionOut]
+
+
+class RegistrationOut(BaseModel):
+    id: int
+    session_id: int
+    status: Literal["confirmed", "waitlisted", "cancelled"]
+    waitlist_position: int | None = Field(description="候补排在第几位（1 为下一个），非候补时为 null")
+    created_at: datetime
+    confirmed_at: datetime | None
+    cancelled_at: datetime | None
+    session: SessionOut
+
+
+class RegistrationListOut(BaseModel):
+    items: list[RegistrationOut]
+
+
+class ErrorOut(BaseModel):
+    code: str = Field(description="稳定的错误代码，例如 session_not_found、registration_closed、invalid_request")
+    message: str = Field(description="给用户看的中文说明")
+    fields: dict[str, str] | None = Field(default=None, description="逐项的输入错误：{字段名: 说明}")
+
+
+# --- serialising ----------------------------------------------------------------------------
+
+
+def _local(moment: datetime | None) -> datetime | None:
+    return moment.astimezone(site_zone()) if moment is not None else None
+
+
+def _money(amount: Decimal) -> str:
+    return format(Decimal(amount).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP), "f")
+
+
+def user_json(user: User) -> dict:
+    return UserOut(id=user.id, email=user.email, name=user.name, phone=user.phone).model_dump(mode="json")
+
+
+def session_out(camp: CampSession, now: datetime) -> SessionOut:
+    starts_at, ends_at = _local(camp.starts_at), _local(camp.ends_at)
+    reason = booking.refusal_reason(camp, now)
+    return SessionOut(
+        id=camp.id,
+        course_title=camp.course.title,
+        course_slug=camp.course.slug,
+        label=camp.label,
+        starts_at=starts_at,
+        ends_at=ends_at,
+        start_date=starts_at.date(),
+        end_date=ends_at.date(),
+        city=camp.city,
+        venue=camp.venue,
+        address=camp.address,
+        price=_money(camp.price),
+        capacity=camp.capacity,
+        seats_left=camp.seats_left,
+        waitlist_length=booking.waitlist_length(camp.id),
+        # Derived from the reason so the two can never disagree.
+        registration_open=reason is None,
+        refusal_reason=reason,
+    )
+
+
+def session_json(camp: CampSession, now: datetime) -> dict:
+    return session_out(camp, now).model_dump(mode="json")
+
+
+def session_list_json(camps: list[CampSession], now: datetime) -> dict:
+    return SessionListOut(items=[session_out(camp, now) for camp in camps]).model_dump(mode="json")
+
+
+def registration_out(registration: Registration, now: datetime) -> RegistrationOut:
+    return RegistrationOut(
+        id=registration.id,
+        session_id=registration.session_id,
+        status=registration.status.value,
+        waitlist_position=booking.waitlist_position(registration),
+        created_at=_local(registration.created_at),
+        confirmed_at=_local(registration.confirmed_at),
+        cancelled_at=_local(registration.cancelled_at),
+        session=session_out(registration.session, now),
+    )
+
+
+def registration_json(registration: Registration, now: datetime) -> dict:
+    return registration_out(registration, now).model_dump(mode="json")
+
+
+def registration_list_json(registrations: list[Registration], now: datetime) -> dict:
+    return RegistrationListOut(items=[registration_out(r, now) for r in registrations]).model_dump(mode="json")
+
+
+def error_json(code: str, message: str, fields: dict[str, str] | None = None) -> dict:
+    return ErrorOut(code=code, message=message, fields=fields).model_dump(mode="json", exclude_none=True)

@@ -1,0 +1,277 @@
+"""The camp rush: N students book one session of C seats at the same moment, over HTTP.
+
+Starts the app under gunicorn (production settings, sync workers) on a fresh database, creates the
+students and their API tokens, then, against the same server in the same run:
+  1. every student calls a trivial authenticated endpoint (GET /api/v1/me): the server's baseline;
+  2. every student books the session at once (POST /api/v1/sessions/<id>/registrations).
+Prints confirmed / waitlisted / errors, requests per second, p50 and p99 latency, bookings per
+minute, and booking throughput as a ratio of the baseline (the figure that matters: it does not
+depend on how fast this machine is). Then it checks the database: exactly C confirmed, the rest
+waitlisted with positions 1..N-C.
+
+    .venv/bin/python bench/booking_rush.py                      # SQLite and PostgreSQL, 1000 students, 60 seats
+    .venv/bin/python bench/booking_rush.py --db sqlite --students 200 --seats 20
+"""
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import timedelta
+from decimal import Decimal
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+PG_ADMIN_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+PG_BENCH_DB = "bench_booking_rush"
+
+
+@dataclass
+class Phase:
+    name: str
+    latencies: list[float] = field(default_factory=list)
+    statuses: dict[str, int] = field(default_factory=dict)
+    errors: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+    @property
+    def requests_per_second(self) -> float:
+        return len(self.latencies) / self.seconds if self.seconds else 0.0
+
+    def percentile(self, p: float) -> float:
+        ordered = sorted(self.latencies)
+        return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))] * 1000 if ordered else 0.0
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def _fresh_database(kind: str, workdir: Path) -> str:
+    if kind == "sqlite":
+        return f"sqlite:///{workdir / 'bench.db'}"
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    with engine.connect() as connection:
+        connection.execute(text(f"DROP DATABASE IF EXISTS {PG_BENCH_DB} WITH (FORCE)"))
+        connection.execute(text(f"CREATE DATABASE {PG_BENCH_DB}"))
+    engine.dispose()
+    return PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + PG_BENCH_DB
+
+
+def _server_env(database_url: str) -> dict[str, str]:
+    return {
+        **os.environ,
+        "APP_CONFIG": "production",
+        "SECRET_KEY": "bench-secret",
+        "DATABASE_URL": database_url,
+        "RATELIMIT_ENABLED": "false",  # a load test, not a test of the limits
+        "PYTHONPATH": str(ROOT),
+    }
+
+
+def _prepare(database_url: str, students: int, seats: int) -> tuple[int, list[str]]:
+    """Migrate, create the session and the students (one shared password hash: sign-up is not
+    what is measured), and return the session id and one API token per student."""
+    env = _server_env(database_url)
+    subprocess.run([sys.executable, "-m", "flask", "--app", "wsgi", "db", "upgrade"], cwd=ROOT, env=env,
+                   check=True, capture_output=True)
+    os.environ.update({k: env[k] for k in ("SECRET_KEY", "DATABASE_URL")})
+    from werkzeug.security import generate_password_hash
+
+    from app import create_app
+    from app.accounts.models import User
+    from app.api.auth import make_token
+    from app.catalog import service as catalog
+    from app.common.time import utcnow
+    from app.extensions import db
+
+    app = create_app("production")
+    with app.app_context():
+        course = catalog.create_course(title="快速玩转小红书成长特训营", duration_label="3天2夜", is_published=True)
+        starts_at = utcnow() + timedelta(days=60)
+        camp = catalog.create_session(
+            course.id, capacity=seats, starts_at=starts_at, ends_at=starts_at + timedelta(days=2, hours=9),
+            city="杭州", venue="玺承集团杭州培训中心", price=Decimal("3980.00"), is_published=True,
+        )
+        password_hash = generate_password_hash("bench-password")
+        users = [
+            User(email=f"rush{n:05d}@example.com", name="抢位学员", phone=f"138{n:08d}",
+                 password_hash=password_hash)
+            for n in range(students)
+        ]
+        db.session.add_all(users)
+        db.session.commit()
+        tokens = [make_token(user) for user in users]
+        session_id = camp.id
+        db.engine.dispose()
+    return session_id, tokens
+
+
+@contextmanager
+def _gunicorn(database_url: str, port: int, workers: int):
+    command = [sys.executable, "-m", "gunicorn", "--workers", str(workers), "--bind", f"127.0.0.1:{port}",
+               "--backlog", "2048", "--log-level", "warning", "wsgi:app"]
+    server = subprocess.Popen(command, cwd=ROOT, env=_server_env(database_url))
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                connection = http.client.HTTPConnection("127.0.0.1", port, timeout=1)
+                connection.request("GET", "/api/v1/openapi.json")
+                if connection.getresponse().status == 200:
+                    break
+            except OSError:
+                time.sleep(0.2)
+        else:
+            raise RuntimeError("gunicorn did not start")
+        yield
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+def _run_phase(name: str, port: int, method: str, path: str, tokens: list[str], concurrency: int) -> Phase:
+    """Every token makes one request; `concurrency` client threads, all released at once."""
+    phase = Phase(name)
+    lock = threading.Lock()
+    local = threading.local()
+    start_line = threading.Barrier(concurrency)
+
+    def connection() -> http.client.HTTPConnection:
+        if getattr(local, "connection", None) is None:
+            local.connection = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
+        return local.connection
+
+    def one_request(token: str) -> None:
+        began = time.perf_counter()
+        try:
+            conn = connection()
+            conn.request(method, path, body=b"" if method == "POST" else None,
+                         headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"})
+            response = conn.getresponse()
+            body = response.read()
+            status = str(response.status)
+            if response.status in (200, 201) and method == "POST":
+                status = json.loads(body)["status"]
+            elif response.status >= 400:
+                with lock:
+                    phase.errors.append(f"{response.status} {body[:200]!r}")
+        except (OSError, http.client.HTTPException) as error:
+            local.connection = None
+            status = "exception"
+            with lock:
+                phase.errors.append(repr(error))
+        elapsed = time.perf_counter() - began
+        with lock:
+            phase.latencies.append(elapsed)
+            phase.statuses[status] = phase.statuses.get(status, 0) + 1
+
+    def worker(share: list[str]) -> None:
+        start_line.wait()
+        for token in share:
+            one_request(token)
+
+    shares = [tokens[i::concurrency] for i in range(concurrency)]
+    with ThreadPoolExecutor(max_workers=concurrency) as pool:
+        began = time.perf_counter()
+        list(pool.map(worker, shares))
+        phase.seconds = time.perf_counter() - began
+    return phase
+
+
+def _check_database(database_url: str, session_id: int, seats: int, students: int) -> str:
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(database_url)
+    with engine.connect() as connection:
+        confirmed = connection.execute(text(
+            "SELECT count(*) FROM registrations WHERE session_id = :s AND status = 'confirmed'"), {"s": session_id}
+        ).scalar()
+        numbers = [row[0] for row in connection.execute(text(
+            "SELECT waitlist_number FROM registrations WHERE session_id = :s AND status = 'waitlisted' "
+            "ORDER BY waitlist_number"), {"s": session_id})]
+        seats_taken = connection.execute(text("SELECT seats_taken FROM camp_sessions WHERE id = :s"),
+                                         {"s": session_id}).scalar()
+    engine.dispose()
+    problems = []
+    if confirmed != seats or seats_taken != seats:
+        problems.append(f"confirmed rows {confirmed}, seats_taken {seats_taken}, expected {seats}")
+    if len(numbers) != students - seats or len(set(numbers)) != len(numbers):
+        problems.append(f"{len(numbers)} waitlisted (unique: {len(set(numbers))}), expected {students - seats}")
+    return "OK: " + f"{confirmed} confirmed, waitlist 1..{len(numbers)} unique" if not problems else "; ".join(problems)
+
+
+def run(kind: str, students: int, seats: int, workers: int, concurrency: int) -> dict:
+    with tempfile.TemporaryDirectory() as workdir:
+        database_url = _fresh_database(kind, Path(workdir))
+        session_id, tokens = _prepare(database_url, students, seats)
+        port = _free_port()
+        with _gunicorn(database_url, port, workers):
+            _run_phase("warm-up", port, "GET", "/api/v1/me", tokens[: concurrency * 2], concurrency)
+            baseline = _run_phase("GET /api/v1/me", port, "GET", "/api/v1/me", tokens, concurrency)
+            rush = _run_phase("book", port, "POST", f"/api/v1/sessions/{session_id}/registrations", tokens,
+                              concurrency)
+        verdict = _check_database(database_url, session_id, seats, students)
+    result = {
+        "database": kind,
+        "students": students,
+        "seats": seats,
+        "confirmed": rush.statuses.get("confirmed", 0),
+        "waitlisted": rush.statuses.get("waitlisted", 0),
+        "errors": len(rush.errors) + len(baseline.errors),
+        "booking_rps": rush.requests_per_second,
+        "booking_p50_ms": rush.percentile(50),
+        "booking_p99_ms": rush.percentile(99),
+        "baseline_rps": baseline.requests_per_second,
+        "baseline_p50_ms": baseline.percentile(50),
+        "ratio": rush.requests_per_second / baseline.requests_per_second if baseline.requests_per_second else 0,
+        "bookings_per_minute": rush.requests_per_second * 60,
+        "database_check": verdict,
+        "first_errors": (rush.errors + baseline.errors)[:3],
+    }
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--db", choices=["sqlite", "postgres", "both"], default="both")
+    parser.add_argument("--students", type=int, default=1000)
+    parser.add_argument("--seats", type=int, default=60)
+    parser.add_argument("--workers", type=int, default=4, help="gunicorn sync workers")
+    parser.add_argument("--concurrency", type=int, default=50, help="client connections at once")
+    args = parser.parse_args()
+    kinds = ["sqlite", "postgres"] if args.db == "both" else [args.db]
+    print(f"booking rush: {args.students} students, {args.seats} seats, gunicorn {args.workers} sync workers, "
+          f"{args.concurrency} concurrent clients, {os.cpu_count()} CPU cores")
+    for kind in kinds:
+        r = run(kind, args.students, args.seats, args.workers, args.concurrency)
+        print(f"\n[{r['database']}]")
+        print(f"  confirmed {r['confirmed']}, waitlisted {r['waitlisted']}, errors {r['errors']}")
+        print(f"  booking:  {r['booking_rps']:.0f} req/s, p50 {r['booking_p50_ms']:.1f} ms, "
+              f"p99 {r['booking_p99_ms']:.1f} ms, {r['bookings_per_minute']:.0f} bookings/minute")
+        print(f"  baseline: {r['baseline_rps']:.0f} req/s on GET /api/v1/me, p50 {r['baseline_p50_ms']:.1f} ms")
+        print(f"  booking throughput / baseline = {r['ratio']:.2f}  (goal >= 0.50)")
+        print(f"  database: {r['database_check']}")
+        for error in r["first_errors"]:
+            print(f"  error: {error}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,482 @@
+"""The booking rules, through the service functions the views call: a seat or a place on the
+waitlist, refusals with the reason the page shows, cancellation and promotion from the waitlist,
+capacity changes, and the emails (with their calendar attachment) that each of these sends."""
+from __future__ import annotations
+
+import base64
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+from icalendar import Calendar
+from sqlalchemy import func, select
+
+from app.accounts.models import Role, User
+from app.booking import service as booking
+from app.booking.errors import (
+    AlreadyCancelled,
+    CancellationClosed,
+    CapacityBelowConfirmed,
+    ProfileIncomplete,
+    RegistrationEnded,
+    RegistrationNotFound,
+    RegistrationNotOpenYet,
+    SessionAlreadyStarted,
+    SessionNotFound,
+    SessionNotPublished,
+)
+from app.booking.models import Registration, RegistrationStatus
+from app.catalog import service as catalog
+from app.catalog.models import CampSession
+from app.extensions import db
+from app.mail.models import OutboxMessage
+from app.mail.sender import deliver_due
+from tests.conftest import make_user
+from tests.factories import make_course, make_session
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+TITLE = "快速玩转小红书成长特训营"
+
+# A session with known times: 2027-09-17 09:00 to 2027-09-19 18:00 in Shanghai (UTC+8).
+STARTS = datetime(2027, 9, 17, 1, 0, tzinfo=UTC)
+ENDS = datetime(2027, 9, 19, 10, 0, tzinfo=UTC)
+OPENS = datetime(2027, 7, 1, 2, 0, tzinfo=UTC)
+CLOSES = datetime(2027, 9, 10, 16, 0, tzinfo=UTC)
+CANCEL_DEADLINE = datetime(2027, 9, 3, 16, 0, tzinfo=UTC)
+NOW = datetime(2027, 8, 1, 4, 0, tzinfo=UTC)  # inside the registration window
+
+
+def make_dated_session(capacity: int = 10, course_id: int | None = None, published: bool = True) -> int:
+    return make_session(
+        course_id, capacity=capacity, published=published, starts_at=STARTS, ends_at=ENDS,
+        registration_opens_at=OPENS, registration_closes_at=CLOSES, cancellation_deadline=CANCEL_DEADLINE,
+        label="第12期", city="杭州", venue="玺承集团培训中心", address="西湖区文三路 478 号",
+    )
+
+
+@pytest.fixture
+def students(app) -> list[int]:
+    """Four students with complete profiles, in the order they will book."""
+    return [
+        make_user(app, f"student{n}@example.com", Role.STUDENT, name, f"1390000000{n}")
+        for n, name in enumerate(["陈一", "林二", "黄三", "周四"])
+    ]
+
+
+def book(user_id: int, session_id: int, now: datetime = NOW, **kwargs) -> booking.BookingOutcome:
+    return booking.book_seat(db.session.get(User, user_id), session_id, now=now, **kwargs)
+
+
+def cancel(registration_id: int, actor_id: int, now: datetime = NOW, **kwargs) -> booking.CancellationOutcome:
+    return booking.cancel_registration(registration_id, db.session.get(User, actor_id), now=now, **kwargs)
+
+
+def camp(session_id: int) -> CampSession:
+    db.session.expire_all()
+    return db.session.get(CampSession, session_id)
+
+
+def registration(registration_id: int) -> Registration:
+    db.session.expire_all()
+    return db.session.get(Registration, registration_id)
+
+
+def registrations_of(session_id: int) -> list[Registration]:
+    return list(db.session.scalars(
+        select(Registration).where(Registration.session_id == session_id).order_by(Registration.id)
+    ))
+
+
+def confirmed_count(session_id: int) -> int:
+    return db.session.scalar(select(func.count()).where(
+        Registration.session_id == session_id, Registration.status == RegistrationStatus.CONFIRMED
+    ))
+
+
+def outbox() -> list[OutboxMessage]:
+    db.session.expire_all()
+    return list(db.session.scalars(select(OutboxMessage).order_by(OutboxMessage.id)))
+
+
+def email_of(user_id: int) -> str:
+    return db.session.get(User, user_id).email
+
+
+def ics_of(message_attachment: dict) -> Calendar:
+    assert message_attachment["filename"].endswith(".ics")
+    assert message_attachment["content_type"] == "text/calendar"
+    return Calendar.from_ical(base64.b64decode(message_attachment["data_b64"]))
+
+
+def the_event(calendar: Calendar):
+    [event] = calendar.walk("VEVENT")
+    return event
+
+
+def plain_body(email) -> str:
+    return email.get_body(preferencelist=("plain",)).get_content()
+
+
+# --- booking --------------------------------------------------------------------------------
+
+def test_booking_confirms_a_seat_and_queues_the_confirmation_with_a_calendar_file(ctx, student):
+    session_id = make_session(capacity=10)
+
+    outcome = booking.book_seat(db.session.get(User, student), session_id)
+
+    assert outcome.created is True
+    booked = registration(outcome.registration.id)
+    assert (booked.user_id, booked.session_id, booked.status) == (student, session_id, RegistrationStatus.CONFIRMED)
+    assert booked.waitlist_number is None
+    assert booked.confirmed_at is not None
+    assert camp(session_id).seats_taken == 1
+    assert booking.waitlist_position(booked) is None
+    [message] = outbox()
+    assert message.to_address == "student@example.com"
+    assert message.subject == f"报名成功：{TITLE}"
+    assert "张喆，您好" in message.body_text
+    assert "您的报名已确认" in message.body_text
+    [attachment] = message.attachments
+    assert the_event(ics_of(attachment))["UID"].startswith(f"registration-{booked.id}@")
+
+
+def test_booking_again_returns_the_same_registration_without_a_second_seat_or_email(ctx, student):
+    session_id = make_dated_session(capacity=10)
+    first = book(student, session_id).registration.id
+
+    again = booking.book_seat(db.session.get(User, student), session_id)
+
+    assert again.created is False
+    assert again.registration.id == first
+    assert [r.id for r in registrations_of(session_id)] == [first]
+    assert camp(session_id).seats_taken == 1
+    assert len(outbox()) == 1
+
+
+def test_full_session_puts_students_on_the_waitlist_in_order_and_tells_them_their_place(ctx, students):
+    session_id = make_dated_session(capacity=1)
+    first, second, third = students[:3]
+    seat = book(first, session_id).registration.id
+
+    waiting = [book(student, session_id).registration.id for student in (second, third)]
+
+    assert registration(seat).status is RegistrationStatus.CONFIRMED
+    for position, registration_id in enumerate(waiting, start=1):
+        waiter = registration(registration_id)
+        assert waiter.status is RegistrationStatus.WAITLISTED
+        assert waiter.confirmed_at is None
+        assert booking.waitlist_position(waiter) == position
+    assert booking.waitlist_length(session_id) == 2
+    assert camp(session_id).seats_taken == 1
+    # A second click of someone waiting keeps their place instead of taking a new ticket.
+    again = book(third, session_id)
+    assert (again.created, again.registration.id) == (False, waiting[1])
+    assert booking.waitlist_length(session_id) == 2
+
+    confirmation, *waitlist_emails = outbox()
+    assert confirmation.subject == f"报名成功：{TITLE}"
+    assert [m.to_address for m in waitlist_emails] == [email_of(second), email_of(third)]
+    for position, message in enumerate(waitlist_emails, start=1):
+        assert message.subject == f"已加入候补：{TITLE}"
+        assert f"当前排在第 {position} 位" in message.body_text
+        assert message.attachments == []  # no calendar entry for a seat they do not have yet
+
+
+# --- refusals -------------------------------------------------------------------------------
+
+REFUSALS = {
+    "draft session": (dict(published=False), NOW, SessionNotPublished, "该场次尚未开放报名"),
+    "draft course": (dict(course_published=False), NOW, SessionNotPublished, "该场次尚未开放报名"),
+    "not open yet": ({}, OPENS - timedelta(seconds=1), RegistrationNotOpenYet, "报名尚未开始，请稍后再来"),
+    "closed": ({}, CLOSES, RegistrationEnded, "报名已截止"),
+    "closed long ago": ({}, CLOSES + timedelta(days=3), RegistrationEnded, "报名已截止"),
+    "started": ({}, STARTS, SessionAlreadyStarted, "该场次已开课或已结束，无法报名"),
+    "over": ({}, ENDS + timedelta(days=30), SessionAlreadyStarted, "该场次已开课或已结束，无法报名"),
+}
+
+
+@pytest.mark.parametrize(("setup", "now", "error", "message"), REFUSALS.values(), ids=REFUSALS.keys())
+def test_booking_is_refused_with_the_reason_and_leaves_nothing_behind(ctx, student, setup, now, error, message):
+    course_id = make_course(published=setup.get("course_published", True))
+    session_id = make_dated_session(course_id=course_id, published=setup.get("published", True))
+
+    with pytest.raises(error) as refused:
+        book(student, session_id, now=now)
+
+    assert str(refused.value.message) == message
+    assert booking.refusal_reason(camp(session_id), now) == message  # what the session page shows
+    assert registrations_of(session_id) == []
+    assert camp(session_id).seats_taken == 0
+    assert outbox() == []
+
+
+def test_booking_a_session_that_does_not_exist_is_refused(ctx, student):
+    with pytest.raises(SessionNotFound) as refused:
+        book(student, 987654)
+
+    assert str(refused.value.message) == "找不到这个场次"
+    assert outbox() == []
+
+
+@pytest.mark.parametrize("now", [OPENS, CLOSES - timedelta(seconds=1)], ids=["as it opens", "just before it closes"])
+def test_booking_is_accepted_throughout_the_registration_window(ctx, student, now):
+    session_id = make_dated_session()
+
+    assert booking.refusal_reason(camp(session_id), now) is None
+    assert book(student, session_id, now=now).registration.status is RegistrationStatus.CONFIRMED
+
+
+@pytest.mark.parametrize(("name", "phone"), [(None, "13911112222"), ("王五", None)], ids=["no name", "no phone"])
+def test_student_without_name_or_phone_is_asked_to_complete_the_profile(app, ctx, name, phone):
+    user_id = make_user(app, "incomplete@example.com", Role.STUDENT, name, phone)
+    session_id = make_session(capacity=10)
+
+    with pytest.raises(ProfileIncomplete) as refused:
+        booking.book_seat(db.session.get(User, user_id), session_id)
+
+    assert str(refused.value.message) == "报名前请先填写姓名和手机号"
+    assert registrations_of(session_id) == []
+    assert camp(session_id).seats_taken == 0
+    assert outbox() == []
+
+
+# --- cancelling -----------------------------------------------------------------------------
+
+def test_owner_cancels_frees_the_seat_gets_an_email_and_can_book_again(ctx, student):
+    session_id = make_dated_session()
+    seat = book(student, session_id).registration.id
+
+    outcome = cancel(seat, student)
+
+    assert outcome.promoted == []
+    cancelled = registration(seat)
+    assert cancelled.status is RegistrationStatus.CANCELLED
+    assert cancelled.cancelled_at == NOW
+    assert camp(session_id).seats_taken == 0
+    message = outbox()[-1]
+    assert (message.to_address, message.subject) == ("student@example.com", f"报名已取消：{TITLE}")
+    assert "您的以下报名已取消" in message.body_text
+
+    rebooked = book(student, session_id)
+    assert rebooked.created is True
+    assert rebooked.registration.id != seat
+    assert rebooked.registration.status is RegistrationStatus.CONFIRMED
+    assert camp(session_id).seats_taken == 1
+
+
+def test_someone_elses_registration_cannot_be_cancelled_and_is_not_found(ctx, students):
+    owner, other = students[:2]
+    session_id = make_dated_session()
+    seat = book(owner, session_id).registration.id
+    emails_before = len(outbox())
+
+    with pytest.raises(RegistrationNotFound) as refused:
+        cancel(seat, other)
+
+    assert str(refused.value.message) == "找不到这条报名记录"
+    assert registration(seat).status is RegistrationStatus.CONFIRMED
+    assert camp(session_id).seats_taken == 1
+    assert len(outbox()) == emails_before
+
+
+def test_unknown_registration_is_not_found(ctx, student):
+    with pytest.raises(RegistrationNotFound):
+        cancel(987654, student)
+
+
+def test_student_cannot_cancel_after_the_deadline_but_staff_can(ctx, student, staff):
+    session_id = make_dated_session()
+    seat = book(student, session_id).registration.id
+    after_deadline = CANCEL_DEADLINE + timedelta(hours=1)
+
+    with pytest.raises(CancellationClosed) as refused:
+        cancel(seat, student, now=after_deadline)
+
+    assert str(refused.value.message) == "已过取消截止时间，如需取消请联系工作人员"
+    assert registration(seat).status is RegistrationStatus.CONFIRMED
+    assert camp(session_id).seats_taken == 1
+
+    cancel(seat, staff, now=after_deadline, by_staff=True)
+
+    assert registration(seat).status is RegistrationStatus.CANCELLED
+    assert camp(session_id).seats_taken == 0
+    assert outbox()[-1].to_address == "student@example.com"  # the student is told, not the staff member
+
+
+def test_student_can_cancel_until_the_moment_of_the_deadline(ctx, student):
+    session_id = make_dated_session()
+    seat = book(student, session_id).registration.id
+
+    with pytest.raises(CancellationClosed):
+        cancel(seat, student, now=CANCEL_DEADLINE)
+    cancel(seat, student, now=CANCEL_DEADLINE - timedelta(seconds=1))
+
+    assert registration(seat).status is RegistrationStatus.CANCELLED
+
+
+def test_cancelling_twice_is_refused_and_changes_nothing(ctx, students):
+    owner, waiter, later = students[:3]
+    session_id = make_dated_session(capacity=1)
+    seat = book(owner, session_id).registration.id
+    promoted, still_waiting = (book(student, session_id).registration.id for student in (waiter, later))
+    assert [r.id for r in cancel(seat, owner).promoted] == [promoted]
+    emails_before = len(outbox())
+
+    with pytest.raises(AlreadyCancelled) as refused:
+        cancel(seat, owner, now=NOW + timedelta(days=1))
+
+    assert str(refused.value.message) == "这条报名已经取消了"
+    assert registration(seat).cancelled_at == NOW
+    # A second cancellation must not free (and hand out) the seat a second time.
+    assert registration(promoted).status is RegistrationStatus.CONFIRMED
+    assert booking.waitlist_position(registration(still_waiting)) == 1
+    assert camp(session_id).seats_taken == 1
+    assert len(outbox()) == emails_before
+
+
+def test_cancelled_seat_goes_to_the_head_of_the_waitlist_who_is_emailed(ctx, students, smtp_server):
+    first, second, third = students[:3]
+    session_id = make_dated_session(capacity=1)
+    seat = book(first, session_id).registration.id
+    head, behind = (book(student, session_id).registration.id for student in (second, third))
+    deliver_due()
+    smtp_server.messages.clear()
+
+    outcome = cancel(seat, first)
+
+    assert [r.id for r in outcome.promoted] == [head]
+    promoted = registration(head)
+    assert promoted.status is RegistrationStatus.CONFIRMED
+    assert (promoted.waitlist_number, promoted.confirmed_at) == (None, NOW)
+    assert booking.waitlist_position(registration(behind)) == 1
+    assert camp(session_id).seats_taken == 1 == confirmed_count(session_id)
+
+    assert deliver_due().sent == 2
+    by_address = {email["To"]: email for email in smtp_server.messages}
+    assert set(by_address) == {email_of(first), email_of(second)}  # the one still waiting hears nothing
+    assert by_address[email_of(first)]["Subject"] == f"报名已取消：{TITLE}"
+    promotion = by_address[email_of(second)]
+    assert promotion["Subject"] == "候补成功：您已获得正式名额"
+    assert "林二，您好" in plain_body(promotion)
+    assert "已从候补转为正式名额" in plain_body(promotion)
+    [attachment] = list(promotion.iter_attachments())
+    assert attachment.get_content_type() == "text/calendar"
+    assert attachment.get_filename().endswith(".ics")
+    event = the_event(Calendar.from_ical(attachment.get_content()))
+    assert event["UID"].startswith(f"registration-{head}@")
+    assert event.decoded("dtstart") == STARTS
+
+
+def test_cancelling_a_waitlist_place_frees_no_seat_and_moves_those_behind_up(ctx, students):
+    first, second, third, fourth = students
+    session_id = make_dated_session(capacity=1)
+    seat = book(first, session_id).registration.id
+    leaving, next_up, last = (book(student, session_id).registration.id for student in (second, third, fourth))
+
+    outcome = cancel(leaving, second)
+
+    assert outcome.promoted == []
+    assert registration(leaving).status is RegistrationStatus.CANCELLED
+    assert booking.waitlist_position(registration(leaving)) is None
+    assert registration(seat).status is RegistrationStatus.CONFIRMED
+    assert camp(session_id).seats_taken == 1
+    assert [booking.waitlist_position(registration(r)) for r in (next_up, last)] == [1, 2]
+    assert booking.waitlist_length(session_id) == 2
+    assert outbox()[-1].subject == f"报名已取消：{TITLE}"
+
+    # The next free seat goes to who is now first, not to the person who left the queue.
+    assert [r.id for r in cancel(seat, first).promoted] == [next_up]
+
+
+# --- capacity -------------------------------------------------------------------------------
+
+def change_capacity_by_admin_form(session_id: int, capacity: int) -> list[Registration]:
+    """The admin session editor: capacity saved together with the session's other fields."""
+    return catalog.update_session(session_id, capacity=capacity, venue="新场地").promoted
+
+
+CAPACITY_CHANGERS = {"change_capacity": booking.change_capacity, "session editor": change_capacity_by_admin_form}
+
+
+@pytest.mark.parametrize("change", CAPACITY_CHANGERS.values(), ids=CAPACITY_CHANGERS.keys())
+def test_capacity_below_the_confirmed_count_is_refused_and_nothing_changes(ctx, students, change):
+    session_id = make_dated_session(capacity=3)
+    registrations = [book(student, session_id).registration.id for student in students]
+    emails_before = len(outbox())
+
+    with pytest.raises(CapacityBelowConfirmed) as refused:
+        change(session_id, 2)
+
+    assert str(refused.value.message) == "名额不能少于已确认人数（3 人）"
+    after = camp(session_id)
+    assert (after.capacity, after.seats_taken, after.venue) == (3, 3, "玺承集团培训中心")
+    assert [registration(r).status for r in registrations] == [RegistrationStatus.CONFIRMED] * 3 + [
+        RegistrationStatus.WAITLISTED
+    ]
+    assert len(outbox()) == emails_before
+
+
+def test_capacity_can_be_lowered_to_the_confirmed_count_and_then_the_next_student_waits(ctx, students):
+    session_id = make_dated_session(capacity=5)
+    for student in students[:2]:
+        book(student, session_id)
+
+    assert booking.change_capacity(session_id, 2) == []
+
+    assert (camp(session_id).capacity, camp(session_id).seats_taken) == (2, 2)
+    assert book(students[2], session_id).registration.status is RegistrationStatus.WAITLISTED
+
+
+@pytest.mark.parametrize("change", CAPACITY_CHANGERS.values(), ids=CAPACITY_CHANGERS.keys())
+def test_more_seats_go_to_the_waitlist_in_order_of_arrival_and_each_is_emailed(ctx, students, smtp_server, change):
+    first, second, third, fourth = students
+    session_id = make_dated_session(capacity=1)
+    book(first, session_id)
+    waiting = [book(student, session_id).registration.id for student in (second, third, fourth)]
+    deliver_due()
+    smtp_server.messages.clear()
+
+    promoted = change(session_id, 3)
+
+    assert [r.id for r in promoted] == waiting[:2]
+    assert [registration(r).status for r in waiting] == [
+        RegistrationStatus.CONFIRMED, RegistrationStatus.CONFIRMED, RegistrationStatus.WAITLISTED
+    ]
+    assert booking.waitlist_position(registration(waiting[2])) == 1
+    after = camp(session_id)
+    assert (after.capacity, after.seats_taken) == (3, 3)
+    assert confirmed_count(session_id) == 3
+
+    assert deliver_due().sent == 2
+    assert sorted(email["To"] for email in smtp_server.messages) == sorted([email_of(second), email_of(third)])
+    for email in smtp_server.messages:
+        assert email["Subject"] == "候补成功：您已获得正式名额"
+        [attachment] = list(email.iter_attachments())
+        assert attachment.get_content_type() == "text/calendar"
+
+
+# --- the calendar file ----------------------------------------------------------------------
+
+def test_calendar_file_has_the_local_shanghai_times_and_the_venue(ctx, student):
+    session_id = make_dated_session()
+    seat = book(student, session_id).registration.id
+
+    [message] = outbox()
+    calendar = ics_of(message.attachments[0])
+    event = the_event(calendar)
+
+    starts, ends = event.decoded("dtstart"), event.decoded("dtend")
+    # The same instants as stored, written as Shanghai wall-clock time with its zone.
+    assert (starts, ends) == (STARTS, ENDS)
+    assert starts.replace(tzinfo=None) == datetime(2027, 9, 17, 9, 0)
+    assert ends.replace(tzinfo=None) == datetime(2027, 9, 19, 18, 0)
+    assert event["DTSTART"].params["TZID"] == event["DTEND"].params["TZID"] == "Asia/Shanghai"
+    assert [str(zone["TZID"]) for zone in calendar.walk("VTIMEZONE")] == ["Asia/Shanghai"]
+    assert (starts.date(), ends.date()) == camp(session_id).local_dates()
+    assert "玺承集团培训中心" in str(event["LOCATION"])
+    assert "杭州" in str(event["LOCATION"])
+    assert str(event["SUMMARY"]) == f"{TITLE} 第12期"
+    assert str(event["UID"]).startswith(f"registration-{seat}@")
+    # The email body shows the same local times.
+    assert "2027-09-17 09:00" in message.body_text
+    assert "2027-09-19 18:00" in message.body_text
