@@ -102,7 +102,7 @@ def _prepare(database_url: str, students: int, seats: int) -> tuple[int, list[st
     from app.common.time import utcnow
     from app.extensions import db
 
-    app = create_app("production")
+    app = create_app("production", {"SQLALCHEMY_DATABASE_URI": database_url})
     with app.app_context():
         course = catalog.create_course(title="快速玩转小红书成长特训营", duration_label="3天2夜", is_published=True)
         starts_at = utcnow() + timedelta(days=60)

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import click
-from flask.cli import AppGroup
+from flask.cli import AppGroup, with_appcontext
 from wtforms import Form, StringField
 
 from app.accounts import service
@@ -47,6 +47,7 @@ _phone = click.option("--phone", default=None, help="Mobile number (optional).")
 
 
 @click.command("create-admin")
+@with_appcontext
 @_email
 @_password
 @_name

@@ -16,10 +16,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from flask import render_template
 from flask_babel import gettext as _
-from sqlalchemy import func, select, update
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload, selectinload
 
 from app.accounts.models import User
 from app.booking.calendar import registration_ics
@@ -36,7 +37,7 @@ from app.booking.errors import (
     SessionNotPublished,
 )
 from app.booking.models import Registration, RegistrationStatus
-from app.catalog.models import CampSession
+from app.catalog.models import CampSession, Course
 from app.common.db import write_transaction
 from app.common.time import utcnow
 from app.extensions import db
@@ -82,13 +83,18 @@ def waitlist_position(registration: Registration) -> int | None:
     """1 for the head of the queue; None when not waitlisted."""
     if registration.status is not RegistrationStatus.WAITLISTED:
         return None
-    return db.session.scalar(
+    return _position_of_number(registration.session_id, registration.waitlist_number)
+
+
+def _position_of_number(session_id: int, waitlist_number: int) -> int:
+    table = Registration.__table__
+    return db.session.connection().execute(
         select(func.count()).where(
-            Registration.session_id == registration.session_id,
-            Registration.status == RegistrationStatus.WAITLISTED,
-            Registration.waitlist_number <= registration.waitlist_number,
+            table.c.session_id == session_id,
+            table.c.status == RegistrationStatus.WAITLISTED,
+            table.c.waitlist_number <= waitlist_number,
         )
-    )
+    ).scalar_one()
 
 
 def waitlist_length(session_id: int) -> int:
@@ -102,7 +108,7 @@ def waitlist_length(session_id: int) -> int:
 def refusal_reason(camp: CampSession, now: datetime) -> str | None:
     """Why this session cannot be booked now, in words for the page; None if it can."""
     try:
-        _check_bookable(camp, now)
+        _check_bookable(camp, camp.course.is_published, now)
     except (SessionNotPublished, RegistrationNotOpenYet, RegistrationEnded, SessionAlreadyStarted) as error:
         return str(error.message)
     return None
@@ -111,10 +117,12 @@ def refusal_reason(camp: CampSession, now: datetime) -> str | None:
 # --- the transaction's building blocks ------------------------------------------------------
 
 def _lock_session(session_id: int) -> CampSession:
+    """The session row, fresh and locked until the transaction ends (its course loaded with it)."""
     camp = db.session.scalar(
         select(CampSession)
         .where(CampSession.id == session_id)
-        .with_for_update()
+        .options(joinedload(CampSession.course))
+        .with_for_update(of=CampSession)
         .execution_options(populate_existing=True)
     )
     if camp is None:
@@ -124,42 +132,49 @@ def _lock_session(session_id: int) -> CampSession:
 
 def _take_seat(camp: CampSession) -> bool:
     """Take one confirmed seat if one is free. Atomic: the WHERE clause is the capacity rule."""
-    result = db.session.execute(
-        update(CampSession)
-        .where(CampSession.id == camp.id, CampSession.seats_taken < CampSession.capacity)
-        .values(seats_taken=CampSession.seats_taken + 1)
-        .execution_options(synchronize_session=False)
+    sessions = CampSession.__table__
+    result = db.session.connection().execute(
+        update(sessions)
+        .where(sessions.c.id == camp.id, sessions.c.seats_taken < sessions.c.capacity)
+        .values(seats_taken=sessions.c.seats_taken + 1)
     )
-    db.session.expire(camp, ["seats_taken"])
+    _forget_seat_counts(camp)
     return result.rowcount == 1
 
 
 def _release_seat(camp: CampSession) -> None:
-    db.session.execute(
-        update(CampSession)
-        .where(CampSession.id == camp.id, CampSession.seats_taken > 0)
-        .values(seats_taken=CampSession.seats_taken - 1)
-        .execution_options(synchronize_session=False)
+    sessions = CampSession.__table__
+    db.session.connection().execute(
+        update(sessions)
+        .where(sessions.c.id == camp.id, sessions.c.seats_taken > 0)
+        .values(seats_taken=sessions.c.seats_taken - 1)
     )
-    db.session.expire(camp, ["seats_taken"])
+    _forget_seat_counts(camp)
 
 
 def _next_waitlist_number(camp: CampSession) -> int:
-    number = db.session.scalar(
-        update(CampSession)
-        .where(CampSession.id == camp.id)
-        .values(waitlist_issued=CampSession.waitlist_issued + 1)
-        .returning(CampSession.waitlist_issued)
-        .execution_options(synchronize_session=False)
-    )
-    db.session.expire(camp, ["waitlist_issued"])
+    sessions = CampSession.__table__
+    number = db.session.connection().execute(
+        update(sessions)
+        .where(sessions.c.id == camp.id)
+        .values(waitlist_issued=sessions.c.waitlist_issued + 1)
+        .returning(sessions.c.waitlist_issued)
+    ).scalar_one()
+    _forget_seat_counts(camp)
     return number
 
 
-def _check_bookable(camp: CampSession, now: datetime) -> None:
-    if not (camp.is_published and camp.course.is_published):
+def _forget_seat_counts(camp: CampSession) -> None:
+    """The counters were changed in SQL; a loaded object must read them again when next asked."""
+    if camp in db.session:
+        db.session.expire(camp, ["seats_taken", "waitlist_issued"])
+
+
+def _check_bookable(camp, course_published: bool, now: datetime) -> None:
+    """`camp`: a CampSession or a row with its is_published, starts_at and registration window."""
+    if not (camp.is_published and course_published):
         raise SessionNotPublished()
-    if camp.has_started(now):
+    if now >= camp.starts_at:
         raise SessionAlreadyStarted()
     if camp.registration_opens_at is not None and now < camp.registration_opens_at:
         raise RegistrationNotOpenYet()
@@ -173,16 +188,32 @@ def _confirm(registration: Registration, now: datetime) -> None:
     registration.confirmed_at = now
 
 
-def _email_confirmation(registration: Registration, template: str, subject: str) -> None:
+@dataclass(frozen=True)
+class Recipient:
+    email: str
+    name: str
+
+    @classmethod
+    def of(cls, user: User) -> Recipient:
+        return cls(user.email, user.display_name)
+
+
+def _email_confirmation(registration: Registration, camp: CampSession, to: Recipient, template: str,
+                        subject: str) -> None:
     db.session.flush()  # the registration needs its id for the calendar entry
     queue_email(
-        to=registration.user.email,
+        to=to.email,
         subject=subject,
         template=template,
-        attachments=[Attachment("camp.ics", "text/calendar", registration_ics(registration))],
-        registration=registration,
-        camp=registration.session,
+        attachments=[Attachment("camp.ics", "text/calendar", registration_ics(registration.id, camp))],
+        name=to.name,
+        details=session_details(camp),
     )
+
+
+def session_details(camp: CampSession) -> str:
+    """The course, dates, place and price block of every booking email (dates formatted in Shanghai time)."""
+    return render_template("mail/_session_details.txt", camp=camp)
 
 
 def _promote_waiting(camp: CampSession, now: datetime) -> list[Registration]:
@@ -202,57 +233,92 @@ def _promote_waiting(camp: CampSession, now: datetime) -> list[Registration]:
         if not _take_seat(camp):
             break
         _confirm(registration, now)
-        _email_confirmation(registration, "booking_promoted", _("候补成功：您已获得正式名额"))
+        _email_confirmation(registration, camp, Recipient.of(registration.user), "booking_promoted",
+                            _("候补成功：您已获得正式名额"))
         promoted.append(registration)
     return promoted
 
 
 # --- what people do -------------------------------------------------------------------------
 
-@write_transaction
 def book_seat(user: User, session_id: int, source: str = "web", now: datetime | None = None) -> BookingOutcome:
     """Book a seat, or a place on the waitlist when the session is full.
 
     Booking twice (double click, parallel requests, a retry) returns the existing registration.
+    Everything that needs no lock is read and checked first, so that the locked part stays short:
+    on SQLite the write lock is the whole database's, on PostgreSQL the session row's, and in a
+    rush every booking of the session waits for it in turn.
     """
     now = now or utcnow()
-    camp = _lock_session(session_id)
     existing = active_registration(user.id, session_id)
     if existing is not None:
         return BookingOutcome(existing, created=False)
-    _check_bookable(camp, now)
+    camp = db.session.get(CampSession, session_id, options=[joinedload(CampSession.course)])
+    if camp is None:
+        raise SessionNotFound()
+    _check_bookable(camp, camp.course.is_published, now)
     if not (user.name and user.phone):
         raise ProfileIncomplete()
+    recipient = Recipient.of(user)
+    details = session_details(camp)  # formatting dates and money is slow: done before the lock
+    # Detached, the session read here is not reloaded when the write transaction starts afresh.
+    db.session.expunge(camp)
+    db.session.expunge(camp.course)
+    registration_id = _book_locked(user.id, recipient, camp, details, source[:40], now)
+    if registration_id is None:
+        return BookingOutcome(active_registration(user.id, session_id), created=False)
+    return BookingOutcome(db.session.get(Registration, registration_id), created=True)
 
-    registration = Registration(session=camp, user=user, source=source[:40])
+
+@write_transaction
+def _book_locked(user_id: int, to: Recipient, camp: CampSession, details: str, source: str,
+                 now: datetime) -> int | None:
+    """The locked part of a booking, in plain SQL statements. Returns the new registration's id,
+    or None when a parallel request of the same person booked first (the unique index said so)."""
+    connection = db.session.connection()
+    sessions, courses = CampSession.__table__, Course.__table__
+    fresh = connection.execute(
+        select(sessions.c.is_published, sessions.c.starts_at, sessions.c.registration_opens_at,
+               sessions.c.registration_closes_at, courses.c.is_published.label("course_published"))
+        .join(courses, courses.c.id == sessions.c.course_id)
+        .where(sessions.c.id == camp.id)
+        .with_for_update(of=sessions)
+    ).one()
+    _check_bookable(fresh, fresh.course_published, now)  # again under the lock: it may have closed
     if _take_seat(camp):
-        _confirm(registration, now)
+        values = {"status": RegistrationStatus.CONFIRMED, "confirmed_at": now}
     else:
-        registration.status = RegistrationStatus.WAITLISTED
-        registration.waitlist_number = _next_waitlist_number(camp)
-    db.session.add(registration)
+        values = {"status": RegistrationStatus.WAITLISTED, "waitlist_number": _next_waitlist_number(camp)}
     try:
-        db.session.flush()
+        registration_id = connection.execute(
+            insert(Registration.__table__)
+            .values(session_id=camp.id, user_id=user_id, source=source, created_at=now, **values)
+            .returning(Registration.__table__.c.id)
+        ).scalar_one()
     except IntegrityError:
-        # A parallel request of the same person won the unique index; theirs is the booking.
-        db.session.rollback()
-        existing = active_registration(user.id, session_id)
-        if existing is None:
-            raise
-        return BookingOutcome(existing, created=False)
+        db.session.rollback()  # a parallel request of the same person won the unique index
+        return None
 
-    if registration.status is RegistrationStatus.CONFIRMED:
-        _email_confirmation(registration, "booking_confirmed", _("报名成功：%(title)s", title=camp.course.title))
+    if values["status"] is RegistrationStatus.CONFIRMED:
+        ics = registration_ics(registration_id, camp)
+        queue_email(
+            to=to.email,
+            subject=_("报名成功：%(title)s", title=camp.course.title),
+            template="booking_confirmed",
+            attachments=[Attachment("camp.ics", "text/calendar", ics)],
+            name=to.name,
+            details=details,
+        )
     else:
         queue_email(
-            to=user.email,
+            to=to.email,
             subject=_("已加入候补：%(title)s", title=camp.course.title),
             template="booking_waitlisted",
-            registration=registration,
-            camp=camp,
-            position=waitlist_position(registration),
+            name=to.name,
+            details=details,
+            position=_position_of_number(camp.id, values["waitlist_number"]),
         )
-    return BookingOutcome(registration, created=True)
+    return registration_id
 
 
 @write_transaction
@@ -288,8 +354,8 @@ def cancel_registration(
         to=registration.user.email,
         subject=_("报名已取消：%(title)s", title=camp.course.title),
         template="booking_cancelled",
-        registration=registration,
-        camp=camp,
+        name=registration.user.display_name,
+        details=session_details(camp),
     )
     return CancellationOutcome(registration, promoted)
 

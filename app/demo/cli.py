@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import click
 from flask import current_app
+from flask.cli import with_appcontext
 
 from app.accounts import service as accounts
 from app.accounts.models import Role
@@ -30,6 +31,7 @@ def seed_accounts() -> list[str]:
 
 
 @click.command("seed-demo")
+@with_appcontext
 def seed_demo_command() -> None:
     """Load demo accounts and content (refused with production settings)."""
     if current_app.config["ENV_NAME"] == "production":

@@ -2,9 +2,11 @@
 from __future__ import annotations
 
 import base64
+import functools
 from dataclasses import dataclass
 
-from flask import render_template
+from flask import current_app, render_template
+from jinja2 import TemplateNotFound
 
 from app.extensions import db
 from app.mail.models import OutboxMessage
@@ -24,6 +26,16 @@ class Attachment:
         }
 
 
+@functools.cache
+def _template_exists(name: str) -> bool:
+    # Cached: looking for a template that is not there searches the disk every time.
+    try:
+        current_app.jinja_env.get_template(name)
+    except TemplateNotFound:
+        return False
+    return True
+
+
 def queue_email(
     to: str,
     subject: str,
@@ -36,14 +48,8 @@ def queue_email(
     It does not commit: the message becomes real only if the caller's transaction commits.
     """
     body_text = render_template(f"mail/{template}.txt", **context)
-    try:
-        body_html = render_template(f"mail/{template}.html", **context)
-    except Exception as error:  # noqa: BLE001 - only a missing template is expected here
-        from jinja2 import TemplateNotFound
-
-        if not isinstance(error, TemplateNotFound):
-            raise
-        body_html = None
+    html_template = f"mail/{template}.html"
+    body_html = render_template(html_template, **context) if _template_exists(html_template) else None
     message = OutboxMessage(
         to_address=to,
         subject=subject,
