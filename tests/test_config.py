@@ -36,7 +36,7 @@ def test_production_refuses_to_start_without_its_secrets(missing):
 def test_production_cookies_are_secure():
     result = _run_python(
         """
-        from config import normalise_database_url
+        from app import create_app
         app = create_app()
         c = app.config
         print(c["SESSION_COOKIE_SECURE"], c["REMEMBER_COOKIE_SECURE"], c["SESSION_COOKIE_HTTPONLY"],
@@ -59,7 +59,7 @@ def test_login_limits_are_counted_in_redis_when_configured():
     prefix = f"test-{uuid.uuid4().hex[:8]}"
     script = """
         import sys
-        from config import normalise_database_url
+        from app import create_app
         from app.extensions import db
         app = create_app("testing", {
             "SQLALCHEMY_DATABASE_URI": "sqlite://", "RATELIMIT_STORAGE_URI": "redis://127.0.0.1:6379/0",
