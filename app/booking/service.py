@@ -18,7 +18,7 @@ from datetime import datetime
 
 from flask import render_template
 from flask_babel import gettext as _
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import and_, exists, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload, selectinload
 
@@ -41,7 +41,7 @@ from app.catalog.models import CampSession, Course
 from app.common.db import write_transaction
 from app.common.time import utcnow
 from app.extensions import db
-from app.mail.service import Attachment, queue_email
+from app.mail.service import Attachment, insert_rendered, queue_email, render_message
 
 
 @dataclass
@@ -130,13 +130,27 @@ def _lock_session(session_id: int) -> CampSession:
     return camp
 
 
-def _take_seat(camp: CampSession) -> bool:
-    """Take one confirmed seat if one is free. Atomic: the WHERE clause is the capacity rule."""
+def _bookable_sql(now: datetime):
+    """The SQL twin of _check_bookable, for re-checking inside the locking UPDATE itself."""
+    sessions, courses = CampSession.__table__, Course.__table__
+    return and_(
+        sessions.c.is_published.is_(True),
+        sessions.c.starts_at > now,
+        or_(sessions.c.registration_opens_at.is_(None), sessions.c.registration_opens_at <= now),
+        or_(sessions.c.registration_closes_at.is_(None), sessions.c.registration_closes_at > now),
+        exists().where(courses.c.id == sessions.c.course_id, courses.c.is_published.is_(True)),
+    )
+
+
+def _take_seat(camp: CampSession, bookable_at: datetime | None = None) -> bool:
+    """Take one confirmed seat if one is free. Atomic: the WHERE clause is the capacity rule
+    (and, for a new booking, the registration window)."""
     sessions = CampSession.__table__
+    conditions = [sessions.c.id == camp.id, sessions.c.seats_taken < sessions.c.capacity]
+    if bookable_at is not None:
+        conditions.append(_bookable_sql(bookable_at))
     result = db.session.connection().execute(
-        update(sessions)
-        .where(sessions.c.id == camp.id, sessions.c.seats_taken < sessions.c.capacity)
-        .values(seats_taken=sessions.c.seats_taken + 1)
+        update(sessions).where(*conditions).values(seats_taken=sessions.c.seats_taken + 1)
     )
     _forget_seat_counts(camp)
     return result.rowcount == 1
@@ -152,14 +166,15 @@ def _release_seat(camp: CampSession) -> None:
     _forget_seat_counts(camp)
 
 
-def _next_waitlist_number(camp: CampSession) -> int:
+def _next_waitlist_number(camp: CampSession, bookable_at: datetime) -> int | None:
+    """Draw the next waitlist number; None if the session is no longer bookable."""
     sessions = CampSession.__table__
     number = db.session.connection().execute(
         update(sessions)
-        .where(sessions.c.id == camp.id)
+        .where(sessions.c.id == camp.id, _bookable_sql(bookable_at))
         .values(waitlist_issued=sessions.c.waitlist_issued + 1)
         .returning(sessions.c.waitlist_issued)
-    ).scalar_one()
+    ).scalar_one_or_none()
     _forget_seat_counts(camp)
     return number
 
@@ -274,23 +289,22 @@ def book_seat(user: User, session_id: int, source: str = "web", now: datetime | 
 def _book_locked(user_id: int, to: Recipient, camp: CampSession, details: str, source: str,
                  now: datetime) -> int | None:
     """The locked part of a booking, in plain SQL statements. Returns the new registration's id,
-    or None when a parallel request of the same person booked first (the unique index said so)."""
-    connection = db.session.connection()
-    sessions, courses = CampSession.__table__, Course.__table__
-    fresh = connection.execute(
-        select(sessions.c.is_published, sessions.c.starts_at, sessions.c.registration_opens_at,
-               sessions.c.registration_closes_at, courses.c.is_published.label("course_published"))
-        .join(courses, courses.c.id == sessions.c.course_id)
-        .where(sessions.c.id == camp.id)
-        .with_for_update(of=sessions)
-    ).one()
-    _check_bookable(fresh, fresh.course_published, now)  # again under the lock: it may have closed
-    if _take_seat(camp):
+    or None when a parallel request of the same person booked first (the unique index said so).
+
+    The first UPDATE takes the session row's lock (PostgreSQL; on SQLite the transaction began
+    with BEGIN IMMEDIATE) and both UPDATEs re-check that the session is still bookable, since it
+    may have closed since it was read."""
+    if _take_seat(camp, bookable_at=now):
         values = {"status": RegistrationStatus.CONFIRMED, "confirmed_at": now}
     else:
-        values = {"status": RegistrationStatus.WAITLISTED, "waitlist_number": _next_waitlist_number(camp)}
+        number = _next_waitlist_number(camp, bookable_at=now)
+        if number is None:  # closed, unpublished or started in the meantime: say which
+            fresh = db.session.get(CampSession, camp.id, populate_existing=True)
+            _check_bookable(fresh, fresh.course.is_published, now)
+            raise SessionNotFound()
+        values = {"status": RegistrationStatus.WAITLISTED, "waitlist_number": number}
     try:
-        registration_id = connection.execute(
+        registration_id = db.session.connection().execute(
             insert(Registration.__table__)
             .values(session_id=camp.id, user_id=user_id, source=source, created_at=now, **values)
             .returning(Registration.__table__.c.id)
@@ -300,24 +314,17 @@ def _book_locked(user_id: int, to: Recipient, camp: CampSession, details: str, s
         return None
 
     if values["status"] is RegistrationStatus.CONFIRMED:
-        ics = registration_ics(registration_id, camp)
-        queue_email(
-            to=to.email,
-            subject=_("报名成功：%(title)s", title=camp.course.title),
-            template="booking_confirmed",
-            attachments=[Attachment("camp.ics", "text/calendar", ics)],
-            name=to.name,
-            details=details,
+        message = render_message(
+            to.email, _("报名成功：%(title)s", title=camp.course.title), "booking_confirmed",
+            [Attachment("camp.ics", "text/calendar", registration_ics(registration_id, camp))],
+            name=to.name, details=details,
         )
     else:
-        queue_email(
-            to=to.email,
-            subject=_("已加入候补：%(title)s", title=camp.course.title),
-            template="booking_waitlisted",
-            name=to.name,
-            details=details,
-            position=_position_of_number(camp.id, values["waitlist_number"]),
+        message = render_message(
+            to.email, _("已加入候补：%(title)s", title=camp.course.title), "booking_waitlisted",
+            name=to.name, details=details, position=_position_of_number(camp.id, values["waitlist_number"]),
         )
+    insert_rendered(message)
     return registration_id
 
 
