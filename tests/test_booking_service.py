@@ -480,3 +480,22 @@ def test_calendar_file_has_the_local_shanghai_times_and_the_venue(ctx, student):
     # The email body shows the same local times.
     assert "2027-09-17 09:00" in message.body_text
     assert "2027-09-19 18:00" in message.body_text
+
+
+def test_a_session_unpublished_while_the_booking_waits_for_the_lock_is_refused(app, ctx, students, monkeypatch):
+    """The checks are made before the lock and again under it: an admin may unpublish in between."""
+    session_id = make_dated_session(capacity=1)
+    real_details = booking.session_details
+
+    def details_then_admin_unpublishes(camp):
+        with app.app_context():  # the admin's own request, committed while the student's waits
+            catalog.update_session(session_id, is_published=False)
+        return real_details(camp)
+
+    monkeypatch.setattr(booking, "session_details", details_then_admin_unpublishes)
+    with pytest.raises(SessionNotPublished):
+        booking.book_seat(db.session.get(User, students[0]), session_id, now=NOW)
+    db.session.rollback()
+    assert db.session.scalar(select(func.count()).select_from(Registration)) == 0
+    assert db.session.scalar(select(func.count()).select_from(OutboxMessage)) == 0
+    assert db.session.get(CampSession, session_id).seats_taken == 0

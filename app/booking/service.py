@@ -300,7 +300,8 @@ def _book_locked(user_id: int, to: Recipient, camp: CampSession, details: str, s
         number = _next_waitlist_number(camp, bookable_at=now)
         if number is None:  # closed, unpublished or started in the meantime: say which
             fresh = db.session.get(CampSession, camp.id, populate_existing=True)
-            _check_bookable(fresh, fresh.course.is_published, now)
+            if fresh is not None:
+                _check_bookable(fresh, fresh.course.is_published, now)
             raise SessionNotFound()
         values = {"status": RegistrationStatus.WAITLISTED, "waitlist_number": number}
     try:
