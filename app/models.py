@@ -1,10 +1,14 @@
 """Every model, imported in one place so that SQLAlchemy's metadata (migrations, create_all) is complete."""
 from app.accounts.models import Role, User
+from app.audit.models import AuditEntry
 from app.booking.models import Registration, RegistrationStatus
 from app.catalog.models import CampSession, Course
 from app.mail.models import OutboxMessage, OutboxStatus
+from app.roster.models import Attendance
 
 __all__ = [
+    "Attendance",
+    "AuditEntry",
     "CampSession",
     "Course",
     "OutboxMessage",

@@ -21,6 +21,14 @@ if [ ! -x .venv/bin/python ]; then
   fi
 fi
 
+# Chinese PDFs (sign-in sheets, certificates) embed a CJK TrueType font; Debian's WenQuanYi Zen
+# Hei is the default. Without it the app falls back to a built-in font and logs a warning.
+if [ ! -f /usr/share/fonts/truetype/wqy/wqy-zenhei.ttc ] && [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null; then
+  echo "bootstrap: installing fonts-wqy-zenhei with apt-get"
+  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq fonts-wqy-zenhei >/dev/null) \
+    || echo "bootstrap: could not install fonts-wqy-zenhei; PDFs will use the fallback font" >&2
+fi
+
 # Reinstall only when a requirements file changed.
 stamp=".venv/.installed-$(basename "$requirements_file")-$(cat requirements*.txt | sha256sum | cut -c1-16)"
 if [ ! -f "$stamp" ]; then

@@ -36,3 +36,9 @@ class WrongPassword(DomainError):
 class InvalidResetToken(DomainError):
     code = "invalid_reset_token"
     message = _l("重置链接无效或已过期（有效期 1 小时，且只能使用一次），请重新申请")
+
+
+class AccountNotFound(DomainError):
+    code = "account_not_found"
+    message = _l("找不到这个邮箱或手机号对应的账号")
+    field = "login"

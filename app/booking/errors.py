@@ -54,3 +54,28 @@ class CapacityBelowConfirmed(DomainError):
 
     def __init__(self, confirmed: int) -> None:
         super().__init__(_l("名额不能少于已确认人数（%(n)s 人）", n=confirmed))
+
+
+class AlreadyRegistered(DomainError):
+    code = "already_registered"
+    message = _l("此人已经报名了这个场次")
+
+
+class SessionFull(DomainError):
+    code = "session_full"
+    message = _l("该场次已满，没有空余名额")
+
+
+class NotWaitlisted(DomainError):
+    code = "not_waitlisted"
+    message = _l("只有候补中的报名才能转正")
+
+
+class MoveToOtherCourse(DomainError):
+    code = "move_to_other_course"
+    message = _l("只能调到同一门课程的其他场次")
+
+
+class MoveToSameSession(DomainError):
+    code = "move_to_same_session"
+    message = _l("已经在这个场次了")

@@ -55,6 +55,9 @@ class Registration(db.Model):
     )
     # The session's waitlist ticket while waitlisted (1, 2, 3 ... in order of arrival).
     waitlist_number: Mapped[int | None]
+    # What the student shows at the door (QR code or typed): 10 characters from an alphabet without
+    # look-alikes (0/O, 1/I/L), about 49 bits, so guessing one is hopeless.
+    ticket_code: Mapped[str | None] = mapped_column(String(16), unique=True)
     # Where the booking came from: "web", "api", "staff", or "article:<id>" for attribution.
     source: Mapped[str] = mapped_column(String(40), default="web", server_default="web")
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, server_default=func.now())

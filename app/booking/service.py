@@ -23,20 +23,27 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload, selectinload
 
 from app.accounts.models import User
+from app.audit.service import record
 from app.booking.calendar import registration_ics
 from app.booking.errors import (
     AlreadyCancelled,
+    AlreadyRegistered,
     CancellationClosed,
     CapacityBelowConfirmed,
+    MoveToOtherCourse,
+    MoveToSameSession,
+    NotWaitlisted,
     ProfileIncomplete,
     RegistrationEnded,
     RegistrationNotFound,
     RegistrationNotOpenYet,
     SessionAlreadyStarted,
+    SessionFull,
     SessionNotFound,
     SessionNotPublished,
 )
 from app.booking.models import Registration, RegistrationStatus
+from app.booking.tickets import new_ticket_code
 from app.catalog.models import CampSession, Course
 from app.common.db import write_transaction
 from app.common.time import utcnow
@@ -166,12 +173,15 @@ def _release_seat(camp: CampSession) -> None:
     _forget_seat_counts(camp)
 
 
-def _next_waitlist_number(camp: CampSession, bookable_at: datetime) -> int | None:
-    """Draw the next waitlist number; None if the session is no longer bookable."""
+def _next_waitlist_number(camp: CampSession, bookable_at: datetime | None = None) -> int | None:
+    """Draw the next waitlist number; None if, with `bookable_at`, the session is no longer bookable."""
     sessions = CampSession.__table__
+    conditions = [sessions.c.id == camp.id]
+    if bookable_at is not None:
+        conditions.append(_bookable_sql(bookable_at))
     number = db.session.connection().execute(
         update(sessions)
-        .where(sessions.c.id == camp.id, _bookable_sql(bookable_at))
+        .where(*conditions)
         .values(waitlist_issued=sessions.c.waitlist_issued + 1)
         .returning(sessions.c.waitlist_issued)
     ).scalar_one_or_none()
@@ -247,7 +257,10 @@ def _promote_waiting(camp: CampSession, now: datetime) -> list[Registration]:
     for registration in queue:
         if not _take_seat(camp):
             break
+        before = _state(registration)
         _confirm(registration, now)
+        record("registration.promote", None, registration_id=registration.id, session_id=camp.id,
+               before=before, after=_state(registration), note="名额空出，按候补顺序自动转正")
         _email_confirmation(registration, camp, Recipient.of(registration.user), "booking_promoted",
                             _("候补成功：您已获得正式名额"))
         promoted.append(registration)
@@ -294,26 +307,47 @@ def _book_locked(user_id: int, to: Recipient, camp: CampSession, details: str, s
     The first UPDATE takes the session row's lock (PostgreSQL; on SQLite the transaction began
     with BEGIN IMMEDIATE) and both UPDATEs re-check that the session is still bookable, since it
     may have closed since it was read."""
-    if _take_seat(camp, bookable_at=now):
-        values = {"status": RegistrationStatus.CONFIRMED, "confirmed_at": now}
-    else:
-        number = _next_waitlist_number(camp, bookable_at=now)
-        if number is None:  # closed, unpublished or started in the meantime: say which
-            fresh = db.session.get(CampSession, camp.id, populate_existing=True)
-            if fresh is not None:
-                _check_bookable(fresh, fresh.course.is_published, now)
-            raise SessionNotFound()
-        values = {"status": RegistrationStatus.WAITLISTED, "waitlist_number": number}
+    values = _seat_or_waitlist(camp, bookable_at=now)
+    if values is None:  # closed, unpublished or started in the meantime: say which
+        fresh = db.session.get(CampSession, camp.id, populate_existing=True)
+        if fresh is not None:
+            _check_bookable(fresh, fresh.course.is_published, now)
+        raise SessionNotFound()
+    registration_id = _insert_registration(camp.id, user_id, source, now, values)
+    if registration_id is not None:
+        _queue_booking_email(registration_id, values, camp, to, details)
+    return registration_id
+
+
+def _seat_or_waitlist(camp: CampSession, now: datetime | None = None,
+                      bookable_at: datetime | None = None) -> dict | None:
+    """A seat if one is free, else the next waitlist number, as the new registration's values.
+    With `bookable_at`, only while the session can be booked then (None when it cannot)."""
+    now = now or bookable_at or utcnow()
+    if _take_seat(camp, bookable_at=bookable_at):
+        return {"status": RegistrationStatus.CONFIRMED, "confirmed_at": now}
+    number = _next_waitlist_number(camp, bookable_at=bookable_at)
+    if number is None:
+        return None
+    return {"status": RegistrationStatus.WAITLISTED, "waitlist_number": number}
+
+
+def _insert_registration(session_id: int, user_id: int, source: str, now: datetime, values: dict) -> int | None:
+    """INSERT the registration with a fresh ticket code; None if the person already has an
+    active registration for this session (the partial unique index refused a second one)."""
     try:
-        registration_id = db.session.connection().execute(
+        return db.session.connection().execute(
             insert(Registration.__table__)
-            .values(session_id=camp.id, user_id=user_id, source=source, created_at=now, **values)
+            .values(session_id=session_id, user_id=user_id, source=source, created_at=now,
+                    ticket_code=new_ticket_code(), **values)
             .returning(Registration.__table__.c.id)
         ).scalar_one()
     except IntegrityError:
-        db.session.rollback()  # a parallel request of the same person won the unique index
+        db.session.rollback()
         return None
 
+
+def _queue_booking_email(registration_id: int, values: dict, camp: CampSession, to: Recipient, details: str) -> None:
     if values["status"] is RegistrationStatus.CONFIRMED:
         message = render_message(
             to.email, _("报名成功：%(title)s", title=camp.course.title), "booking_confirmed",
@@ -326,7 +360,6 @@ def _book_locked(user_id: int, to: Recipient, camp: CampSession, details: str, s
             name=to.name, details=details, position=_position_of_number(camp.id, values["waitlist_number"]),
         )
     insert_rendered(message)
-    return registration_id
 
 
 @write_transaction
@@ -350,11 +383,14 @@ def cancel_registration(
         raise CancellationClosed()
 
     held_seat = registration.status is RegistrationStatus.CONFIRMED
+    before = _state(registration)
     registration.status = RegistrationStatus.CANCELLED
     registration.waitlist_number = None
     registration.cancelled_at = now
     db.session.flush()
     promoted: list[Registration] = []
+    record("registration.cancel", actor, registration_id=registration.id, session_id=camp.id,
+           before=before, after=_state(registration))
     if held_seat:
         _release_seat(camp)
         promoted = _promote_waiting(camp, now)
@@ -369,17 +405,22 @@ def cancel_registration(
 
 
 @write_transaction
-def change_capacity(session_id: int, new_capacity: int, now: datetime | None = None) -> list[Registration]:
+def change_capacity(session_id: int, new_capacity: int, now: datetime | None = None,
+                    actor: User | None = None) -> list[Registration]:
     """Set a session's capacity; refuse to go below the confirmed count; fill new seats from the waitlist."""
     camp = _lock_session(session_id)
-    return apply_capacity(camp, new_capacity, now or utcnow())
+    return apply_capacity(camp, new_capacity, now or utcnow(), actor)
 
 
-def apply_capacity(camp: CampSession, new_capacity: int, now: datetime) -> list[Registration]:
+def apply_capacity(camp: CampSession, new_capacity: int, now: datetime,
+                   actor: User | None = None) -> list[Registration]:
     """The capacity rule, for a caller that already holds the session's lock in its transaction
     (the admin form saves capacity together with the session's other fields)."""
     if new_capacity < camp.seats_taken:
         raise CapacityBelowConfirmed(camp.seats_taken)
+    if new_capacity != camp.capacity:
+        record("session.capacity", actor, session_id=camp.id, before={"capacity": camp.capacity},
+               after={"capacity": new_capacity})
     camp.capacity = new_capacity
     db.session.flush()
     return _promote_waiting(camp, now)
@@ -389,3 +430,97 @@ def lock_session(session_id: int) -> CampSession:
     """This session, locked for the rest of the caller's write transaction (the catalogue's
     session editor saves capacity with the other fields in one transaction)."""
     return _lock_session(session_id)
+
+
+# --- what staff do --------------------------------------------------------------------------
+
+def _state(registration: Registration) -> dict:
+    """A registration's state as an audit entry keeps it."""
+    return {
+        "status": registration.status.value,
+        "session_id": registration.session_id,
+        "waitlist_number": registration.waitlist_number,
+    }
+
+
+@write_transaction
+def staff_add(session_id: int, user: User, actor: User, now: datetime | None = None) -> Registration:
+    """Staff put a person on a session (walk-in, phone booking): a seat if one is free, else the
+    waitlist. The registration window does not apply; the capacity does."""
+    now = now or utcnow()
+    camp = _lock_session(session_id)
+    if active_registration(user.id, session_id) is not None:
+        raise AlreadyRegistered()
+    if not (user.name and user.phone):
+        raise ProfileIncomplete()
+    values = _seat_or_waitlist(camp, now=now)
+    registration_id = _insert_registration(camp.id, user.id, "staff", now, values)
+    if registration_id is None:
+        raise AlreadyRegistered()
+    _queue_booking_email(registration_id, values, camp, Recipient.of(user), session_details(camp))
+    registration = db.session.get(Registration, registration_id)
+    record("registration.add", actor, registration_id=registration_id, session_id=camp.id,
+           after=_state(registration))
+    return registration
+
+
+@write_transaction
+def promote_by_hand(registration_id: int, actor: User, now: datetime | None = None) -> Registration:
+    """Staff give a waitlisted person a free seat, out of turn if they choose; never beyond capacity."""
+    now = now or utcnow()
+    registration = db.session.get(Registration, registration_id)
+    if registration is None:
+        raise RegistrationNotFound()
+    camp = _lock_session(registration.session_id)
+    db.session.refresh(registration)
+    if registration.status is not RegistrationStatus.WAITLISTED:
+        raise NotWaitlisted()
+    if not _take_seat(camp):
+        raise SessionFull()
+    before = _state(registration)
+    _confirm(registration, now)
+    record("registration.promote", actor, registration_id=registration.id, session_id=camp.id,
+           before=before, after=_state(registration), note="工作人员手动转正")
+    _email_confirmation(registration, camp, Recipient.of(registration.user), "booking_promoted",
+                        _("候补成功：您已获得正式名额"))
+    return registration
+
+
+@write_transaction
+def move_registration(registration_id: int, target_session_id: int, actor: User,
+                      now: datetime | None = None) -> CancellationOutcome:
+    """Move a person to another session of the same course, only into a free seat. A seat freed
+    in the old session goes to the head of its waitlist, in the same transaction."""
+    now = now or utcnow()
+    registration = db.session.get(Registration, registration_id)
+    if registration is None:
+        raise RegistrationNotFound()
+    source_id = registration.session_id
+    if target_session_id == source_id:
+        raise MoveToSameSession()
+    # Lock both rows, lower id first, so two opposite moves cannot deadlock.
+    locked = {sid: _lock_session(sid) for sid in sorted((source_id, target_session_id))}
+    source, target = locked[source_id], locked[target_session_id]
+    db.session.refresh(registration)
+    if not registration.is_active:
+        raise AlreadyCancelled()
+    if target.course_id != source.course_id:
+        raise MoveToOtherCourse()
+    if active_registration(registration.user_id, target.id) is not None:
+        raise AlreadyRegistered()
+    if not _take_seat(target):
+        raise SessionFull()
+    held_seat = registration.status is RegistrationStatus.CONFIRMED
+    before = _state(registration)
+    registration.session_id = target.id
+    _confirm(registration, now)
+    db.session.flush()
+    record("registration.move", actor, registration_id=registration.id, session_id=target.id,
+           before=before, after=_state(registration))
+    promoted: list[Registration] = []
+    if held_seat:
+        _release_seat(source)
+        promoted = _promote_waiting(source, now)
+    _email_confirmation(registration, target, Recipient.of(registration.user), "booking_moved",
+                        _("报名场次已调整：%(title)s", title=target.course.title))
+    return CancellationOutcome(registration, promoted)

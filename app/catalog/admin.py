@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from flask import Blueprint, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
+from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
@@ -97,7 +98,8 @@ def edit_session(session_id: int):
             getattr(form, name).data = to_local_input(getattr(camp, name))
     if form.validate_on_submit():
         try:
-            result = service.update_session(camp.id, capacity=form.capacity.data, **_session_fields(form))
+            result = service.update_session(camp.id, capacity=form.capacity.data, actor=current_user,
+                                            **_session_fields(form))
         except DomainError as error:
             show_error_on_form(form, error)
         else:

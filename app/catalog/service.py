@@ -14,6 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload, selectinload
 
+from app.accounts.models import User
 from app.booking import service as booking
 from app.booking.errors import SessionNotFound
 from app.booking.models import Registration
@@ -95,12 +96,12 @@ class SessionUpdate:
 
 
 @write_transaction
-def update_session(session_id: int, capacity: int | None = None, **fields) -> SessionUpdate:
+def update_session(session_id: int, capacity: int | None = None, actor: User | None = None, **fields) -> SessionUpdate:
     camp = booking.lock_session(session_id)
     for name in SESSION_FIELDS:
         if name in fields:
             setattr(camp, name, fields[name])
-    promoted = booking.apply_capacity(camp, capacity, utcnow()) if capacity is not None else []
+    promoted = booking.apply_capacity(camp, capacity, utcnow(), actor) if capacity is not None else []
     return SessionUpdate(camp, promoted)
 
 

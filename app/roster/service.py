@@ -1,0 +1,125 @@
+"""Door check-in and attendance. Seats are not touched here (that is app/booking/service.py)."""
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from flask_babel import gettext as _
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from app.accounts import service as accounts
+from app.accounts.errors import AccountNotFound
+from app.accounts.models import User
+from app.audit.service import record
+from app.booking import service as booking
+from app.booking.errors import RegistrationNotFound
+from app.booking.models import Registration, RegistrationStatus
+from app.booking.tickets import normalise_ticket_code
+from app.catalog.models import CampSession
+from app.common.db import write_transaction
+from app.common.time import site_zone, utcnow
+from app.extensions import db
+from app.roster.errors import NotASessionDay, TicketForOtherSession, TicketNotConfirmed, TicketNotFound
+from app.roster.models import Attendance
+
+
+def session_days(camp: CampSession) -> list[date]:
+    """Every day of the session in Shanghai time: a 3天2夜 camp has three."""
+    first, last = camp.local_dates()
+    return [first + timedelta(days=n) for n in range((last - first).days + 1)]
+
+
+def local_today(now: datetime | None = None) -> date:
+    return (now or utcnow()).astimezone(site_zone()).date()
+
+
+def status_label(status: RegistrationStatus) -> str:
+    return {
+        RegistrationStatus.CONFIRMED: _("已确认"),
+        RegistrationStatus.WAITLISTED: _("候补"),
+        RegistrationStatus.CANCELLED: _("已取消"),
+    }[status]
+
+
+@dataclass
+class CheckIn:
+    registration: Registration
+    day: date
+    checked_in_at: datetime
+    already: bool  # True on a second scan the same day: nothing was written
+
+
+@write_transaction
+def check_in(session_id: int, typed_code: str, actor: User, now: datetime | None = None) -> CheckIn:
+    """Mark the ticket's holder present for today. A bad ticket changes nothing and says why."""
+    now = now or utcnow()
+    code = normalise_ticket_code(typed_code)
+    registration = db.session.scalar(select(Registration).where(Registration.ticket_code == code)) if code else None
+    if registration is None:
+        raise TicketNotFound()
+    if registration.session_id != session_id:
+        raise TicketForOtherSession()
+    if registration.status is not RegistrationStatus.CONFIRMED:
+        raise TicketNotConfirmed(status_label(registration.status))
+    day = local_today(now)
+    if day not in session_days(registration.session):
+        raise NotASessionDay()
+    return _mark_present(registration, day, actor, now)
+
+
+def _mark_present(registration: Registration, day: date, actor: User, now: datetime) -> CheckIn:
+    existing = _attendance(registration.id, day)
+    if existing is not None:
+        return CheckIn(registration, day, existing.checked_in_at, already=True)
+    try:
+        with db.session.begin_nested():  # a scan at the other door at the same moment wins
+            db.session.add(Attendance(registration_id=registration.id, day=day, checked_in_at=now,
+                                      checked_in_by_id=actor.id))
+    except IntegrityError:
+        existing = _attendance(registration.id, day)
+        return CheckIn(registration, day, existing.checked_in_at, already=True)
+    record("attendance.check_in", actor, registration_id=registration.id, session_id=registration.session_id,
+           after={"day": day.isoformat(), "present": True})
+    return CheckIn(registration, day, now, already=False)
+
+
+def _attendance(registration_id: int, day: date) -> Attendance | None:
+    return db.session.scalar(
+        select(Attendance).where(Attendance.registration_id == registration_id, Attendance.day == day)
+    )
+
+
+@write_transaction
+def set_attendance(registration_id: int, day: date, present: bool, actor: User,
+                   now: datetime | None = None) -> None:
+    """Staff correct the attendance grid by hand (audited)."""
+    registration = db.session.get(Registration, registration_id)
+    if registration is None:
+        raise RegistrationNotFound()
+    if day not in session_days(registration.session):
+        raise NotASessionDay()
+    existing = _attendance(registration_id, day)
+    if present and existing is None:
+        db.session.add(Attendance(registration_id=registration_id, day=day, checked_in_at=now or utcnow(),
+                                  checked_in_by_id=actor.id))
+    elif not present and existing is not None:
+        db.session.delete(existing)
+    else:
+        return  # already as asked: nothing to change or record
+    record("attendance.set", actor, registration_id=registration_id, session_id=registration.session_id,
+           before={"day": day.isoformat(), "present": not present}, after={"day": day.isoformat(), "present": present})
+
+
+def add_person(session_id: int, actor: User, *, login: str | None = None, name: str | None = None,
+               phone: str | None = None, email: str | None = None) -> Registration:
+    """Staff add someone to a session: an existing account (by email or phone), or a new one made
+    from name, phone and email for a walk-in or a phone booking (they can set a password later
+    through 忘记密码)."""
+    user = accounts.find_by_login(login) if login else None
+    if user is None:
+        if login:
+            raise AccountNotFound()
+        user = accounts.register_user(email, secrets.token_urlsafe(24), name, phone)
+    return booking.staff_add(session_id, user, actor)
