@@ -98,6 +98,9 @@ def _register_blueprints(app: Flask) -> None:
     from app.extensions import csrf
     from app.mail.views import bp as mail_bp
     from app.main.views import bp as main_bp
+    from app.roster.checkin_views import bp as checkin_bp
+    from app.roster.export_views import bp as roster_exports_bp
+    from app.roster.views import bp as roster_bp
 
     app.register_blueprint(main_bp)
     app.register_blueprint(accounts_bp)
@@ -105,6 +108,9 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(booking_bp)
     app.register_blueprint(catalog_admin_bp)
     app.register_blueprint(mail_bp)
+    app.register_blueprint(roster_bp)
+    app.register_blueprint(roster_exports_bp)
+    app.register_blueprint(checkin_bp)
     # The API authenticates with bearer tokens, never cookies, so there is no CSRF to guard against.
     csrf.exempt(api_bp)
     app.register_blueprint(api_bp)
