@@ -465,8 +465,11 @@ def staff_add(session_id: int, user: User, actor: User, now: datetime | None = N
 
 
 @write_transaction
-def promote_by_hand(registration_id: int, actor: User, now: datetime | None = None) -> Registration:
-    """Staff give a waitlisted person a free seat, out of turn if they choose; never beyond capacity."""
+def promote_by_hand(registration_id: int, actor: User, now: datetime | None = None,
+                    add_seat_if_full: bool = True) -> Registration:
+    """Staff confirm a waitlisted person out of turn. Free seats are normally filled from the
+    waitlist at once, so the session is usually full: then, if asked, its capacity grows by one
+    for this person (audited), which keeps confirmed <= capacity true."""
     now = now or utcnow()
     registration = db.session.get(Registration, registration_id)
     if registration is None:
@@ -475,12 +478,24 @@ def promote_by_hand(registration_id: int, actor: User, now: datetime | None = No
     db.session.refresh(registration)
     if registration.status is not RegistrationStatus.WAITLISTED:
         raise NotWaitlisted()
+    note = "工作人员手动转正"
     if not _take_seat(camp):
-        raise SessionFull()
+        if not add_seat_if_full:
+            raise SessionFull()
+        # One more seat, for this person: not through apply_capacity, which would give it to
+        # the head of the waitlist. The lock means nobody else can take it meanwhile.
+        db.session.refresh(camp, ["capacity"])
+        record("session.capacity", actor, session_id=camp.id, before={"capacity": camp.capacity},
+               after={"capacity": camp.capacity + 1}, note="手动转正增加名额")
+        camp.capacity += 1
+        db.session.flush()
+        if not _take_seat(camp):
+            raise SessionFull()
+        note = "工作人员手动转正（名额 +1）"
     before = _state(registration)
     _confirm(registration, now)
     record("registration.promote", actor, registration_id=registration.id, session_id=camp.id,
-           before=before, after=_state(registration), note="工作人员手动转正")
+           before=before, after=_state(registration), note=note)
     _email_confirmation(registration, camp, Recipient.of(registration.user), "booking_promoted",
                         _("候补成功：您已获得正式名额"))
     return registration
