@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
@@ -11,10 +11,12 @@ from sqlalchemy import select
 from app.accounts import service as accounts
 from app.accounts.models import User
 from app.booking import service as booking
+from app.booking.models import Registration, RegistrationStatus
 from app.catalog import service as catalog
 from app.catalog.models import CampSession, Course
 from app.common.time import utcnow
 from app.extensions import db
+from app.roster import service as roster
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 XHS_SLUG = "xiaohongshu-growth-camp"
@@ -143,3 +145,20 @@ def seed_catalog(password: str, demo_student: User) -> None:
     _book(students[:22], upcoming, at=utcnow())
     _book([demo_student, *students[:17]], finished, at=finished.starts_at - timedelta(days=30))
     _book(students[5:12], full, at=utcnow())
+    _attendance_of_finished_cohort(finished)
+
+
+def _attendance_of_finished_cohort(camp: CampSession) -> None:
+    """Everyone came on all three days, except two people who each missed one."""
+    staff = accounts.find_by_login("staff@example.com")
+    registrations = db.session.scalars(
+        select(Registration)
+        .where(Registration.session_id == camp.id, Registration.status == RegistrationStatus.CONFIRMED)
+        .order_by(Registration.id)
+    ).all()
+    days = roster.session_days(camp)
+    for number, registration in enumerate(registrations):
+        for day_number, day in enumerate(days):
+            missed = (number, day_number) in {(3, 1), (7, 2)}
+            roster.set_attendance(registration.id, day, not missed, staff,
+                                  now=datetime.combine(day, time(9, 0), SHANGHAI).astimezone(ZoneInfo("UTC")))
