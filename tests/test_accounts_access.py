@@ -34,7 +34,7 @@ def test_staff_and_admins_open_the_staff_workspace(request, role_client):
     response = request.getfixturevalue(role_client).get("/staff/")
 
     assert response.status_code == 200
-    assert "最近注册" in text_of(response)
+    assert "即将开课与进行中" in text_of(response)
 
 
 @pytest.mark.parametrize(

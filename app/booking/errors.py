@@ -79,3 +79,8 @@ class MoveToOtherCourse(DomainError):
 class MoveToSameSession(DomainError):
     code = "move_to_same_session"
     message = _l("已经在这个场次了")
+
+
+class RegistrationChanged(DomainError):
+    code = "registration_changed"
+    message = _l("这条报名刚刚被调整到其他场次，请刷新页面后再试")

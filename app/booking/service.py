@@ -34,6 +34,7 @@ from app.booking.errors import (
     MoveToSameSession,
     NotWaitlisted,
     ProfileIncomplete,
+    RegistrationChanged,
     RegistrationEnded,
     RegistrationNotFound,
     RegistrationNotOpenYet,
@@ -43,7 +44,7 @@ from app.booking.errors import (
     SessionNotPublished,
 )
 from app.booking.models import Registration, RegistrationStatus
-from app.booking.tickets import new_ticket_code
+from app.booking.tickets import format_ticket_code, new_ticket_code, ticket_url
 from app.catalog.models import CampSession, Course
 from app.common.db import write_transaction
 from app.common.time import utcnow
@@ -84,6 +85,16 @@ def registrations_of(user_id: int) -> list[Registration]:
         .order_by(CampSession.starts_at.desc(), Registration.id.desc())
         .options(selectinload(Registration.session).selectinload(CampSession.course))
     ))
+
+
+def registration_of(user_id: int, registration_id: int) -> Registration | None:
+    """One of this person's registrations (any status), with its session and course; None when
+    there is no such registration or it is someone else's (their ticket page is a 404 to others)."""
+    return db.session.scalar(
+        select(Registration)
+        .where(Registration.id == registration_id, Registration.user_id == user_id)
+        .options(joinedload(Registration.session).joinedload(CampSession.course))
+    )
 
 
 def waitlist_position(registration: Registration) -> int | None:
@@ -233,6 +244,8 @@ def _email_confirmation(registration: Registration, camp: CampSession, to: Recip
         attachments=[Attachment("camp.ics", "text/calendar", registration_ics(registration.id, camp))],
         name=to.name,
         details=session_details(camp),
+        ticket_code=format_ticket_code(registration.ticket_code),
+        ticket_url=ticket_url(registration.id),
     )
 
 
@@ -349,10 +362,13 @@ def _insert_registration(session_id: int, user_id: int, source: str, now: dateti
 
 def _queue_booking_email(registration_id: int, values: dict, camp: CampSession, to: Recipient, details: str) -> None:
     if values["status"] is RegistrationStatus.CONFIRMED:
+        # The row was inserted in plain SQL: read its ticket code back (a primary-key look-up).
+        code = db.session.scalar(select(Registration.ticket_code).where(Registration.id == registration_id))
         message = render_message(
             to.email, _("报名成功：%(title)s", title=camp.course.title), "booking_confirmed",
             [Attachment("camp.ics", "text/calendar", registration_ics(registration_id, camp))],
             name=to.name, details=details,
+            ticket_code=format_ticket_code(code), ticket_url=ticket_url(registration_id),
         )
     else:
         message = render_message(
@@ -377,6 +393,10 @@ def cancel_registration(
         raise RegistrationNotFound()
     camp = _lock_session(registration.session_id)
     db.session.refresh(registration)  # re-read under the lock
+    if registration.session_id != camp.id:
+        # Moved to another session while we waited for the lock: the lock held is the wrong
+        # session's, and releasing a seat there would undercount it.
+        raise RegistrationChanged()
     if registration.status is RegistrationStatus.CANCELLED:
         raise AlreadyCancelled()
     if not by_staff and not camp.can_student_cancel(now):
@@ -517,6 +537,8 @@ def move_registration(registration_id: int, target_session_id: int, actor: User,
     locked = {sid: _lock_session(sid) for sid in sorted((source_id, target_session_id))}
     source, target = locked[source_id], locked[target_session_id]
     db.session.refresh(registration)
+    if registration.session_id != source_id:  # moved by someone else while we waited for the locks
+        raise RegistrationChanged()
     if not registration.is_active:
         raise AlreadyCancelled()
     if target.course_id != source.course_id:

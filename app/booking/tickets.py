@@ -4,6 +4,9 @@ from __future__ import annotations
 import re
 import secrets
 
+import segno
+from flask import current_app
+
 # No 0/O, 1/I/L: a code read aloud or typed from a screenshot is not misread.
 ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
 LENGTH = 12  # 31^12 ≈ 2^59: unguessable, and collisions stay out of reach at any realistic volume
@@ -24,3 +27,24 @@ def format_ticket_code(code: str | None) -> str:
     if not code:
         return ""
     return "-".join(code[i:i + 4] for i in range(0, len(code), 4))
+
+
+def ticket_qr_svg(code: str) -> str:
+    """The ticket's QR code as inline SVG; the payload is exactly the stored code, which is what
+    the check-in input expects from a scanner.
+
+    `make_qr`, not `make`: for a payload this short segno would pick a Micro QR code, which many
+    door scanners and phone cameras cannot read. Uppercase letters and digits fit QR's
+    alphanumeric mode, so the code stays small (21×21 modules) and easy to read off a screen.
+    No size is written into the SVG: the page's CSS scales it (it stays sharp at any size).
+    """
+    return segno.make_qr(code, error="m").svg_inline(omitsize=True, dark="#000", light="#fff", border=4)
+
+
+def ticket_url(registration_id: int) -> str:
+    """The ticket page's full address, for email sent from outside a web request (services, CLI).
+
+    The path comes from the URL map (the route is defined once, in booking.views); the site's
+    address from SITE_URL, since there may be no request to take a host name from."""
+    path = current_app.url_map.bind("localhost").build("booking.ticket", {"registration_id": registration_id})
+    return current_app.config["SITE_URL"].rstrip("/") + path

@@ -1,4 +1,4 @@
-"""Booking pages for students: confirm a booking, 我的报名, cancel."""
+"""Booking pages for students: confirm a booking, 我的报名, a ticket, cancel."""
 from __future__ import annotations
 
 import re
@@ -12,6 +12,7 @@ from app.booking import service
 from app.booking.errors import SessionNotFound
 from app.booking.forms import BookingForm, CancelForm
 from app.booking.models import RegistrationStatus
+from app.booking.tickets import format_ticket_code, ticket_qr_svg
 from app.catalog import service as catalog
 from app.common.errors import DomainError
 from app.common.forms import show_error_on_form
@@ -83,6 +84,24 @@ def my_registrations():
         positions={r.id: service.waitlist_position(r) for r in registrations},
         cancel_form=CancelForm(),
         now=utcnow(),
+    )
+
+
+@bp.route("/me/registrations/<int:registration_id>")
+@login_required
+def ticket(registration_id: int):
+    """The student's ticket: shown at the door (QR code or the code itself) for a confirmed seat."""
+    registration = service.registration_of(current_user.id, registration_id)
+    if registration is None:
+        abort(404)  # someone else's registration does not exist, as far as this person can tell
+    confirmed = registration.status is RegistrationStatus.CONFIRMED
+    return render_template(
+        "booking/ticket.html",
+        registration=registration,
+        camp=registration.session,
+        position=service.waitlist_position(registration),
+        code=format_ticket_code(registration.ticket_code) if confirmed else "",
+        qr_svg=ticket_qr_svg(registration.ticket_code) if confirmed and registration.ticket_code else None,
     )
 
 

@@ -1,7 +1,33 @@
-"""Staff pages: sessions at a glance, the roster of a session, a registration and its history."""
-from flask import Blueprint
+"""Staff pages: sessions at a glance, the roster of a session, a registration and its history.
+
+Each action parses its form, calls one service function (app/booking/service.py or
+app/roster/service.py) and redirects; a refusal is the service's own Chinese message.
+"""
+from __future__ import annotations
+
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
 
 from app.accounts.permissions import staff_required
+from app.booking import service as booking
+from app.booking.models import Registration, RegistrationStatus
+from app.booking.tickets import format_ticket_code
+from app.common.errors import DomainError
+from app.common.forms import show_error_on_form
+from app.common.time import utcnow
+from app.roster import display, queries
+from app.roster import service as roster
+from app.roster.forms import (
+    CancelForm,
+    CapacityForm,
+    ExistingAccountForm,
+    MoveForm,
+    NewPersonForm,
+    PromoteForm,
+    page_args,
+    roster_filters,
+)
 
 bp = Blueprint("roster", __name__, url_prefix="/staff")
 
@@ -10,3 +36,191 @@ bp = Blueprint("roster", __name__, url_prefix="/staff")
 @staff_required
 def _staff_only() -> None:
     """Every page here is for staff and admins."""
+
+
+def has_endpoint(name: str) -> bool:
+    """Whether a view exists, so that links to pages still being built appear once they do."""
+    return name in current_app.view_functions
+
+
+@bp.context_processor
+def _roster_helpers() -> dict:
+    return {
+        "has_endpoint": has_endpoint,
+        "source_label": display.source_label,
+        "status_label": roster.status_label,
+        "day_label": display.day_label,
+        "session_label": display.session_label,
+        "ticket": format_ticket_code,
+    }
+
+
+# --- pages ----------------------------------------------------------------------------------
+
+@bp.route("/sessions/")
+def sessions():
+    now = utcnow()
+    today = roster.local_today(now)
+    page, _per_page = page_args(request.args)
+    return render_template(
+        "roster/sessions.html",
+        upcoming=queries.upcoming_sessions(now, today),
+        past=queries.past_sessions(now, today, page),
+        today=today,
+    )
+
+
+@bp.route("/sessions/<int:session_id>/roster")
+def session_roster(session_id: int):
+    camp = queries.session_or_404(session_id)
+    filters = roster_filters(request.args)
+    page, per_page = page_args(request.args)
+    today = roster.local_today()
+    registrations = queries.roster_page(camp.id, filters, today, page, per_page)
+    counts = queries.status_counts(camp.id)
+    return render_template(
+        "roster/roster.html",
+        camp=camp,
+        filters=filters,
+        per_page=per_page if "per_page" in request.args else None,
+        registrations=registrations,
+        counts=counts,
+        positions=queries.waitlist_positions(camp.id),
+        attendance=queries.attendance_by_registration([r.id for r in registrations.items]),
+        waitlist=counts["waitlisted"],
+        checked_in_today=queries.checked_in_counts([camp.id], today).get(camp.id, 0),
+        days=roster.session_days(camp),
+        today=today,
+        capacity_form=CapacityForm(formdata=None, capacity=camp.capacity),
+    )
+
+
+@bp.route("/registrations/<int:registration_id>")
+def registration(registration_id: int):
+    registration = queries.registration_or_404(registration_id)
+    entries = queries.audit_entries(registration.id)
+    move_form = MoveForm(formdata=None)
+    move_form.offer(queries.move_targets(registration, utcnow()), display.move_option_label)
+    return render_template(
+        "roster/registration.html",
+        registration=registration,
+        camp=registration.session,
+        position=booking.waitlist_position(registration),
+        attended=queries.attendance_by_registration([registration.id]).get(registration.id, set()),
+        days=roster.session_days(registration.session),
+        history=display.history_lines(entries, queries.sessions_by_id(display.state_session_ids(entries))),
+        cancel_form=CancelForm(formdata=None),
+        promote_form=PromoteForm(formdata=None),
+        move_form=move_form,
+    )
+
+
+# --- actions on a registration --------------------------------------------------------------
+
+def _back_to(registration: Registration):
+    return redirect(url_for("roster.registration", registration_id=registration.id))
+
+
+def _promoted_message(promoted: list[Registration]) -> None:
+    if promoted:
+        names = "、".join(r.user.display_name for r in promoted)
+        flash(_("空出的名额已按候补顺序转正：%(names)s", names=names), "info")
+
+
+@bp.route("/registrations/<int:registration_id>/cancel", methods=["POST"])
+def cancel(registration_id: int):
+    registration = queries.registration_or_404(registration_id)
+    name = registration.user.display_name
+    try:
+        outcome = booking.cancel_registration(registration.id, current_user, by_staff=True)
+    except DomainError as error:
+        flash(str(error.message), "error")
+    else:
+        flash(_("已取消 %(name)s 的报名", name=name), "success")
+        _promoted_message(outcome.promoted)
+    return _back_to(registration)
+
+
+@bp.route("/registrations/<int:registration_id>/promote", methods=["POST"])
+def promote(registration_id: int):
+    registration = queries.registration_or_404(registration_id)
+    name = registration.user.display_name
+    try:
+        booking.promote_by_hand(registration.id, current_user)
+    except DomainError as error:
+        flash(str(error.message), "error")
+    else:
+        flash(_("%(name)s 已转正，确认邮件已发出", name=name), "success")
+    return _back_to(registration)
+
+
+@bp.route("/registrations/<int:registration_id>/move", methods=["POST"])
+def move(registration_id: int):
+    registration = queries.registration_or_404(registration_id)
+    form = MoveForm()
+    if not form.validate_on_submit():
+        flash(_("请选择要调往的场次"), "error")
+        return _back_to(registration)
+    name = registration.user.display_name
+    try:
+        outcome = booking.move_registration(registration.id, form.target_session_id.data, current_user)
+    except DomainError as error:
+        flash(str(error.message), "error")
+    else:
+        moved_to = display.session_label(outcome.registration.session)
+        flash(_("已将 %(name)s 调至 %(session)s", name=name, session=moved_to), "success")
+        _promoted_message(outcome.promoted)
+    return _back_to(registration)
+
+
+# --- actions on a session -------------------------------------------------------------------
+
+@bp.route("/sessions/<int:session_id>/capacity", methods=["POST"])
+def capacity(session_id: int):
+    camp = queries.session_or_404(session_id)
+    form = CapacityForm()
+    if not form.validate_on_submit():
+        for message in form.capacity.errors:
+            flash(str(message), "error")
+    else:
+        try:
+            promoted = booking.change_capacity(camp.id, form.capacity.data, actor=current_user)
+        except DomainError as error:
+            flash(str(error.message), "error")
+        else:
+            flash(_("名额已改为 %(n)s", n=form.capacity.data), "success")
+            _promoted_message(promoted)
+    return redirect(url_for("roster.session_roster", session_id=camp.id))
+
+
+@bp.route("/sessions/<int:session_id>/add", methods=["GET", "POST"])
+def add_person(session_id: int):
+    camp = queries.session_or_404(session_id)
+    existing_form, new_form = ExistingAccountForm(), NewPersonForm()
+    # Two forms on one page: the button pressed says which one was sent.
+    form = existing_form if "add_existing" in request.form else new_form if "add_new" in request.form else None
+    if form is not None and form.validate_on_submit():
+        try:
+            registration = roster.add_person(camp.id, current_user, **_person_fields(form))
+        except DomainError as error:
+            show_error_on_form(form, error)
+        else:
+            _added_message(registration)
+            return redirect(url_for("roster.registration", registration_id=registration.id))
+    return render_template("roster/add_person.html", camp=camp, existing_form=existing_form, new_form=new_form,
+                           active="new" if form is new_form else "existing")
+
+
+def _person_fields(form: ExistingAccountForm | NewPersonForm) -> dict:
+    if isinstance(form, ExistingAccountForm):
+        return {"login": form.login.data}
+    return {"name": form.name.data, "phone": form.phone.data, "email": form.email.data}
+
+
+def _added_message(registration: Registration) -> None:
+    name = registration.user.display_name
+    if registration.status is RegistrationStatus.CONFIRMED:
+        flash(_("已添加 %(name)s，名额已确认，确认邮件已发出", name=name), "success")
+    else:
+        flash(_("场次已满，%(name)s 已加入候补，第 %(n)s 位", name=name, n=booking.waitlist_position(registration)),
+              "info")

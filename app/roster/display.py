@@ -1,0 +1,114 @@
+"""How roster facts read on the staff pages: booking sources, and audit entries as history lines."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from flask_babel import format_date
+from flask_babel import gettext as _
+
+from app.audit.models import AuditEntry
+from app.booking.models import RegistrationStatus
+from app.catalog.models import CampSession
+from app.roster.service import status_label
+
+
+def source_label(source: str | None) -> str:
+    """'web' -> 网站, 'article:12' -> 文章 #12 (the same words as the roster exports)."""
+    source = source or "web"
+    if source.startswith("article:"):
+        return _("文章 #%(id)s", id=source.partition(":")[2])
+    return {"web": _("网站"), "api": _("API（小程序）"), "staff": _("工作人员添加")}.get(source, source)
+
+
+def action_label(action: str) -> str:
+    return {
+        "registration.add": _("工作人员添加报名"),
+        "registration.cancel": _("取消报名"),
+        "registration.promote": _("候补转正"),
+        "registration.move": _("调整场次"),
+        "attendance.check_in": _("签到"),
+        "attendance.set": _("修改出勤"),
+        "session.capacity": _("修改名额"),
+    }.get(action, action)
+
+
+def day_label(day: date) -> str:
+    return format_date(day, "M月d日")
+
+
+def session_label(camp: CampSession) -> str:
+    """Short enough for a select option or a history line: 9月17日–9月19日 · 第12期."""
+    first, last = camp.local_dates()
+    dates = day_label(first) if first == last else f"{day_label(first)}–{day_label(last)}"
+    return f"{dates} · {camp.label}" if camp.label else dates
+
+
+def move_option_label(camp: CampSession) -> str:
+    """A session offered as a move target, with what is left of it."""
+    if camp.is_full:
+        return _("%(session)s（已满）", session=session_label(camp))
+    return _("%(session)s · 剩余 %(n)s 席", session=session_label(camp), n=camp.seats_left)
+
+
+@dataclass(frozen=True)
+class HistoryLine:
+    at: datetime
+    who: str
+    what: str
+    before: str
+    after: str
+    note: str
+
+
+def history_lines(entries: list[AuditEntry], sessions: dict[int, CampSession]) -> list[HistoryLine]:
+    """Audit entries in words. `sessions`: every session the entries' states name."""
+    return [
+        HistoryLine(
+            at=entry.created_at,
+            who=entry.actor.display_name if entry.actor else _("系统"),
+            what=action_label(entry.action),
+            before=_state_text(entry.before, entry.after, sessions),
+            after=_state_text(entry.after, entry.before, sessions),
+            note=entry.note or "",
+        )
+        for entry in entries
+    ]
+
+
+def state_session_ids(entries: list[AuditEntry]) -> set[int]:
+    return {
+        state["session_id"]
+        for entry in entries for state in (entry.before, entry.after)
+        if state and isinstance(state.get("session_id"), int)
+    }
+
+
+def _state_text(state: dict | None, other: dict | None, sessions: dict[int, CampSession]) -> str:
+    if not state:
+        return ""
+    if "present" in state:  # attendance: {"day": "2026-09-17", "present": true}
+        try:
+            day = day_label(date.fromisoformat(state["day"]))
+        except (KeyError, TypeError, ValueError):
+            day = ""
+        return f"{day} {_('已签到') if state['present'] else _('未签到')}".strip()
+    if "capacity" in state:
+        return _("名额 %(n)s", n=state["capacity"])
+    parts = []
+    if "status" in state:
+        try:
+            status = RegistrationStatus(state["status"])
+        except ValueError:
+            parts.append(str(state["status"]))
+        else:
+            text = status_label(status)
+            if status is RegistrationStatus.WAITLISTED and state.get("waitlist_number"):
+                text = _("%(status)s（候补号 %(n)s）", status=text, n=state["waitlist_number"])
+            parts.append(text)
+    # Name the session only when it is what changed (a move), not on every line.
+    session_id = state.get("session_id")
+    if session_id is not None and other and other.get("session_id") not in (None, session_id):
+        camp = sessions.get(session_id)
+        parts.append(session_label(camp) if camp else _("场次 #%(id)s", id=session_id))
+    return " · ".join(parts)
