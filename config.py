@@ -49,6 +49,9 @@ class Config:
     SITE_NAME = os.environ.get("SITE_NAME", "玺承集团 · 电商成长学院")
     # The public address, for links built outside a web request (emails sent from the CLI, QR codes).
     SITE_URL = os.environ.get("SITE_URL", "http://127.0.0.1:5000")
+    # A TrueType font with Chinese for the PDFs (sign-in sheets, certificates); a .ttc uses its first
+    # face. Unset: a system CJK font is looked for (app/common/fonts.py).
+    PDF_FONT_PATH = os.environ.get("PDF_FONT_PATH") or None
 
     # Sessions and cookies.
     SESSION_COOKIE_HTTPONLY = True

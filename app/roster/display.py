@@ -14,7 +14,7 @@ from app.roster.service import status_label
 
 
 def source_label(source: str | None) -> str:
-    """'web' -> 网站, 'article:12' -> 文章 #12 (the same words as the roster exports)."""
+    """'web' -> 网站, 'article:12' -> 文章 #12 (pages and exports both use this)."""
     source = source or "web"
     if source.startswith("article:"):
         return _("文章 #%(id)s", id=source.partition(":")[2])

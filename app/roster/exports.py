@@ -1,0 +1,235 @@
+"""The roster of one session as rows for staff to take away: CSV (streamed) and XLSX.
+
+Built for sessions of thousands of registrations without holding them in memory: the rows come
+from one query (registrations joined to their people), read in batches (`yield_per`), with the
+attendance of each batch fetched by one `IN` query; waitlist positions are counted in the same
+pass (the waitlisted rows arrive in waitlist order), not asked of the database row by row.
+The printable sign-in sheet is app/roster/signin_sheet.py.
+"""
+from __future__ import annotations
+
+import csv
+import io
+import re
+import tempfile
+from collections import defaultdict
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date
+from typing import IO
+
+from flask_babel import gettext as _
+from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
+from openpyxl.styles import Font
+from openpyxl.utils import get_column_letter
+from sqlalchemy import case, select
+from sqlalchemy.orm import joinedload
+
+from app.accounts.models import User
+from app.booking.models import Registration, RegistrationStatus
+from app.booking.tickets import format_ticket_code
+from app.catalog.models import CampSession
+from app.common.time import site_zone
+from app.extensions import db
+from app.roster.display import source_label
+from app.roster.models import Attendance
+from app.roster.service import session_days, status_label
+
+BATCH_SIZE = 500
+PRESENT = "✓"
+UTF8_BOM = "\ufeff"  # without it Excel reads a CSV as the local ANSI code page and garbles Chinese
+
+# Confirmed first, then the waitlist in its order, then cancellations.
+_STATUS_ORDER = case(
+    (Registration.status == RegistrationStatus.CONFIRMED, 0),
+    (Registration.status == RegistrationStatus.WAITLISTED, 1),
+    else_=2,
+)
+# Spreadsheets run a cell that starts with one of these as a formula (CSV injection): a name or
+# an email address typed by a student must stay text.
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_UNSAFE_IN_FILENAME = re.compile(r'[\\/:*?"<>|\x00-\x1f]+')
+
+
+def session_for_export(session_id: int) -> CampSession | None:
+    return db.session.get(CampSession, session_id, options=[joinedload(CampSession.course)])
+
+
+def parse_status(value: str | None) -> RegistrationStatus | None:
+    """The roster page's `status=` filter: confirmed / waitlisted / cancelled; `all`, empty or
+    anything unknown is everyone, as on the roster page itself."""
+    try:
+        return RegistrationStatus(value)
+    except ValueError:
+        return None
+
+
+def day_heading(day: date) -> str:
+    return _("%(month)d月%(day)d日 签到", month=day.month, day=day.day)
+
+
+def export_filename(camp: CampSession, what: str, extension: str) -> str:
+    """快速玩转小红书成长特训营-第12期-2026-09-17-名单.csv"""
+    first_day, _last = camp.local_dates(site_zone().key)
+    parts = [camp.course.title, camp.label, first_day.isoformat(), what]
+    name = "-".join(_UNSAFE_IN_FILENAME.sub("_", part).strip() for part in parts if part)
+    return f"{name}.{extension}"
+
+
+@dataclass(frozen=True)
+class RosterRow:
+    name: str
+    phone: str
+    email: str
+    status: str
+    waitlist_position: int | None
+    booked_at: str  # Shanghai time
+    source: str
+    ticket_code: str
+    attendance: tuple[str, ...]  # ✓ or "" per session day
+
+    def values(self) -> list:
+        return [self.name, self.phone, self.email, self.status, self.waitlist_position, self.booked_at,
+                self.source, self.ticket_code, *self.attendance]
+
+
+def roster_header(camp: CampSession) -> list[str]:
+    return [_("姓名"), _("手机号"), _("邮箱"), _("状态"), _("候补顺位"), _("报名时间"), _("来源"), _("票码"),
+            *(day_heading(day) for day in session_days(camp))]
+
+
+def roster_batches(camp: CampSession, status: RegistrationStatus | None = None,
+                   batch_size: int = BATCH_SIZE) -> Iterator[list[RosterRow]]:
+    """The session's registrations as rows, `batch_size` at a time, in roster order: one streamed
+    query for the rows, plus one attendance query per batch, whatever the batch's size."""
+    days = session_days(camp)
+    zone = site_zone()
+    statuses = {member: status_label(member) for member in RegistrationStatus}
+    sources: dict[str, str] = {}
+    query = (
+        select(Registration.id, Registration.status, Registration.waitlist_number, Registration.ticket_code,
+               Registration.source, Registration.created_at, User.name, User.phone, User.email)
+        .join(User, User.id == Registration.user_id)
+        .where(Registration.session_id == camp.id)
+        .order_by(_STATUS_ORDER, Registration.waitlist_number, Registration.created_at, Registration.id)
+        # Streams: a server-side cursor on PostgreSQL, row by row from SQLite.
+        .execution_options(yield_per=batch_size)
+    )
+    if status is not None:
+        query = query.where(Registration.status == status)
+    waitlisted_so_far = 0  # the position is the rank among waitlisted rows, which come in waitlist order
+    for batch in db.session.execute(query).partitions():
+        present = _days_present([row.id for row in batch])
+        rows = []
+        for row in batch:
+            position = None
+            if row.status is RegistrationStatus.WAITLISTED:
+                waitlisted_so_far += 1
+                position = waitlisted_so_far
+            if row.source not in sources:
+                sources[row.source] = source_label(row.source)
+            attended = present.get(row.id, ())
+            rows.append(RosterRow(
+                name=row.name or "",
+                phone=row.phone or "",
+                email=row.email,
+                status=statuses[row.status],
+                waitlist_position=position,
+                booked_at=row.created_at.astimezone(zone).strftime("%Y-%m-%d %H:%M"),
+                source=sources[row.source],
+                ticket_code=format_ticket_code(row.ticket_code),
+                attendance=tuple(PRESENT if day in attended else "" for day in days),
+            ))
+        yield rows
+
+
+def _days_present(registration_ids: list[int]) -> dict[int, set[date]]:
+    present: dict[int, set[date]] = defaultdict(set)
+    if registration_ids:
+        for registration_id, day in db.session.execute(
+            select(Attendance.registration_id, Attendance.day).where(Attendance.registration_id.in_(registration_ids))
+        ):
+            present[registration_id].add(day)
+    return present
+
+
+# --- CSV -------------------------------------------------------------------------------------
+
+def _text_cell(value):
+    """A student's text as a spreadsheet shows it, never run as a formula (OWASP: prefix a quote)."""
+    if isinstance(value, str) and value.startswith(_FORMULA_START):
+        return "'" + value
+    return value
+
+
+def roster_csv(camp: CampSession, status: RegistrationStatus | None = None) -> Iterator[bytes]:
+    """The roster as UTF-8 CSV with a BOM, one chunk per batch of rows (a few dozen kB each)."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+
+    def flush() -> bytes:
+        chunk = buffer.getvalue().encode("utf-8")
+        buffer.seek(0)
+        buffer.truncate()
+        return chunk
+
+    buffer.write(UTF8_BOM)
+    writer.writerow(roster_header(camp))
+    yield flush()
+    for rows in roster_batches(camp, status):
+        writer.writerows([_text_cell(value) for value in row.values()] for row in rows)
+        yield flush()
+
+
+# --- XLSX ------------------------------------------------------------------------------------
+
+# Column widths in characters (a Chinese character counts about two): 姓名, 手机号, 邮箱, 状态,
+# 候补顺位, 报名时间, 来源, 票码, then one per day.
+_XLSX_WIDTHS = (14, 14, 28, 8, 10, 18, 14, 17)
+_XLSX_DAY_WIDTH = 14
+
+
+def roster_xlsx(camp: CampSession, status: RegistrationStatus | None = None) -> IO[bytes]:
+    """The roster as an .xlsx file, rewound and ready to send (deleted when closed).
+
+    openpyxl's write-only mode streams each row to a temporary file instead of keeping a cell
+    object per value, so memory stays flat however long the roster is."""
+    workbook = Workbook(write_only=True)
+    sheet = workbook.create_sheet(title=_("名单"))
+    header = roster_header(camp)
+    for index, width in enumerate((*_XLSX_WIDTHS, *[_XLSX_DAY_WIDTH] * (len(header) - len(_XLSX_WIDTHS))), start=1):
+        sheet.column_dimensions[get_column_letter(index)].width = width
+    sheet.freeze_panes = "A2"
+    bold = Font(bold=True)
+    header_cells = []
+    for title in header:
+        cell = WriteOnlyCell(sheet, value=title)
+        cell.font = bold
+        header_cells.append(cell)
+    sheet.append(header_cells)
+    count = 0
+    for rows in roster_batches(camp, status):
+        for row in rows:
+            sheet.append([_xlsx_cell(sheet, value) for value in row.values()])
+        count += len(rows)
+    sheet.auto_filter.ref = f"A1:{get_column_letter(len(header))}{count + 1}"
+    file = tempfile.TemporaryFile(suffix=".xlsx")  # noqa: SIM115  (returned open: send_file closes it)
+    try:
+        workbook.save(file)
+    except BaseException:
+        file.close()
+        raise
+    file.seek(0)
+    return file
+
+
+def _xlsx_cell(sheet, value):
+    if value == "":
+        return None  # an empty cell, not an empty string: nothing written for it
+    # openpyxl stores any string starting with "=" as a formula; keep such a value as plain text.
+    if isinstance(value, str) and value.startswith("="):
+        cell = WriteOnlyCell(sheet, value=value)
+        cell.data_type = "s"
+        return cell
+    return value
