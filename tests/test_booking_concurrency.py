@@ -187,7 +187,7 @@ def test_fifty_students_racing_for_ten_seats_get_ten_seats_and_an_orderly_waitli
     for rid, status in state["status"].items():
         [(_, subject, body, attachments)] = [e for e in emails if e[0] == state["email_of"][state["user"][rid]]]
         if status is CONFIRMED:
-            assert (subject, attachments) == (f"报名成功：{TITLE}", 1)
+            assert (subject, attachments) == (f"报名成功：{TITLE}", 2)  # the calendar entry and the QR code
         else:
             assert subject == f"已加入候补：{TITLE}"
             assert f"当前排在第 {state['position'][rid]} 位" in body

@@ -136,7 +136,8 @@ def test_booking_confirms_a_seat_and_queues_the_confirmation_with_a_calendar_fil
     assert message.subject == f"报名成功：{TITLE}"
     assert "张喆，您好" in message.body_text
     assert "您的报名已确认" in message.body_text
-    [attachment] = message.attachments
+    attachment, qr_code = message.attachments  # the calendar entry and the door QR code
+    assert qr_code["filename"] == "ticket-qr.png"
     assert the_event(ics_of(attachment))["UID"].startswith(f"registration-{booked.id}@")
 
 
@@ -359,7 +360,8 @@ def test_cancelled_seat_goes_to_the_head_of_the_waitlist_who_is_emailed(ctx, stu
     assert promotion["Subject"] == "候补成功：您已获得正式名额"
     assert "林二，您好" in plain_body(promotion)
     assert "已从候补转为正式名额" in plain_body(promotion)
-    [attachment] = list(promotion.iter_attachments())
+    attachment, qr_code = promotion.iter_attachments()
+    assert qr_code.get_content_type() == "image/png"
     assert attachment.get_content_type() == "text/calendar"
     assert attachment.get_filename().endswith(".ics")
     event = the_event(Calendar.from_ical(attachment.get_content()))
@@ -451,8 +453,9 @@ def test_more_seats_go_to_the_waitlist_in_order_of_arrival_and_each_is_emailed(c
     assert sorted(email["To"] for email in smtp_server.messages) == sorted([email_of(second), email_of(third)])
     for email in smtp_server.messages:
         assert email["Subject"] == "候补成功：您已获得正式名额"
-        [attachment] = list(email.iter_attachments())
+        attachment, qr_code = email.iter_attachments()
         assert attachment.get_content_type() == "text/calendar"
+        assert qr_code.get_content_type() == "image/png"
 
 
 # --- the calendar file ----------------------------------------------------------------------

@@ -2,6 +2,8 @@
 the link from 我的报名, and the ticket code and link in every email that confirms a seat."""
 from __future__ import annotations
 
+import base64
+import io
 import re
 from datetime import UTC, datetime
 
@@ -12,7 +14,7 @@ from sqlalchemy import select
 from app.accounts.models import Role, User
 from app.booking import service as booking
 from app.booking.models import Registration
-from app.booking.tickets import format_ticket_code
+from app.booking.tickets import format_ticket_code, ticket_qr_png
 from app.catalog.models import CampSession
 from app.extensions import db
 from app.mail.models import OutboxMessage
@@ -195,3 +197,20 @@ def test_promoted_moved_and_staff_added_seats_get_the_ticket_too(app, student, s
     with app.test_request_context():
         added = booking.staff_add(camp, db.session.get(User, walk_in), db.session.get(User, staff)).id
     assert_has_ticket(app, emails(app)[-1].body_text, added)
+
+
+def test_the_confirmation_email_carries_the_door_qr_code_as_an_image(app, student_client, student, camp):
+    """Mail apps show an attached PNG; its QR code is the one the ticket page shows."""
+    submit_form(student_client, f"/sessions/{camp}/book", {"source": "web"})
+    [message] = emails(app)
+    attachments = {a["filename"]: a for a in message.attachments}
+    assert set(attachments) == {"camp.ics", "ticket-qr.png"}
+    png = base64.b64decode(attachments["ticket-qr.png"]["data_b64"])
+    assert attachments["ticket-qr.png"]["content_type"] == "image/png"
+    assert png.startswith(b"\x89PNG\r\n\x1a\n")
+    [seat] = re.findall(r"/me/registrations/(\d+)", message.body_text)
+    code = registration(app, int(seat)).ticket_code
+    assert png == ticket_qr_png(code)
+    buffer = io.BytesIO()
+    segno.make_qr(code, error="m").save(buffer, kind="png", scale=8, border=4)
+    assert png == buffer.getvalue()  # the payload is exactly the stored code

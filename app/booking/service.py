@@ -44,7 +44,7 @@ from app.booking.errors import (
     SessionNotPublished,
 )
 from app.booking.models import Registration, RegistrationStatus
-from app.booking.tickets import format_ticket_code, new_ticket_code, ticket_url
+from app.booking.tickets import format_ticket_code, new_ticket_code, ticket_qr_png, ticket_url
 from app.catalog.models import CampSession, Course
 from app.common.db import write_transaction
 from app.common.time import utcnow
@@ -241,12 +241,20 @@ def _email_confirmation(registration: Registration, camp: CampSession, to: Recip
         to=to.email,
         subject=subject,
         template=template,
-        attachments=[Attachment("camp.ics", "text/calendar", registration_ics(registration.id, camp))],
+        attachments=_ticket_attachments(registration.id, registration.ticket_code, camp),
         name=to.name,
         details=session_details(camp),
         ticket_code=format_ticket_code(registration.ticket_code),
         ticket_url=ticket_url(registration.id),
     )
+
+
+def _ticket_attachments(registration_id: int, ticket_code: str, camp: CampSession) -> list[Attachment]:
+    """What a confirmed seat's email carries: the calendar entry and the door QR code."""
+    return [
+        Attachment("camp.ics", "text/calendar", registration_ics(registration_id, camp)),
+        Attachment("ticket-qr.png", "image/png", ticket_qr_png(ticket_code)),
+    ]
 
 
 def session_details(camp: CampSession) -> str:
@@ -338,21 +346,20 @@ def _seat_or_waitlist(camp: CampSession, now: datetime | None = None,
     With `bookable_at`, only while the session can be booked then (None when it cannot)."""
     now = now or bookable_at or utcnow()
     if _take_seat(camp, bookable_at=bookable_at):
-        return {"status": RegistrationStatus.CONFIRMED, "confirmed_at": now}
+        return {"status": RegistrationStatus.CONFIRMED, "confirmed_at": now, "ticket_code": new_ticket_code()}
     number = _next_waitlist_number(camp, bookable_at=bookable_at)
     if number is None:
         return None
-    return {"status": RegistrationStatus.WAITLISTED, "waitlist_number": number}
+    return {"status": RegistrationStatus.WAITLISTED, "waitlist_number": number, "ticket_code": new_ticket_code()}
 
 
 def _insert_registration(session_id: int, user_id: int, source: str, now: datetime, values: dict) -> int | None:
-    """INSERT the registration with a fresh ticket code; None if the person already has an
-    active registration for this session (the partial unique index refused a second one)."""
+    """INSERT the registration (`values` carry its status and its ticket code); None if the person
+    already has an active registration for this session (the partial unique index refused it)."""
     try:
         return db.session.connection().execute(
             insert(Registration.__table__)
-            .values(session_id=session_id, user_id=user_id, source=source, created_at=now,
-                    ticket_code=new_ticket_code(), **values)
+            .values(session_id=session_id, user_id=user_id, source=source, created_at=now, **values)
             .returning(Registration.__table__.c.id)
         ).scalar_one()
     except IntegrityError:
@@ -362,13 +369,11 @@ def _insert_registration(session_id: int, user_id: int, source: str, now: dateti
 
 def _queue_booking_email(registration_id: int, values: dict, camp: CampSession, to: Recipient, details: str) -> None:
     if values["status"] is RegistrationStatus.CONFIRMED:
-        # The row was inserted in plain SQL: read its ticket code back (a primary-key look-up).
-        code = db.session.scalar(select(Registration.ticket_code).where(Registration.id == registration_id))
         message = render_message(
             to.email, _("报名成功：%(title)s", title=camp.course.title), "booking_confirmed",
-            [Attachment("camp.ics", "text/calendar", registration_ics(registration_id, camp))],
+            _ticket_attachments(registration_id, values["ticket_code"], camp),
             name=to.name, details=details,
-            ticket_code=format_ticket_code(code), ticket_url=ticket_url(registration_id),
+            ticket_code=format_ticket_code(values["ticket_code"]), ticket_url=ticket_url(registration_id),
         )
     else:
         message = render_message(

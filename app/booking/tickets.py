@@ -1,6 +1,7 @@
 """Ticket codes: what a student shows at the door and staff scan or type."""
 from __future__ import annotations
 
+import io
 import re
 import secrets
 
@@ -39,6 +40,13 @@ def ticket_qr_svg(code: str) -> str:
     No size is written into the SVG: the page's CSS scales it (it stays sharp at any size).
     """
     return segno.make_qr(code, error="m").svg_inline(omitsize=True, dark="#000", light="#fff", border=4)
+
+
+def ticket_qr_png(code: str) -> bytes:
+    """The same QR code as a PNG, attached to confirmation emails (mail apps show images, not SVG)."""
+    buffer = io.BytesIO()
+    segno.make_qr(code, error="m").save(buffer, kind="png", scale=8, border=4)
+    return buffer.getvalue()
 
 
 def ticket_url(registration_id: int) -> str:
