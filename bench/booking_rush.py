@@ -30,11 +30,7 @@ from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-PG_ADMIN_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-PG_BENCH_DB = "bench_booking_rush"
+from common import ROOT, fresh_database, production_env  # noqa: E402  (bench/common.py)
 
 
 @dataclass
@@ -62,34 +58,10 @@ def _free_port() -> int:
         return probe.getsockname()[1]
 
 
-def _fresh_database(kind: str, workdir: Path) -> str:
-    if kind == "sqlite":
-        return f"sqlite:///{workdir / 'bench.db'}"
-    from sqlalchemy import create_engine, text
-
-    engine = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    with engine.connect() as connection:
-        connection.execute(text(f"DROP DATABASE IF EXISTS {PG_BENCH_DB} WITH (FORCE)"))
-        connection.execute(text(f"CREATE DATABASE {PG_BENCH_DB}"))
-    engine.dispose()
-    return PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + PG_BENCH_DB
-
-
-def _server_env(database_url: str) -> dict[str, str]:
-    return {
-        **os.environ,
-        "APP_CONFIG": "production",
-        "SECRET_KEY": "bench-secret",
-        "DATABASE_URL": database_url,
-        "RATELIMIT_ENABLED": "false",  # a load test, not a test of the limits
-        "PYTHONPATH": str(ROOT),
-    }
-
-
 def _prepare(database_url: str, students: int, seats: int) -> tuple[int, list[str]]:
     """Migrate, create the session and the students (one shared password hash: sign-up is not
     what is measured), and return the session id and one API token per student."""
-    env = _server_env(database_url)
+    env = production_env(database_url)
     subprocess.run([sys.executable, "-m", "flask", "--app", "wsgi", "db", "upgrade"], cwd=ROOT, env=env,
                    check=True, capture_output=True)
     os.environ.update({k: env[k] for k in ("SECRET_KEY", "DATABASE_URL")})
@@ -128,7 +100,7 @@ def _prepare(database_url: str, students: int, seats: int) -> tuple[int, list[st
 def _gunicorn(database_url: str, port: int, workers: int):
     command = [sys.executable, "-m", "gunicorn", "--workers", str(workers), "--bind", f"127.0.0.1:{port}",
                "--backlog", "2048", "--log-level", "warning", "wsgi:app"]
-    server = subprocess.Popen(command, cwd=ROOT, env=_server_env(database_url))
+    server = subprocess.Popen(command, cwd=ROOT, env=production_env(database_url))
     try:
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
@@ -220,7 +192,7 @@ def _check_database(database_url: str, session_id: int, seats: int, students: in
 
 def run(kind: str, students: int, seats: int, workers: int, concurrency: int) -> dict:
     with tempfile.TemporaryDirectory() as workdir:
-        database_url = _fresh_database(kind, Path(workdir))
+        database_url = fresh_database(kind, Path(workdir), "bench_booking_rush")
         session_id, tokens = _prepare(database_url, students, seats)
         port = _free_port()
         with _gunicorn(database_url, port, workers):

@@ -31,11 +31,8 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from common import ROOT, fresh_database, production_env  # noqa: E402  (bench/common.py)
 
-PG_ADMIN_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
-PG_BENCH_DB = "bench_roster_exports"
 STAFF_EMAIL, PASSWORD = "bench-staff@example.com", "bench-password"
 EXPORTS = {"csv": "roster.csv", "xlsx": "roster.xlsx", "pdf": "signin.pdf"}
 STARTS = datetime(2027, 9, 17, 1, 0, tzinfo=UTC)  # 09:00 in Shanghai, a three-day camp
@@ -45,26 +42,8 @@ GIVEN = "伟芳娜秀英敏静丽强磊军洋勇艳杰娟涛明超兰霞平刚�
 RARE_NAMES = ["王𠮷", "张喆", "李堃", "买买提·艾力", "阿卜杜热合曼·买买提江·艾合买提"]
 
 
-def _fresh_database(kind: str, workdir: Path) -> str:
-    if kind == "sqlite":
-        return f"sqlite:///{workdir / 'bench.db'}"
-    from sqlalchemy import create_engine, text
-
-    engine = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    with engine.connect() as connection:
-        connection.execute(text(f"DROP DATABASE IF EXISTS {PG_BENCH_DB} WITH (FORCE)"))
-        connection.execute(text(f"CREATE DATABASE {PG_BENCH_DB}"))
-    engine.dispose()
-    return PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + PG_BENCH_DB
-
-
-def _env(database_url: str) -> dict[str, str]:
-    return {**os.environ, "APP_CONFIG": "production", "SECRET_KEY": "bench-secret", "DATABASE_URL": database_url,
-            "RATELIMIT_ENABLED": "false", "PYTHONPATH": str(ROOT)}
-
-
 def _app(database_url: str):
-    os.environ.update({k: v for k, v in _env(database_url).items() if k in ("SECRET_KEY", "DATABASE_URL")})
+    os.environ.update({k: v for k, v in production_env(database_url).items() if k in ("SECRET_KEY", "DATABASE_URL")})
     from app import create_app
 
     # The test client speaks plain http: secure cookies would not come back. CSRF is off only
@@ -78,7 +57,7 @@ def seed(database_url: str, registrations: int, capacity: int, cancelled: int) -
     """Migrate, then one session with `registrations` rows (the first `capacity` confirmed, then
     `cancelled` cancelled, the rest waitlisted) and a small warm-up session of 10."""
     subprocess.run([sys.executable, "-m", "flask", "--app", "wsgi", "db", "upgrade"], cwd=ROOT,
-                   env=_env(database_url), check=True, capture_output=True)
+                   env=production_env(database_url), check=True, capture_output=True)
     from sqlalchemy import insert, update
     from werkzeug.security import generate_password_hash
 
@@ -139,7 +118,7 @@ def seed(database_url: str, registrations: int, capacity: int, cancelled: int) -
                       for i, rid in enumerate(registration_ids) for day in days[: i % 4]]  # 0 to 3 days each
         db.session.execute(insert(Attendance.__table__), attendance)
         db.session.execute(update(CampSession.__table__).where(CampSession.id == sessions[0])
-                           .values(seats_taken=capacity, waitlist_issued=waitlist_number))
+                           .values(seats_taken=min(capacity, registrations), waitlist_issued=waitlist_number))
         db.session.execute(update(CampSession.__table__).where(CampSession.id == sessions[1]).values(seats_taken=10))
         db.session.commit()
         with db.engine.connect() as connection:  # fresh statistics, as autovacuum would have them
@@ -230,10 +209,12 @@ def measure(database_url: str, export: str, session_id: int, warmup_session_id: 
 
 def run(kind: str, registrations: int, capacity: int, cancelled: int, runs: int) -> list[dict]:
     with tempfile.TemporaryDirectory() as workdir:
-        database_url = _fresh_database(kind, Path(workdir))
+        database_url = fresh_database(kind, Path(workdir), "bench_roster_exports")
         began = time.perf_counter()
         seeded = seed(database_url, registrations, capacity, cancelled)
-        print(f"\n[{kind}] seeded {registrations} registrations ({capacity} confirmed, {cancelled} cancelled, "
+        confirmed = min(capacity, registrations)
+        print(f"\n[{kind}] seeded {registrations} registrations ({confirmed} confirmed, "
+              f"{min(cancelled, registrations - confirmed)} cancelled, "
               f"{seeded['waitlisted']} waitlisted, {seeded['attendance']} attendance rows) "
               f"in {time.perf_counter() - began:.1f} s")
         results = []
@@ -241,7 +222,7 @@ def run(kind: str, registrations: int, capacity: int, cancelled: int, runs: int)
             child = subprocess.run(
                 [sys.executable, __file__, "--child", database_url, export, str(seeded["session_id"]),
                  str(seeded["warmup_session_id"]), str(runs)],
-                cwd=ROOT, env=_env(database_url), check=True, capture_output=True, text=True,
+                cwd=ROOT, env=production_env(database_url), check=True, capture_output=True, text=True,
             )
             result = json.loads(child.stdout.strip().splitlines()[-1])
             results.append(result)
