@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import click
 from flask.cli import AppGroup, with_appcontext
-from wtforms import Form, StringField
+from wtforms import Form, StringField, ValidationError
 
 from app.accounts import service
 from app.accounts.forms import PASSWORD_MAX, PASSWORD_MIN
@@ -23,7 +23,7 @@ def _validated(value: str, validator) -> str:
     form = OneField(data={"field": value})
     try:
         validator(form, form.field)
-    except Exception as error:  # wtforms.ValidationError
+    except ValidationError as error:
         raise click.BadParameter(str(error)) from error
     return form.field.data
 
