@@ -76,6 +76,7 @@ class Config:
     RATELIMIT_PASSWORD_RESET = os.environ.get("RATELIMIT_PASSWORD_RESET", "5 per minute;20 per hour")
     RATELIMIT_SIGNUP = os.environ.get("RATELIMIT_SIGNUP", "10 per hour")
     RATELIMIT_BOOKING = os.environ.get("RATELIMIT_BOOKING", "30 per minute")
+    RATELIMIT_VERIFY = os.environ.get("RATELIMIT_VERIFY", "30 per minute")
 
     # Mail: messages are written to the outbox table and delivered by `flask outbox send`.
     # MAIL_BACKEND is "smtp" (deliver) or "console" (log the message instead of sending it).

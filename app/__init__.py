@@ -95,6 +95,8 @@ def _register_blueprints(app: Flask) -> None:
     from app.booking.views import bp as booking_bp
     from app.catalog.admin import bp as catalog_admin_bp
     from app.catalog.views import bp as catalog_bp
+    from app.certificates.views import bp as certificates_bp
+    from app.certificates.views import staff_bp as certificates_staff_bp
     from app.extensions import csrf
     from app.mail.views import bp as mail_bp
     from app.main.views import bp as main_bp
@@ -111,6 +113,8 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(roster_bp)
     app.register_blueprint(roster_exports_bp)
     app.register_blueprint(checkin_bp)
+    app.register_blueprint(certificates_bp)
+    app.register_blueprint(certificates_staff_bp)
     # The API authenticates with bearer tokens, never cookies, so there is no CSRF to guard against.
     csrf.exempt(api_bp)
     app.register_blueprint(api_bp)
@@ -118,12 +122,14 @@ def _register_blueprints(app: Flask) -> None:
 
 def _register_cli(app: Flask) -> None:
     from app.accounts.cli import create_admin_command, users_cli
+    from app.certificates.cli import certificates_cli
     from app.demo.cli import seed_demo_command
     from app.mail.cli import outbox_cli
 
     app.cli.add_command(create_admin_command)
     app.cli.add_command(users_cli)
     app.cli.add_command(outbox_cli)
+    app.cli.add_command(certificates_cli)
     app.cli.add_command(seed_demo_command)
 
 

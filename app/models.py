@@ -3,6 +3,7 @@ from app.accounts.models import Role, User
 from app.audit.models import AuditEntry
 from app.booking.models import Registration, RegistrationStatus
 from app.catalog.models import CampSession, Course
+from app.certificates.models import Certificate, CertificateStatus
 from app.mail.models import OutboxMessage, OutboxStatus
 from app.roster.models import Attendance
 
@@ -10,6 +11,8 @@ __all__ = [
     "Attendance",
     "AuditEntry",
     "CampSession",
+    "Certificate",
+    "CertificateStatus",
     "Course",
     "OutboxMessage",
     "OutboxStatus",

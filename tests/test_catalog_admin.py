@@ -130,3 +130,16 @@ def test_raising_capacity_promotes_the_waitlist_in_order(app, admin_client):
         statuses = dict(db.session.execute(select(Registration.user_id, Registration.status)).all())
     assert statuses == {first: RegistrationStatus.CONFIRMED, second: RegistrationStatus.CONFIRMED,
                         third: RegistrationStatus.WAITLISTED}
+
+
+def test_admin_sets_the_certificate_rule_of_a_course(app, admin_client):
+    """Hours printed on certificates and the attendance days needed to earn one are per course."""
+    bad = submit_form(admin_client, "/admin/courses/new",
+                      {"title": "私域流量运营特训营", "hours_of_study": "32", "min_attendance_days": "0"})
+    assert "天数应在 1 到 60 之间" in bad.get_data(as_text=True)
+    response = submit_form(admin_client, "/admin/courses/new",
+                           {"title": "私域流量运营特训营", "hours_of_study": "32", "min_attendance_days": "2"})
+    assert response.status_code == 302
+    with app.app_context():
+        course = db.session.scalar(select(Course))
+        assert (course.hours_of_study, course.min_attendance_days) == (32, 2)

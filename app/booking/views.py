@@ -14,6 +14,7 @@ from app.booking.forms import BookingForm, CancelForm
 from app.booking.models import RegistrationStatus
 from app.booking.tickets import format_ticket_code, ticket_qr_svg
 from app.catalog import service as catalog
+from app.certificates import queries as certificate_queries
 from app.common.errors import DomainError
 from app.common.forms import show_error_on_form
 from app.common.time import utcnow
@@ -82,6 +83,7 @@ def my_registrations():
         "booking/my_registrations.html",
         registrations=registrations,
         positions={r.id: service.waitlist_position(r) for r in registrations},
+        certificates=certificate_queries.valid_certificates_by_registration([r.id for r in registrations]),
         cancel_form=CancelForm(),
         now=utcnow(),
     )

@@ -29,7 +29,10 @@ def _admins_only() -> None:
 
 
 def _course_fields(form: CourseForm) -> dict:
-    return {name: getattr(form, name).data for name in service.COURSE_FIELDS if name in form}
+    fields = {name: getattr(form, name).data for name in service.COURSE_FIELDS if name in form}
+    if fields.get("hours_of_study") is None:
+        del fields["hours_of_study"]  # left empty: the course keeps (or gets) the default 24
+    return fields
 
 
 def _session_fields(form: SessionForm) -> dict:

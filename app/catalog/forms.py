@@ -45,6 +45,16 @@ class CourseForm(FlaskForm):
                              description=_l("每行一条"))
     audience = TextAreaField(_l("适合人群"), validators=[_at_most(5000)],
                              description=_l("每行一条"))
+    hours_of_study = IntegerField(
+        _l("学时（印在结业证书上）"), default=24,
+        validators=[Optional(), NumberRange(min=1, max=1000, message=_l("学时应在 1 到 1000 之间"))],
+        description=_l("留空为 24 学时"),
+    )
+    min_attendance_days = IntegerField(
+        _l("结业所需出勤天数"),
+        validators=[Optional(), NumberRange(min=1, max=60, message=_l("天数应在 1 到 60 之间"))],
+        description=_l("留空表示需要全勤（每一天都签到）"),
+    )
     is_published = BooleanField(_l("公开（在课程列表中显示）"))
     submit = SubmitField(_l("保存"))
 

@@ -24,6 +24,10 @@ class Course(db.Model):
     outcomes: Mapped[str] = mapped_column(Text, default="", server_default="")  # what you learn, one per line
     audience: Mapped[str] = mapped_column(Text, default="", server_default="")  # who it is for, one per line
     is_published: Mapped[bool] = mapped_column(default=False, server_default=false(), index=True)
+    # Certificates: hours of study printed on them, and the days a student must attend to earn one
+    # (None: every day of the session).
+    hours_of_study: Mapped[int] = mapped_column(default=24, server_default="24")
+    min_attendance_days: Mapped[int | None]
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, server_default=func.now())
 
     sessions: Mapped[list[CampSession]] = relationship(
@@ -68,6 +72,8 @@ class CampSession(db.Model):
     # Waitlist tickets handed out so far; each waitlisted registration keeps its number, so the
     # order of arrival is fixed by the database, not by clocks.
     waitlist_issued: Mapped[int] = mapped_column(default=0, server_default="0")
+    # Certificate numbers handed out so far: the last part of each serial, unique per session.
+    certificates_issued: Mapped[int] = mapped_column(default=0, server_default="0")
     registration_opens_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     registration_closes_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     # Students may cancel until then (staff always can).

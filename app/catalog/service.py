@@ -24,7 +24,10 @@ from app.common.db import write_transaction
 from app.common.time import utcnow
 from app.extensions import db
 
-COURSE_FIELDS = ("slug", "title", "platform", "duration_label", "summary", "outcomes", "audience", "is_published")
+COURSE_FIELDS = (
+    "slug", "title", "platform", "duration_label", "summary", "outcomes", "audience", "is_published",
+    "hours_of_study", "min_attendance_days",
+)
 SESSION_FIELDS = (
     "label", "starts_at", "ends_at", "city", "venue", "address", "price",
     "registration_opens_at", "registration_closes_at", "cancellation_deadline", "is_published",

@@ -14,6 +14,7 @@ from app.booking import service as booking
 from app.booking.models import Registration, RegistrationStatus
 from app.catalog import service as catalog
 from app.catalog.models import CampSession, Course
+from app.certificates import service as certificates
 from app.common.time import utcnow
 from app.extensions import db
 from app.roster import service as roster
@@ -146,6 +147,8 @@ def seed_catalog(password: str, demo_student: User) -> None:
     _book([demo_student, *students[:17]], finished, at=finished.starts_at - timedelta(days=30))
     _book(students[5:12], full, at=utcnow())
     _attendance_of_finished_cohort(finished)
+    # Everyone who came every day gets a certificate; student@example.com is one of them.
+    certificates.issue_for_session(finished.id, actor=accounts.find_by_login("staff@example.com"))
 
 
 def _attendance_of_finished_cohort(camp: CampSession) -> None:
