@@ -53,6 +53,16 @@ class Config:
     # face. Unset: a system CJK font is looked for (app/common/fonts.py).
     PDF_FONT_PATH = os.environ.get("PDF_FONT_PATH") or None
 
+    # CMS: uploaded images live here (served at /media/<name>); each image at most this many bytes.
+    CMS_UPLOAD_FOLDER = os.environ.get("CMS_UPLOAD_FOLDER", str(INSTANCE_DIR / "uploads"))
+    CMS_MAX_IMAGE_BYTES = env_int("CMS_MAX_IMAGE_BYTES", 5 * 1024 * 1024)
+    # An article body longer than this is refused with a message (a WeChat article is ~10k characters).
+    CMS_MAX_BODY_CHARS = env_int("CMS_MAX_BODY_CHARS", 200_000)
+    # Reloads by the same visitor within this many seconds count as one view.
+    CMS_VIEW_WINDOW_SECONDS = env_int("CMS_VIEW_WINDOW_SECONDS", 30 * 60)
+    # Requests larger than this are refused before reading (uploads and long article bodies fit).
+    MAX_CONTENT_LENGTH = env_int("MAX_CONTENT_LENGTH", 16 * 1024 * 1024)
+
     # Sessions and cookies.
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
@@ -114,6 +124,7 @@ class TestingConfig(Config):
     RATELIMIT_PASSWORD_RESET = "1000 per minute"
     RATELIMIT_SIGNUP = "1000 per minute"
     RATELIMIT_BOOKING = "1000 per minute"
+    CMS_UPLOAD_FOLDER = str(INSTANCE_DIR / "test-uploads")
     MAIL_BACKEND = "smtp"
     MAIL_SERVER = "127.0.0.1"
 

@@ -91,12 +91,16 @@ def _init_extensions(app: Flask) -> None:
 
 def _register_blueprints(app: Flask) -> None:
     from app.accounts.views import bp as accounts_bp
+    from app.admin.dashboard import bp as admin_dashboard_bp
+    from app.admin.users import bp as admin_users_bp
     from app.api import bp as api_bp
     from app.booking.views import bp as booking_bp
     from app.catalog.admin import bp as catalog_admin_bp
     from app.catalog.views import bp as catalog_bp
     from app.certificates.views import bp as certificates_bp
     from app.certificates.views import staff_bp as certificates_staff_bp
+    from app.cms.admin import bp as cms_admin_bp
+    from app.cms.views import bp as cms_bp
     from app.extensions import csrf
     from app.mail.views import bp as mail_bp
     from app.main.views import bp as main_bp
@@ -115,6 +119,10 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(checkin_bp)
     app.register_blueprint(certificates_bp)
     app.register_blueprint(certificates_staff_bp)
+    app.register_blueprint(cms_bp)
+    app.register_blueprint(cms_admin_bp)
+    app.register_blueprint(admin_dashboard_bp)
+    app.register_blueprint(admin_users_bp)
     # The API authenticates with bearer tokens, never cookies, so there is no CSRF to guard against.
     csrf.exempt(api_bp)
     app.register_blueprint(api_bp)
@@ -123,6 +131,7 @@ def _register_blueprints(app: Flask) -> None:
 def _register_cli(app: Flask) -> None:
     from app.accounts.cli import create_admin_command, users_cli
     from app.certificates.cli import certificates_cli
+    from app.cms.cli import cms_cli
     from app.demo.cli import seed_demo_command
     from app.mail.cli import outbox_cli
 
@@ -130,6 +139,7 @@ def _register_cli(app: Flask) -> None:
     app.cli.add_command(users_cli)
     app.cli.add_command(outbox_cli)
     app.cli.add_command(certificates_cli)
+    app.cli.add_command(cms_cli)
     app.cli.add_command(seed_demo_command)
 
 

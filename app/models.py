@@ -4,10 +4,18 @@ from app.audit.models import AuditEntry
 from app.booking.models import Registration, RegistrationStatus
 from app.catalog.models import CampSession, Course
 from app.certificates.models import Certificate, CertificateStatus
+from app.cms.models import Article, ArticleColumn, ArticleRevision, ArticleStatus, ArticleViewMark, MediaFile, Tag
 from app.mail.models import OutboxMessage, OutboxStatus
 from app.roster.models import Attendance
 
 __all__ = [
+    "Article",
+    "ArticleColumn",
+    "ArticleRevision",
+    "ArticleStatus",
+    "ArticleViewMark",
+    "MediaFile",
+    "Tag",
     "Attendance",
     "AuditEntry",
     "CampSession",

@@ -59,7 +59,7 @@ class Registration(db.Model):
     # look-alikes (0/O, 1/I/L), about 49 bits, so guessing one is hopeless.
     ticket_code: Mapped[str | None] = mapped_column(String(16), unique=True)
     # Where the booking came from: "web", "api", "staff", or "article:<id>" for attribution.
-    source: Mapped[str] = mapped_column(String(40), default="web", server_default="web")
+    source: Mapped[str] = mapped_column(String(40), default="web", server_default="web", index=True)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, server_default=func.now())
     confirmed_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     cancelled_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
