@@ -42,3 +42,54 @@ class AccountNotFound(DomainError):
     code = "account_not_found"
     message = _l("找不到这个邮箱或手机号对应的账号")
     field = "login"
+
+
+# --- what admins may not do to accounts (app/accounts/service.py: change_role, deactivate_user) ---
+
+class UserNotFound(DomainError):
+    code = "user_not_found"
+    message = _l("找不到这个用户，可能已被删除")
+
+
+class AdminRequired(DomainError):
+    # The actor lost the admin role (or was deactivated) while the page was open.
+    code = "admin_required"
+    message = _l("只有启用中的管理员可以进行这个操作")
+
+
+class CannotChangeOwnRole(DomainError):
+    code = "cannot_change_own_role"
+    message = _l("不能取消自己的管理员身份，请让另一位管理员操作")
+    field = "role"
+
+
+class CannotDeactivateSelf(DomainError):
+    code = "cannot_deactivate_self"
+    message = _l("不能停用自己的账号，请让另一位管理员操作")
+
+
+class LastActiveAdmin(DomainError):
+    code = "last_active_admin"
+    message = _l("这是最后一位启用中的管理员，不能降级或停用；请先把另一个账号设为管理员")
+
+
+class RoleUnchanged(DomainError):
+    code = "role_unchanged"
+    message = _l("该用户已经是这个角色，无需修改")
+    field = "role"
+
+
+class AlreadyDeactivated(DomainError):
+    code = "already_deactivated"
+    message = _l("该账号已经是停用状态")
+
+
+class AlreadyActive(DomainError):
+    code = "already_active"
+    message = _l("该账号已经是启用状态")
+
+
+class DeactivationReasonRequired(DomainError):
+    code = "deactivation_reason_required"
+    message = _l("请填写停用原因（会记入操作记录）")
+    field = "reason"

@@ -13,13 +13,23 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from app.accounts.errors import (
     AccountDisabled,
+    AdminRequired,
+    AlreadyActive,
+    AlreadyDeactivated,
+    CannotChangeOwnRole,
+    CannotDeactivateSelf,
+    DeactivationReasonRequired,
     EmailTaken,
     InvalidCredentials,
     InvalidResetToken,
+    LastActiveAdmin,
     PhoneTaken,
+    RoleUnchanged,
+    UserNotFound,
     WrongPassword,
 )
 from app.accounts.models import Role, User
+from app.audit.service import record
 from app.common.db import write_transaction
 from app.common.time import utcnow
 from app.common.validators import normalise_phone
@@ -152,6 +162,91 @@ def _set_password_hash(user: User, password_hash: str) -> User:
 @write_transaction
 def set_role(user: User, role: Role) -> User:
     user.role = role
+    return user
+
+
+# --- what admins do to accounts (the admin user pages) ----------------------------------------
+
+def _account_state(user: User) -> dict:
+    """An account as its audit entries record it: user_id finds the entries for the user's page."""
+    return {"user_id": user.id, "email": user.email, "role": user.role.value, "active": user.is_active}
+
+
+def _lock_active_admins() -> set[int]:
+    """The ids of the active admins, their rows locked until the transaction ends.
+
+    Every admin action on accounts takes these locks first, so two admins demoting each other at
+    the same moment run one after the other and the second sees the first's result: someone is
+    always left in charge. On SQLite the write transaction (BEGIN IMMEDIATE) already runs alone.
+    """
+    return set(db.session.scalars(
+        select(User.id).where(User.role == Role.ADMIN, User.is_active.is_(True))
+        .order_by(User.id).with_for_update()
+    ))
+
+
+def _account_for_admin(user_id: int, actor: User) -> tuple[User, set[int]]:
+    """The account to change, read fresh under the admins' locks, once the actor is known to be one."""
+    admin_ids = _lock_active_admins()
+    if actor.id not in admin_ids:  # demoted or deactivated while their page was open
+        raise AdminRequired()
+    user = db.session.get(User, user_id, with_for_update=True, populate_existing=True)
+    if user is None:
+        raise UserNotFound()
+    return user, admin_ids
+
+
+def _refuse_losing_last_admin(user: User, admin_ids: set[int]) -> None:
+    if user.id in admin_ids and not admin_ids - {user.id}:
+        raise LastActiveAdmin()
+
+
+@write_transaction
+def change_role(user_id: int, role: Role, actor: User) -> User:
+    """Make the account a student, staff or admin. Nobody demotes themselves or the last admin."""
+    user, admin_ids = _account_for_admin(user_id, actor)
+    if user.role is role:
+        raise RoleUnchanged()
+    if role is not Role.ADMIN:
+        _refuse_losing_last_admin(user, admin_ids)
+        if user.id == actor.id:
+            raise CannotChangeOwnRole()
+    before = _account_state(user)
+    user.role = role
+    record("account.role", actor, before=before, after=_account_state(user))
+    return user
+
+
+@write_transaction
+def deactivate_user(user_id: int, actor: User, reason: str) -> User:
+    """Block the account: it cannot log in, and its web sessions, remember-me cookies and API
+    tokens end at once (they all carry session_version, which moves on)."""
+    reason = " ".join((reason or "").split())
+    if not reason:
+        raise DeactivationReasonRequired()
+    user, admin_ids = _account_for_admin(user_id, actor)
+    if not user.is_active:
+        raise AlreadyDeactivated()
+    _refuse_losing_last_admin(user, admin_ids)
+    if user.id == actor.id:
+        raise CannotDeactivateSelf()
+    before = _account_state(user)
+    user.is_active = False
+    # Also keeps old sessions and tokens dead if the account is reactivated later.
+    user.session_version += 1
+    record("account.deactivate", actor, before=before, after=_account_state(user), note=reason)
+    return user
+
+
+@write_transaction
+def reactivate_user(user_id: int, actor: User) -> User:
+    """Let the account log in again (with a new login: the old sessions stay ended)."""
+    user, _admin_ids = _account_for_admin(user_id, actor)
+    if user.is_active:
+        raise AlreadyActive()
+    before = _account_state(user)
+    user.is_active = True
+    record("account.reactivate", actor, before=before, after=_account_state(user))
     return user
 
 

@@ -1,6 +1,93 @@
 """`flask --app wsgi cms ...`: import articles copied from WeChat, re-render cached HTML."""
 from __future__ import annotations
 
+from pathlib import Path
+
+import click
+from flask import current_app
 from flask.cli import AppGroup
+from flask_babel import gettext as _
+from sqlalchemy import or_, select
+
+from app.cms import importer, rendering, service
+from app.cms.models import ArticleColumn, ArticleRevision
+from app.common.db import write_transaction
+from app.common.errors import DomainError
+from app.extensions import db
 
 cms_cli = AppGroup("cms", help="文章管理：导入、重新渲染")
+
+RERENDER_BATCH = 200
+
+
+@cms_cli.command("import")
+@click.argument("files", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--column", "column_key", metavar="SLUG", help="放入这个栏目（链接名或名称，例如 shen-du-hao-wen）")
+@click.option("--author", "default_author", metavar="NAME", help="文中没有写明作者时使用的作者署名")
+def import_command(files: tuple[Path, ...], column_key: str | None, default_author: str | None) -> None:
+    """Import plain-text or Markdown files copied from a WeChat official account as drafts.
+
+    Prints one line per file (id, slug, title); a file that cannot be imported is reported with
+    the reason and the others still import. Exits with status 1 if any file failed.
+    """
+    column_id = _column_id(column_key) if column_key else None
+    max_chars = current_app.config["CMS_MAX_BODY_CHARS"]
+    failed = 0
+    for path in files:
+        try:
+            imported = importer.read_article_file(path, max_chars)
+            article = service.create_article(
+                service.ArticleInput(
+                    title=imported.title, summary=imported.summary, body=imported.body_for_editor(path.name),
+                    author_name=imported.author_name or (default_author or "").strip(), column_id=column_id,
+                ),
+                actor=None,
+            )
+        except DomainError as error:
+            failed += 1
+            click.echo(_("%(path)s：导入失败：%(reason)s", path=path, reason=error.message), err=True)
+            continue
+        click.echo(f"{article.id}  {article.slug}  {article.title}")
+    imported_count = len(files) - failed
+    click.echo(_("共导入 %(ok)s 篇草稿，%(failed)s 个文件失败", ok=imported_count, failed=failed))
+    if failed:
+        click.get_current_context().exit(1)
+
+
+def _column_id(key: str) -> int:
+    column = db.session.scalar(select(ArticleColumn).where(or_(ArticleColumn.slug == key, ArticleColumn.name == key)))
+    if column is None:
+        known = db.session.scalars(select(ArticleColumn.slug).order_by(ArticleColumn.position, ArticleColumn.id))
+        raise click.ClickException(
+            _("没有这个栏目：%(key)s（现有栏目：%(known)s）", key=key, known="、".join(known) or _("无"))
+        )
+    return column.id
+
+
+@cms_cli.command("rerender")
+def rerender_command() -> None:
+    """Re-render the cached HTML of every revision written by an older renderer."""
+    total, after_id = 0, 0
+    while True:
+        count, after_id = _rerender_batch(after_id)
+        if count == 0:
+            break
+        total += count
+    click.echo(_("已重新渲染 %(n)s 个版本（渲染器版本 %(version)s）", n=total, version=rendering.RENDERER_VERSION))
+
+
+@write_transaction
+def _rerender_batch(after_id: int) -> tuple[int, int]:
+    """One short transaction per batch, so the site keeps saving articles while this runs.
+
+    Only body_html and renderer_version change: the revision's content stays as it was written."""
+    revisions = db.session.scalars(
+        select(ArticleRevision)
+        .where(ArticleRevision.renderer_version < rendering.RENDERER_VERSION, ArticleRevision.id > after_id)
+        .order_by(ArticleRevision.id)
+        .limit(RERENDER_BATCH)
+    ).all()
+    for revision in revisions:
+        revision.body_html = rendering.render_markdown(revision.body)
+        revision.renderer_version = rendering.RENDERER_VERSION
+    return len(revisions), (revisions[-1].id if revisions else after_id)

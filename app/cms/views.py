@@ -1,6 +1,189 @@
 """Public CMS pages: article lists, an article, search, feed and sitemap, uploaded images."""
 from __future__ import annotations
 
-from flask import Blueprint
+import re
+import secrets
+from datetime import datetime
+from functools import partial
+
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    get_template_attribute,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    send_from_directory,
+    url_for,
+)
+from flask_login import current_user
+from markupsafe import Markup
+
+from app.catalog.models import CampSession
+from app.cms import queries, rendering, service
+from app.cms.feed import atom_feed
+from app.cms.models import Article
+from app.common.time import utcnow
 
 bp = Blueprint("cms", __name__)
+
+# The anonymous reader's cookie: one view per reader and window, without an account.
+VISITOR_COOKIE = "reader"
+VISITOR_COOKIE_MAX_AGE = 2 * 365 * 24 * 3600
+_VISITOR_COOKIE_RE = re.compile(r"^([0-9a-f]{32})\.([0-9]{1,12})$")  # random id . issued at (epoch seconds)
+# Uploaded images are named by the service: random hex and the extension of the decoded type.
+_MEDIA_NAME_RE = re.compile(r"^[0-9a-f]{16,64}\.[a-z]{3,4}$")
+MEDIA_MAX_AGE = 365 * 24 * 3600  # a name is never reused for other content, so caches may keep it
+# Search engines and link-preview fetchers read pages but are not readers.
+_CRAWLER_RE = re.compile(r"bot|spider|crawl|slurp|facebookexternalhit|preview", re.IGNORECASE)
+SNIPPET_SOURCE_CHARS = 2000  # enough Markdown for a list snippet, without rendering a whole long body
+
+
+def _slug(value: str) -> str:
+    """A slug from the URL, or 404 for one no row can have (PostgreSQL would refuse a NUL)."""
+    if not value or "\x00" in value or len(value) > 200:
+        abort(404)
+    return value
+
+
+def _page_arg() -> int:
+    return request.args.get("page", 1, type=int)
+
+
+@bp.app_template_filter("article_snippet")
+def article_snippet(article: Article, length: int = 90) -> str:
+    """导读 if the editor wrote one, else the start of the body as plain text."""
+    if article.summary.strip():
+        return rendering.excerpt(article.summary, length)
+    return rendering.excerpt(article.body[:SNIPPET_SOURCE_CHARS], length)
+
+
+# --- lists ---------------------------------------------------------------------------------
+
+@bp.route("/articles/")
+def articles():
+    return render_template("cms/list.html", page=queries.article_list(_page_arg()), columns=queries.columns(),
+                           endpoint="cms.articles", endpoint_args={})
+
+
+@bp.route("/columns/<slug>/")
+def column(slug: str):
+    column = queries.column_by_slug(_slug(slug)) or abort(404)
+    return render_template("cms/list.html", page=queries.article_list(_page_arg(), column_slug=slug),
+                           columns=queries.columns(), column=column, endpoint="cms.column",
+                           endpoint_args={"slug": slug})
+
+
+@bp.route("/tags/<slug>/")
+def tag(slug: str):
+    tag = queries.tag_by_slug(_slug(slug)) or abort(404)
+    return render_template("cms/list.html", page=queries.article_list(_page_arg(), tag_slug=slug),
+                           columns=queries.columns(), tag=tag, endpoint="cms.tag", endpoint_args={"slug": slug})
+
+
+@bp.route("/search")
+def search():
+    q = request.args.get("q", "").replace("\x00", "").strip()[: queries.MAX_QUERY_CHARS]
+    return render_template("cms/search.html", q=q, page=queries.search(q, _page_arg()))
+
+
+# --- one article ---------------------------------------------------------------------------
+
+def _reader_cookie(now: datetime) -> tuple[str | None, str]:
+    """(the anonymous id to count this view with, the cookie the reader should keep).
+
+    A new reader gets a random id with the time it was issued. During its first window the
+    view is still counted by address and browser, as on the visit that set it: a first reload
+    is then not a second view, and a client that keeps no cookies (a crawler, a strict browser)
+    counts once per window instead of on every request. After that the cookie alone identifies
+    the reader, also from another network."""
+    value = request.cookies.get(VISITOR_COOKIE, "")
+    match = _VISITOR_COOKIE_RE.match(value)
+    if match is None:
+        return None, f"{secrets.token_hex(16)}.{int(now.timestamp())}"
+    issued_at = int(match.group(2))
+    if now.timestamp() - issued_at < current_app.config["CMS_VIEW_WINDOW_SECONDS"]:
+        return None, value
+    return match.group(1), value
+
+
+def _count_view(article_id: int, anonymous_id: str | None, now: datetime) -> None:
+    if _CRAWLER_RE.search(request.user_agent.string or ""):
+        return
+    user_id = int(current_user.id) if current_user.is_authenticated else None
+    visitor = service.visitor_key(user_id, anonymous_id, request.remote_addr or "",
+                                  request.user_agent.string or "")
+    service.record_view(article_id, visitor, now=now)
+
+
+def _render_card(cards: dict[int, CampSession], article_id: int, now, session_id: int) -> str:
+    camp = cards.get(session_id)
+    if camp is None:
+        return ""  # a session since unpublished or deleted: the card quietly disappears
+    booking_card = get_template_attribute("cms/_booking_card.html", "booking_card")
+    return str(booking_card(camp, article_id=article_id, now=now))
+
+
+def filled_body(body_html: str, body_markdown: str, article_id: int | None, now) -> Markup:
+    """The cached HTML with its booking cards filled with live seats (one query for all cards)."""
+    cards = queries.booking_cards(rendering.booking_card_ids(body_markdown))
+    return rendering.fill_booking_cards(body_html, partial(_render_card, cards, article_id, now))
+
+
+@bp.route("/articles/<slug>")
+def article(slug: str):
+    now = utcnow()
+    article_id = queries.public_article_id(_slug(slug), now) or abort(404)
+    anonymous_id, cookie = _reader_cookie(now)
+    # Counted before the page is read, so the page shows this view, and because the counting
+    # transaction expires whatever the session had loaded.
+    _count_view(article_id, anonymous_id, now)
+    page = queries.article_page(slug, now) or abort(404)
+    body = filled_body(page.body_html, page.article.body, page.article.id, now)
+    response = make_response(render_template("cms/article.html", page=page, article=page.article, body=body,
+                                              now=now))
+    if request.cookies.get(VISITOR_COOKIE) != cookie:
+        response.set_cookie(VISITOR_COOKIE, cookie, max_age=VISITOR_COOKIE_MAX_AGE, httponly=True,
+                            samesite="Lax", secure=current_app.config.get("SESSION_COOKIE_SECURE", False))
+    return response
+
+
+@bp.route("/articles/<int:article_id>/book/<int:session_id>")
+def card_click(article_id: int, session_id: int):
+    """The 立即预约 button of a booking card: count the click, then book with the article as source."""
+    if queries.is_public_article(article_id):
+        service.record_card_click(article_id)
+        source = queries.article_source(article_id)
+    else:
+        source = None  # an editor trying a draft's card: neither a click nor an attributed booking
+    return redirect(url_for("booking.book", session_id=session_id, source=source))
+
+
+# --- feed, sitemap, images -----------------------------------------------------------------
+
+@bp.route("/feed.xml")
+def feed():
+    body = atom_feed(queries.feed_articles(), site_name=current_app.config["SITE_NAME"])
+    return Response(body, mimetype="application/atom+xml")
+
+
+@bp.route("/sitemap.xml")
+def sitemap():
+    xml = render_template("cms/sitemap.xml", entries=queries.sitemap_entries())
+    return Response(xml, mimetype="application/xml")
+
+
+@bp.route("/media/<filename>")
+def media(filename: str):
+    if not _MEDIA_NAME_RE.match(filename):
+        abort(404)  # also keeps out "..", slashes and other tricks before anything touches the disk
+    stored = queries.media_file(filename) or abort(404)
+    response = send_from_directory(current_app.config["CMS_UPLOAD_FOLDER"], stored.filename,
+                                   mimetype=stored.content_type, max_age=MEDIA_MAX_AGE)
+    response.headers["X-Content-Type-Options"] = "nosniff"  # an image is never run as anything else
+    response.cache_control.public = True
+    response.cache_control.immutable = True
+    return response

@@ -3,17 +3,21 @@ from flask import Blueprint, render_template
 from app.accounts.permissions import staff_required
 from app.accounts.service import count_users_by_role
 from app.catalog.service import upcoming_published_sessions
+from app.cms import queries as cms_queries
 from app.common.time import utcnow
 from app.roster import queries as roster_queries
 from app.roster.service import local_today
 
 bp = Blueprint("main", __name__)
 
+HOME_ARTICLES = 5
+
 
 @bp.route("/")
 def index():
     now = utcnow()
-    return render_template("main/index.html", sessions=upcoming_published_sessions(now, limit=6), now=now)
+    return render_template("main/index.html", sessions=upcoming_published_sessions(now, limit=6), now=now,
+                           articles=cms_queries.latest_articles(HOME_ARTICLES, now), columns=cms_queries.columns())
 
 
 @bp.route("/staff/")

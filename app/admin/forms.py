@@ -1,0 +1,58 @@
+"""Forms of the admin user pages: the search's query string, role, deactivation, reactivation."""
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from werkzeug.datastructures import MultiDict
+from wtforms import SelectField, SubmitField, TextAreaField
+from wtforms.validators import AnyOf, DataRequired, InputRequired, Length
+
+from app.accounts.models import Role
+from app.admin.user_queries import ROLE_FILTERS, STATUS_FILTERS, UserFilters
+
+REASON_MAX = 200  # AuditEntry.note
+
+
+def user_filters(args: MultiDict) -> UserFilters:
+    """The search's query string; anything unknown falls back to 'show everyone'."""
+    role = args.get("role", "")
+    status = args.get("status", "")
+    return UserFilters(
+        q=args.get("q", "")[:100],
+        role=role if role in ROLE_FILTERS else "",
+        status=status if status in STATUS_FILTERS else "",
+    )
+
+
+def page_arg(args: MultiDict) -> int:
+    return max(args.get("page", 1, type=int) or 1, 1)
+
+
+class RoleForm(FlaskForm):
+    # validate_choice is off so that an unknown value gets AnyOf's Chinese message, not WTForms' English one.
+    role = SelectField(
+        _l("角色"),
+        validate_choice=False,
+        validators=[InputRequired(_l("请选择角色")),
+                    AnyOf([role.value for role in Role], message=_l("请选择学员、工作人员或管理员"))],
+    )
+    submit = SubmitField(_l("修改角色"))
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.role.choices = [(role.value, role.label) for role in Role]
+
+
+class DeactivateForm(FlaskForm):
+    reason = TextAreaField(
+        _l("停用原因"),
+        validators=[DataRequired(_l("请填写停用原因（会记入操作记录）")),
+                    Length(max=REASON_MAX, message=_l("停用原因最多 200 字"))],
+        filters=[lambda value: value.strip() if value else value],
+        render_kw={"rows": 2, "maxlength": REASON_MAX, "placeholder": _l("例如：学员申请注销；离职；账号被盗用")},
+    )
+    submit = SubmitField(_l("停用账号"))
+
+
+class ReactivateForm(FlaskForm):
+    submit = SubmitField(_l("重新启用"))

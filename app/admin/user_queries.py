@@ -1,0 +1,142 @@
+"""Read queries for the admin user pages: the user search, and one user's registrations,
+certificates and account history. Nothing here writes (accounts change in app/accounts/service.py)."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from flask_babel import gettext as _
+from sqlalchemy import or_, select
+from sqlalchemy.orm import joinedload
+
+from app.accounts.models import Role, User
+from app.audit.models import AuditEntry
+from app.booking.models import Registration
+from app.catalog.models import CampSession
+from app.certificates.models import Certificate
+from app.common.validators import normalise_name, normalise_phone
+from app.extensions import db
+
+PER_PAGE = 30
+ROLE_FILTERS = ("", *(role.value for role in Role))  # "": every role
+STATUS_FILTERS = ("", "active", "inactive")  # "": active and deactivated
+ACCOUNT_ACTIONS = ("account.role", "account.deactivate", "account.reactivate")
+
+
+@dataclass(frozen=True)
+class UserFilters:
+    q: str = ""
+    role: str = ""  # one of ROLE_FILTERS
+    status: str = ""  # one of STATUS_FILTERS
+
+    @property
+    def any(self) -> bool:
+        return bool(self.q.strip() or self.role or self.status)
+
+
+def _matches(q: str):
+    """Substring of the name (any script: 张喆, 王𠮷), the email, or the phone in any common spelling."""
+    clauses = [User.name.icontains(normalise_name(q), autoescape=True),
+               User.email.contains(q.strip().lower(), autoescape=True)]
+    digits = normalise_phone(q)
+    if digits.isdigit():
+        clauses.append(User.phone.contains(digits, autoescape=True))
+    return or_(*clauses)
+
+
+def search_users(filters: UserFilters, page: int, per_page: int = PER_PAGE):
+    """A page of accounts matching the filters, newest first."""
+    query = select(User)
+    if filters.q.strip():
+        query = query.where(_matches(filters.q))
+    if filters.role:
+        query = query.where(User.role == Role(filters.role))
+    if filters.status:
+        query = query.where(User.is_active.is_(filters.status == "active"))
+    query = query.order_by(User.created_at.desc(), User.id.desc())
+    return db.paginate(query, page=page, per_page=per_page, error_out=False)
+
+
+def user_or_404(user_id: int) -> User:
+    return db.get_or_404(User, user_id)
+
+
+def registrations_of(user_id: int) -> list[Registration]:
+    """Every registration of the person, cancelled ones too, latest booking first."""
+    return list(db.session.scalars(
+        select(Registration).where(Registration.user_id == user_id)
+        .options(joinedload(Registration.session).joinedload(CampSession.course))
+        .order_by(Registration.created_at.desc(), Registration.id.desc())
+    ))
+
+
+def certificates_of(user_id: int) -> list[Certificate]:
+    return list(db.session.scalars(
+        select(Certificate).join(Certificate.registration).where(Registration.user_id == user_id)
+        .order_by(Certificate.issued_on.desc(), Certificate.id.desc())
+    ))
+
+
+# --- the account's history ------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class AccountEvent:
+    at: datetime
+    who: str
+    what: str
+    before: str
+    after: str
+    note: str
+
+
+def _state_text(action: str, state: dict | None) -> str:
+    if not state:
+        return ""
+    if action == "account.role":
+        try:
+            return Role(state.get("role")).label
+        except ValueError:
+            return str(state.get("role"))
+    return _("启用") if state.get("active") else _("已停用")
+
+
+def _action_label(action: str) -> str:
+    return {
+        "account.role": _("修改角色"),
+        "account.deactivate": _("停用账号"),
+        "account.reactivate": _("重新启用账号"),
+    }.get(action, action)
+
+
+def account_history(user_id: int) -> list[AccountEvent]:
+    """Role changes, deactivations and reactivations of the account, newest first.
+
+    Audit entries name the account in their states ({"user_id": ...}), not in a column of their own.
+    """
+    entries = db.session.scalars(
+        select(AuditEntry)
+        .where(AuditEntry.action.in_(ACCOUNT_ACTIONS), AuditEntry.after["user_id"].as_integer() == user_id)
+        .options(joinedload(AuditEntry.actor))
+        .order_by(AuditEntry.created_at.desc(), AuditEntry.id.desc())
+    )
+    return [
+        AccountEvent(
+            at=entry.created_at,
+            who=entry.actor.display_name if entry.actor else _("系统"),
+            what=_action_label(entry.action),
+            before=_state_text(entry.action, entry.before),
+            after=_state_text(entry.action, entry.after),
+            note=entry.note or "",
+        )
+        for entry in entries
+    ]
+
+
+def deactivation_reason(user_id: int) -> str:
+    """The reason given when the account was last deactivated."""
+    note = db.session.scalar(
+        select(AuditEntry.note)
+        .where(AuditEntry.action == "account.deactivate", AuditEntry.after["user_id"].as_integer() == user_id)
+        .order_by(AuditEntry.created_at.desc(), AuditEntry.id.desc()).limit(1)
+    )
+    return note or ""

@@ -1,0 +1,133 @@
+"""Test data a journey needs beyond the demo, written into the live site's database from the test
+process through the app's own services (the same ones the site's pages call)."""
+from __future__ import annotations
+
+import io
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, time, timedelta
+from typing import TypeVar
+from zoneinfo import ZoneInfo
+
+from PIL import Image
+
+from app.accounts import service as accounts
+from app.accounts.models import User
+from app.booking import service as booking
+from app.booking.models import Registration
+from app.catalog import service as catalog
+from app.catalog.models import CampSession
+from app.cms import queries as cms_queries
+from app.cms import service as cms
+from app.common.time import utcnow
+from app.extensions import db
+from tests.e2e.pages import DEMO_PASSWORD
+from tests.factories import make_course, make_session
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+T = TypeVar("T")
+
+
+def _in_site(site, work: Callable[[], T]) -> T:
+    with site.app.test_request_context():
+        try:
+            return work()
+        finally:
+            db.session.remove()
+
+
+def phone_number(width: int, number: int) -> str:
+    """A mobile number of its own for each person of each run of a journey (11 digits)."""
+    return f"1371{width:04d}{number:03d}"
+
+
+def make_student(site, email: str, name: str, phone: str) -> int:
+    return _in_site(site, lambda: accounts.register_user(email, DEMO_PASSWORD, name, phone).id)
+
+
+@dataclass(frozen=True)
+class Camp:
+    session_id: int
+    course_title: str
+    course_slug: str
+
+
+def _camp(session_id: int) -> Camp:
+    camp = db.session.get(CampSession, session_id)
+    return Camp(session_id, camp.course.title, camp.course.slug)
+
+
+def full_session(site, title: str, seat_holder_id: int) -> Camp:
+    """A session with one seat, held by `seat_holder_id`: the next booking joins the waitlist."""
+    def work() -> Camp:
+        session_id = make_session(make_course(title, platform="私域", duration_label="1天"), capacity=1, days=1)
+        booking.book_seat(db.session.get(User, seat_holder_id), session_id)
+        return _camp(session_id)
+    return _in_site(site, work)
+
+
+def session_today(site, title: str, student_ids: list[int]) -> tuple[Camp, dict[int, str]]:
+    """A one-day session running today (Shanghai), so the door accepts tickets now; the students
+    booked it ten days ago, while registration was open. Returns it and each student's ticket code."""
+    def work() -> tuple[Camp, dict[int, str]]:
+        today = utcnow().astimezone(SHANGHAI).date()
+        starts_at = datetime.combine(today, time(0, 1), SHANGHAI)
+        session_id = make_session(make_course(title, platform="抖音", duration_label="1天"), capacity=10,
+                                  starts_at=starts_at, ends_at=datetime.combine(today, time(23, 59), SHANGHAI))
+        booked_at = starts_at - timedelta(days=10)
+        codes = {}
+        for user_id in student_ids:
+            outcome = booking.book_seat(db.session.get(User, user_id), session_id, now=booked_at)
+            codes[user_id] = db.session.get(Registration, outcome.registration.id).ticket_code
+        return _camp(session_id), codes
+    return _in_site(site, work)
+
+
+@dataclass(frozen=True)
+class Story:
+    article_id: int
+    title: str
+    slug: str
+    camp: Camp
+
+
+def article_with_card(site, title: str, course_title: str) -> Story:
+    """A published article whose body carries a booking card for a session of its own (so its seat
+    count and attributed bookings are this journey's alone)."""
+    def work() -> Story:
+        session_id = make_session(make_course(course_title, platform="小红书", duration_label="2天1夜"), capacity=30)
+        body = (f"## 为什么现在做小红书\n\n平台正在全力发力电商，种草到成交的链路越来越短。\n\n"
+                f"[[session:{session_id}]]\n\n## 三个常见误区\n\n- 只发笔记不做店铺\n- 只看点赞不看转化\n")
+        admin = accounts.find_by_login("admin@example.com")
+        article = cms.create_article(cms.ArticleInput(title=title, summary="小红书电商实操要点。", body=body), admin)
+        cms.publish_article(article.id, admin)
+        return Story(article.id, article.title, article.slug, _camp(session_id))
+    return _in_site(site, work)
+
+
+def funnel_of(site, article_id: int):
+    """The article's views, booking-card clicks and attributed bookings, as the dashboard counts them."""
+    return _in_site(site, lambda: cms_queries.article_figures([article_id])[0])
+
+
+def registration_source(site, email: str, session_id: int) -> str | None:
+    def work() -> str | None:
+        user = accounts.find_by_login(email)
+        registration = booking.active_registration(user.id, session_id)
+        return registration.source if registration else None
+    return _in_site(site, work)
+
+
+def upcoming_session_id(site, course_slug: str) -> int:
+    """The next session of a demo course (seed-demo's 小红书 camp has one upcoming)."""
+    def work() -> int:
+        course = catalog.published_course_by_slug(course_slug)
+        return catalog.upcoming_sessions(course)[0].id
+    return _in_site(site, work)
+
+
+def png_image(width: int = 640, height: int = 360) -> bytes:
+    """A small poster to upload, as an editor's phone would have it."""
+    buffer = io.BytesIO()
+    Image.new("RGB", (width, height), (220, 38, 38)).save(buffer, format="PNG")
+    return buffer.getvalue()

@@ -1,0 +1,29 @@
+"""Journey 1: a visitor finds the 小红书 camp, is asked to log in, signs up instead, lands back on the
+booking page, books, and sees the confirmation and the ticket with its door QR code."""
+from __future__ import annotations
+
+from tests.e2e.data import phone_number
+from tests.e2e.steps import book_and_open_ticket, sign_up_from_login
+
+JOURNEY = "visitor-books"
+XHS_TITLE = "快速玩转小红书成长特训营"  # seed-demo's camp
+
+
+def test_visitor_signs_up_books_and_gets_a_ticket(open_browser, width):
+    visitor = open_browser()
+    page = visitor.page
+    page.goto("/")
+    visitor.check("home")
+
+    page.get_by_role("link", name="查看训练营").click()
+    page.wait_for_url("**/courses/")
+    visitor.check("catalogue")
+
+    page.get_by_role("link", name=f"《{XHS_TITLE}》").click()
+    page.wait_for_url("**/courses/xiaohongshu-growth-camp")
+    visitor.check("course")
+    page.locator(".session-card", has_text="9月班").get_by_role("link", name="立即预约").click()
+
+    email = f"visitor{width}@example.com"
+    sign_up_from_login(visitor, "林小满", phone_number(width, 1), email)
+    book_and_open_ticket(visitor, XHS_TITLE, email, "林小满")
