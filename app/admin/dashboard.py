@@ -15,7 +15,7 @@ from app.accounts.permissions import admin_required
 from app.admin import dashboard_charts as charts
 from app.admin.dashboard_queries import DAY_RANGES
 from app.common.time import utcnow
-from app.roster.exports import UTF8_BOM, _text_cell
+from app.roster.exports import UTF8_BOM, text_cell
 
 bp = Blueprint("admin_dashboard", __name__, url_prefix="/admin")
 
@@ -47,7 +47,7 @@ def download(key: str):
     writer = csv.writer(buffer)
     writer.writerow(panel.header)
     # Article titles are typed by people: never let a spreadsheet run one as a formula.
-    writer.writerows([_text_cell(value) for value in row] for row in panel.rows)
+    writer.writerows([text_cell(value) for value in row] for row in panel.rows)
     response = Response(buffer.getvalue().encode("utf-8"), mimetype="text/csv")
     response.headers["Content-Disposition"] = f'attachment; filename="{panel.filename}"'
     response.headers["Cache-Control"] = "private, no-store"

@@ -156,7 +156,7 @@ def _days_present(registration_ids: list[int]) -> dict[int, set[date]]:
 
 # --- CSV -------------------------------------------------------------------------------------
 
-def _text_cell(value):
+def text_cell(value):
     """A student's text as a spreadsheet shows it, never run as a formula (OWASP: prefix a quote)."""
     if isinstance(value, str) and value.startswith(_FORMULA_START):
         return "'" + value
@@ -178,7 +178,7 @@ def roster_csv(camp: CampSession, status: RegistrationStatus | None = None) -> I
     writer.writerow(roster_header(camp))
     yield flush()
     for rows in roster_batches(camp, status):
-        writer.writerows([_text_cell(value) for value in row.values()] for row in rows)
+        writer.writerows([text_cell(value) for value in row.values()] for row in rows)
         yield flush()
 
 
