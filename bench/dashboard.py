@@ -34,12 +34,6 @@ CHUNK = 5_000
 COURSES = ["快速玩转小红书成长特训营", "抖音电商爆款打造特训营", "拼多多运营实战营", "淘宝天猫店铺精细化运营",
            "京东自营与POP运营", "1688源头工厂增长营", "亚马逊跨境新手营", "私域社群成交训练营"]
 CHARTS = ("upcoming", "registrations", "checkins", "certificates", "articles")
-# Indexes the dashboard would like (docs/performance.md says why); --proposed-indexes creates them
-# after seeding, to measure their effect before a migration adds them (then they already exist).
-PROPOSED_INDEXES = (
-    "CREATE INDEX IF NOT EXISTS ix_registrations_created_at ON registrations (created_at)",
-    "CREATE INDEX IF NOT EXISTS ix_certificates_status ON certificates (status)",
-)
 
 
 def _app(database_url: str):
@@ -123,8 +117,7 @@ def _book_session(rng: random.Random, camp: dict, people: list[int], now: dateti
     camp.update(seats_taken=confirmed, waitlist_issued=waitlisted, certificates_issued=issued)
 
 
-def seed(database_url: str, registrations: int, students: int, session_count: int, articles: int,
-         proposed_indexes: bool = False) -> dict:
+def seed(database_url: str, registrations: int, students: int, session_count: int, articles: int) -> dict:
     subprocess.run([sys.executable, "-m", "flask", "--app", "wsgi", "db", "upgrade"], cwd=ROOT,
                    env=production_env(database_url), check=True, capture_output=True)
     from werkzeug.security import generate_password_hash
@@ -175,8 +168,6 @@ def seed(database_url: str, registrations: int, students: int, session_count: in
                 for table in ("users", "camp_sessions", "registrations", "articles"):
                     connection.exec_driver_sql(
                         f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT max(id) FROM {table}))")
-            for statement in PROPOSED_INDEXES if proposed_indexes else ():
-                connection.exec_driver_sql(statement)
             if not postgres:
                 connection.exec_driver_sql("ANALYZE")  # fresh statistics, as a long-running site has them
             connection.commit()
@@ -254,7 +245,6 @@ def main() -> None:
     parser.add_argument("--sessions", type=int, default=500)
     parser.add_argument("--articles", type=int, default=1_000)
     parser.add_argument("--runs", type=int, default=21, help="timed requests per page (median)")
-    parser.add_argument("--proposed-indexes", action="store_true", help="create PROPOSED_INDEXES after seeding")
     args = parser.parse_args()
     kinds = ["sqlite", "postgres"] if args.db == "both" else [args.db]
     print(f"admin dashboard: {args.registrations:,} registrations, {args.sessions} sessions, "
@@ -263,11 +253,9 @@ def main() -> None:
     for kind in kinds:
         with tempfile.TemporaryDirectory() as workdir:
             database_url = fresh_database(kind, Path(workdir), "bench_dashboard")
-            seeded = seed(database_url, args.registrations, args.students, args.sessions, args.articles,
-                          args.proposed_indexes)
+            seeded = seed(database_url, args.registrations, args.students, args.sessions, args.articles)
             result = measure(database_url, args.runs)
-        indexes = " + proposed indexes" if args.proposed_indexes else ""
-        print(f"\n[{kind}{indexes}] seeded in {seeded['seconds']:.1f} s: {seeded['registrations']:,} registrations, "
+        print(f"\n[{kind}] seeded in {seeded['seconds']:.1f} s: {seeded['registrations']:,} registrations, "
               f"{seeded['attendance']:,} attendance rows, {seeded['certificates']:,} certificates, "
               f"{seeded['sessions']} sessions, {seeded['articles']:,} articles")
         pages = result["pages"]

@@ -167,13 +167,16 @@ def test_figures_count_views_clicks_and_attributed_bookings(app, cms):
         service.record_view(read, visitor)
     service.record_card_click(read)
     service.record_card_click(read)
-    readers = [make_user(app, f"reader{n}@example.com", name="读者", phone=f"1390000000{n}") for n in range(4)]
+    readers = [make_user(app, f"reader{n}@example.com", name="读者", phone=f"1390000000{n}") for n in range(7)]
     kept = booking.book_seat(db.session.get(User, readers[0]), session_id, source=f"article:{read}")
     dropped = booking.book_seat(db.session.get(User, readers[1]), session_id, source=f"article:{read}")
     # Any status counts: the article brought them, even if they cancelled later.
     booking.cancel_registration(dropped.registration.id, db.session.get(User, readers[1]))
     booking.book_seat(db.session.get(User, readers[2]), session_id, source=f"article:{read}1")  # a lookalike id
     booking.book_seat(db.session.get(User, readers[3]), session_id, source="web")
+    # Sources that merely resemble an article's are not its bookings either.
+    for reader, source in zip(readers[4:], ("article", f"articles:{read}", f"ARTICLE:{read}"), strict=True):
+        booking.book_seat(db.session.get(User, reader), session_id, source=source)
     assert kept.registration.status is RegistrationStatus.CONFIRMED
 
     figures = {row.article_id: row for row in queries.article_figures()}

@@ -32,6 +32,7 @@ class Certificate(db.Model):
              create_constraint=True, name="certificate_status"),
         default=CertificateStatus.VALID,
         server_default=CertificateStatus.VALID.value,
+        index=True,  # the dashboard's totals (valid, revoked) become a count of the index alone
     )
     # What the certificate says, as it was when issued (a later profile edit does not change it).
     name: Mapped[str] = mapped_column(String(50))
