@@ -62,6 +62,11 @@ class Config:
     CMS_VIEW_WINDOW_SECONDS = env_int("CMS_VIEW_WINDOW_SECONDS", 30 * 60)
     # Requests larger than this are refused before reading (uploads and long article bodies fit).
     MAX_CONTENT_LENGTH = env_int("MAX_CONTENT_LENGTH", 16 * 1024 * 1024)
+    # Largest text field of a posted form. Flask's default (500 kB) answers a bare 413 that loses what
+    # the editor typed, and Chinese is 3 bytes a character in UTF-8: an article body of 200,000
+    # characters is 600 kB, a million characters pasted by mistake 3 MB. With 4 MB such a body
+    # reaches the service, whose message says it is too long and keeps the typing.
+    MAX_FORM_MEMORY_SIZE = env_int("MAX_FORM_MEMORY_SIZE", 4 * 1024 * 1024)
 
     # Sessions and cookies.
     SESSION_COOKIE_HTTPONLY = True

@@ -7,6 +7,7 @@ import os
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from app.common.routing import DatabaseIdConverter
 from config import CONFIGS, INSTANCE_DIR, ProductionConfig
 
 
@@ -38,6 +39,8 @@ def create_app(config_name: str | None = None, overrides: dict | None = None) ->
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)
 
     _init_extensions(app)
+    # Before any rule is added: a rule binds its converter when it is registered.
+    app.url_map.converters["int"] = DatabaseIdConverter
     _register_blueprints(app)
     _register_cli(app)
     _register_template_helpers(app)

@@ -7,3 +7,14 @@ def test_signup_then_home(client, ctx):
     assert r.status_code == 302, r.get_data(as_text=True)
     r = client.get("/")
     assert "王𠮷" in r.get_data(as_text=True)
+
+
+def test_favicon_ico_leads_browsers_to_the_site_icon(client):
+    response = client.get("/favicon.ico")
+    assert response.status_code == 301
+    assert response.headers["Location"] == "/static/img/favicon.svg"
+
+    icon = client.get(response.headers["Location"])
+    assert icon.status_code == 200
+    assert icon.mimetype == "image/svg+xml"
+    assert b"<svg" in icon.get_data()

@@ -8,9 +8,5 @@ from flask import Blueprint
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
-# The converter for ids in URLs. It stops at the largest 32-bit integer, the range of the id
-# columns: a bigger number would be a database error (PostgreSQL: integer out of range), not a 404.
-ID = "int(max=2147483647)"
-
 # Route modules register their views on `bp` when imported.
 from app.api import auth, errors, openapi, registrations, sessions  # noqa: E402, F401

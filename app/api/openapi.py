@@ -22,6 +22,7 @@ from app.api.schemas import (
     TokenRequest,
     UserOut,
 )
+from app.common.routing import MAX_ID
 
 _REF = "#/components/schemas/{model}"
 _BEARER = [{"bearerAuth": []}]
@@ -45,7 +46,7 @@ def _id_parameter(name: str, description: str) -> dict:
         "in": "path",
         "required": True,
         "description": description,
-        "schema": {"type": "integer", "minimum": 0, "maximum": 2147483647},
+        "schema": {"type": "integer", "minimum": 0, "maximum": MAX_ID},
     }
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from flask import current_app
 
-from app.api import ID, bp
+from app.api import bp
 from app.api.auth import current_api_user, token_required
 from app.api.schemas import registration_json, registration_list_json
 from app.booking import service as booking
@@ -24,7 +24,7 @@ def _per_user() -> str:
     return f"user:{current_api_user().id}"
 
 
-@bp.post(f"/sessions/<{ID}:session_id>/registrations")
+@bp.post("/sessions/<int:session_id>/registrations")
 @token_required  # outside the limit, so the limit can be keyed by the token's user
 @limiter.limit(_booking_limit, key_func=_per_user)
 def book(session_id: int):
@@ -39,7 +39,7 @@ def my_registrations():
     return registration_list_json(booking.registrations_of(current_api_user().id), utcnow())
 
 
-@bp.delete(f"/registrations/<{ID}:registration_id>")
+@bp.delete("/registrations/<int:registration_id>")
 @token_required
 def cancel(registration_id: int):
     outcome = booking.cancel_registration(registration_id, current_api_user())

@@ -35,20 +35,6 @@ from app.extensions import db
 
 bp = Blueprint("cms_admin", __name__, url_prefix="/admin/articles")
 
-# Ids in URLs are bounded by the database's INTEGER: a longer number is a 404, not an overflow (500).
-ID = "int(max=2147483647)"
-
-
-@bp.url_value_preprocessor
-def _room_for_long_articles(endpoint: str | None, values: dict | None) -> None:
-    """The editor posts multipart (it carries the cover file), and Flask refuses a text part over
-    MAX_FORM_MEMORY_SIZE (500 kB) with a bare 413 that loses the typing, while a body within
-    CMS_MAX_BODY_CHARS is up to 600 kB of Chinese. Raised here because URL preprocessors run before
-    every before_request, including CSRF protection, the first to read the form; MAX_CONTENT_LENGTH
-    still bounds the request, and a body over the limit gets the service's message instead."""
-    request.max_form_memory_size = current_app.config["MAX_CONTENT_LENGTH"]
-
-
 @bp.before_request
 @admin_required
 def _admins_only() -> None:
@@ -155,7 +141,7 @@ def new_article():
     return _editor(form, None)
 
 
-@bp.route(f"/<{ID}:article_id>/edit", methods=["GET", "POST"])
+@bp.route("/<int:article_id>/edit", methods=["GET", "POST"])
 def edit_article(article_id: int):
     article = _article_or_404(article_id)
     form = _editor_form(article)
@@ -175,7 +161,7 @@ def edit_article(article_id: int):
     return _editor(form, article)
 
 
-@bp.route(f"/<{ID}:article_id>/publish", methods=["POST"])
+@bp.route("/<int:article_id>/publish", methods=["POST"])
 def publish(article_id: int):
     """立即发布 from the editor: what was typed is saved first, then published."""
     article = _article_or_404(article_id)
@@ -194,7 +180,7 @@ def publish(article_id: int):
     return _editor(form, article)
 
 
-@bp.route(f"/<{ID}:article_id>/schedule", methods=["POST"])
+@bp.route("/<int:article_id>/schedule", methods=["POST"])
 def schedule(article_id: int):
     """定时发布: the time is checked before anything is saved, so a refusal leaves no half-done save."""
     article = _article_or_404(article_id)
@@ -229,12 +215,12 @@ def _status_action(article_id: int, action, done: str):
     return redirect(url_for("cms_admin.edit_article", article_id=article.id))
 
 
-@bp.route(f"/<{ID}:article_id>/unpublish", methods=["POST"])
+@bp.route("/<int:article_id>/unpublish", methods=["POST"])
 def unpublish(article_id: int):
     return _status_action(article_id, service.unpublish_article, _("已撤回为草稿，读者将看不到这篇文章"))
 
 
-@bp.route(f"/<{ID}:article_id>/archive", methods=["POST"])
+@bp.route("/<int:article_id>/archive", methods=["POST"])
 def archive(article_id: int):
     return _status_action(article_id, service.archive_article, _("已归档，读者将看不到这篇文章"))
 
@@ -298,13 +284,13 @@ def _alt_text(original_name: str) -> str:
 
 # --- revisions ------------------------------------------------------------------------------
 
-@bp.route(f"/<{ID}:article_id>/revisions")
+@bp.route("/<int:article_id>/revisions")
 def revisions(article_id: int):
     article = _article_or_404(article_id)
     return render_template("cms/admin/revisions.html", article=article, rows=admin_queries.revisions(article.id))
 
 
-@bp.route(f"/<{ID}:article_id>/revisions/<{ID}:number>")
+@bp.route("/<int:article_id>/revisions/<int:number>")
 def revision(article_id: int, number: int):
     article = _article_or_404(article_id)
     shown = admin_queries.revision_or_none(article.id, number)
@@ -314,7 +300,7 @@ def revision(article_id: int, number: int):
                            sections=diff_sections(service.revision_diff(article.id, number)))
 
 
-@bp.route(f"/<{ID}:article_id>/revisions/<{ID}:number>/restore", methods=["POST"])
+@bp.route("/<int:article_id>/revisions/<int:number>/restore", methods=["POST"])
 def restore(article_id: int, number: int):
     article = _article_or_404(article_id)
     try:

@@ -1,4 +1,4 @@
-from flask import Blueprint, render_template
+from flask import Blueprint, redirect, render_template, url_for
 
 from app.accounts.permissions import staff_required
 from app.accounts.service import count_users_by_role
@@ -26,3 +26,10 @@ def staff_home():
     now = utcnow()
     return render_template("main/staff_home.html", counts=count_users_by_role(),
                            upcoming=roster_queries.upcoming_sessions(now, local_today(now)))
+
+
+@bp.route("/favicon.ico")
+def favicon():
+    """Browsers and their PDF viewer ask for /favicon.ico whatever the page's <link rel="icon"> says;
+    send them to the one icon the site has (permanently, so they remember)."""
+    return redirect(url_for("static", filename="img/favicon.svg"), code=301)

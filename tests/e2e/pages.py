@@ -10,7 +10,6 @@ from __future__ import annotations
 import itertools
 from collections.abc import Iterator
 from pathlib import Path
-from urllib.parse import urlsplit
 
 from tests.e2e.server import ARTIFACTS
 
@@ -39,12 +38,6 @@ _OVERFLOW_SCRIPT = """() => {
 }"""
 
 
-def _favicon_probe(message) -> bool:
-    """The PDF viewer asks for /favicon.ico, which the site does not serve (HTML pages name their
-    icon in <head>). Tolerated until the site answers that path; nothing else 404s unnoticed."""
-    return urlsplit(message.location.get("url", "")).path == "/favicon.ico"
-
-
 def viewport_options(width: int) -> dict:
     if width == MOBILE_WIDTH:  # an iPhone-sized phone: touch, mobile viewport rules, a dense screen
         return {"viewport": {"width": 375, "height": 812}, "is_mobile": True, "has_touch": True,
@@ -71,7 +64,7 @@ class Person:
         self.page.on("dialog", lambda dialog: dialog.accept())
 
     def _on_console(self, message) -> None:
-        if message.type == "error" and not _favicon_probe(message):
+        if message.type == "error":
             self.problems.append(f"console error on {self.page.url}: {message.text}")
 
     def _on_response(self, response) -> None:
