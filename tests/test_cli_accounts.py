@@ -2,9 +2,11 @@
 from __future__ import annotations
 
 import pytest
+from sqlalchemy import func, select
 
 from app import create_app
 from app.accounts.models import Role
+from app.audit.models import AuditEntry
 from app.extensions import db
 from tests.account_helpers import find_user, is_logged_in, user_count
 from tests.helpers import login
@@ -21,6 +23,11 @@ def run(app, *args: str, **kwargs):
     """
     with app.app_context():
         return app.test_cli_runner().invoke(args=list(args), **kwargs)
+
+
+def audit_count(app) -> int:
+    with app.app_context():
+        return db.session.scalar(select(func.count()).select_from(AuditEntry))
 
 
 def test_create_admin_makes_an_admin_who_can_log_in(app, client):
@@ -60,7 +67,46 @@ def test_users_set_role_promotes_an_account_to_admin(app, student):
     result = run(app, "users", "set-role", "student@example.com", "admin")
 
     assert result.exit_code == 0, result.output
+    assert "已将 student@example.com 的角色改为管理员" in result.output
     assert find_user(app, "student@example.com").role is Role.ADMIN
+
+
+def test_users_set_role_is_in_the_accounts_history(app, admin_client, student):
+    """Admins read on the account's page who changed a role and when, command line included."""
+    result = run(app, "users", "set-role", "student@example.com", "staff")
+
+    assert result.exit_code == 0, result.output
+    with app.app_context():
+        [entry] = db.session.scalars(select(AuditEntry).where(AuditEntry.action == "account.role"))
+        assert entry.actor_id is None and "命令行" in entry.note
+        assert (entry.before["role"], entry.after["role"], entry.after["user_id"]) == ("student", "staff", student)
+    page = admin_client.get(f"/admin/users/{student}").get_data(as_text=True)
+    assert "修改角色" in page and "命令行 users set-role" in page
+
+
+def test_users_set_role_cannot_demote_the_last_active_admin(app, admin, student):
+    """Demoting the only admin from a shell would lock everyone out of the admin pages."""
+    result = run(app, "users", "set-role", "admin@example.com", "staff")
+
+    assert result.exit_code != 0
+    assert "这是最后一位启用中的管理员" in result.output
+    assert find_user(app, "admin@example.com").role is Role.ADMIN
+    assert audit_count(app) == 0
+
+    # With a second admin the same command goes through.
+    assert run(app, "users", "set-role", "student@example.com", "admin").exit_code == 0
+    result = run(app, "users", "set-role", "admin@example.com", "staff")
+    assert result.exit_code == 0, result.output
+    assert find_user(app, "admin@example.com").role is Role.STAFF
+
+
+def test_users_set_role_to_the_current_role_changes_nothing_and_succeeds(app, student):
+    """A setup script run twice must not fail on its second run."""
+    result = run(app, "users", "set-role", "student@example.com", "student")
+
+    assert result.exit_code == 0, result.output
+    assert "student@example.com 已经是学员，无需修改" in result.output
+    assert audit_count(app) == 0
 
 
 def test_users_set_role_finds_the_account_by_phone(app, student):
@@ -74,7 +120,7 @@ def test_users_set_role_for_an_unknown_account_fails_clearly(app):
     result = run(app, "users", "set-role", "nobody@example.com", "admin")
 
     assert result.exit_code != 0
-    assert "no account for nobody@example.com" in result.output
+    assert "找不到账号：nobody@example.com" in result.output
 
 
 @pytest.mark.parametrize(

@@ -28,12 +28,6 @@ def run(app, *args: str):
         return app.test_cli_runner().invoke(args=["cms", *args])
 
 
-def editor_note_and_body(article: Article) -> tuple[str, str]:
-    """The importer's note to the editor (an HTML comment opening the Markdown) and the text after it."""
-    note, body = article.body.split("\n\n", 1)
-    return note, body
-
-
 def articles(app) -> list[tuple[Article, ArticleRevision]]:
     """Every article with its latest revision, oldest first."""
     with app.app_context():
@@ -57,10 +51,11 @@ def test_a_wechat_page_copied_as_text_becomes_a_clean_draft(app):
     assert (article.status, article.publish_at) == (ArticleStatus.DRAFT, None)
     assert article.slug.startswith("xiao-hong-shu-quan-li-fa-li-dian-shang")
     assert f"{article.id}  {article.slug}  {article.title}" in result.output
-    # The original date is where the editor sees it, at the top of the Markdown; readers never do.
-    note, body = editor_note_and_body(article)
-    assert note == "<!-- 导入自 xiaohongshu_wechat.txt；原文日期 2023-09-05 -->"
-    assert revision.number == 1 and "原文日期" not in revision.body_html and "导入自" not in revision.body_html
+    # The original date is where editors see it, in the revision's note; the body does not carry it.
+    assert revision.number == 1 and revision.note == "导入自 xiaohongshu_wechat.txt；原文日期 2023-09-05"
+    body = article.body
+    assert body.startswith("8月底，小红书在 link 电商伙伴周上") and "导入自" not in body
+    assert "原文日期" not in revision.body_html
     lines = body.split("\n")
     byline = "原创 玺承集团 玺承集团 2023年09月05日 18:02 浙江"
     for noise in ("图片", "[图片]", "图片来源网络", "点击上方蓝字关注我们", byline):
@@ -88,9 +83,9 @@ def test_a_markdown_export_keeps_headings_lists_tables_and_images(app):
     assert article.title == "客户案例｜杭州一家女装店，如何用私域把复购率做到 45%"
     assert article.author_name == "陈晓燕"
     assert article.summary == "流量越来越贵，老客才是最稳的生意。"
-    note, body = editor_note_and_body(article)
-    assert note == "<!-- 导入自 private_domain_case.md；原文日期 2023-08-28 -->"
-    assert not body.startswith("#") and "图片\n" not in body
+    assert revision.note == "导入自 private_domain_case.md；原文日期 2023-08-28"
+    body = article.body
+    assert not body.startswith("#") and "图片\n" not in body and "导入自" not in body
     for kept in ("## 一、起点：流量越来越贵", "1. **企业微信承接**", "- 新客：7 天内推送穿搭建议，不推销\n  - 第 3 天",
                  "| 复购率 | 18% | 45% |", "> 私域不是建群发广告",
                  "![](https://mmbiz.qpic.cn/mmbiz_jpg/demo/cover/640?wx_fmt=jpeg)"):
@@ -112,12 +107,25 @@ def test_a_gb18030_file_imports_with_its_emoji_and_split_byline(app):
     [(article, revision)] = articles(app)
     assert article.title == "抖音电商从0到1：新号冷启动的5个关键动作"
     assert article.author_name == "李明"  # 原创 / 李明 / 玺承集团 / date, one per line
-    note, body = editor_note_and_body(article)
-    assert note == "<!-- 导入自 douyin_gb18030.txt；原文日期 2023-08-18；来源：玺承集团电商研究院 -->"
+    assert revision.note == "导入自 douyin_gb18030.txt；原文日期 2023-08-18；来源：玺承集团电商研究院"
+    body = article.body
     assert body.startswith("来源：玺承集团电商研究院\n\n很多商家问我们")  # a repost's credit stays visible
     assert "不投钱更没量。🚀" in body
     assert "<p>来源：玺承集团电商研究院</p>" in revision.body_html
     assert "点击蓝字" not in article.body
+
+
+def test_editors_see_where_an_imported_draft_came_from_in_its_revision_list(app, admin_client):
+    assert run(app, "import", str(PLAIN)).exit_code == 0
+    [(article, _revision)] = articles(app)
+    note = "导入自 xiaohongshu_wechat.txt；原文日期 2023-09-05"
+
+    assert note in admin_client.get(f"/admin/articles/{article.id}/revisions").get_data(as_text=True)
+    assert note in admin_client.get(f"/admin/articles/{article.id}/edit").get_data(as_text=True)
+    # Readers never see it, once published either.
+    with app.app_context():
+        service.publish_article(article.id, None)
+    assert "导入自" not in app.test_client().get(f"/articles/{article.slug}").get_data(as_text=True)
 
 
 def test_markdown_saved_as_txt_is_read_as_markdown(app, tmp_path):
@@ -128,7 +136,8 @@ def test_markdown_saved_as_txt_is_read_as_markdown(app, tmp_path):
 
     [(article, revision)] = articles(app)
     assert article.title == "直播间复盘清单"
-    assert editor_note_and_body(article)[1] == "## 每场必看\n\n- 停留时长\n- 转化率\n"
+    assert article.body == "## 每场必看\n\n- 停留时长\n- 转化率\n"
+    assert revision.note == "导入自 notes.txt"  # no date in the text: only the file's name
     assert "<li>停留时长</li>" in revision.body_html
 
 
@@ -169,7 +178,7 @@ def test_column_and_fallback_author_options(app, tmp_path):
     assert result.exit_code == 0, result.output
     (first, _r1), (second, _r2) = articles(app)
     assert (first.title, first.author_name) == ("私域运营的三个误区", "玺承研究院")
-    assert editor_note_and_body(first)[1] == "第一，把私域当成广告群。\n"
+    assert first.body == "第一，把私域当成广告群。\n"
     assert second.author_name == "玺承集团"  # the text names its author: that wins over the fallback
     assert first.column_id == second.column_id is not None
 

@@ -239,15 +239,39 @@ def test_booking_card_shows_live_seats_and_drops_unpublished_sessions(app, clien
     assert "内部课" not in html and "booking-card-slot" not in html
 
 
+def _card_button(html: str) -> tuple[str, str]:
+    """(href, text) of the one button on the article's booking card."""
+    card = re.search(r'<aside class="booking-card".*?</aside>', html, re.S).group(0)
+    [(href, text)] = re.findall(r'<a class="button[^"]*"[^>]*href="([^"]+)"[^>]*>([^<]*)</a>', card)
+    return href, text.strip()
+
+
 def test_a_full_session_card_offers_the_waitlist(app, client, editor_id):
     from app.booking import service as booking
 
     session_id = _card_session(app, capacity=1)
     with app.app_context():
         booking.change_capacity(session_id, 0)
-    _article(app, "满员卡片", slug="full", body=f"[[session:{session_id}]]")
+    article_id = _article(app, "满员卡片", slug="full", body=f"[[session:{session_id}]]")
     html = _text(client.get("/articles/full"))
-    assert "已满 · 可加入候补" in html and "加入候补" in html
+    assert "已满 · 可加入候补" in html and "立即预约" not in html
+    assert _card_button(html) == (f"/articles/{article_id}/book/{session_id}", "加入候补")
+
+
+@pytest.mark.parametrize(("session_fields", "reason"), [
+    pytest.param({"registration_closes_at": utcnow() - timedelta(hours=1)}, "报名已截止", id="closed"),
+    pytest.param({"starts_at": utcnow() - timedelta(hours=2)}, "报名已截止", id="started"),
+    pytest.param({"registration_opens_at": datetime(2031, 3, 2, 1, 0, tzinfo=UTC),
+                  "starts_at": datetime(2031, 4, 1, 1, 0, tzinfo=UTC)}, "3月2日 09:00 开放报名", id="not-open-yet"),
+])
+def test_a_card_for_a_session_not_bookable_now_gives_the_reason_instead_of_a_booking_button(
+        app, client, editor_id, session_fields, reason):
+    session_id = _card_session(app, **session_fields)
+    _article(app, "不能报名的卡片", slug="closed", body=f"[[session:{session_id}]]")
+    html = _text(client.get("/articles/closed"))
+    assert reason in html
+    assert "立即预约" not in html and "加入候补" not in html and "/book/" not in html
+    assert _card_button(html) == ("/courses/xhs", "查看课程")
 
 
 def test_booking_through_the_card_is_attributed_to_the_article(app, student_client, editor_id):

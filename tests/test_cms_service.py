@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from app.accounts.models import User
 from app.audit.models import AuditEntry
@@ -287,6 +287,20 @@ def test_the_diff_shows_lines_added_and_removed(editor):
     assert {line.kind for line in first} == {"added"} and ("body", "第三段") in {(x.field, x.text) for x in first}
     with pytest.raises(RevisionNotFound):
         service.revision_diff(article.id, 3)
+
+
+def test_the_same_tags_in_another_order_are_not_a_change(editor):
+    article = draft(editor, body="正文", tag_names=["种草", "小红书", "抖音"])
+    service.save_article(article.id, service.ArticleInput(
+        title=TITLE, body="正文", tag_names=["抖音", "小红书", "种草"]), editor)
+    first, second = revisions(article.id)
+    assert first.tag_names == second.tag_names == ", ".join(sorted(["种草", "小红书", "抖音"]))
+    assert {line.kind for line in service.revision_diff(article.id, 2) if line.field == "tags"} == {"same"}
+    # A revision saved before tags were stored sorted still compares by its tags, not their order.
+    db.session.execute(update(ArticleRevision).where(ArticleRevision.id == first.id)
+                       .values(tag_names="种草, 小红书, 抖音"))
+    db.session.commit()
+    assert {line.kind for line in service.revision_diff(article.id, 2) if line.field == "tags"} == {"same"}
 
 
 def test_restoring_keeps_the_current_slug_when_another_article_took_the_old_one(editor):

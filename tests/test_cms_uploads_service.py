@@ -8,6 +8,7 @@ import random
 import pytest
 from PIL import Image
 from sqlalchemy import func, select
+from sqlalchemy.exc import OperationalError
 from werkzeug.datastructures import FileStorage
 
 from app.accounts.models import User
@@ -79,6 +80,21 @@ def test_the_same_file_twice_gets_two_names(uploads, editor):
 def test_the_type_comes_from_the_content_not_the_name(uploads, editor):
     media = service.save_image(upload(image_bytes("JPEG"), "photo.png", "image/png"), editor)
     assert media.content_type == "image/jpeg" and media.filename.endswith(".jpg")
+
+
+def test_a_failed_commit_leaves_no_file_behind(uploads, editor, monkeypatch):
+    """The file is written before the row is committed: if the commit fails, it must go again."""
+    def failing_commit():
+        raise OperationalError("COMMIT", {}, Exception("disk I/O error"))
+
+    with monkeypatch.context() as patch:
+        patch.setattr(db.session, "commit", failing_commit)
+        with pytest.raises(OperationalError):
+            service.save_image(upload(image_bytes("PNG"), "cover.png"), editor)
+    assert stored_files(uploads) == [] and media_count() == 0
+    # The next upload is kept as usual.
+    media = service.save_image(upload(image_bytes("PNG"), "cover.png"), editor)
+    assert stored_files(uploads) == [media.filename] and media_count() == 1
 
 
 def refused(uploads, error_type, file: FileStorage, editor):

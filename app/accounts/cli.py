@@ -3,9 +3,11 @@ from __future__ import annotations
 
 import click
 from flask.cli import AppGroup, with_appcontext
+from flask_babel import gettext as _
 from wtforms import Form, StringField, ValidationError
 
 from app.accounts import service
+from app.accounts.errors import RoleUnchanged
 from app.accounts.forms import PASSWORD_MAX, PASSWORD_MIN
 from app.accounts.models import Role
 from app.common.errors import DomainError
@@ -75,6 +77,15 @@ def set_role_command(login: str, role: str) -> None:
     """Give the account LOGIN (email or phone) the role ROLE."""
     user = service.find_by_login(login)
     if user is None:
-        raise click.ClickException(f"no account for {login}")
-    service.set_role(user, Role(role))
-    click.echo(f"{user.email} is now {role}")
+        raise click.ClickException(_("找不到账号：%(login)s", login=login))
+    new_role = Role(role)
+    try:
+        # The admin pages' rule and audit entry: the last active admin cannot be demoted here either.
+        user = service.change_role(user.id, new_role, actor=None, note=_("命令行 users set-role"))
+    except RoleUnchanged:
+        # Not a failure: a setup script run twice must not stop here.
+        click.echo(_("%(email)s 已经是%(role)s，无需修改", email=user.email, role=new_role.label))
+        return
+    except DomainError as error:
+        raise click.ClickException(str(error.message)) from error
+    click.echo(_("已将 %(email)s 的角色改为%(role)s", email=user.email, role=new_role.label))

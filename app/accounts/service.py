@@ -159,12 +159,6 @@ def _set_password_hash(user: User, password_hash: str) -> User:
     return user
 
 
-@write_transaction
-def set_role(user: User, role: Role) -> User:
-    user.role = role
-    return user
-
-
 # --- what admins do to accounts (the admin user pages) ----------------------------------------
 
 def _account_state(user: User) -> dict:
@@ -185,10 +179,12 @@ def _lock_active_admins() -> set[int]:
     ))
 
 
-def _account_for_admin(user_id: int, actor: User) -> tuple[User, set[int]]:
-    """The account to change, read fresh under the admins' locks, once the actor is known to be one."""
+def _account_for_admin(user_id: int, actor: User | None) -> tuple[User, set[int]]:
+    """The account to change, read fresh under the admins' locks, once the actor is known to be one.
+
+    No actor: an operator at the command line, who has the server and so every right already."""
     admin_ids = _lock_active_admins()
-    if actor.id not in admin_ids:  # demoted or deactivated while their page was open
+    if actor is not None and actor.id not in admin_ids:  # demoted or deactivated while their page was open
         raise AdminRequired()
     user = db.session.get(User, user_id, with_for_update=True, populate_existing=True)
     if user is None:
@@ -202,18 +198,21 @@ def _refuse_losing_last_admin(user: User, admin_ids: set[int]) -> None:
 
 
 @write_transaction
-def change_role(user_id: int, role: Role, actor: User) -> User:
-    """Make the account a student, staff or admin. Nobody demotes themselves or the last admin."""
+def change_role(user_id: int, role: Role, actor: User | None, note: str = "") -> User:
+    """Make the account a student, staff or admin. Nobody demotes themselves or the last admin.
+
+    `actor` None is an operator at the command line (`flask users set-role`); `note` then says so
+    in the audit entry, which otherwise could not tell them from the system."""
     user, admin_ids = _account_for_admin(user_id, actor)
     if user.role is role:
         raise RoleUnchanged()
     if role is not Role.ADMIN:
         _refuse_losing_last_admin(user, admin_ids)
-        if user.id == actor.id:
+        if actor is not None and user.id == actor.id:
             raise CannotChangeOwnRole()
     before = _account_state(user)
     user.role = role
-    record("account.role", actor, before=before, after=_account_state(user))
+    record("account.role", actor, before=before, after=_account_state(user), note=note)
     return user
 
 

@@ -5,11 +5,9 @@ rule (`apply_capacity`), inside the same transaction as the session's other fiel
 """
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from datetime import datetime
 
-from pypinyin import lazy_pinyin
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload, selectinload
@@ -21,6 +19,7 @@ from app.booking.models import Registration
 from app.catalog.errors import CourseNotFound, SlugTaken
 from app.catalog.models import CampSession, Course
 from app.common.db import write_transaction
+from app.common.slugs import pinyin_slug, unused_slug
 from app.common.time import utcnow
 from app.extensions import db
 
@@ -34,13 +33,6 @@ SESSION_FIELDS = (
 )
 
 
-def slug_from_title(title: str) -> str:
-    """快速玩转小红书成长特训营 -> kuai-su-wan-zhuan-xiao-hong-shu-cheng-zhang-te-xun-ying"""
-    words = lazy_pinyin(title, errors=lambda chars: [c for c in chars])
-    slug = "-".join(re.sub(r"[^a-z0-9]+", "-", w.lower()).strip("-") for w in words)
-    return re.sub(r"-{2,}", "-", slug).strip("-")[:80] or "course"
-
-
 def _flush_course() -> None:
     try:
         db.session.flush()
@@ -48,21 +40,11 @@ def _flush_course() -> None:
         raise SlugTaken() from error
 
 
-def _unused_slug(base: str) -> str:
-    """`base`, or `base-2`, `base-3` ... whichever no course has yet."""
-    taken = set(db.session.scalars(select(Course.slug).where(Course.slug.like(f"{base}%"))))
-    slug, number = base, 1
-    while slug in taken:
-        number += 1
-        slug = f"{base[:75]}-{number}"
-    return slug
-
-
 @write_transaction
 def create_course(**fields) -> Course:
     """A new course. Without a slug, one is made from the title's pinyin (and made unique)."""
     if not fields.get("slug"):
-        fields["slug"] = _unused_slug(slug_from_title(fields["title"]))
+        fields["slug"] = unused_slug(Course.slug, pinyin_slug(fields["title"]) or "course")
     course = Course(**{name: fields[name] for name in COURSE_FIELDS if name in fields})
     db.session.add(course)
     _flush_course()

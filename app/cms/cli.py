@@ -38,10 +38,12 @@ def import_command(files: tuple[Path, ...], column_key: str | None, default_auth
             imported = importer.read_article_file(path, max_chars)
             article = service.create_article(
                 service.ArticleInput(
-                    title=imported.title, summary=imported.summary, body=imported.body_for_editor(path.name),
+                    title=imported.title, summary=imported.summary, body=imported.body,
                     author_name=imported.author_name or (default_author or "").strip(), column_id=column_id,
                 ),
                 actor=None,
+                # Where the text came from, for editors: in the revision list, not in the body.
+                note=imported.editor_note(path.name),
             )
         except DomainError as error:
             failed += 1

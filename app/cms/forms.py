@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from flask import current_app
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
@@ -51,7 +52,7 @@ class ArticleForm(FlaskForm):
                             description=_l("显示在标题下方和文章列表中"))
     body = TextAreaField(_l("正文（Markdown）"))
     cover_image = HiddenField()  # a MediaFile filename, set by the upload (script or the file below)
-    cover_file = FileField(_l("封面图片"), description=_l("JPEG、PNG、GIF 或 WEBP，不超过 5 MB"))
+    cover_file = FileField(_l("封面图片"))  # its description names the configured size limit: __init__
     column_id = SelectField(_l("栏目"), coerce=int, validate_choice=False)
     tags = StringField(_l("标签"), description=_l("用逗号或顿号分隔，最多 10 个，例如 小红书、种草"))
     seo_description = TextAreaField(_l("SEO 描述"), validators=[_at_most(300)],
@@ -61,6 +62,11 @@ class ArticleForm(FlaskForm):
                                     description=_l("北京时间"))
     # The revision the editor started from: a save on top of a newer one is refused, not lost.
     base_revision = IntegerField(widget=HiddenField.widget, validators=[Optional()])
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        limit_mb = current_app.config["CMS_MAX_IMAGE_BYTES"] / (1024 * 1024)
+        self.cover_file.description = _l("JPEG、PNG、GIF 或 WEBP，不超过 %(mb)s MB", mb=f"{limit_mb:g}")
 
     def offer_columns(self, columns) -> None:
         self.column_id.choices = [(0, _l("不设栏目")), *((column.id, column.name) for column in columns)]

@@ -2,7 +2,8 @@
 
 Parsing only: no database here. `flask cms import` (app/cms/cli.py) reads each file with
 `read_article_file` and saves the result through service.create_article, so a draft and its first
-revision are written like any other article.
+revision are written like any other article; the file's name, the original date and source go
+into that revision's note (`editor_note`), which editors see in the revision list and readers never.
 
 Text copied from WeChat is messy: the page chrome (原创 · author · account · date) comes along with
 the title, the article often opens with a 点击上方蓝字关注我们 banner, images turn into lines
@@ -62,19 +63,14 @@ class ImportedArticle:
     footer_separated: bool = False
 
     def editor_note(self, filename: str) -> str:
-        """Where the text came from and when it was first published, for the editor only."""
+        """Where the text came from and when it was first published, for editors only: the note
+        of the draft's first revision, shown in the admin's revision list."""
         parts = [_("导入自 %(name)s", name=filename)]
         if self.original_date is not None:
             parts.append(_("原文日期 %(date)s", date=self.original_date.isoformat()))
         if self.source_name:
             parts.append(_("来源：%(name)s", name=self.source_name))
         return "；".join(parts)
-
-    def body_for_editor(self, filename: str) -> str:
-        """The body opened by the editor note as an HTML comment: the editor reads it at the top
-        of the Markdown, the sanitiser drops comments, so no reader ever sees it."""
-        note = self.editor_note(filename).replace("--", "—").replace(">", "＞")  # cannot close the comment
-        return f"<!-- {note} -->\n\n{self.body}"
 
 
 # --- reading bytes ---------------------------------------------------------------------------------

@@ -67,9 +67,13 @@ def inspect_image(data: bytes) -> tuple[str, int, int]:
     return image_format, width, height
 
 
-@write_transaction
 def save_image(upload: FileStorage, actor: User | None) -> MediaFile:
-    """Check an uploaded image and keep it: file on disk, MediaFile row (same transaction)."""
+    """Check an uploaded image and keep it: the file on disk, then its MediaFile row.
+
+    Reading and decoding happen before the write transaction (on SQLite its lock is shared by
+    all). The file is written first so a committed row always has its file; if the transaction
+    fails, at the insert or at the commit, the file is removed again: no row, no file.
+    """
     data = _read_limited(upload, current_app.config["CMS_MAX_IMAGE_BYTES"])
     image_format, width, height = inspect_image(data)
     content_type, extension = IMAGE_TYPES[image_format]
@@ -79,17 +83,20 @@ def save_image(upload: FileStorage, actor: User | None) -> MediaFile:
     path = os.path.join(folder, filename)
     with open(path, "xb") as stored:  # "x": never overwrite, even on a (1 in 2**128) clash
         stored.write(data)
-    media = MediaFile(
-        filename=filename, content_type=content_type, size_bytes=len(data), width=width, height=height,
-        original_name=storable_text(upload.filename)[:200],
-        uploaded_by_id=actor.id if actor else None,
-    )
-    db.session.add(media)
     try:
-        db.session.flush()
+        return _insert_media(MediaFile(
+            filename=filename, content_type=content_type, size_bytes=len(data), width=width, height=height,
+            original_name=storable_text(upload.filename)[:200],
+            uploaded_by_id=actor.id if actor else None,
+        ))
     except BaseException:
-        os.remove(path)  # no row, no file
+        os.remove(path)
         raise
+
+
+@write_transaction
+def _insert_media(media: MediaFile) -> MediaFile:
+    db.session.add(media)
     return media
 
 

@@ -34,7 +34,8 @@ def _lines(revision: ArticleRevision | None, name: str) -> list[str]:
     if revision is None:
         return []
     if name == "tags":  # one tag per line, so an added tag reads as one added line
-        return [tag.strip() for tag in revision.tag_names.split(",") if tag.strip()]
+        # Sorted here too: revisions saved before tags were stored sorted kept the editor's order.
+        return sorted(tag.strip() for tag in revision.tag_names.split(",") if tag.strip())
     return getattr(revision, name).splitlines()
 
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from flask import current_app
-from pypinyin import lazy_pinyin
+from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
@@ -53,6 +53,7 @@ from app.cms.models import (
 from app.cms.rendering import RENDERER_VERSION, booking_card_ids, render_markdown, storable_text
 from app.cms.revisions import DiffLine, find_revision, revision_diff  # noqa: F401
 from app.common.db import write_transaction
+from app.common.slugs import pinyin_slug, unused_slug
 from app.common.time import utcnow
 from app.extensions import db
 
@@ -81,26 +82,6 @@ class ArticleInput:
 
 def _text(value: str | None) -> str:
     return storable_text(value).strip()
-
-
-def pinyin_slug(text: str, fallback: str) -> str:
-    """小红书运营的10个细节 -> xiao-hong-shu-yun-ying-de-10-ge-xi-jie (like the catalogue's slugs)."""
-    words = lazy_pinyin(text, errors=lambda chars: [chars])  # "10" and "WeChat" stay whole
-    slug = "-".join(re.sub(r"[^a-z0-9]+", "-", word.lower()).strip("-") for word in words)
-    return re.sub(r"-{2,}", "-", slug).strip("-")[:80].strip("-") or fallback
-
-
-def _unused_slug(model, base: str, exclude_id: int | None = None) -> str:
-    """`base`, or `base-2`, `base-3` ... whichever no row of `model` has yet."""
-    query = select(model.slug).where(model.slug.startswith(base[:70], autoescape=True))  # -N slugs cut base
-    if exclude_id is not None:
-        query = query.where(model.id != exclude_id)
-    taken = set(db.session.scalars(query))
-    slug, number = base, 1
-    while slug in taken:
-        number += 1
-        slug = f"{base[:70]}-{number}"
-    return slug
 
 
 # --- checking an article's input ------------------------------------------------------------
@@ -181,7 +162,7 @@ def _tags(names: list[str]) -> list[Tag]:
     for name in names:
         if name in existing:
             continue
-        base = pinyin_slug(name, "tag")
+        base = pinyin_slug(name) or "tag"
         for attempt in range(1, 6):
             slug = base if attempt == 1 else f"{base[:70]}-{attempt}"
             db.session.execute(dialect_insert(Tag.__table__).values(name=name, slug=slug).on_conflict_do_nothing())
@@ -218,7 +199,8 @@ def _write_revision(article: Article, actor: User | None, note: str = "") -> Art
         summary=article.summary, body=article.body, body_html=render_markdown(article.body),
         renderer_version=RENDERER_VERSION, author_name=article.author_name,
         seo_description=article.seo_description, cover_image=article.cover_image, column_id=article.column_id,
-        tag_names=", ".join(tag.name for tag in article.tags), note=note[:200],
+        # Sorted: the same tags picked in another order are the same tags, not a change in the diff.
+        tag_names=", ".join(sorted(tag.name for tag in article.tags)), note=note[:200],
         created_by_id=actor.id if actor else None,
     )
     db.session.add(revision)
@@ -247,21 +229,22 @@ def _audit(action: str, article: Article, actor: User | None, before: dict | Non
 # --- writing ----------------------------------------------------------------------------------
 
 @write_transaction
-def create_article(data: ArticleInput, actor: User | None) -> Article:
-    """A new draft with its first revision."""
+def create_article(data: ArticleInput, actor: User | None, note: str = "") -> Article:
+    """A new draft with its first revision. `note` is shown with that revision in the admin's
+    revision list (the importer's 导入自 ... ; 原文日期 ...), never to readers."""
     checked = _check(data)
     if checked.slug:
         if db.session.scalar(select(Article.id).where(Article.slug == checked.slug)) is not None:
             raise SlugTaken()
         slug = checked.slug
     else:
-        slug = _unused_slug(Article, pinyin_slug(checked.title, "article"))
+        slug = unused_slug(Article.slug, pinyin_slug(checked.title) or "article")
     article = Article(slug=slug, status=ArticleStatus.DRAFT, revision_number=0,
                       created_by_id=actor.id if actor else None)
     _apply(article, checked, _tags(checked.tag_names))
     db.session.add(article)
     _flush_slug()
-    _write_revision(article, actor)
+    _write_revision(article, actor, note=_text(note))
     db.session.flush()
     _audit("article.create", article, actor)
     return article
@@ -364,7 +347,7 @@ def restore_revision(article_id: int, number: int, actor: User | None) -> Articl
     article.tags = _tags(clean_tag_names(old.tag_names.split(",")))
     article.updated_at = utcnow()
     _flush_slug()
-    note = f"恢复自第 {number} 版"
+    note = _("恢复自第 %(number)s 版", number=number)
     _write_revision(article, actor, note=note)
     _audit("article.restore", article, actor, before, note=f"article:{article.id} {note}")
     return article
@@ -381,7 +364,7 @@ def create_column(name: str, slug: str = "", description: str = "", position: in
     slug = _text(slug).lower()
     if slug and not (len(slug) <= 80 and SLUG_RE.fullmatch(slug)):
         raise SlugInvalid()
-    column = ArticleColumn(name=name, slug=slug or _unused_slug(ArticleColumn, pinyin_slug(name, "column")),
+    column = ArticleColumn(name=name, slug=slug or unused_slug(ArticleColumn.slug, pinyin_slug(name) or "column"),
                            description=_text(description)[:200], position=position)
     db.session.add(column)
     try:
