@@ -4,10 +4,12 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from sqlalchemy import select
 
 from app.booking.models import Registration
 from app.common.time import utcnow
 from app.extensions import db
+from app.mail.models import OutboxMessage
 from tests.conftest import make_user
 from tests.test_api_helpers import (
     API,
@@ -88,6 +90,30 @@ def test_a_full_session_puts_people_on_the_waitlist_in_order(app, client, header
     # Asking again does not queue twice.
     again = book(client, session_id, headers)
     assert (again.status_code, again.get_json()["waitlist_position"]) == (200, 2)
+
+
+def test_a_bookings_answer_agrees_with_what_is_read_afterwards(app, client, headers):
+    """A booking answers from what its own statements returned, without reading back: its session
+    figures and queue place must be what a fresh read says, also after someone ahead left the queue."""
+    session_id = new_session(app, capacity=1)
+    seated, leaves_the_queue, stays_in_the_queue = _others(app, client, 3)
+    confirmed = book(client, session_id, seated).get_json()
+    assert confirmed["session"] == client.get(f"{API}/sessions/{session_id}").get_json()
+    leaving = book(client, session_id, leaves_the_queue).get_json()
+    book(client, session_id, stays_in_the_queue)
+    assert client.delete(f"{API}/registrations/{leaving['id']}", headers=leaves_the_queue).status_code == 200
+
+    mine = book(client, session_id, headers).get_json()
+
+    session_now = client.get(f"{API}/sessions/{session_id}").get_json()
+    assert mine["session"] == session_now
+    assert (mine["waitlist_position"], session_now["waitlist_length"], session_now["seats_left"]) == (2, 2, 0)
+    assert _mine(client, headers)[0]["waitlist_position"] == 2
+    with app.app_context():
+        waitlisted_email = db.session.scalars(
+            select(OutboxMessage).where(OutboxMessage.to_address == "student@example.com")
+        ).one()
+    assert "第 2 位" in waitlisted_email.body_text
 
 
 @pytest.mark.parametrize(

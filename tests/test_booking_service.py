@@ -502,3 +502,42 @@ def test_a_session_unpublished_while_the_booking_waits_for_the_lock_is_refused(a
     assert db.session.scalar(select(func.count()).select_from(Registration)) == 0
     assert db.session.scalar(select(func.count()).select_from(OutboxMessage)) == 0
     assert db.session.get(CampSession, session_id).seats_taken == 0
+
+
+def _while_the_booking_waits(app, monkeypatch, change) -> None:
+    """Run `change` in another request, committed after the booking's first read and before its lock."""
+    real_details = booking.session_details
+
+    def details_then_change(camp):
+        monkeypatch.setattr(booking, "session_details", real_details)  # once: `change` may send emails too
+        with app.app_context():
+            change()
+        return real_details(camp)
+
+    monkeypatch.setattr(booking, "session_details", details_then_change)
+
+
+def test_a_seat_freed_after_the_session_was_seen_full_goes_to_the_booking(app, ctx, students, monkeypatch):
+    """Seen full, the booking asks for a waitlist number first; a seat freed meanwhile is still taken."""
+    session_id = make_dated_session(capacity=1)
+    seated = booking.book_seat(db.session.get(User, students[0]), session_id, now=NOW).registration.id
+    _while_the_booking_waits(app, monkeypatch, lambda: booking.cancel_registration(
+        seated, db.session.get(User, students[0]), now=NOW))
+
+    outcome = booking.book_seat(db.session.get(User, students[1]), session_id, now=NOW)
+
+    assert (outcome.registration.status, outcome.waitlist_position) == (RegistrationStatus.CONFIRMED, None)
+    assert db.session.get(CampSession, session_id).seats_taken == 1
+    assert booking.waitlist_length(session_id) == 0
+
+
+def test_a_seat_taken_after_it_was_seen_free_puts_the_booking_on_the_waitlist(app, ctx, students, monkeypatch):
+    session_id = make_dated_session(capacity=1)
+    _while_the_booking_waits(app, monkeypatch, lambda: booking.book_seat(
+        db.session.get(User, students[0]), session_id, now=NOW))
+
+    outcome = booking.book_seat(db.session.get(User, students[1]), session_id, now=NOW)
+
+    assert (outcome.registration.status, outcome.waitlist_position) == (RegistrationStatus.WAITLISTED, 1)
+    assert outcome.registration.waitlist_number == 1
+    assert db.session.get(CampSession, session_id).seats_taken == 1

@@ -7,13 +7,16 @@ each one sees what the previous ones wrote. On PostgreSQL the same code simply r
 """
 from __future__ import annotations
 
+import sqlite3
 import threading
 import time
 from types import SimpleNamespace
 
+import pytest
 from sqlalchemy import func, select
 
-from app.common.db import begin_write
+from app import create_app
+from app.common.db import QueuedWriterConnection, begin_write
 from app.extensions import db
 from app.mail.models import OutboxMessage
 from app.mail.service import queue_email
@@ -63,3 +66,87 @@ def test_parallel_writers_wait_for_each_other_instead_of_failing(app):
         # The write lock is held from the first read to the commit: the writers ran one after
         # another, each seeing all the rows of those before it.
         assert sorted(seen_before_writing) == list(range(WRITERS))
+
+
+# --- SQLite writers queue on a lock file (whatever database the suite runs on: these use their own file)
+
+
+def _connect(path) -> QueuedWriterConnection:
+    # A busy timeout of 0.1 s: a writer that waits longer than that waits in the queue, not in SQLite.
+    return sqlite3.connect(path, timeout=0.1, isolation_level=None, check_same_thread=False,
+                           factory=QueuedWriterConnection)
+
+
+def _write_in_thread(connection: QueuedWriterConnection, value: int) -> tuple[threading.Thread, threading.Event, list]:
+    done, errors = threading.Event(), []
+
+    def write() -> None:
+        try:
+            connection.take_write_turn()
+            connection.execute("BEGIN IMMEDIATE")
+            connection.execute("INSERT INTO t VALUES (?)", (value,))
+            connection.commit()
+            done.set()
+        except sqlite3.Error as error:
+            errors.append(error)
+
+    thread = threading.Thread(target=write, daemon=True)
+    thread.start()
+    return thread, done, errors
+
+
+def test_a_sqlite_writer_waits_in_the_queue_until_the_holder_commits(tmp_path):
+    path = str(tmp_path / "turns.db")
+    holder, waiter = _connect(path), _connect(path)
+    holder.execute("CREATE TABLE t (x INTEGER)")
+    holder.take_write_turn()
+    holder.execute("BEGIN IMMEDIATE")
+    holder.execute("INSERT INTO t VALUES (1)")
+
+    thread, done, errors = _write_in_thread(waiter, 2)
+
+    # Three times the busy timeout: without the queue SQLite would have said "database is locked".
+    assert not done.wait(0.3) and errors == []
+    holder.commit()
+    assert done.wait(10), "the waiting writer did not go when the turn was given back"
+    thread.join(10)
+    assert errors == []
+    assert [row[0] for row in holder.execute("SELECT x FROM t ORDER BY x")] == [1, 2]
+
+
+@pytest.mark.parametrize("end", ["rollback", "close"])
+def test_a_sqlite_writer_gives_its_turn_back_when_it_rolls_back_or_closes(tmp_path, end):
+    path = str(tmp_path / "turns.db")
+    holder, waiter = _connect(path), _connect(path)
+    holder.execute("CREATE TABLE t (x INTEGER)")
+    holder.take_write_turn()
+    holder.execute("BEGIN IMMEDIATE")
+
+    getattr(holder, end)()
+
+    _thread, done, errors = _write_in_thread(waiter, 2)
+    assert done.wait(10) and errors == []
+
+
+def test_the_app_connects_to_sqlite_with_queued_writers(tmp_path):
+    app = create_app("testing", {"SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'app.db'}"})
+    with app.app_context():
+        connection = db.engine.raw_connection()
+        try:
+            assert isinstance(connection.dbapi_connection, QueuedWriterConnection)
+        finally:
+            connection.close()
+        db.engine.dispose()
+
+
+def test_a_nested_sqlite_write_in_the_same_thread_fails_at_once_instead_of_waiting_for_itself(tmp_path):
+    path = str(tmp_path / "turns.db")
+    outer, inner = _connect(path), _connect(path)
+    outer.take_write_turn()
+
+    with pytest.raises(RuntimeError, match="wait for itself"):
+        inner.take_write_turn()
+
+    outer.rollback()
+    inner.take_write_turn()  # free again once the outer transaction has ended
+    inner.rollback()

@@ -9,7 +9,7 @@ from flask import current_app
 
 from app.api import bp
 from app.api.auth import current_api_user, token_required
-from app.api.schemas import registration_json, registration_list_json
+from app.api.schemas import booking_json, registration_json, registration_list_json
 from app.booking import service as booking
 from app.common.time import utcnow
 from app.extensions import limiter
@@ -30,7 +30,7 @@ def _per_user() -> str:
 def book(session_id: int):
     outcome = booking.book_seat(current_api_user(), session_id, source="api")
     # 200 for a repeat (double tap, retry): the client gets the registration it already has.
-    return registration_json(outcome.registration, utcnow()), 201 if outcome.created else 200
+    return booking_json(outcome, utcnow()), 201 if outcome.created else 200
 
 
 @bp.get("/me/registrations")

@@ -3,8 +3,9 @@
 Every public function is one transaction that
 1. runs under `@write_transaction`: `begin_write()` first (SQLite: BEGIN IMMEDIATE, the
    database-wide write lock), commit at the end, roll back on any error,
-2. locks the camp session's row (`SELECT ... FOR UPDATE`; PostgreSQL row lock, a no-op on SQLite
-   where step 1 already serialises writers),
+2. locks the camp session's row (`SELECT ... FOR UPDATE`, or for a booking the first conditional
+   UPDATE that matches it; PostgreSQL row lock, a no-op on SQLite where step 1 already
+   serialises writers),
 3. changes seats with conditional UPDATEs (`seats_taken = seats_taken + 1 WHERE seats_taken <
    capacity`), so even a code path that forgot the lock could not overbook,
 4. queues its email in the same transaction.
@@ -13,14 +14,19 @@ allows one active registration per person and session, another keeps waitlist nu
 """
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from datetime import datetime
+from decimal import Decimal
+from types import SimpleNamespace
 
 from flask import render_template
+from flask_babel import get_locale, get_timezone
 from flask_babel import gettext as _
-from sqlalchemy import and_, exists, func, insert, or_, select, update
+from sqlalchemy import Integer, and_, bindparam, exists, func, insert, literal_column, or_, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy.orm import joinedload, make_transient_to_detached, selectinload
+from sqlalchemy.orm.attributes import set_committed_value
 
 from app.accounts.models import User
 from app.audit.service import record
@@ -43,11 +49,11 @@ from app.booking.errors import (
     SessionNotFound,
     SessionNotPublished,
 )
-from app.booking.models import Registration, RegistrationStatus
+from app.booking.models import ACTIVE_STATUSES, Registration, RegistrationStatus
 from app.booking.tickets import format_ticket_code, new_ticket_code, ticket_qr_png, ticket_url
 from app.catalog.models import CampSession, Course
 from app.common.db import write_transaction
-from app.common.time import utcnow
+from app.common.time import UtcDateTime, utcnow
 from app.extensions import db
 from app.mail.service import Attachment, insert_rendered, queue_email, render_message
 
@@ -56,6 +62,8 @@ from app.mail.service import Attachment, insert_rendered, queue_email, render_me
 class BookingOutcome:
     registration: Registration
     created: bool  # False when the person already had an active registration (double click)
+    waitlist_position: int | None  # 1 for the head of the queue; None when confirmed
+    waitlist_length: int  # of the session, just after this booking
 
 
 @dataclass
@@ -105,13 +113,8 @@ def waitlist_position(registration: Registration) -> int | None:
 
 
 def _position_of_number(session_id: int, waitlist_number: int) -> int:
-    table = Registration.__table__
     return db.session.connection().execute(
-        select(func.count()).where(
-            table.c.session_id == session_id,
-            table.c.status == RegistrationStatus.WAITLISTED,
-            table.c.waitlist_number <= waitlist_number,
-        )
+        _waitlist_count_up_to_sql(), {"session_id": session_id, "number": waitlist_number}
     ).scalar_one()
 
 
@@ -148,7 +151,7 @@ def _lock_session(session_id: int) -> CampSession:
     return camp
 
 
-def _bookable_sql(now: datetime):
+def _bookable_sql(now):
     """The SQL twin of _check_bookable, for re-checking inside the locking UPDATE itself."""
     sessions, courses = CampSession.__table__, Course.__table__
     return and_(
@@ -160,18 +163,64 @@ def _bookable_sql(now: datetime):
     )
 
 
-def _take_seat(camp: CampSession, bookable_at: datetime | None = None) -> bool:
-    """Take one confirmed seat if one is free. Atomic: the WHERE clause is the capacity rule
-    (and, for a new booking, the registration window)."""
+# The statements run under the lock are built once, with bound parameters: building SQLAlchemy
+# expressions anew for every booking cost more than running them, and it was time the lock is held.
+@functools.cache
+def _take_seat_sql(check_bookable: bool):
     sessions = CampSession.__table__
-    conditions = [sessions.c.id == camp.id, sessions.c.seats_taken < sessions.c.capacity]
-    if bookable_at is not None:
-        conditions.append(_bookable_sql(bookable_at))
-    result = db.session.connection().execute(
-        update(sessions).where(*conditions).values(seats_taken=sessions.c.seats_taken + 1)
+    conditions = [sessions.c.id == bindparam("session_id"), sessions.c.seats_taken < sessions.c.capacity]
+    if check_bookable:
+        conditions.append(_bookable_sql(bindparam("now", type_=UtcDateTime())))
+    return (update(sessions).where(*conditions).values(seats_taken=sessions.c.seats_taken + 1)
+            .returning(sessions.c.capacity - sessions.c.seats_taken))
+
+
+@functools.cache
+def _draw_waitlist_number_sql(check_bookable: bool):
+    sessions = CampSession.__table__
+    # Only while the session is full: nobody waits while a seat is free.
+    conditions = [sessions.c.id == bindparam("session_id"), sessions.c.seats_taken >= sessions.c.capacity]
+    if check_bookable:
+        conditions.append(_bookable_sql(bindparam("now", type_=UtcDateTime())))
+    return (update(sessions).where(*conditions).values(waitlist_issued=sessions.c.waitlist_issued + 1)
+            .returning(sessions.c.waitlist_issued))
+
+
+@functools.cache
+def _waitlist_count_up_to_sql():
+    table = Registration.__table__
+    return select(func.count()).where(
+        table.c.session_id == bindparam("session_id"),
+        table.c.status == RegistrationStatus.WAITLISTED,
+        table.c.waitlist_number <= bindparam("number"),
     )
+
+
+@functools.cache
+def _insert_registration_sql():
+    """INSERT a registration, returning its id and, for a waitlisted one, its place in the queue
+    (one round trip fewer under the lock). The place counts the people waiting ahead, whose
+    numbers are lower; the new row itself is left out, which both databases agree on."""
+    table = Registration.__table__
+    # Written out: SQLAlchemy neither correlates a subquery with an INSERT's row nor qualifies
+    # RETURNING columns on SQLite; both databases accept the row's columns named by the table.
+    waiting_ahead = literal_column(
+        "(SELECT count(*) FROM registrations AS ahead WHERE ahead.session_id = registrations.session_id"
+        " AND ahead.status = 'waitlisted' AND ahead.waitlist_number < registrations.waitlist_number)",
+        type_=Integer,
+    )
+    return insert(table).returning(table.c.id, waiting_ahead + 1)
+
+
+def _take_seat(camp: CampSession, bookable_at: datetime | None = None) -> int | None:
+    """Take one confirmed seat if one is free; the seats left after it, or None when there was no
+    free seat. Atomic: the WHERE clause is the capacity rule (and, for a new booking, the
+    registration window)."""
+    seats_left = db.session.connection().execute(
+        _take_seat_sql(bookable_at is not None), {"session_id": camp.id, "now": bookable_at}
+    ).scalar_one_or_none()
     _forget_seat_counts(camp)
-    return result.rowcount == 1
+    return seats_left
 
 
 def _release_seat(camp: CampSession) -> None:
@@ -185,16 +234,10 @@ def _release_seat(camp: CampSession) -> None:
 
 
 def _next_waitlist_number(camp: CampSession, bookable_at: datetime | None = None) -> int | None:
-    """Draw the next waitlist number; None if, with `bookable_at`, the session is no longer bookable."""
-    sessions = CampSession.__table__
-    conditions = [sessions.c.id == camp.id]
-    if bookable_at is not None:
-        conditions.append(_bookable_sql(bookable_at))
+    """Draw the next waitlist number if the session is full; None if it is not (or, with
+    `bookable_at`, if it can no longer be booked)."""
     number = db.session.connection().execute(
-        update(sessions)
-        .where(*conditions)
-        .values(waitlist_issued=sessions.c.waitlist_issued + 1)
-        .returning(sessions.c.waitlist_issued)
+        _draw_waitlist_number_sql(bookable_at is not None), {"session_id": camp.id, "now": bookable_at}
     ).scalar_one_or_none()
     _forget_seat_counts(camp)
     return number
@@ -258,7 +301,21 @@ def _ticket_attachments(registration_id: int, ticket_code: str, camp: CampSessio
 
 
 def session_details(camp: CampSession) -> str:
-    """The course, dates, place and price block of every booking email (dates formatted in Shanghai time)."""
+    """The course, dates, place and price block of every booking email (dates formatted in Shanghai time).
+
+    Kept per what it shows, in the language and zone it is shown in: in a rush every booking of a
+    session sends the same block, and formatting it was a sixth of a booking's time."""
+    course = camp.course
+    return _session_details(str(get_locale()), str(get_timezone()), course.title, course.duration_label,
+                            camp.starts_at, camp.ends_at, camp.city, camp.venue, camp.address, camp.price)
+
+
+@functools.lru_cache(maxsize=256)
+def _session_details(locale: str, zone: str, title: str, duration_label: str | None, starts_at: datetime,
+                     ends_at: datetime, city: str, venue: str, address: str | None, price: Decimal) -> str:
+    del locale, zone  # part of the cache key only: render_template uses the request's own
+    camp = SimpleNamespace(course=SimpleNamespace(title=title, duration_label=duration_label),
+                           starts_at=starts_at, ends_at=ends_at, city=city, venue=venue, address=address, price=price)
     return render_template("mail/_session_details.txt", camp=camp)
 
 
@@ -276,7 +333,7 @@ def _promote_waiting(camp: CampSession, now: datetime) -> list[Registration]:
     ).all()
     promoted = []
     for registration in queue:
-        if not _take_seat(camp):
+        if _take_seat(camp) is None:
             break
         before = _state(registration)
         _confirm(registration, now)
@@ -296,15 +353,15 @@ def book_seat(user: User, session_id: int, source: str = "web", now: datetime | 
     Booking twice (double click, parallel requests, a retry) returns the existing registration.
     Everything that needs no lock is read and checked first, so that the locked part stays short:
     on SQLite the write lock is the whole database's, on PostgreSQL the session row's, and in a
-    rush every booking of the session waits for it in turn.
+    rush every booking of the session waits for it in turn. The answer is built from what the
+    locked statements returned, without reading the new registration back.
     """
     now = now or utcnow()
-    existing = active_registration(user.id, session_id)
-    if existing is not None:
-        return BookingOutcome(existing, created=False)
-    camp = db.session.get(CampSession, session_id, options=[joinedload(CampSession.course)])
+    camp, existing = _session_and_active_registration(session_id, user.id)
     if camp is None:
         raise SessionNotFound()
+    if existing is not None:
+        return _existing_outcome(existing)
     _check_bookable(camp, camp.course.is_published, now)
     if not (user.name and user.phone):
         raise ProfileIncomplete()
@@ -313,61 +370,141 @@ def book_seat(user: User, session_id: int, source: str = "web", now: datetime | 
     # Detached, the session read here is not reloaded when the write transaction starts afresh.
     db.session.expunge(camp)
     db.session.expunge(camp.course)
-    registration_id = _book_locked(user.id, recipient, camp, details, source[:40], now)
-    if registration_id is None:
-        return BookingOutcome(active_registration(user.id, session_id), created=False)
-    return BookingOutcome(db.session.get(Registration, registration_id), created=True)
+    booked = _book_locked(user.id, recipient, camp, details, source[:40], now)
+    if booked is None:
+        return _existing_outcome(active_registration(user.id, session_id))
+    return _new_outcome(booked, camp)
+
+
+def _session_and_active_registration(session_id: int, user_id: int) -> tuple[CampSession | None, Registration | None]:
+    """The session with its course, and this person's active registration for it, in one query."""
+    row = db.session.execute(
+        select(CampSession, Registration)
+        .outerjoin(Registration, and_(
+            Registration.session_id == CampSession.id,
+            Registration.user_id == user_id,
+            Registration.status.in_(ACTIVE_STATUSES),
+        ))
+        .where(CampSession.id == session_id)
+        .options(joinedload(CampSession.course))
+    ).first()
+    return (row[0], row[1]) if row is not None else (None, None)
+
+
+@dataclass(frozen=True)
+class _Place:
+    """What the locked statements gave a new registration: its column values (status, waitlist
+    number, ticket code, confirmed_at) and the session's seats left after it."""
+    values: dict
+    seats_left: int
+
+
+@dataclass(frozen=True)
+class _Booked:
+    row: dict  # the inserted registration's columns, id included
+    seats_left: int
+    waitlist_position: int | None
 
 
 @write_transaction
 def _book_locked(user_id: int, to: Recipient, camp: CampSession, details: str, source: str,
-                 now: datetime) -> int | None:
-    """The locked part of a booking, in plain SQL statements. Returns the new registration's id,
-    or None when a parallel request of the same person booked first (the unique index said so).
+                 now: datetime) -> _Booked | None:
+    """The locked part of a booking, in plain SQL statements. None when a parallel request of the
+    same person booked first (the unique index said so).
 
-    The first UPDATE takes the session row's lock (PostgreSQL; on SQLite the transaction began
-    with BEGIN IMMEDIATE) and both UPDATEs re-check that the session is still bookable, since it
-    may have closed since it was read."""
-    values = _seat_or_waitlist(camp, bookable_at=now)
-    if values is None:  # closed, unpublished or started in the meantime: say which
+    The first UPDATE that matches takes the session row's lock (PostgreSQL; on SQLite the
+    transaction began with BEGIN IMMEDIATE), and each UPDATE re-checks that the session is still
+    bookable, since it may have closed since it was read."""
+    place = _seat_or_waitlist(camp, bookable_at=now, expect_full=camp.is_full)
+    if place is None:  # closed, unpublished or started in the meantime: say which
         fresh = db.session.get(CampSession, camp.id, populate_existing=True)
         if fresh is not None:
             _check_bookable(fresh, fresh.course.is_published, now)
         raise SessionNotFound()
-    registration_id = _insert_registration(camp.id, user_id, source, now, values)
-    if registration_id is not None:
-        _queue_booking_email(registration_id, values, camp, to, details)
-    return registration_id
-
-
-def _seat_or_waitlist(camp: CampSession, now: datetime | None = None,
-                      bookable_at: datetime | None = None) -> dict | None:
-    """A seat if one is free, else the next waitlist number, as the new registration's values.
-    With `bookable_at`, only while the session can be booked then (None when it cannot)."""
-    now = now or bookable_at or utcnow()
-    if _take_seat(camp, bookable_at=bookable_at):
-        return {"status": RegistrationStatus.CONFIRMED, "confirmed_at": now, "ticket_code": new_ticket_code()}
-    number = _next_waitlist_number(camp, bookable_at=bookable_at)
-    if number is None:
+    row = {"session_id": camp.id, "user_id": user_id, "source": source, "created_at": now, "cancelled_at": None,
+           **place.values}
+    inserted = _insert_registration(row)
+    if inserted is None:
         return None
-    return {"status": RegistrationStatus.WAITLISTED, "waitlist_number": number, "ticket_code": new_ticket_code()}
+    registration_id, position = inserted
+    row["id"] = registration_id
+    _queue_booking_email(registration_id, place.values, camp, to, details, position)
+    return _Booked(row, place.seats_left, position)
 
 
-def _insert_registration(session_id: int, user_id: int, source: str, now: datetime, values: dict) -> int | None:
-    """INSERT the registration (`values` carry its status and its ticket code); None if the person
-    already has an active registration for this session (the partial unique index refused it)."""
+def _new_outcome(booked: _Booked, camp: CampSession) -> BookingOutcome:
+    """The registration just inserted, as a persistent object made from the values it was inserted
+    with (no SELECT), attached to the session as it was read, with the counts the lock saw."""
+    registration = Registration(**booked.row)
+    make_transient_to_detached(registration)
+    db.session.add(registration)
+    set_committed_value(camp, "seats_taken", camp.capacity - booked.seats_left)
+    db.session.add(camp)
+    set_committed_value(registration, "session", camp)
+    # Waitlisted: the newest in the queue, so its place is the queue's length. Confirmed: a free
+    # seat means an empty queue, since promotions fill every freed seat in the transaction that frees it.
+    length = booked.waitlist_position or 0
+    return BookingOutcome(registration, created=True, waitlist_position=booked.waitlist_position,
+                          waitlist_length=length)
+
+
+def _existing_outcome(registration: Registration) -> BookingOutcome:
+    return BookingOutcome(registration, created=False, waitlist_position=waitlist_position(registration),
+                          waitlist_length=waitlist_length(registration.session_id))
+
+
+def _seat_or_waitlist(camp: CampSession, now: datetime | None = None, bookable_at: datetime | None = None,
+                      expect_full: bool = False) -> _Place | None:
+    """A seat if one is free, else the next waitlist number, as the new registration's values.
+    With `bookable_at`, only while the session can be booked then (None when it cannot).
+
+    `expect_full`: the caller saw the session full, as almost everyone in a rush does, so the
+    waitlist is tried first (on condition that the session is still full) and the booking costs
+    one UPDATE instead of two."""
+    now = now or bookable_at or utcnow()
+
+    def seat() -> _Place | None:
+        seats_left = _take_seat(camp, bookable_at=bookable_at)
+        if seats_left is None:
+            return None
+        return _Place({"status": RegistrationStatus.CONFIRMED, "waitlist_number": None, "confirmed_at": now,
+                       "ticket_code": new_ticket_code()}, seats_left)
+
+    def waitlist_place() -> _Place | None:
+        number = _next_waitlist_number(camp, bookable_at=bookable_at)
+        if number is None:
+            return None
+        return _Place({"status": RegistrationStatus.WAITLISTED, "waitlist_number": number, "confirmed_at": None,
+                       "ticket_code": new_ticket_code()}, 0)
+
+    attempts = (waitlist_place, seat) if expect_full else (seat, waitlist_place)
+    for attempt in attempts:
+        if (place := attempt()) is not None:
+            return place
+    # Neither matched: the session can no longer be booked, or (PostgreSQL) a seat was taken or
+    # freed between the two statements, since one that matches no row takes no lock. With the
+    # row locked the two conditions cannot both fail unless the session closed.
+    sessions = CampSession.__table__
+    db.session.connection().execute(select(sessions.c.id).where(sessions.c.id == camp.id).with_for_update())
+    for attempt in attempts:
+        if (place := attempt()) is not None:
+            return place
+    return None
+
+
+def _insert_registration(row: dict) -> tuple[int, int | None] | None:
+    """INSERT the registration: its id and, when waitlisted, its place in the queue. None if the
+    person already has an active registration for this session (the partial unique index refused it)."""
     try:
-        return db.session.connection().execute(
-            insert(Registration.__table__)
-            .values(session_id=session_id, user_id=user_id, source=source, created_at=now, **values)
-            .returning(Registration.__table__.c.id)
-        ).scalar_one()
+        registration_id, place = db.session.connection().execute(_insert_registration_sql(), row).one()
     except IntegrityError:
         db.session.rollback()
         return None
+    return registration_id, place if row["waitlist_number"] is not None else None
 
 
-def _queue_booking_email(registration_id: int, values: dict, camp: CampSession, to: Recipient, details: str) -> None:
+def _queue_booking_email(registration_id: int, values: dict, camp: CampSession, to: Recipient, details: str,
+                         position: int | None) -> None:
     if values["status"] is RegistrationStatus.CONFIRMED:
         message = render_message(
             to.email, _("报名成功：%(title)s", title=camp.course.title), "booking_confirmed",
@@ -378,7 +515,7 @@ def _queue_booking_email(registration_id: int, values: dict, camp: CampSession, 
     else:
         message = render_message(
             to.email, _("已加入候补：%(title)s", title=camp.course.title), "booking_waitlisted",
-            name=to.name, details=details, position=_position_of_number(camp.id, values["waitlist_number"]),
+            name=to.name, details=details, position=position,
         )
     insert_rendered(message)
 
@@ -478,11 +615,13 @@ def staff_add(session_id: int, user: User, actor: User, now: datetime | None = N
         raise AlreadyRegistered()
     if not (user.name and user.phone):
         raise ProfileIncomplete()
-    values = _seat_or_waitlist(camp, now=now)
-    registration_id = _insert_registration(camp.id, user.id, "staff", now, values)
-    if registration_id is None:
+    values = _seat_or_waitlist(camp, now=now).values
+    inserted = _insert_registration(
+        {"session_id": camp.id, "user_id": user.id, "source": "staff", "created_at": now, **values})
+    if inserted is None:
         raise AlreadyRegistered()
-    _queue_booking_email(registration_id, values, camp, Recipient.of(user), session_details(camp))
+    registration_id, position = inserted
+    _queue_booking_email(registration_id, values, camp, Recipient.of(user), session_details(camp), position)
     registration = db.session.get(Registration, registration_id)
     record("registration.add", actor, registration_id=registration_id, session_id=camp.id,
            after=_state(registration))
@@ -504,7 +643,7 @@ def promote_by_hand(registration_id: int, actor: User, now: datetime | None = No
     if registration.status is not RegistrationStatus.WAITLISTED:
         raise NotWaitlisted()
     note = "工作人员手动转正"
-    if not _take_seat(camp):
+    if _take_seat(camp) is None:
         if not add_seat_if_full:
             raise SessionFull()
         # One more seat, for this person: not through apply_capacity, which would give it to
@@ -514,7 +653,7 @@ def promote_by_hand(registration_id: int, actor: User, now: datetime | None = No
                after={"capacity": camp.capacity + 1}, note="手动转正增加名额")
         camp.capacity += 1
         db.session.flush()
-        if not _take_seat(camp):
+        if _take_seat(camp) is None:
             raise SessionFull()
         note = "工作人员手动转正（名额 +1）"
     before = _state(registration)
@@ -550,7 +689,7 @@ def move_registration(registration_id: int, target_session_id: int, actor: User,
         raise MoveToOtherCourse()
     if active_registration(registration.user_id, target.id) is not None:
         raise AlreadyRegistered()
-    if not _take_seat(target):
+    if _take_seat(target) is None:
         raise SessionFull()
     held_seat = registration.status is RegistrationStatus.CONFIRMED
     before = _state(registration)

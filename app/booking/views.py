@@ -67,7 +67,7 @@ def book(session_id: int):
             if registration.status is RegistrationStatus.CONFIRMED:
                 flash(_("预约成功！确认邮件已发送到 %(email)s", email=current_user.email), "success")
             else:
-                flash(_("名额已满，您已加入候补，当前第 %(n)s 位", n=service.waitlist_position(registration)), "info")
+                flash(_("名额已满，您已加入候补，当前第 %(n)s 位", n=outcome.waitlist_position), "info")
             return redirect(url_for("booking.my_registrations", _anchor=f"r{registration.id}"))
     return render_template(
         "booking/book.html", form=form, camp=camp, refusal=service.refusal_reason(camp, utcnow()),

@@ -8,10 +8,16 @@ SQLite is the embedded default, so it is tuned to behave under concurrent reques
   reads first and writes later can fail with "database is locked" without waiting, because
   SQLite cannot upgrade a stale read snapshot; taking the write lock up front avoids that.
 This is SQLAlchemy's documented pysqlite recipe.
+- Writers that would wait queue on a lock file first (`QueuedWriterConnection`): SQLite's busy
+  handler polls with growing sleeps (1, 2, 5, 10 ... ms), so in a booking rush the write lock sat
+  free while waiting writers slept; the kernel wakes a process waiting on flock as soon as it is
+  released.
 """
 from __future__ import annotations
 
+import os
 import sqlite3
+import threading
 from collections.abc import Callable
 from functools import wraps
 from typing import ParamSpec, TypeVar
@@ -21,7 +27,72 @@ from sqlalchemy.engine import Engine
 
 from app.extensions import db
 
+try:
+    import fcntl
+except ImportError:  # not on Windows: writers there rely on the busy timeout alone
+    fcntl = None
+
 _IMMEDIATE = "sqlite_begin_immediate"
+
+
+class QueuedWriterConnection(sqlite3.Connection):
+    """A pysqlite connection whose write transactions take turns on `<database>-writers`.
+
+    `take_write_turn()` blocks on an exclusive flock of that file until no other writer of this
+    database (in any process or thread: each connection has its own open file) holds it; COMMIT
+    or ROLLBACK gives the turn back, after SQLite has released its own lock. Writers that do not
+    queue (the sqlite3 shell, a deferred transaction that starts writing) still meet SQLite's lock
+    and its busy timeout. A process that dies holding the turn loses it with its open files.
+    """
+
+    # The queues whose turn each thread holds: a second connection of the same thread asking for
+    # the same turn would wait for itself for ever (SQLite's busy timeout used to end that wait).
+    _held_by_thread = threading.local()
+
+    def __init__(self, database, *args, **kwargs) -> None:
+        super().__init__(database, *args, **kwargs)
+        path = os.fsdecode(database)
+        queued = fcntl is not None and path not in ("", ":memory:") and not path.startswith("file:")
+        self._queue_path = os.path.realpath(path + "-writers")
+        self._queue = open(self._queue_path, "ab") if queued else None  # noqa: SIM115 (lives with the connection)
+        self._has_turn = False
+
+    def take_write_turn(self) -> None:
+        if self._queue is None or self._has_turn:
+            return
+        held = self._held_by_thread.__dict__.setdefault("paths", set())
+        if self._queue_path in held:
+            raise RuntimeError("a write transaction started inside another one on the same database "
+                               "and thread: it would wait for itself")
+        fcntl.flock(self._queue.fileno(), fcntl.LOCK_EX)
+        self._has_turn = True
+        held.add(self._queue_path)
+
+    def give_back_turn(self) -> None:
+        if self._has_turn:
+            fcntl.flock(self._queue.fileno(), fcntl.LOCK_UN)
+            self._has_turn = False
+            self._held_by_thread.__dict__.setdefault("paths", set()).discard(self._queue_path)
+
+    def commit(self) -> None:
+        try:
+            super().commit()
+        finally:
+            self.give_back_turn()
+
+    def rollback(self) -> None:
+        try:
+            super().rollback()
+        finally:
+            self.give_back_turn()
+
+    def close(self) -> None:
+        try:
+            super().close()
+        finally:
+            self.give_back_turn()
+            if self._queue is not None:
+                self._queue.close()
 
 
 @event.listens_for(Engine, "connect")
@@ -41,22 +112,38 @@ def _configure_sqlite_connection(dbapi_connection, connection_record) -> None:
 def _begin_sqlite_transaction(connection) -> None:
     if connection.dialect.name != "sqlite":
         return
-    immediate = connection.get_execution_options().get(_IMMEDIATE, False)
-    connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+    if not connection.get_execution_options().get(_IMMEDIATE, False):
+        connection.exec_driver_sql("BEGIN")
+        return
+    dbapi_connection = connection.connection.dbapi_connection
+    if isinstance(dbapi_connection, QueuedWriterConnection):
+        dbapi_connection.take_write_turn()
+    try:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+    except BaseException:
+        if isinstance(dbapi_connection, QueuedWriterConnection):
+            dbapi_connection.give_back_turn()
+        raise
 
 
 def begin_write() -> None:
     """Start the transaction of a state change.
 
     Call it first in every service function that writes. On SQLite it takes the write lock
-    now, so concurrent writers queue on busy_timeout; on PostgreSQL it simply starts a
-    transaction (row locks and constraints do the rest). Whatever the request read before is
-    expired and reloaded inside the new transaction, so checks see current data.
+    now, so concurrent writers queue for it; on PostgreSQL it starts a transaction, or goes on
+    with the one the request's reads began: at READ COMMITTED every statement sees what is
+    committed when it starts, so ending it would only cost two round trips (row locks and
+    constraints do the rest). Either way, whatever the request read before is expired and
+    reloaded when next used, so checks see current data.
     """
     session = db.session()  # the request's Session behind the scoped proxy
     if session.in_transaction():
         if session.new or session.dirty or session.deleted:
             raise RuntimeError("begin_write() called with unsaved changes in the session")
+        transaction = session.get_transaction()
+        if session.get_bind().dialect.name != "sqlite" and transaction is not None and transaction.is_active:
+            session.expire_all()
+            return
         session.rollback()
     session.connection(execution_options={_IMMEDIATE: True})
 

@@ -76,7 +76,13 @@ def queue_email(
     return message
 
 
+@functools.cache
+def _insert_sql():
+    return insert(OutboxMessage.__table__)
+
+
 def insert_rendered(values: dict) -> None:
     """Queue an already rendered message with one INSERT, skipping the ORM's unit of work
-    (for the booking rush, where this runs while the session's lock is held)."""
-    db.session.connection().execute(insert(OutboxMessage.__table__).values(**values))
+    (for the booking rush, where this runs while the session's lock is held; the statement is
+    built once and takes the values as parameters)."""
+    db.session.connection().execute(_insert_sql(), values)
