@@ -2,7 +2,8 @@
 # Install the browser the end-to-end tests (tests/e2e/) drive: Debian's chromium, plus
 # fonts-wqy-zenhei so the Chinese UI has glyphs in the screenshots. Playwright's own browser
 # download (`playwright install`) is not used: Debian's package gets security updates with the OS.
-# Does nothing when /usr/bin/chromium is already there. Needs root and apt-get to install.
+# Does nothing when both are already there. Needs root and apt-get to install; scripts/test.sh
+# calls it when run that way and /usr/bin/chromium is missing.
 set -euo pipefail
 
 if [ -x /usr/bin/chromium ] && [ -f /usr/share/fonts/truetype/wqy/wqy-zenhei.ttc ]; then

@@ -1,7 +1,20 @@
 #!/usr/bin/env bash
 # Set everything up and run the whole test suite. Extra arguments go to pytest.
 # SQLite by default; TEST_DATABASE_URL=postgresql+psycopg://postgres@127.0.0.1:5432/test for PostgreSQL.
+# The browser tests (tests/e2e) need Debian's chromium: run as root with apt-get, this installs it
+# (scripts/install-browser.sh); otherwise they skip with the reason (under CI=true they fail).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/bootstrap.sh requirements-dev.txt
+
+if [ ! -x /usr/bin/chromium ]; then
+  skipped="the browser tests (tests/e2e) will be skipped (or fail, under CI=true)"
+  if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null; then
+    # A failed apt run (no network, no mirror) must not stop the rest of the suite.
+    bash scripts/install-browser.sh || echo "test.sh: could not install chromium; $skipped" >&2
+  else
+    echo "test.sh: /usr/bin/chromium is missing, so $skipped; install it with: sudo bash scripts/install-browser.sh" >&2
+  fi
+fi
+
 python -m pytest "$@"

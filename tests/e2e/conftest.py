@@ -1,8 +1,8 @@
 """Browser tests: Playwright drives Debian's chromium against the real app served by gunicorn.
 
 Without /usr/bin/chromium (or the playwright package) these tests skip with the reason, except in
-CI (CI=true), where a missing browser fails the run: `.ci/run` installs it first with
-scripts/install-browser.sh.
+CI (CI=true), where a missing browser fails the run: `scripts/test.sh` (which .ci/run calls)
+installs it first with scripts/install-browser.sh.
 """
 from __future__ import annotations
 
