@@ -1,12 +1,16 @@
 """Operator commands: the first admin, staff accounts, role changes and the demo data."""
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from sqlalchemy import func, select
 
 from app import create_app
 from app.accounts.models import Role
 from app.audit.models import AuditEntry
+from app.booking.models import Registration
+from app.common.time import utcnow
 from app.extensions import db
 from tests.account_helpers import find_user, is_logged_in, user_count
 from tests.helpers import login
@@ -168,6 +172,10 @@ def test_seed_demo_creates_the_demo_logins_and_is_safe_to_run_twice(app):
         assert login(client, email, "demo12345").status_code == 302
         assert is_logged_in(client)
     accounts_after_first_run = user_count(app)  # the three demo logins plus the demo students
+    with app.app_context():
+        booked_days = {moment.date() for moment in db.session.scalars(
+            select(Registration.created_at).where(Registration.created_at > utcnow() - timedelta(days=8)))}
+    assert len(booked_days) >= 3, "recent demo bookings fall on several days, as the dashboard's chart shows"
 
     second = run(app, "seed-demo")
 

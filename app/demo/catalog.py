@@ -124,6 +124,14 @@ def _book(users: list[User], camp: CampSession, at: datetime) -> None:
         booking.book_seat(user, camp.id, source="web", now=at)
 
 
+def _book_over_the_last_days(users: list[User], camp: CampSession) -> None:
+    """One booking every few hours up to now, in order, so the dashboard's per-day chart has a shape
+    (registration of the upcoming demo sessions opened a week ago)."""
+    now = utcnow()
+    for steps_back, user in zip(range(len(users), 0, -1), users, strict=True):
+        booking.book_seat(user, camp.id, source="web", now=now - timedelta(hours=5 * steps_back))
+
+
 def seed_catalog(password: str, demo_student: User) -> None:
     """The 小红书 camp (upcoming and a finished 2025 cohort) and three other courses."""
     today = utcnow().astimezone(SHANGHAI).date()
@@ -143,9 +151,9 @@ def seed_catalog(password: str, demo_student: User) -> None:
                     "上海市静安区南京西路 1266 号", "小班")
 
     # Bookings are made "at" a time when registration was open, through the booking service.
-    _book(students[:22], upcoming, at=utcnow())
+    _book_over_the_last_days(students[:22], upcoming)
     _book([demo_student, *students[:17]], finished, at=finished.starts_at - timedelta(days=30))
-    _book(students[5:12], full, at=utcnow())
+    _book_over_the_last_days(students[5:12], full)
     _attendance_of_finished_cohort(finished)
     # Everyone who came every day gets a certificate; student@example.com is one of them.
     certificates.issue_for_session(finished.id, actor=accounts.find_by_login("staff@example.com"))
