@@ -5,6 +5,8 @@ cd "$(dirname "$0")/.."
 source scripts/bootstrap.sh requirements.txt
 
 export FLASK_APP=wsgi APP_CONFIG="${APP_CONFIG:-development}"
+# Links in emails (tickets, password resets) point at this server, whatever PORT it runs on.
+export SITE_URL="${SITE_URL:-http://127.0.0.1:${PORT:-5000}}"
 flask db upgrade
 flask seed-demo
 # Development mail goes to this console (MAIL_BACKEND=console) and to /admin/outbox/ for admins.
