@@ -29,7 +29,7 @@ from app.extensions import db
 
 try:
     import fcntl
-except ImportError:  # not on Windows: writers there rely on the busy timeout alone
+except ImportError:  # Windows has no flock: writers there rely on the busy timeout alone
     fcntl = None
 
 _IMMEDIATE = "sqlite_begin_immediate"
