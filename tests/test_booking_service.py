@@ -541,3 +541,13 @@ def test_a_seat_taken_after_it_was_seen_free_puts_the_booking_on_the_waitlist(ap
     assert (outcome.registration.status, outcome.waitlist_position) == (RegistrationStatus.WAITLISTED, 1)
     assert outcome.registration.waitlist_number == 1
     assert db.session.get(CampSession, session_id).seats_taken == 1
+
+
+def test_the_booking_answer_shows_the_session_as_the_lock_saw_it(app, ctx, students, monkeypatch):
+    """Capacity raised after the booking's first read: the answer's seat figures are the new ones."""
+    session_id = make_dated_session(capacity=2)
+    _while_the_booking_waits(app, monkeypatch, lambda: booking.change_capacity(session_id, 5, now=NOW))
+
+    camp = booking.book_seat(db.session.get(User, students[0]), session_id, now=NOW).registration.session
+
+    assert (camp.capacity, camp.seats_taken, camp.seats_left) == (5, 1, 4)

@@ -24,6 +24,7 @@ from flask import render_template
 from flask_babel import get_locale, get_timezone
 from flask_babel import gettext as _
 from sqlalchemy import Integer, and_, bindparam, exists, func, insert, literal_column, or_, select, update
+from sqlalchemy.engine import Row
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload, make_transient_to_detached, selectinload
 from sqlalchemy.orm.attributes import set_committed_value
@@ -113,8 +114,14 @@ def waitlist_position(registration: Registration) -> int | None:
 
 
 def _position_of_number(session_id: int, waitlist_number: int) -> int:
+    # The booking's INSERT counts the same way in its RETURNING clause (_insert_registration_sql).
+    table = Registration.__table__
     return db.session.connection().execute(
-        _waitlist_count_up_to_sql(), {"session_id": session_id, "number": waitlist_number}
+        select(func.count()).where(
+            table.c.session_id == session_id,
+            table.c.status == RegistrationStatus.WAITLISTED,
+            table.c.waitlist_number <= waitlist_number,
+        )
     ).scalar_one()
 
 
@@ -172,7 +179,7 @@ def _take_seat_sql(check_bookable: bool):
     if check_bookable:
         conditions.append(_bookable_sql(bindparam("now", type_=UtcDateTime())))
     return (update(sessions).where(*conditions).values(seats_taken=sessions.c.seats_taken + 1)
-            .returning(sessions.c.capacity - sessions.c.seats_taken))
+            .returning(sessions.c.seats_taken, sessions.c.capacity))
 
 
 @functools.cache
@@ -183,17 +190,7 @@ def _draw_waitlist_number_sql(check_bookable: bool):
     if check_bookable:
         conditions.append(_bookable_sql(bindparam("now", type_=UtcDateTime())))
     return (update(sessions).where(*conditions).values(waitlist_issued=sessions.c.waitlist_issued + 1)
-            .returning(sessions.c.waitlist_issued))
-
-
-@functools.cache
-def _waitlist_count_up_to_sql():
-    table = Registration.__table__
-    return select(func.count()).where(
-        table.c.session_id == bindparam("session_id"),
-        table.c.status == RegistrationStatus.WAITLISTED,
-        table.c.waitlist_number <= bindparam("number"),
-    )
+            .returning(sessions.c.waitlist_issued, sessions.c.seats_taken, sessions.c.capacity))
 
 
 @functools.cache
@@ -212,15 +209,15 @@ def _insert_registration_sql():
     return insert(table).returning(table.c.id, waiting_ahead + 1)
 
 
-def _take_seat(camp: CampSession, bookable_at: datetime | None = None) -> int | None:
-    """Take one confirmed seat if one is free; the seats left after it, or None when there was no
-    free seat. Atomic: the WHERE clause is the capacity rule (and, for a new booking, the
-    registration window)."""
-    seats_left = db.session.connection().execute(
+def _take_seat(camp: CampSession, bookable_at: datetime | None = None) -> Row | None:
+    """Take one confirmed seat if one is free: the session's (seats_taken, capacity) after it, or
+    None when there was no free seat. Atomic: the WHERE clause is the capacity rule (and, for a
+    new booking, the registration window)."""
+    counts = db.session.connection().execute(
         _take_seat_sql(bookable_at is not None), {"session_id": camp.id, "now": bookable_at}
-    ).scalar_one_or_none()
+    ).first()
     _forget_seat_counts(camp)
-    return seats_left
+    return counts
 
 
 def _release_seat(camp: CampSession) -> None:
@@ -233,14 +230,14 @@ def _release_seat(camp: CampSession) -> None:
     _forget_seat_counts(camp)
 
 
-def _next_waitlist_number(camp: CampSession, bookable_at: datetime | None = None) -> int | None:
-    """Draw the next waitlist number if the session is full; None if it is not (or, with
-    `bookable_at`, if it can no longer be booked)."""
-    number = db.session.connection().execute(
+def _next_waitlist_number(camp: CampSession, bookable_at: datetime | None = None) -> Row | None:
+    """Draw the next waitlist number if the session is full: (number, seats_taken, capacity); None
+    if it is not full (or, with `bookable_at`, if it can no longer be booked)."""
+    drawn = db.session.connection().execute(
         _draw_waitlist_number_sql(bookable_at is not None), {"session_id": camp.id, "now": bookable_at}
-    ).scalar_one_or_none()
+    ).first()
     _forget_seat_counts(camp)
-    return number
+    return drawn
 
 
 def _forget_seat_counts(camp: CampSession) -> None:
@@ -394,15 +391,16 @@ def _session_and_active_registration(session_id: int, user_id: int) -> tuple[Cam
 @dataclass(frozen=True)
 class _Place:
     """What the locked statements gave a new registration: its column values (status, waitlist
-    number, ticket code, confirmed_at) and the session's seats left after it."""
+    number, ticket code, confirmed_at) and the session's counts as the lock saw them after it."""
     values: dict
-    seats_left: int
+    seats_taken: int
+    capacity: int
 
 
 @dataclass(frozen=True)
 class _Booked:
     row: dict  # the inserted registration's columns, id included
-    seats_left: int
+    place: _Place
     waitlist_position: int | None
 
 
@@ -429,7 +427,7 @@ def _book_locked(user_id: int, to: Recipient, camp: CampSession, details: str, s
     registration_id, position = inserted
     row["id"] = registration_id
     _queue_booking_email(registration_id, place.values, camp, to, details, position)
-    return _Booked(row, place.seats_left, position)
+    return _Booked(row, place, position)
 
 
 def _new_outcome(booked: _Booked, camp: CampSession) -> BookingOutcome:
@@ -438,7 +436,8 @@ def _new_outcome(booked: _Booked, camp: CampSession) -> BookingOutcome:
     registration = Registration(**booked.row)
     make_transient_to_detached(registration)
     db.session.add(registration)
-    set_committed_value(camp, "seats_taken", camp.capacity - booked.seats_left)
+    set_committed_value(camp, "seats_taken", booked.place.seats_taken)
+    set_committed_value(camp, "capacity", booked.place.capacity)
     db.session.add(camp)
     set_committed_value(registration, "session", camp)
     # Waitlisted: the newest in the queue, so its place is the queue's length. Confirmed: a free
@@ -464,18 +463,19 @@ def _seat_or_waitlist(camp: CampSession, now: datetime | None = None, bookable_a
     now = now or bookable_at or utcnow()
 
     def seat() -> _Place | None:
-        seats_left = _take_seat(camp, bookable_at=bookable_at)
-        if seats_left is None:
+        counts = _take_seat(camp, bookable_at=bookable_at)
+        if counts is None:
             return None
         return _Place({"status": RegistrationStatus.CONFIRMED, "waitlist_number": None, "confirmed_at": now,
-                       "ticket_code": new_ticket_code()}, seats_left)
+                       "ticket_code": new_ticket_code()}, *counts)
 
     def waitlist_place() -> _Place | None:
-        number = _next_waitlist_number(camp, bookable_at=bookable_at)
-        if number is None:
+        drawn = _next_waitlist_number(camp, bookable_at=bookable_at)
+        if drawn is None:
             return None
+        number, *counts = drawn
         return _Place({"status": RegistrationStatus.WAITLISTED, "waitlist_number": number, "confirmed_at": None,
-                       "ticket_code": new_ticket_code()}, 0)
+                       "ticket_code": new_ticket_code()}, *counts)
 
     attempts = (waitlist_place, seat) if expect_full else (seat, waitlist_place)
     for attempt in attempts:

@@ -53,7 +53,7 @@ from app.cms.models import (
 from app.cms.rendering import RENDERER_VERSION, booking_card_ids, render_markdown, storable_text
 from app.cms.revisions import DiffLine, find_revision, revision_diff  # noqa: F401
 from app.common.db import write_transaction
-from app.common.slugs import pinyin_slug, unused_slug
+from app.common.slugs import numbered_slug, pinyin_slug, unused_slug
 from app.common.time import utcnow
 from app.extensions import db
 
@@ -164,7 +164,7 @@ def _tags(names: list[str]) -> list[Tag]:
             continue
         base = pinyin_slug(name) or "tag"
         for attempt in range(1, 6):
-            slug = base if attempt == 1 else f"{base[:70]}-{attempt}"
+            slug = base if attempt == 1 else numbered_slug(base, attempt)
             db.session.execute(dialect_insert(Tag.__table__).values(name=name, slug=slug).on_conflict_do_nothing())
             tag = db.session.scalar(select(Tag).where(Tag.name == name))
             if tag is not None:

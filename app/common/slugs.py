@@ -9,6 +9,9 @@ import re
 import unicodedata
 
 from pypinyin import lazy_pinyin
+from sqlalchemy import select
+
+from app.extensions import db
 
 MAX_GENERATED_SLUG_CHARS = 80  # the shortest slug column (courses, columns, tags) holds 80
 _NOT_SLUG = re.compile(r"[^a-z0-9]+")
@@ -39,22 +42,17 @@ def pinyin_slug(text: str, max_chars: int = MAX_GENERATED_SLUG_CHARS) -> str:
     return head.rsplit("-", 1)[0] if "-" in head else slug[:max_chars]
 
 
-def unused_slug(slug_column, base: str, exclude=None) -> str:
-    """`base`, or `base-2`, `base-3` ... whichever no row has yet in `slug_column` (e.g. Course.slug).
+def numbered_slug(base: str, number: int) -> str:
+    """`base-N`: the base cut to 70 characters, without a dangling hyphen, so it still fits the column."""
+    return f"{base[:70].rstrip('-')}-{number}"
 
-    `exclude`: a condition for rows not to count (the row being renamed). A numbered slug cuts
-    the base to 70 characters, without a dangling hyphen, so that it still fits the column."""
-    from sqlalchemy import select
 
-    from app.extensions import db
-
-    stem = base[:70].rstrip("-")
-    query = select(slug_column).where(slug_column.startswith(stem, autoescape=True))
-    if exclude is not None:
-        query = query.where(exclude)
+def unused_slug(slug_column, base: str) -> str:
+    """`base`, or `base-2`, `base-3` ... whichever no row has yet in `slug_column` (e.g. Course.slug)."""
+    query = select(slug_column).where(slug_column.startswith(base[:70].rstrip("-"), autoescape=True))
     taken = set(db.session.scalars(query))
     slug, number = base, 1
     while slug in taken:
         number += 1
-        slug = f"{stem}-{number}"
+        slug = numbered_slug(base, number)
     return slug
