@@ -114,7 +114,8 @@ def _book_session(rng: random.Random, camp: dict, people: list[int], now: dateti
                 "name": "学员", "course_title": COURSES[0], "start_date": first_day,
                 "end_date": first_day + timedelta(days=2), "hours": 24, "issued_on": first_day + timedelta(days=3),
                 "created_at": camp["ends_at"] + timedelta(days=1)})
-    camp.update(seats_taken=confirmed, waitlist_issued=waitlisted, certificates_issued=issued)
+    camp.update(seats_taken=confirmed, waitlist_issued=waitlisted, waitlisted_count=waitlisted,
+                certificates_issued=issued)
 
 
 def seed(database_url: str, registrations: int, students: int, session_count: int, articles: int) -> dict:

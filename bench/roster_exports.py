@@ -118,7 +118,8 @@ def seed(database_url: str, registrations: int, capacity: int, cancelled: int) -
                       for i, rid in enumerate(registration_ids) for day in days[: i % 4]]  # 0 to 3 days each
         db.session.execute(insert(Attendance.__table__), attendance)
         db.session.execute(update(CampSession.__table__).where(CampSession.id == sessions[0])
-                           .values(seats_taken=min(capacity, registrations), waitlist_issued=waitlist_number))
+                           .values(seats_taken=min(capacity, registrations), waitlist_issued=waitlist_number,
+                                   waitlisted_count=waitlist_number))
         db.session.execute(update(CampSession.__table__).where(CampSession.id == sessions[1]).values(seats_taken=10))
         db.session.commit()
         with db.engine.connect() as connection:  # fresh statistics, as autovacuum would have them

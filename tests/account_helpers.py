@@ -6,12 +6,14 @@ a session (or, on SQLite, a read snapshot) left over from an earlier step of the
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
 from sqlalchemy import func, select
 
 from app.accounts.models import User
 from app.extensions import db
 from app.mail.models import OutboxMessage
+from app.mail.service import compose
 from tests.helpers import submit_form
 
 _FIELD_ERROR_RE = re.compile(r'<p class="field-error" role="alert">(.*?)</p>')
@@ -53,9 +55,33 @@ def set_active(app, user_id: int, active: bool) -> None:
         db.session.commit()
 
 
-def outbox_messages(app) -> list[OutboxMessage]:
+@dataclass(frozen=True)
+class Email:
+    """An outbox message as its reader gets it: composed, as the sender composes it."""
+
+    id: int
+    to_address: str
+    template: str | None
+    subject: str
+    body_text: str
+    attachments: list[dict]
+
+
+def as_sent(message: OutboxMessage) -> Email:
+    composed = compose(message)
+    return Email(message.id, message.to_address, message.template, composed.subject, composed.body_text,
+                 composed.attachments)
+
+
+def outbox_emails() -> list[Email]:
+    """Every queued message, composed (inside an app context)."""
+    db.session.expire_all()
+    return [as_sent(m) for m in db.session.scalars(select(OutboxMessage).order_by(OutboxMessage.id))]
+
+
+def outbox_messages(app) -> list[Email]:
     with app.app_context():
-        return list(db.session.scalars(select(OutboxMessage).order_by(OutboxMessage.id)))
+        return outbox_emails()
 
 
 def is_logged_in(client) -> bool:

@@ -4,12 +4,11 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import select
 
 from app.booking.models import Registration
 from app.common.time import utcnow
 from app.extensions import db
-from app.mail.models import OutboxMessage
+from tests.account_helpers import outbox_messages
 from tests.conftest import make_user
 from tests.test_api_helpers import (
     API,
@@ -109,10 +108,7 @@ def test_a_bookings_answer_agrees_with_what_is_read_afterwards(app, client, head
     assert mine["session"] == session_now
     assert (mine["waitlist_position"], session_now["waitlist_length"], session_now["seats_left"]) == (2, 2, 0)
     assert _mine(client, headers)[0]["waitlist_position"] == 2
-    with app.app_context():
-        waitlisted_email = db.session.scalars(
-            select(OutboxMessage).where(OutboxMessage.to_address == "student@example.com")
-        ).one()
+    [waitlisted_email] = [m for m in outbox_messages(app) if m.to_address == "student@example.com"]
     assert "第 2 位" in waitlisted_email.body_text
 
 

@@ -24,7 +24,7 @@ from app.booking.models import Registration, RegistrationStatus
 from app.catalog.models import CampSession
 from app.common.db import begin_write
 from app.extensions import db
-from app.mail.models import OutboxMessage
+from tests.account_helpers import outbox_emails
 from tests.conftest import PASSWORD
 from tests.factories import make_session
 
@@ -149,12 +149,11 @@ def session_state(app, session_id: int) -> dict:
             "user": {r.id: r.user_id for r in registrations},
             "waitlist_number": {r.id: r.waitlist_number for r in registrations if r.status is WAITLISTED},
             "position": {r.id: booking.waitlist_position(r) for r in registrations if r.status is WAITLISTED},
-            "emails": [
-                (m.to_address, m.subject, m.body_text, len(m.attachments))
-                for m in db.session.scalars(select(OutboxMessage).order_by(OutboxMessage.id))
-            ],
+            "emails": [(m.to_address, m.subject, m.body_text, len(m.attachments)) for m in outbox_emails()],
             "email_of": dict(db.session.execute(select(User.id, User.email)).all()),
         }
+        # Whatever the test did, the session's waitlist count is its waiting registrations.
+        assert camp.waitlisted_count == len(state["waitlist_number"])
         db.session.remove()
     return state
 

@@ -22,6 +22,7 @@ from app.booking.errors import (
     RegistrationNotFound,
     RegistrationNotOpenYet,
     SessionAlreadyStarted,
+    SessionChanging,
     SessionNotFound,
     SessionNotPublished,
 )
@@ -29,8 +30,8 @@ from app.booking.models import Registration, RegistrationStatus
 from app.catalog import service as catalog
 from app.catalog.models import CampSession
 from app.extensions import db
-from app.mail.models import OutboxMessage
 from app.mail.sender import deliver_due
+from tests.account_helpers import Email, outbox_emails
 from tests.conftest import make_user
 from tests.factories import make_course, make_session
 
@@ -93,9 +94,8 @@ def confirmed_count(session_id: int) -> int:
     ))
 
 
-def outbox() -> list[OutboxMessage]:
-    db.session.expire_all()
-    return list(db.session.scalars(select(OutboxMessage).order_by(OutboxMessage.id)))
+def outbox() -> list[Email]:
+    return outbox_emails()
 
 
 def email_of(user_id: int) -> str:
@@ -485,69 +485,60 @@ def test_calendar_file_has_the_local_shanghai_times_and_the_venue(ctx, student):
     assert "2027-09-19 18:00" in message.body_text
 
 
-def test_a_session_unpublished_while_the_booking_waits_for_the_lock_is_refused(app, ctx, students, monkeypatch):
-    """The checks are made before the lock and again under it: an admin may unpublish in between."""
+def test_a_session_that_opens_while_a_refused_booking_is_explained_is_booked(app, ctx, students, monkeypatch):
+    """The statements found the session closed; by the time the booking reads why, an admin has
+    opened registration: the booking is written after all, not refused with a stale reason."""
     session_id = make_dated_session(capacity=1)
-    real_details = booking.session_details
+    with app.app_context():
+        catalog.update_session(session_id, registration_opens_at=NOW + timedelta(hours=1))
+    explain = booking._existing_or_refusal
+    calls = []
 
-    def details_then_admin_unpublishes(camp):
-        with app.app_context():  # the admin's own request, committed while the student's waits
-            catalog.update_session(session_id, is_published=False)
-        return real_details(camp)
+    def admin_opens_registration_first(*args):
+        calls.append(args)
+        if len(calls) == 1:
+            with app.app_context():  # the admin's own request, committed in between
+                catalog.update_session(session_id, registration_opens_at=None)
+        return explain(*args)
 
-    monkeypatch.setattr(booking, "session_details", details_then_admin_unpublishes)
-    with pytest.raises(SessionNotPublished):
+    monkeypatch.setattr(booking, "_existing_or_refusal", admin_opens_registration_first)
+    outcome = booking.book_seat(db.session.get(User, students[0]), session_id, now=NOW)
+
+    assert (outcome.created, outcome.registration.status) == (True, RegistrationStatus.CONFIRMED)
+    assert len(calls) == 1
+    assert camp(session_id).seats_taken == 1
+    assert [m.template for m in outbox()] == ["booking_confirmed"]
+
+
+def test_a_session_that_keeps_changing_is_refused_with_a_reason_to_retry(app, ctx, students, monkeypatch):
+    session_id = make_dated_session(capacity=1, published=False)
+    monkeypatch.setattr(booking, "_check_bookable", lambda *args: None)  # every explanation finds it bookable
+
+    with pytest.raises(SessionChanging):
         booking.book_seat(db.session.get(User, students[0]), session_id, now=NOW)
     db.session.rollback()
-    assert db.session.scalar(select(func.count()).select_from(Registration)) == 0
-    assert db.session.scalar(select(func.count()).select_from(OutboxMessage)) == 0
-    assert db.session.get(CampSession, session_id).seats_taken == 0
+    assert registrations_of(session_id) == [] and outbox() == []
 
 
-def _while_the_booking_waits(app, monkeypatch, change) -> None:
-    """Run `change` in another request, committed after the booking's first read and before its lock."""
-    real_details = booking.session_details
-
-    def details_then_change(camp):
-        monkeypatch.setattr(booking, "session_details", real_details)  # once: `change` may send emails too
-        with app.app_context():
-            change()
-        return real_details(camp)
-
-    monkeypatch.setattr(booking, "session_details", details_then_change)
-
-
-def test_a_seat_freed_after_the_session_was_seen_full_goes_to_the_booking(app, ctx, students, monkeypatch):
-    """Seen full, the booking asks for a waitlist number first; a seat freed meanwhile is still taken."""
+@pytest.mark.parametrize("seats", [1, 0], ids=["confirmed", "waitlisted"])
+def test_the_booking_answer_is_the_session_as_the_database_has_it(ctx, students, seats):
+    """The answer is assembled from what the booking's statements returned, not read back: it
+    must match the registration, session and course as the database now has them."""
     session_id = make_dated_session(capacity=1)
-    seated = booking.book_seat(db.session.get(User, students[0]), session_id, now=NOW).registration.id
-    _while_the_booking_waits(app, monkeypatch, lambda: booking.cancel_registration(
-        seated, db.session.get(User, students[0]), now=NOW))
+    if seats == 0:
+        booking.book_seat(db.session.get(User, students[1]), session_id, now=NOW)
 
-    outcome = booking.book_seat(db.session.get(User, students[1]), session_id, now=NOW)
+    outcome = booking.book_seat(db.session.get(User, students[0]), session_id, now=NOW)
+    answer = outcome.booked
+    db.session.expire_all()
+    stored = registration(answer.id)
 
-    assert (outcome.registration.status, outcome.waitlist_position) == (RegistrationStatus.CONFIRMED, None)
-    assert db.session.get(CampSession, session_id).seats_taken == 1
-    assert booking.waitlist_length(session_id) == 0
-
-
-def test_a_seat_taken_after_it_was_seen_free_puts_the_booking_on_the_waitlist(app, ctx, students, monkeypatch):
-    session_id = make_dated_session(capacity=1)
-    _while_the_booking_waits(app, monkeypatch, lambda: booking.book_seat(
-        db.session.get(User, students[0]), session_id, now=NOW))
-
-    outcome = booking.book_seat(db.session.get(User, students[1]), session_id, now=NOW)
-
-    assert (outcome.registration.status, outcome.waitlist_position) == (RegistrationStatus.WAITLISTED, 1)
-    assert outcome.registration.waitlist_number == 1
-    assert db.session.get(CampSession, session_id).seats_taken == 1
-
-
-def test_the_booking_answer_shows_the_session_as_the_lock_saw_it(app, ctx, students, monkeypatch):
-    """Capacity raised after the booking's first read: the answer's seat figures are the new ones."""
-    session_id = make_dated_session(capacity=2)
-    _while_the_booking_waits(app, monkeypatch, lambda: booking.change_capacity(session_id, 5, now=NOW))
-
-    camp = booking.book_seat(db.session.get(User, students[0]), session_id, now=NOW).registration.session
-
-    assert (camp.capacity, camp.seats_taken, camp.seats_left) == (5, 1, 4)
+    columns = ("id", "session_id", "status", "waitlist_number", "ticket_code", "created_at", "confirmed_at",
+               "cancelled_at")
+    assert [getattr(answer, name) for name in columns] == [getattr(stored, name) for name in columns]
+    session_columns = ("id", "capacity", "seats_taken", "waitlisted_count", "waitlist_issued", "starts_at",
+                       "ends_at", "price", "venue", "label", "is_published", "registration_closes_at")
+    assert ([getattr(answer.session, name) for name in session_columns]
+            == [getattr(stored.session, name) for name in session_columns])
+    assert (answer.session.course.title, answer.session.course.slug) == (TITLE, stored.session.course.slug)
+    assert (outcome.waitlist_position, outcome.waitlist_length) == ((None, 0) if seats else (1, 1))

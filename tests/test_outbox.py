@@ -18,13 +18,14 @@ import pytest
 from aiosmtpd.controller import Controller
 from sqlalchemy import func, select
 
+from app.accounts.models import User
 from app.common.db import begin_write
 from app.common.time import utcnow
 from app.extensions import db
 from app.mail.models import OutboxMessage, OutboxStatus
 from app.mail.sender import SEND_LEASE, deliver_due, retry_delay
-from app.mail.service import Attachment, queue_email
-from tests.conftest import free_port
+from app.mail.service import Attachment, ComposedEmail, composer, queue_email, queue_templated
+from tests.conftest import free_port, make_user
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 RESET_LINK = "https://example.com/account/reset/token-123"
@@ -395,3 +396,70 @@ def test_recipient_refused_for_good_is_not_retried(ctx, app, monkeypatch):
     message = outbox_row(message_id)
     assert message.status is OutboxStatus.FAILED and message.attempts == 1
     assert "550" in message.last_error
+
+
+# --- messages composed when sent -------------------------------------------------------------
+
+@composer("test_greeting")
+def _compose_greeting(template: str, context: dict) -> ComposedEmail:
+    user = db.session.get(User, context["user_id"])
+    if user is None:
+        raise LookupError(f"user {context['user_id']} no longer exists")
+    return ComposedEmail(f"您好，{user.name}", f"{user.name}，欢迎加入！", None,
+                         [Attachment("welcome.ics", "text/calendar", INVITE_ICS).as_json()])
+
+
+def commit_greeting(user_id: int, to: str = "zhang@example.com") -> int:
+    begin_write()
+    queue_templated(to, "test_greeting", user_id=user_id)
+    db.session.commit()
+    return db.session.scalar(select(func.max(OutboxMessage.id)))
+
+
+def test_a_templated_message_is_composed_when_sent_and_kept_as_sent(app, ctx, smtp_server):
+    user_id = make_user(app, "zhe@example.com", name="张喆")
+    message_id = commit_greeting(user_id)
+    queued = outbox_row(message_id)
+    assert (queued.subject, queued.body_text, queued.template) == (None, None, "test_greeting")
+    # Composed from the data as it is when sent, not when queued.
+    db.session.get(User, user_id).name = "张堃"
+    db.session.commit()
+
+    assert deliver_due().sent == 1
+
+    [email] = smtp_server.messages
+    assert email["Subject"] == "您好，张堃"
+    assert email.get_body(("plain",)).get_content().strip() == "张堃，欢迎加入！"
+    assert [a.get_filename() for a in email.iter_attachments()] == ["welcome.ics"]
+    sent = outbox_row(message_id)
+    assert sent.status is OutboxStatus.SENT
+    assert (sent.subject, sent.body_text, sent.attachments[0]["filename"]) == ("您好，张堃", "张堃，欢迎加入！",
+                                                                               "welcome.ics")
+
+
+def test_a_message_that_cannot_be_composed_fails_and_does_not_block_the_others(app, ctx, smtp_server):
+    gone = commit_greeting(user_id=424242, to="gone@example.com")
+    begin_write()
+    queue_templated("nobody@example.com", "no_such_template")
+    db.session.commit()
+    good = commit_greeting(make_user(app, "wang@example.com", name="王五"), to="wang@example.com")
+
+    report = deliver_due()
+
+    assert (report.sent, report.failed) == (1, 2)
+    assert [m["To"] for m in smtp_server.messages] == ["wang@example.com"]
+    assert "no longer exists" in outbox_row(gone).last_error
+    assert outbox_row(gone).body_text is None  # nothing was composed, nothing pretends it was
+    assert outbox_row(good).status is OutboxStatus.SENT
+    assert "no_such_template" in outbox_row(gone + 1).last_error
+
+
+def test_admin_previews_a_message_not_composed_yet(app, admin_client):
+    with app.app_context():
+        message_id = commit_greeting(make_user(app, "zhe@example.com", name="张喆"))
+
+    listing = admin_client.get("/admin/outbox/").get_data(as_text=True)
+    assert "（发送时生成）test_greeting" in listing
+    page = admin_client.get(f"/admin/outbox/{message_id}").get_data(as_text=True)
+    assert "按当前数据生成的预览" in page
+    assert "张喆，欢迎加入！" in page and "welcome.ics" in page

@@ -9,7 +9,6 @@ from datetime import UTC, datetime
 
 import pytest
 import segno
-from sqlalchemy import select
 
 from app.accounts.models import Role, User
 from app.booking import service as booking
@@ -17,8 +16,8 @@ from app.booking.models import Registration
 from app.booking.tickets import format_ticket_code, ticket_qr_png
 from app.catalog.models import CampSession
 from app.extensions import db
-from app.mail.models import OutboxMessage
 from app.roster import service as roster
+from tests.account_helpers import Email, outbox_messages
 from tests.conftest import make_user
 from tests.factories import make_session
 from tests.helpers import submit_form
@@ -51,11 +50,8 @@ def registration(app, registration_id: int) -> Registration:
         return found
 
 
-def emails(app) -> list[OutboxMessage]:
-    with app.app_context():
-        messages = list(db.session.scalars(select(OutboxMessage).order_by(OutboxMessage.id)))
-        db.session.expunge_all()
-        return messages
+def emails(app) -> list[Email]:
+    return outbox_messages(app)
 
 
 @pytest.fixture

@@ -157,7 +157,7 @@ def user_json(user: User) -> dict:
     return UserOut(id=user.id, email=user.email, name=user.name, phone=user.phone).model_dump(mode="json")
 
 
-def session_out(camp: CampSession, now: datetime, waitlist_length: int | None = None) -> SessionOut:
+def session_out(camp: CampSession, now: datetime) -> SessionOut:
     starts_at, ends_at = _local(camp.starts_at), _local(camp.ends_at)
     reason = booking.refusal_reason(camp, now)
     return SessionOut(
@@ -175,7 +175,7 @@ def session_out(camp: CampSession, now: datetime, waitlist_length: int | None = 
         price=_money(camp.price),
         capacity=camp.capacity,
         seats_left=camp.seats_left,
-        waitlist_length=booking.waitlist_length(camp.id) if waitlist_length is None else waitlist_length,
+        waitlist_length=camp.waitlisted_count,
         # Derived from the reason so the two can never disagree.
         registration_open=reason is None,
         refusal_reason=reason,
@@ -193,7 +193,7 @@ def session_list_json(camps: list[CampSession], now: datetime) -> dict:
 def registration_out(registration: Registration, now: datetime,
                      booked: booking.BookingOutcome | None = None) -> RegistrationOut:
     """`booked`: the outcome of the booking that returned this registration, whose queue position
-    and length are used instead of counting them again."""
+    is used instead of counting it again."""
     return RegistrationOut(
         id=registration.id,
         session_id=registration.session_id,
@@ -202,7 +202,7 @@ def registration_out(registration: Registration, now: datetime,
         created_at=_local(registration.created_at),
         confirmed_at=_local(registration.confirmed_at),
         cancelled_at=_local(registration.cancelled_at),
-        session=session_out(registration.session, now, None if booked is None else booked.waitlist_length),
+        session=session_out(registration.session, now),
     )
 
 
@@ -212,7 +212,7 @@ def registration_json(registration: Registration, now: datetime) -> dict:
 
 def booking_json(outcome: booking.BookingOutcome, now: datetime) -> dict:
     """The answer to a booking (the camp rush's hot path): no queries beyond the booking's own."""
-    return registration_out(outcome.registration, now, booked=outcome).model_dump(mode="json")
+    return registration_out(outcome.booked, now, booked=outcome).model_dump(mode="json")
 
 
 def registration_list_json(registrations: list[Registration], now: datetime) -> dict:

@@ -84,3 +84,10 @@ class MoveToSameSession(DomainError):
 class RegistrationChanged(DomainError):
     code = "registration_changed"
     message = _l("这条报名刚刚被调整到其他场次，请刷新页面后再试")
+
+
+class SessionChanging(DomainError):
+    """The session kept changing under a booking (opened, closed, reopened) while it was tried."""
+
+    code = "session_changing"
+    message = _l("场次信息正在调整，请稍后再试")

@@ -3,27 +3,22 @@
 Every public function is one transaction that
 1. runs under `@write_transaction`: `begin_write()` first (SQLite: BEGIN IMMEDIATE, the
    database-wide write lock), commit at the end, roll back on any error,
-2. locks the camp session's row (`SELECT ... FOR UPDATE`, or for a booking the first conditional
-   UPDATE that matches it; PostgreSQL row lock, a no-op on SQLite where step 1 already
-   serialises writers),
+2. locks the camp session's row (`SELECT ... FOR UPDATE`; a PostgreSQL row lock, a no-op on
+   SQLite where step 1 already serialises writers),
 3. changes seats with conditional UPDATEs (`seats_taken = seats_taken + 1 WHERE seats_taken <
    capacity`), so even a code path that forgot the lock could not overbook,
-4. queues its email in the same transaction.
-The database has the last word: a CHECK keeps seats_taken within capacity, a partial unique index
-allows one active registration per person and session, another keeps waitlist numbers unique.
+4. queues its email in the same transaction (composed when sent: emails.py).
+A booking does all of that in the fewest statements the database allows (statements.py): one on
+PostgreSQL, three on SQLite. The database has the last word: a CHECK keeps seats_taken within
+capacity, a partial unique index allows one active registration per person and session, another
+keeps waitlist numbers unique.
 """
 from __future__ import annotations
 
-import functools
 from dataclasses import dataclass, field
 from datetime import datetime
-from decimal import Decimal
-from types import SimpleNamespace
 
-from flask import render_template
-from flask_babel import get_locale, get_timezone
-from flask_babel import gettext as _
-from sqlalchemy import Integer, and_, bindparam, exists, func, insert, literal_column, or_, select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.engine import Row
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload, make_transient_to_detached, selectinload
@@ -31,7 +26,8 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from app.accounts.models import User
 from app.audit.service import record
-from app.booking.calendar import registration_ics
+from app.booking import statements
+from app.booking.emails import queue_registration_email
 from app.booking.errors import (
     AlreadyCancelled,
     AlreadyRegistered,
@@ -46,25 +42,33 @@ from app.booking.errors import (
     RegistrationNotFound,
     RegistrationNotOpenYet,
     SessionAlreadyStarted,
+    SessionChanging,
     SessionFull,
     SessionNotFound,
     SessionNotPublished,
 )
 from app.booking.models import ACTIVE_STATUSES, Registration, RegistrationStatus
-from app.booking.tickets import format_ticket_code, new_ticket_code, ticket_qr_png, ticket_url
+from app.booking.tickets import new_ticket_code
 from app.catalog.models import CampSession, Course
-from app.common.db import write_transaction
-from app.common.time import UtcDateTime, utcnow
+from app.common.db import begin_write, write_transaction
+from app.common.time import utcnow
 from app.extensions import db
-from app.mail.service import Attachment, insert_rendered, queue_email, render_message
 
 
 @dataclass
 class BookingOutcome:
-    registration: Registration
+    """What a booking did. `booked`: the registration with its session and course as the booking's
+    own statements returned them (a new booking reads nothing back; not attached to the database
+    session); `registration`: the same registration from the database, loaded when first asked for."""
+
+    booked: Registration
     created: bool  # False when the person already had an active registration (double click)
     waitlist_position: int | None  # 1 for the head of the queue; None when confirmed
     waitlist_length: int  # of the session, just after this booking
+
+    @property
+    def registration(self) -> Registration:
+        return db.session.get(Registration, self.booked.id)
 
 
 @dataclass
@@ -80,7 +84,7 @@ def active_registration(user_id: int, session_id: int) -> Registration | None:
         select(Registration).where(
             Registration.user_id == user_id,
             Registration.session_id == session_id,
-            Registration.status.in_([RegistrationStatus.CONFIRMED, RegistrationStatus.WAITLISTED]),
+            Registration.status.in_(ACTIVE_STATUSES),
         )
     )
 
@@ -110,27 +114,18 @@ def waitlist_position(registration: Registration) -> int | None:
     """1 for the head of the queue; None when not waitlisted."""
     if registration.status is not RegistrationStatus.WAITLISTED:
         return None
-    return _position_of_number(registration.session_id, registration.waitlist_number)
-
-
-def _position_of_number(session_id: int, waitlist_number: int) -> int:
-    # The booking's INSERT counts the same way in its RETURNING clause (_insert_registration_sql).
-    table = Registration.__table__
-    return db.session.connection().execute(
+    return db.session.scalar(
         select(func.count()).where(
-            table.c.session_id == session_id,
-            table.c.status == RegistrationStatus.WAITLISTED,
-            table.c.waitlist_number <= waitlist_number,
+            Registration.session_id == registration.session_id,
+            Registration.status == RegistrationStatus.WAITLISTED,
+            Registration.waitlist_number <= registration.waitlist_number,
         )
-    ).scalar_one()
+    )
 
 
 def waitlist_length(session_id: int) -> int:
-    return db.session.scalar(
-        select(func.count()).where(
-            Registration.session_id == session_id, Registration.status == RegistrationStatus.WAITLISTED
-        )
-    )
+    """How many people wait for a seat of this session (the session's own count)."""
+    return db.session.scalar(select(CampSession.waitlisted_count).where(CampSession.id == session_id)) or 0
 
 
 def refusal_reason(camp: CampSession, now: datetime) -> str | None:
@@ -158,96 +153,9 @@ def _lock_session(session_id: int) -> CampSession:
     return camp
 
 
-def _bookable_sql(now):
-    """The SQL twin of _check_bookable, for re-checking inside the locking UPDATE itself."""
-    sessions, courses = CampSession.__table__, Course.__table__
-    return and_(
-        sessions.c.is_published.is_(True),
-        sessions.c.starts_at > now,
-        or_(sessions.c.registration_opens_at.is_(None), sessions.c.registration_opens_at <= now),
-        or_(sessions.c.registration_closes_at.is_(None), sessions.c.registration_closes_at > now),
-        exists().where(courses.c.id == sessions.c.course_id, courses.c.is_published.is_(True)),
-    )
-
-
-# The statements run under the lock are built once, with bound parameters: building SQLAlchemy
-# expressions anew for every booking cost more than running them, and it was time the lock is held.
-@functools.cache
-def _take_seat_sql(check_bookable: bool):
-    sessions = CampSession.__table__
-    conditions = [sessions.c.id == bindparam("session_id"), sessions.c.seats_taken < sessions.c.capacity]
-    if check_bookable:
-        conditions.append(_bookable_sql(bindparam("now", type_=UtcDateTime())))
-    return (update(sessions).where(*conditions).values(seats_taken=sessions.c.seats_taken + 1)
-            .returning(sessions.c.seats_taken, sessions.c.capacity))
-
-
-@functools.cache
-def _draw_waitlist_number_sql(check_bookable: bool):
-    sessions = CampSession.__table__
-    # Only while the session is full: nobody waits while a seat is free.
-    conditions = [sessions.c.id == bindparam("session_id"), sessions.c.seats_taken >= sessions.c.capacity]
-    if check_bookable:
-        conditions.append(_bookable_sql(bindparam("now", type_=UtcDateTime())))
-    return (update(sessions).where(*conditions).values(waitlist_issued=sessions.c.waitlist_issued + 1)
-            .returning(sessions.c.waitlist_issued, sessions.c.seats_taken, sessions.c.capacity))
-
-
-@functools.cache
-def _insert_registration_sql():
-    """INSERT a registration, returning its id and, for a waitlisted one, its place in the queue
-    (one round trip fewer under the lock). The place counts the people waiting ahead, whose
-    numbers are lower; the new row itself is left out, which both databases agree on."""
-    table = Registration.__table__
-    # Written out: SQLAlchemy neither correlates a subquery with an INSERT's row nor qualifies
-    # RETURNING columns on SQLite; both databases accept the row's columns named by the table.
-    waiting_ahead = literal_column(
-        "(SELECT count(*) FROM registrations AS ahead WHERE ahead.session_id = registrations.session_id"
-        " AND ahead.status = 'waitlisted' AND ahead.waitlist_number < registrations.waitlist_number)",
-        type_=Integer,
-    )
-    return insert(table).returning(table.c.id, waiting_ahead + 1)
-
-
-def _take_seat(camp: CampSession, bookable_at: datetime | None = None) -> Row | None:
-    """Take one confirmed seat if one is free: the session's (seats_taken, capacity) after it, or
-    None when there was no free seat. Atomic: the WHERE clause is the capacity rule (and, for a
-    new booking, the registration window)."""
-    counts = db.session.connection().execute(
-        _take_seat_sql(bookable_at is not None), {"session_id": camp.id, "now": bookable_at}
-    ).first()
-    _forget_seat_counts(camp)
-    return counts
-
-
-def _release_seat(camp: CampSession) -> None:
-    sessions = CampSession.__table__
-    db.session.connection().execute(
-        update(sessions)
-        .where(sessions.c.id == camp.id, sessions.c.seats_taken > 0)
-        .values(seats_taken=sessions.c.seats_taken - 1)
-    )
-    _forget_seat_counts(camp)
-
-
-def _next_waitlist_number(camp: CampSession, bookable_at: datetime | None = None) -> Row | None:
-    """Draw the next waitlist number if the session is full: (number, seats_taken, capacity); None
-    if it is not full (or, with `bookable_at`, if it can no longer be booked)."""
-    drawn = db.session.connection().execute(
-        _draw_waitlist_number_sql(bookable_at is not None), {"session_id": camp.id, "now": bookable_at}
-    ).first()
-    _forget_seat_counts(camp)
-    return drawn
-
-
-def _forget_seat_counts(camp: CampSession) -> None:
-    """The counters were changed in SQL; a loaded object must read them again when next asked."""
-    if camp in db.session:
-        db.session.expire(camp, ["seats_taken", "waitlist_issued"])
-
-
 def _check_bookable(camp, course_published: bool, now: datetime) -> None:
-    """`camp`: a CampSession or a row with its is_published, starts_at and registration window."""
+    """`camp`: a CampSession or a row with its is_published, starts_at and registration window.
+    statements.bookable is the same rule in SQL."""
     if not (camp.is_published and course_published):
         raise SessionNotPublished()
     if now >= camp.starts_at:
@@ -258,62 +166,42 @@ def _check_bookable(camp, course_published: bool, now: datetime) -> None:
         raise RegistrationEnded()
 
 
+def _move_counts(camp: CampSession, *conditions, **changes) -> Row | None:
+    """UPDATE the locked session's counters (`changes`: column=expression) where `conditions`
+    hold; the new (seats_taken, capacity), or None if the conditions did not hold."""
+    sessions = CampSession.__table__
+    counts = db.session.connection().execute(
+        update(sessions).where(sessions.c.id == camp.id, *conditions).values(**changes)
+        .returning(sessions.c.seats_taken, sessions.c.capacity)
+    ).first()
+    # Changed in SQL: a loaded object must read them again when next asked.
+    db.session.expire(camp, ["seats_taken", "waitlist_issued", "waitlisted_count"])
+    return counts
+
+
+def _take_seat(camp: CampSession) -> Row | None:
+    """Take one confirmed seat if one is free (the WHERE clause is the capacity rule)."""
+    sessions = CampSession.__table__
+    return _move_counts(camp, sessions.c.seats_taken < sessions.c.capacity,
+                        seats_taken=sessions.c.seats_taken + 1)
+
+
+def _release_seat(camp: CampSession) -> None:
+    sessions = CampSession.__table__
+    _move_counts(camp, sessions.c.seats_taken > 0, seats_taken=sessions.c.seats_taken - 1)
+
+
+def _leave_waitlist(camp: CampSession) -> None:
+    """One person fewer waiting (promoted, moved or cancelled). The CHECK waitlisted_count >= 0
+    refuses a count that would go below zero: it would mean a bug, not a state to hide."""
+    sessions = CampSession.__table__
+    _move_counts(camp, waitlisted_count=sessions.c.waitlisted_count - 1)
+
+
 def _confirm(registration: Registration, now: datetime) -> None:
     registration.status = RegistrationStatus.CONFIRMED
     registration.waitlist_number = None
     registration.confirmed_at = now
-
-
-@dataclass(frozen=True)
-class Recipient:
-    email: str
-    name: str
-
-    @classmethod
-    def of(cls, user: User) -> Recipient:
-        return cls(user.email, user.display_name)
-
-
-def _email_confirmation(registration: Registration, camp: CampSession, to: Recipient, template: str,
-                        subject: str) -> None:
-    db.session.flush()  # the registration needs its id for the calendar entry
-    queue_email(
-        to=to.email,
-        subject=subject,
-        template=template,
-        attachments=_ticket_attachments(registration.id, registration.ticket_code, camp),
-        name=to.name,
-        details=session_details(camp),
-        ticket_code=format_ticket_code(registration.ticket_code),
-        ticket_url=ticket_url(registration.id),
-    )
-
-
-def _ticket_attachments(registration_id: int, ticket_code: str, camp: CampSession) -> list[Attachment]:
-    """What a confirmed seat's email carries: the calendar entry and the door QR code."""
-    return [
-        Attachment("camp.ics", "text/calendar", registration_ics(registration_id, camp)),
-        Attachment("ticket-qr.png", "image/png", ticket_qr_png(ticket_code)),
-    ]
-
-
-def session_details(camp: CampSession) -> str:
-    """The course, dates, place and price block of every booking email (dates formatted in Shanghai time).
-
-    Kept per what it shows, in the language and zone it is shown in: in a rush every booking of a
-    session sends the same block, and formatting it was a sixth of a booking's time."""
-    course = camp.course
-    return _session_details(str(get_locale()), str(get_timezone()), course.title, course.duration_label,
-                            camp.starts_at, camp.ends_at, camp.city, camp.venue, camp.address, camp.price)
-
-
-@functools.lru_cache(maxsize=256)
-def _session_details(locale: str, zone: str, title: str, duration_label: str | None, starts_at: datetime,
-                     ends_at: datetime, city: str, venue: str, address: str | None, price: Decimal) -> str:
-    del locale, zone  # part of the cache key only: render_template uses the request's own
-    camp = SimpleNamespace(course=SimpleNamespace(title=title, duration_label=duration_label),
-                           starts_at=starts_at, ends_at=ends_at, city=city, venue=venue, address=address, price=price)
-    return render_template("mail/_session_details.txt", camp=camp)
 
 
 def _promote_waiting(camp: CampSession, now: datetime) -> list[Registration]:
@@ -332,12 +220,12 @@ def _promote_waiting(camp: CampSession, now: datetime) -> list[Registration]:
     for registration in queue:
         if _take_seat(camp) is None:
             break
+        _leave_waitlist(camp)
         before = _state(registration)
         _confirm(registration, now)
         record("registration.promote", None, registration_id=registration.id, session_id=camp.id,
                before=before, after=_state(registration), note="名额空出，按候补顺序自动转正")
-        _email_confirmation(registration, camp, Recipient.of(registration.user), "booking_promoted",
-                            _("候补成功：您已获得正式名额"))
+        queue_registration_email("booking_promoted", registration.id, registration.user.email)
         promoted.append(registration)
     return promoted
 
@@ -348,176 +236,135 @@ def book_seat(user: User, session_id: int, source: str = "web", now: datetime | 
     """Book a seat, or a place on the waitlist when the session is full.
 
     Booking twice (double click, parallel requests, a retry) returns the existing registration.
-    Everything that needs no lock is read and checked first, so that the locked part stays short:
-    on SQLite the write lock is the whole database's, on PostgreSQL the session row's, and in a
-    rush every booking of the session waits for it in turn. The answer is built from what the
-    locked statements returned, without reading the new registration back.
+    In a rush every booking of a session waits for the same lock (the session's row on
+    PostgreSQL, the database on SQLite), so a booking writes first, with every rule in the
+    statements' WHERE clauses, and reads only to explain a booking that did not happen (session
+    closed or unknown, already registered). The answer is what the statements returned.
     """
     now = now or utcnow()
-    camp, existing = _session_and_active_registration(session_id, user.id)
+    user_id = user.id
+    if not (user.name and user.phone):
+        # Said after what is wrong with the session, if anything: no use completing a profile for it.
+        existing = _existing_or_refusal(user_id, session_id, now)
+        if existing is not None:
+            return existing
+        raise ProfileIncomplete()
+    values = {"session_id": session_id, "user_id": user_id, "to_address": user.email, "source": source[:40],
+              "ticket_code": new_ticket_code(), "now": now}
+    for _attempt in range(3):
+        booked = _write_booking(values)
+        if booked is not None:
+            return booked
+        existing = _existing_or_refusal(user_id, session_id, now)
+        if existing is not None:
+            return existing
+        # Bookable now, though it was not when the statements ran (registration opened, or the
+        # person's registration was cancelled, in between): write again.
+    raise SessionChanging()
+
+
+def _existing_or_refusal(user_id: int, session_id: int, now: datetime) -> BookingOutcome | None:
+    """The person's active registration for the session as the outcome of a repeated booking;
+    else the reason the session cannot be booked, raised as its domain error; else None."""
+    existing = active_registration(user_id, session_id)
+    if existing is not None:
+        return BookingOutcome(existing, created=False, waitlist_position=waitlist_position(existing),
+                              waitlist_length=existing.session.waitlisted_count)
+    camp = db.session.get(CampSession, session_id)
     if camp is None:
         raise SessionNotFound()
-    if existing is not None:
-        return _existing_outcome(existing)
     _check_bookable(camp, camp.course.is_published, now)
-    if not (user.name and user.phone):
-        raise ProfileIncomplete()
-    recipient = Recipient.of(user)
-    details = session_details(camp)  # formatting dates and money is slow: done before the lock
-    # Detached, the session read here is not reloaded when the write transaction starts afresh.
-    db.session.expunge(camp)
-    db.session.expunge(camp.course)
-    booked = _book_locked(user.id, recipient, camp, details, source[:40], now)
-    if booked is None:
-        return _existing_outcome(active_registration(user.id, session_id))
-    return _new_outcome(booked, camp)
-
-
-def _session_and_active_registration(session_id: int, user_id: int) -> tuple[CampSession | None, Registration | None]:
-    """The session with its course, and this person's active registration for it, in one query."""
-    row = db.session.execute(
-        select(CampSession, Registration)
-        .outerjoin(Registration, and_(
-            Registration.session_id == CampSession.id,
-            Registration.user_id == user_id,
-            Registration.status.in_(ACTIVE_STATUSES),
-        ))
-        .where(CampSession.id == session_id)
-        .options(joinedload(CampSession.course))
-    ).first()
-    return (row[0], row[1]) if row is not None else (None, None)
-
-
-@dataclass(frozen=True)
-class _Place:
-    """What the locked statements gave a new registration: its column values (status, waitlist
-    number, ticket code, confirmed_at) and the session's counts as the lock saw them after it."""
-    values: dict
-    seats_taken: int
-    capacity: int
-
-
-@dataclass(frozen=True)
-class _Booked:
-    row: dict  # the inserted registration's columns, id included
-    place: _Place
-    waitlist_position: int | None
-
-
-@write_transaction
-def _book_locked(user_id: int, to: Recipient, camp: CampSession, details: str, source: str,
-                 now: datetime) -> _Booked | None:
-    """The locked part of a booking, in plain SQL statements. None when a parallel request of the
-    same person booked first (the unique index said so).
-
-    The first UPDATE that matches takes the session row's lock (PostgreSQL; on SQLite the
-    transaction began with BEGIN IMMEDIATE), and each UPDATE re-checks that the session is still
-    bookable, since it may have closed since it was read."""
-    place = _seat_or_waitlist(camp, bookable_at=now, expect_full=camp.is_full)
-    if place is None:  # closed, unpublished or started in the meantime: say which
-        fresh = db.session.get(CampSession, camp.id, populate_existing=True)
-        if fresh is not None:
-            _check_bookable(fresh, fresh.course.is_published, now)
-        raise SessionNotFound()
-    row = {"session_id": camp.id, "user_id": user_id, "source": source, "created_at": now, "cancelled_at": None,
-           **place.values}
-    inserted = _insert_registration(row)
-    if inserted is None:
-        return None
-    registration_id, position = inserted
-    row["id"] = registration_id
-    _queue_booking_email(registration_id, place.values, camp, to, details, position)
-    return _Booked(row, place, position)
-
-
-def _new_outcome(booked: _Booked, camp: CampSession) -> BookingOutcome:
-    """The registration just inserted, as a persistent object made from the values it was inserted
-    with (no SELECT), attached to the session as it was read, with the counts the lock saw."""
-    registration = Registration(**booked.row)
-    make_transient_to_detached(registration)
-    db.session.add(registration)
-    set_committed_value(camp, "seats_taken", booked.place.seats_taken)
-    set_committed_value(camp, "capacity", booked.place.capacity)
-    db.session.add(camp)
-    set_committed_value(registration, "session", camp)
-    # Waitlisted: the newest in the queue, so its place is the queue's length. Confirmed: a free
-    # seat means an empty queue, since promotions fill every freed seat in the transaction that frees it.
-    length = booked.waitlist_position or 0
-    return BookingOutcome(registration, created=True, waitlist_position=booked.waitlist_position,
-                          waitlist_length=length)
-
-
-def _existing_outcome(registration: Registration) -> BookingOutcome:
-    return BookingOutcome(registration, created=False, waitlist_position=waitlist_position(registration),
-                          waitlist_length=waitlist_length(registration.session_id))
-
-
-def _seat_or_waitlist(camp: CampSession, now: datetime | None = None, bookable_at: datetime | None = None,
-                      expect_full: bool = False) -> _Place | None:
-    """A seat if one is free, else the next waitlist number, as the new registration's values.
-    With `bookable_at`, only while the session can be booked then (None when it cannot).
-
-    `expect_full`: the caller saw the session full, as almost everyone in a rush does, so the
-    waitlist is tried first (on condition that the session is still full) and the booking costs
-    one UPDATE instead of two."""
-    now = now or bookable_at or utcnow()
-
-    def seat() -> _Place | None:
-        counts = _take_seat(camp, bookable_at=bookable_at)
-        if counts is None:
-            return None
-        return _Place({"status": RegistrationStatus.CONFIRMED, "waitlist_number": None, "confirmed_at": now,
-                       "ticket_code": new_ticket_code()}, *counts)
-
-    def waitlist_place() -> _Place | None:
-        drawn = _next_waitlist_number(camp, bookable_at=bookable_at)
-        if drawn is None:
-            return None
-        number, *counts = drawn
-        return _Place({"status": RegistrationStatus.WAITLISTED, "waitlist_number": number, "confirmed_at": None,
-                       "ticket_code": new_ticket_code()}, *counts)
-
-    attempts = (waitlist_place, seat) if expect_full else (seat, waitlist_place)
-    for attempt in attempts:
-        if (place := attempt()) is not None:
-            return place
-    # Neither matched: the session can no longer be booked, or (PostgreSQL) a seat was taken or
-    # freed between the two statements, since one that matches no row takes no lock. With the
-    # row locked the two conditions cannot both fail unless the session closed.
-    sessions = CampSession.__table__
-    db.session.connection().execute(select(sessions.c.id).where(sessions.c.id == camp.id).with_for_update())
-    for attempt in attempts:
-        if (place := attempt()) is not None:
-            return place
     return None
 
 
-def _insert_registration(row: dict) -> tuple[int, int | None] | None:
-    """INSERT the registration: its id and, when waitlisted, its place in the queue. None if the
-    person already has an active registration for this session (the partial unique index refused it)."""
+def _write_booking(values: dict) -> BookingOutcome | None:
+    """Run the booking's statements in one write transaction and commit: the outcome, or None
+    (rolled back) when the session cannot be booked now, does not exist, or the person already
+    has an active registration for it."""
+    begin_write()
     try:
-        registration_id, place = db.session.connection().execute(_insert_registration_sql(), row).one()
-    except IntegrityError:
+        if db.session.get_bind().dialect.name == "postgresql":
+            row = db.session.connection().execute(statements.postgresql_booking(), values).first()
+            outcome = None if row is None else _outcome_of_one_statement(row._mapping)
+        else:
+            outcome = _write_booking_sqlite(values)
+        if outcome is None:
+            db.session.rollback()
+            return None
+        db.session.commit()
+    except IntegrityError:  # the partial unique index: already registered (a double click)
         db.session.rollback()
         return None
-    return registration_id, place if row["waitlist_number"] is not None else None
+    except BaseException:
+        db.session.rollback()
+        raise
+    return outcome
 
 
-def _queue_booking_email(registration_id: int, values: dict, camp: CampSession, to: Recipient, details: str,
-                         position: int | None) -> None:
-    if values["status"] is RegistrationStatus.CONFIRMED:
-        message = render_message(
-            to.email, _("报名成功：%(title)s", title=camp.course.title), "booking_confirmed",
-            _ticket_attachments(registration_id, values["ticket_code"], camp),
-            name=to.name, details=details,
-            ticket_code=format_ticket_code(values["ticket_code"]), ticket_url=ticket_url(registration_id),
-        )
+def _write_booking_sqlite(values: dict) -> BookingOutcome | None:
+    connection = db.session.connection()
+    inserted = connection.execute(statements.sqlite_insert_registration(), values).first()
+    if inserted is None:
+        return None
+    camp = connection.execute(
+        statements.sqlite_count_registration(), {"session_id": inserted.session_id, "status": inserted.status}
+    ).one()
+    position = camp.waitlisted_count if inserted.status == statements.WAITLISTED else None
+    queue_registration_email(
+        "booking_confirmed" if position is None else "booking_waitlisted", inserted.id, values["to_address"], position)
+    course = connection.execute(statements.course_of_session(), {"course_id": camp.course_id}).one()
+    return _outcome(inserted._mapping, camp._mapping, course._mapping)
+
+
+def _outcome_of_one_statement(row) -> BookingOutcome:
+    """The outcome of PostgreSQL's one-statement booking, whose row has the registration's
+    columns, then the session's (prefixed camp__) and the course's (prefixed course__)."""
+    camp = {name.removeprefix("camp__"): value for name, value in row.items() if name.startswith("camp__")}
+    course = {name.removeprefix("course__"): value for name, value in row.items() if name.startswith("course__")}
+    return _outcome({name: row[name] for name in statements.REGISTRATION_COLUMNS}, camp, course)
+
+
+def _outcome(registration_values, camp_values, course_values) -> BookingOutcome:
+    """A new booking's outcome from the values its statements returned, with no read back. The
+    objects are detached: reading a value that was not returned fails loudly instead of loading."""
+    course = Course(**course_values)
+    camp = CampSession(**camp_values)
+    registration = Registration(**{**registration_values, "status": RegistrationStatus(registration_values["status"])},
+                                cancelled_at=None)
+    for detached in (course, camp, registration):
+        make_transient_to_detached(detached)
+    set_committed_value(camp, "course", course)
+    set_committed_value(registration, "session", camp)
+    waiting = registration.status is RegistrationStatus.WAITLISTED
+    # Waitlisted: the newest in the queue, so its place is the queue's length after it.
+    return BookingOutcome(registration, created=True, waitlist_position=camp.waitlisted_count if waiting else None,
+                          waitlist_length=camp.waitlisted_count)
+
+
+def _add_registration(camp: CampSession, user: User, source: str, now: datetime) -> tuple[Registration, int | None]:
+    """Staff's booking, under the session's lock already held: a seat if one is free, else the
+    next place in the queue; the registration and its waitlist position."""
+    if _take_seat(camp) is not None:
+        registration = Registration(session_id=camp.id, user_id=user.id, status=RegistrationStatus.CONFIRMED,
+                                    confirmed_at=now, ticket_code=new_ticket_code(), source=source, created_at=now)
+        position = None
     else:
-        message = render_message(
-            to.email, _("已加入候补：%(title)s", title=camp.course.title), "booking_waitlisted",
-            name=to.name, details=details, position=position,
-        )
-    insert_rendered(message)
+        sessions = CampSession.__table__
+        number, position = db.session.connection().execute(
+            update(sessions).where(sessions.c.id == camp.id)
+            .values(waitlist_issued=sessions.c.waitlist_issued + 1, waitlisted_count=sessions.c.waitlisted_count + 1)
+            .returning(sessions.c.waitlist_issued, sessions.c.waitlisted_count)
+        ).one()
+        db.session.expire(camp, ["waitlist_issued", "waitlisted_count"])
+        registration = Registration(session_id=camp.id, user_id=user.id, status=RegistrationStatus.WAITLISTED,
+                                    waitlist_number=number, ticket_code=new_ticket_code(), source=source,
+                                    created_at=now)
+    db.session.add(registration)
+    try:
+        db.session.flush()
+    except IntegrityError as error:  # a parallel booking of the same person committed first
+        raise AlreadyRegistered() from error
+    return registration, position
 
 
 @write_transaction
@@ -556,13 +403,9 @@ def cancel_registration(
     if held_seat:
         _release_seat(camp)
         promoted = _promote_waiting(camp, now)
-    queue_email(
-        to=registration.user.email,
-        subject=_("报名已取消：%(title)s", title=camp.course.title),
-        template="booking_cancelled",
-        name=registration.user.display_name,
-        details=session_details(camp),
-    )
+    else:
+        _leave_waitlist(camp)
+    queue_registration_email("booking_cancelled", registration.id, registration.user.email)
     return CancellationOutcome(registration, promoted)
 
 
@@ -615,15 +458,10 @@ def staff_add(session_id: int, user: User, actor: User, now: datetime | None = N
         raise AlreadyRegistered()
     if not (user.name and user.phone):
         raise ProfileIncomplete()
-    values = _seat_or_waitlist(camp, now=now).values
-    inserted = _insert_registration(
-        {"session_id": camp.id, "user_id": user.id, "source": "staff", "created_at": now, **values})
-    if inserted is None:
-        raise AlreadyRegistered()
-    registration_id, position = inserted
-    _queue_booking_email(registration_id, values, camp, Recipient.of(user), session_details(camp), position)
-    registration = db.session.get(Registration, registration_id)
-    record("registration.add", actor, registration_id=registration_id, session_id=camp.id,
+    registration, position = _add_registration(camp, user, "staff", now)
+    queue_registration_email("booking_confirmed" if position is None else "booking_waitlisted", registration.id,
+                             user.email, position)
+    record("registration.add", actor, registration_id=registration.id, session_id=camp.id,
            after=_state(registration))
     return registration
 
@@ -656,12 +494,12 @@ def promote_by_hand(registration_id: int, actor: User, now: datetime | None = No
         if _take_seat(camp) is None:
             raise SessionFull()
         note = "工作人员手动转正（名额 +1）"
+    _leave_waitlist(camp)
     before = _state(registration)
     _confirm(registration, now)
     record("registration.promote", actor, registration_id=registration.id, session_id=camp.id,
            before=before, after=_state(registration), note=note)
-    _email_confirmation(registration, camp, Recipient.of(registration.user), "booking_promoted",
-                        _("候补成功：您已获得正式名额"))
+    queue_registration_email("booking_promoted", registration.id, registration.user.email)
     return registration
 
 
@@ -702,6 +540,7 @@ def move_registration(registration_id: int, target_session_id: int, actor: User,
     if held_seat:
         _release_seat(source)
         promoted = _promote_waiting(source, now)
-    _email_confirmation(registration, target, Recipient.of(registration.user), "booking_moved",
-                        _("报名场次已调整：%(title)s", title=target.course.title))
+    else:
+        _leave_waitlist(source)
+    queue_registration_email("booking_moved", registration.id, registration.user.email)
     return CancellationOutcome(registration, promoted)

@@ -71,7 +71,7 @@ def book(session_id: int):
             return redirect(url_for("booking.my_registrations", _anchor=f"r{registration.id}"))
     return render_template(
         "booking/book.html", form=form, camp=camp, refusal=service.refusal_reason(camp, utcnow()),
-        waitlist_length=service.waitlist_length(camp.id),
+        waitlist_length=camp.waitlisted_count,
     )
 
 

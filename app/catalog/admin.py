@@ -8,7 +8,6 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from app.accounts.permissions import admin_required
-from app.booking.service import waitlist_length
 from app.catalog import service
 from app.catalog.forms import CourseForm, SessionForm
 from app.catalog.models import CampSession, Course
@@ -47,8 +46,7 @@ def courses():
     all_courses = db.session.scalars(
         select(Course).order_by(Course.id.desc()).options(selectinload(Course.sessions))
     ).all()
-    waitlists = {camp.id: waitlist_length(camp.id) for course in all_courses for camp in course.sessions}
-    return render_template("catalog/admin/courses.html", courses=all_courses, waitlists=waitlists)
+    return render_template("catalog/admin/courses.html", courses=all_courses)
 
 
 @bp.route("/new", methods=["GET", "POST"])

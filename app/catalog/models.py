@@ -46,8 +46,8 @@ class Course(db.Model):
 class CampSession(db.Model):
     """One cohort of a course. `seats_taken` is the number of confirmed registrations.
 
-    Only app/booking/service.py changes `seats_taken`, `waitlist_issued` and `capacity`; the
-    check constraint makes the database itself refuse an overbooked session.
+    Only app/booking/service.py changes `seats_taken`, `waitlisted_count`, `waitlist_issued` and
+    `capacity`; the check constraint makes the database itself refuse an overbooked session.
     """
 
     __tablename__ = "camp_sessions"
@@ -55,6 +55,7 @@ class CampSession(db.Model):
         CheckConstraint("capacity >= 0", name="capacity_not_negative"),
         CheckConstraint("seats_taken >= 0 AND seats_taken <= capacity", name="seats_within_capacity"),
         CheckConstraint("ends_at > starts_at", name="ends_after_start"),
+        CheckConstraint("waitlisted_count >= 0", name="waitlisted_count_not_negative"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -72,6 +73,9 @@ class CampSession(db.Model):
     # Waitlist tickets handed out so far; each waitlisted registration keeps its number, so the
     # order of arrival is fixed by the database, not by clocks.
     waitlist_issued: Mapped[int] = mapped_column(default=0, server_default="0")
+    # The people waiting now (registrations with status waitlisted), kept with seats_taken under the
+    # session's lock: a new waitlisted booking's place in the queue is this count after it.
+    waitlisted_count: Mapped[int] = mapped_column(default=0, server_default="0")
     # Certificate numbers handed out so far: the last part of each serial, unique per session.
     certificates_issued: Mapped[int] = mapped_column(default=0, server_default="0")
     registration_opens_at: Mapped[datetime | None] = mapped_column(UtcDateTime)

@@ -3,7 +3,7 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import JSON, Enum, Index, String, Text, func
+from sqlalchemy import JSON, CheckConstraint, Enum, Index, String, Text, func
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.common.time import UtcDateTime, utcnow
@@ -21,16 +21,25 @@ class OutboxMessage(db.Model):
 
     It is written in the same transaction as the action that causes it, so a rolled-back action
     sends nothing and a committed one always has its message; `flask outbox send` delivers it.
+
+    A message is queued either composed (subject and bodies) or as a `template` and its `context`
+    (ids and a few values, see app/mail/composers.py), composed by the sender when it first takes
+    the message; the composed text is then stored, so the row shows what was sent.
     """
 
     __tablename__ = "outbox_messages"
-    __table_args__ = (Index("ix_outbox_messages_due", "status", "next_attempt_at"),)
+    __table_args__ = (
+        Index("ix_outbox_messages_due", "status", "next_attempt_at"),
+        CheckConstraint("body_text IS NOT NULL OR template IS NOT NULL", name="composed_or_template"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     to_address: Mapped[str] = mapped_column(String(254))
-    subject: Mapped[str] = mapped_column(String(200))
-    body_text: Mapped[str] = mapped_column(Text)
+    subject: Mapped[str | None] = mapped_column(String(200))
+    body_text: Mapped[str | None] = mapped_column(Text)
     body_html: Mapped[str | None] = mapped_column(Text)
+    template: Mapped[str | None] = mapped_column(String(60))
+    context: Mapped[dict | None] = mapped_column(JSON)
     # [{"filename": ..., "content_type": "text/calendar", "data_b64": ...}]
     attachments: Mapped[list[dict]] = mapped_column(JSON, default=list)
     status: Mapped[OutboxStatus] = mapped_column(

@@ -1,7 +1,9 @@
 """Delivering the outbox over SMTP, with retries and exponential backoff.
 
-Each message is claimed, sent and marked in its own short transaction, so one bad address or
-an SMTP outage never holds up or loses the others. On PostgreSQL, rows are claimed with
+Each message is claimed, sent and marked in its own short transactions, so one bad address or
+an SMTP outage never holds up or loses the others. A message queued as a template is composed
+between the claim and the sending, outside any write transaction, and the composed text is stored
+with the outcome, so the row shows what was sent. On PostgreSQL, rows are claimed with
 `FOR UPDATE SKIP LOCKED`, so several senders can run at once without sending a message twice;
 on SQLite the write lock serialises them.
 """
@@ -23,6 +25,7 @@ from app.common.db import begin_write
 from app.common.time import utcnow
 from app.extensions import db
 from app.mail.models import OutboxMessage, OutboxStatus
+from app.mail.service import ComposedEmail, compose
 
 log = logging.getLogger(__name__)
 
@@ -38,17 +41,17 @@ class DeliveryReport:
         return self.sent + self.retried + self.failed
 
 
-def build_email(message: OutboxMessage, sender: str) -> EmailMessage:
+def build_email(message_id: int, to_address: str, composed: ComposedEmail, sender: str) -> EmailMessage:
     email = EmailMessage()
     email["From"] = sender
-    email["To"] = message.to_address
-    email["Subject"] = message.subject
+    email["To"] = to_address
+    email["Subject"] = composed.subject
     # A stable id lets a mail client drop the duplicate if a crash after sending causes a resend.
-    email["Message-ID"] = make_msgid(idstring=f"outbox-{message.id}")
-    email.set_content(message.body_text)
-    if message.body_html:
-        email.add_alternative(message.body_html, subtype="html")
-    for attachment in message.attachments or []:
+    email["Message-ID"] = make_msgid(idstring=f"outbox-{message_id}")
+    email.set_content(composed.body_text)
+    if composed.body_html:
+        email.add_alternative(composed.body_html, subtype="html")
+    for attachment in composed.attachments:
         maintype, _, subtype = attachment["content_type"].partition("/")
         email.add_attachment(
             base64.b64decode(attachment["data_b64"]),
@@ -98,13 +101,20 @@ def is_temporary(error: Exception) -> bool:
 SEND_LEASE = timedelta(minutes=5)
 
 
-def _claim_next_due(now: datetime) -> tuple[int, EmailMessage | Exception] | None:
-    """Lease the next due message in a short transaction and return it ready to send.
+@dataclass
+class _Claimed:
+    message_id: int
+    email: EmailMessage | None = None
+    composed: ComposedEmail | None = None  # set when composed now, to be stored with the outcome
+    error: Exception | None = None  # the message could not be composed or built
 
-    The SMTP conversation happens outside any transaction: on SQLite a transaction holds the
-    database's only write lock, and bookings must not wait for a slow mail server. A message
-    that cannot even be built (say, a line break in a header) comes back as its error, so it is
-    marked failed instead of stopping the sender at the same message forever.
+
+def _claim_next_due(now: datetime) -> int | None:
+    """Lease the next due message in a short transaction: its id, or None when nothing is due.
+
+    The SMTP conversation (and composing a templated message) happens outside any write
+    transaction: on SQLite a transaction holds the database's only write lock, and bookings must
+    not wait for a slow mail server.
     """
     begin_write()
     query = (
@@ -120,18 +130,37 @@ def _claim_next_due(now: datetime) -> tuple[int, EmailMessage | Exception] | Non
         return None
     message.attempts += 1
     message.next_attempt_at = now + SEND_LEASE
-    try:
-        email: EmailMessage | Exception = build_email(message, current_app.config["MAIL_DEFAULT_SENDER"])
-    except Exception as error:  # noqa: BLE001 - any malformed message is this message's problem only
-        email = error
+    message_id = message.id
     db.session.commit()
-    return message.id, email
+    return message_id
 
 
-def _record_outcome(message_id: int, now: datetime, error: Exception | None) -> OutboxStatus:
+def _prepare(message_id: int) -> _Claimed:
+    """The leased message as an email ready to send. A message that cannot be composed or built
+    (its registration deleted, a line break in a header) comes back with its error, so it is
+    marked failed instead of stopping the sender at the same message forever."""
+    claimed = _Claimed(message_id)
+    message = db.session.get(OutboxMessage, message_id)
+    try:
+        composed = compose(message)
+        if message.body_text is None:
+            claimed.composed = composed
+        claimed.email = build_email(message_id, message.to_address, composed, current_app.config["MAIL_DEFAULT_SENDER"])
+    except Exception as error:  # noqa: BLE001 - any malformed message is this message's problem only
+        claimed.error = error
+    db.session.rollback()  # end the read transaction before talking to the mail server
+    return claimed
+
+
+def _record_outcome(claimed: _Claimed, now: datetime, error: Exception | None) -> OutboxStatus:
     config = current_app.config
     begin_write()
-    message = db.session.get(OutboxMessage, message_id)
+    message = db.session.get(OutboxMessage, claimed.message_id)
+    if claimed.composed is not None and message.body_text is None:
+        message.subject = claimed.composed.subject[:200]
+        message.body_text = claimed.composed.body_text
+        message.body_html = claimed.composed.body_html
+        message.attachments = claimed.composed.attachments
     if error is None:
         message.status = OutboxStatus.SENT
         message.sent_at = utcnow()
@@ -140,12 +169,12 @@ def _record_outcome(message_id: int, now: datetime, error: Exception | None) -> 
         message.last_error = f"{type(error).__name__}: {error}"[:2000]
         if message.attempts >= config["MAIL_MAX_ATTEMPTS"] or not is_temporary(error):
             message.status = OutboxStatus.FAILED
-            log.error("outbox message %s failed for good: %s", message_id, message.last_error)
+            log.error("outbox message %s failed for good: %s", claimed.message_id, message.last_error)
         else:
             message.next_attempt_at = now + retry_delay(
                 message.attempts, config["MAIL_RETRY_BASE_SECONDS"], config["MAIL_RETRY_MAX_SECONDS"]
             )
-            log.warning("outbox message %s will be retried: %s", message_id, message.last_error)
+            log.warning("outbox message %s will be retried: %s", claimed.message_id, message.last_error)
     status = message.status
     db.session.commit()
     return status
@@ -157,19 +186,19 @@ def deliver_due(now: datetime | None = None, limit: int = 100) -> DeliveryReport
     report = DeliveryReport()
     now = now or utcnow()
     while report.attempted < limit:
-        claimed = _claim_next_due(now)
-        if claimed is None:
+        message_id = _claim_next_due(now)
+        if message_id is None:
             break
-        message_id, email = claimed
-        if isinstance(email, Exception):
-            outcome = _record_outcome(message_id, now, email)
+        claimed = _prepare(message_id)
+        if claimed.error is not None:
+            outcome = _record_outcome(claimed, now, claimed.error)
         else:
             try:
-                send(email)
+                send(claimed.email)
             except Exception as error:  # noqa: BLE001 - recorded on the message; the loop goes on
-                outcome = _record_outcome(message_id, now, error)
+                outcome = _record_outcome(claimed, now, error)
             else:
-                outcome = _record_outcome(message_id, now, None)
+                outcome = _record_outcome(claimed, now, None)
         if outcome is OutboxStatus.SENT:
             report.sent += 1
         elif outcome is OutboxStatus.FAILED:

@@ -1,8 +1,17 @@
-"""Queueing email: add an outbox row to the caller's transaction. Delivery is in sender.py."""
+"""Queueing email: add an outbox row to the caller's transaction. Delivery is in sender.py.
+
+A message is queued in one of two ways:
+- composed now (`queue_email`): subject and bodies rendered into the row;
+- composed when sent (`queue_templated`): the row holds a template name and a small context (ids),
+  and the composer registered for that template (`@composer`) renders it when the sender takes it.
+  Booking emails go this way: rendering them, their calendar entry and QR code in the request
+  would hold the session's lock longer in a rush, for a message nobody reads in that second.
+"""
 from __future__ import annotations
 
 import base64
 import functools
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from flask import current_app, render_template
@@ -28,6 +37,56 @@ class Attachment:
         }
 
 
+@dataclass(frozen=True)
+class ComposedEmail:
+    subject: str
+    body_text: str
+    body_html: str | None
+    attachments: list[dict]  # Attachment.as_json() each
+
+
+Composer = Callable[[str, dict], ComposedEmail]
+_composers: dict[str, Composer] = {}
+
+
+def composer(*templates: str) -> Callable[[Composer], Composer]:
+    """Register the function that composes messages queued with these template names; it is
+    called with the template name and the row's context, inside the app (not a request)."""
+
+    def register(compose_function: Composer) -> Composer:
+        for template in templates:
+            _composers[template] = compose_function
+        return compose_function
+
+    return register
+
+
+class UnknownTemplate(LookupError):
+    pass
+
+
+def compose(message: OutboxMessage) -> ComposedEmail:
+    """What this message says: as stored, or composed now from its template and context."""
+    if message.body_text is not None:
+        return ComposedEmail(message.subject or "", message.body_text, message.body_html, message.attachments or [])
+    compose_function = _composers.get(message.template)
+    if compose_function is None:
+        raise UnknownTemplate(f"no composer for email template {message.template!r}")
+    return compose_function(message.template, message.context or {})
+
+
+def render_email(subject: str, template: str, attachments: list[Attachment] | tuple[Attachment, ...] = (),
+                 **context) -> ComposedEmail:
+    """`templates/mail/<template>.txt` (and `.html` if present) rendered, for a composer."""
+    html_template = f"mail/{template}.html"
+    return ComposedEmail(
+        subject=subject,
+        body_text=render_template(f"mail/{template}.txt", **context),
+        body_html=render_template(html_template, **context) if _template_exists(html_template) else None,
+        attachments=[a.as_json() for a in attachments],
+    )
+
+
 @functools.cache
 def _template_exists(name: str) -> bool:
     # Cached: looking for a template that is not there searches the disk every time.
@@ -46,13 +105,13 @@ def render_message(
     **context,
 ) -> dict:
     """The outbox row's values: `templates/mail/<template>.txt` (and `.html` if present) rendered."""
-    html_template = f"mail/{template}.html"
+    email = render_email(subject, template, attachments, **context)
     return {
         "to_address": to,
-        "subject": subject,
-        "body_text": render_template(f"mail/{template}.txt", **context),
-        "body_html": render_template(html_template, **context) if _template_exists(html_template) else None,
-        "attachments": [a.as_json() for a in attachments],
+        "subject": email.subject,
+        "body_text": email.body_text,
+        "body_html": email.body_html,
+        "attachments": email.attachments,
         "status": OutboxStatus.PENDING,
         "attempts": 0,
         "next_attempt_at": utcnow(),
@@ -76,13 +135,28 @@ def queue_email(
     return message
 
 
+def templated_row(to: str, template: str, context: dict) -> dict:
+    """The outbox row's values for a message composed when sent."""
+    now = utcnow()
+    return {
+        "to_address": to,
+        "template": template,
+        "context": context,
+        "attachments": [],
+        "status": OutboxStatus.PENDING,
+        "attempts": 0,
+        "next_attempt_at": now,
+        "created_at": now,
+    }
+
+
 @functools.cache
 def _insert_sql():
     return insert(OutboxMessage.__table__)
 
 
-def insert_rendered(values: dict) -> None:
-    """Queue an already rendered message with one INSERT, skipping the ORM's unit of work
-    (for the booking rush, where this runs while the session's lock is held; the statement is
-    built once and takes the values as parameters)."""
-    db.session.connection().execute(_insert_sql(), values)
+def queue_templated(to: str, template: str, **context) -> None:
+    """Queue a message to be composed when sent (see `composer`), with one INSERT added to the
+    caller's transaction (built once: this runs under the session's lock in a booking rush).
+    The context must be JSON: ids and plain values, not objects."""
+    db.session.connection().execute(_insert_sql(), templated_row(to, template, context))

@@ -8,6 +8,7 @@ from sqlalchemy import func, select
 from app.accounts.permissions import admin_required
 from app.extensions import db
 from app.mail.models import OutboxMessage, OutboxStatus
+from app.mail.service import compose
 
 bp = Blueprint("mail", __name__, url_prefix="/admin/outbox")
 PAGE_SIZE = 50
@@ -29,4 +30,9 @@ def outbox():
 @admin_required
 def message(message_id: int):
     message = db.session.get(OutboxMessage, message_id) or abort(404)
-    return render_template("mail/message.html", message=message)
+    # Not composed yet (composed when sent): shown as it would be composed now.
+    try:
+        composed, problem = compose(message), None
+    except LookupError as error:  # its registration was deleted, or no composer knows its template
+        composed, problem = None, str(error)
+    return render_template("mail/message.html", message=message, composed=composed, problem=problem)

@@ -1,0 +1,146 @@
+"""The SQL of a booking: a seat if one is free, else the next place in the queue, in one write.
+
+The booking service (service.py) runs these and nothing else writes seats; they live here because
+they are SQL to read as a whole. Each is built once, with bound parameters: building SQLAlchemy
+expressions anew for every booking cost more than running them, in the time the lock is held.
+
+Both databases decide the same way, from the session's row as locked: a seat if seats_taken <
+capacity, else waitlist number waitlist_issued + 1; then the counters move with the registration.
+- PostgreSQL: one statement (`postgresql_booking`), a data-modifying WITH: lock the row
+  (`FOR UPDATE`, which waits for a booking holding it and then reads its committed counts), insert
+  the registration, move the counters, queue the email. One round trip while the row is locked.
+- SQLite: the same decision as an INSERT ... SELECT from the row (`sqlite_insert_registration`),
+  then the counters (`sqlite_count_registration`), in a BEGIN IMMEDIATE transaction that has the
+  database to itself; SQLite has no data-modifying WITH.
+Either way the database has the last word: CHECK seats_taken <= capacity, one active registration
+per person and session (partial unique index), unique waitlist numbers.
+"""
+from __future__ import annotations
+
+import functools
+
+from sqlalchemy import JSON, and_, bindparam, case, exists, func, insert, literal, null, or_, select, true, update
+
+from app.booking.models import Registration, RegistrationStatus
+from app.catalog.models import CampSession, Course
+from app.common.time import UtcDateTime
+from app.mail.models import OutboxMessage, OutboxStatus
+
+sessions, courses = CampSession.__table__, Course.__table__
+registrations, outbox = Registration.__table__, OutboxMessage.__table__
+
+CONFIRMED, WAITLISTED = RegistrationStatus.CONFIRMED.value, RegistrationStatus.WAITLISTED.value
+# The registration columns a booking inserts, in the order _new_registration selects them.
+_INSERTED = ["session_id", "user_id", "status", "waitlist_number", "ticket_code", "source", "created_at",
+             "confirmed_at", "cancelled_at"]
+# What a booking returns of the registration, then of the session as counted after it, then of its course.
+REGISTRATION_COLUMNS = ("id", "session_id", "status", "waitlist_number", "ticket_code", "created_at",
+                        "confirmed_at")
+COURSE_COLUMNS = ("id", "slug", "title", "duration_label", "is_published")
+
+
+def _now():
+    return bindparam("now", type_=UtcDateTime())
+
+
+def bookable(now) -> object:
+    """The session can be booked at `now`: the SQL twin of service._check_bookable."""
+    return and_(
+        sessions.c.is_published.is_(True),
+        sessions.c.starts_at > now,
+        or_(sessions.c.registration_opens_at.is_(None), sessions.c.registration_opens_at <= now),
+        or_(sessions.c.registration_closes_at.is_(None), sessions.c.registration_closes_at > now),
+        exists().where(courses.c.id == sessions.c.course_id, courses.c.is_published.is_(True)),
+    )
+
+
+def _session_to_book():
+    """The row of session :session_id if it can be booked now, locked (PostgreSQL), with the
+    decision: has_seat, and the waitlist number the booking gets if it has none."""
+    return (
+        select(sessions.c.id.label("session_id"),
+               (sessions.c.seats_taken < sessions.c.capacity).label("has_seat"),
+               (sessions.c.waitlist_issued + 1).label("next_number"))
+        .where(sessions.c.id == bindparam("session_id"), bookable(_now()))
+        .with_for_update(of=sessions)  # not rendered on SQLite, where the transaction has the database
+    )
+
+
+def _new_registration(target):
+    """The new registration's values, as a SELECT from the decided row `target`."""
+    return select(
+        target.c.session_id,
+        bindparam("user_id"),
+        case((target.c.has_seat, CONFIRMED), else_=WAITLISTED),
+        case((target.c.has_seat, null()), else_=target.c.next_number),
+        bindparam("ticket_code"),
+        bindparam("source"),
+        _now(),
+        case((target.c.has_seat, _now()), else_=null()),
+        null(),
+    )
+
+
+def _counted(status_column) -> dict:
+    """The session's counters after one more registration of this status (a column or parameter)."""
+    seat = case((status_column == CONFIRMED, 1), else_=0)
+    waiting = case((status_column == WAITLISTED, 1), else_=0)
+    return {"seats_taken": sessions.c.seats_taken + seat, "waitlist_issued": sessions.c.waitlist_issued + waiting,
+            "waitlisted_count": sessions.c.waitlisted_count + waiting}
+
+
+@functools.cache
+def postgresql_booking():
+    """One statement: lock, insert, count, queue the email (template by status, composed when sent,
+    with the place in the queue: the waitlisted count after this booking, read from the locked row).
+    No row when the session cannot be booked now or does not exist; a unique violation when the
+    person already has an active registration for it."""
+    target = _session_to_book().cte("target")
+    reg = (insert(registrations).from_select(_INSERTED, _new_registration(target))
+           .returning(*(registrations.c[name] for name in REGISTRATION_COLUMNS)).cte("reg"))
+    counts = (update(sessions)
+              .where(sessions.c.id == reg.c.session_id, courses.c.id == sessions.c.course_id)
+              .values(**_counted(reg.c.status))
+              .returning(*sessions.c, *(courses.c[name].label(f"course__{name}") for name in COURSE_COLUMNS))
+              .cte("counts"))
+    position = case((reg.c.status == WAITLISTED, counts.c.waitlisted_count), else_=null())
+    email = insert(outbox).from_select(
+        ["to_address", "template", "context", "attachments", "status", "attempts", "next_attempt_at", "created_at"],
+        select(
+            bindparam("to_address"),
+            case((reg.c.status == CONFIRMED, "booking_confirmed"), else_="booking_waitlisted"),
+            func.json_build_object("registration_id", reg.c.id, "waitlist_position", position),
+            bindparam("no_attachments", [], type_=JSON),
+            literal(OutboxStatus.PENDING.value),
+            literal(0),
+            _now(),
+            _now(),
+        ).select_from(reg.join(counts, true())),
+    ).cte("email")
+    return (select(*(reg.c[name] for name in REGISTRATION_COLUMNS),
+                   *(counts.c[column.name].label(f"camp__{column.name}") for column in sessions.c),
+                   *(counts.c[f"course__{name}"] for name in COURSE_COLUMNS))
+            .select_from(reg.join(counts, true()))
+            .add_cte(email))
+
+
+@functools.cache
+def sqlite_insert_registration():
+    """The registration, a seat or the next waitlist number decided from the session's row; no row
+    when the session cannot be booked now or does not exist."""
+    target = _session_to_book().subquery("target")
+    return (insert(registrations).from_select(_INSERTED, _new_registration(target))
+            .returning(*(registrations.c[name] for name in REGISTRATION_COLUMNS)))
+
+
+@functools.cache
+def sqlite_count_registration():
+    """The session's counters moved for the registration just inserted (parameter :status); the
+    session's row as it is then."""
+    return (update(sessions).where(sessions.c.id == bindparam("session_id"))
+            .values(**_counted(bindparam("status"))).returning(*sessions.c))
+
+
+@functools.cache
+def course_of_session():
+    return select(*(courses.c[name] for name in COURSE_COLUMNS)).where(courses.c.id == bindparam("course_id"))
