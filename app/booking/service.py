@@ -280,15 +280,15 @@ def _existing_or_refusal(user_id: int, session_id: int, now: datetime) -> Bookin
 def _write_booking(values: dict) -> BookingOutcome | None:
     """Run the booking's statements in one write transaction and commit: the outcome, or None
     (rolled back) when the session cannot be booked now, does not exist, or the person already
-    has an active registration for it."""
+    has an active registration for it. The outcome is built after the commit: while the
+    transaction is open, every other booking of the session waits for it."""
     begin_write()
     try:
         if db.session.get_bind().dialect.name == "postgresql":
-            row = db.session.connection().execute(statements.postgresql_booking(), values).first()
-            outcome = None if row is None else _outcome_of_one_statement(row._mapping)
+            written = _write_booking_postgresql(values)
         else:
-            outcome = _write_booking_sqlite(values)
-        if outcome is None:
+            written = _write_booking_sqlite(values)
+        if written is None:
             db.session.rollback()
             return None
         db.session.commit()
@@ -298,10 +298,27 @@ def _write_booking(values: dict) -> BookingOutcome | None:
     except BaseException:
         db.session.rollback()
         raise
-    return outcome
+    registration, camp, course = written
+    if course is None:  # SQLite: read now, after the commit
+        course = dict(db.session.connection().execute(
+            statements.course_of_session(), {"course_id": camp["course_id"]}).one()._mapping)
+    return _outcome(registration, camp, course)
 
 
-def _write_booking_sqlite(values: dict) -> BookingOutcome | None:
+def _write_booking_postgresql(values: dict) -> tuple[dict, dict, dict] | None:
+    """One statement; its row has the registration's columns, then the session's (prefixed
+    camp__) and the course's (prefixed course__)."""
+    row = db.session.connection().execute(statements.postgresql_booking(), values).first()
+    if row is None:
+        return None
+    row = row._mapping
+    return ({name: row[name] for name in statements.REGISTRATION_COLUMNS},
+            {name.removeprefix("camp__"): value for name, value in row.items() if name.startswith("camp__")},
+            {name.removeprefix("course__"): value for name, value in row.items() if name.startswith("course__")})
+
+
+def _write_booking_sqlite(values: dict) -> tuple[dict, dict, None] | None:
+    """Three statements; the course is read after the commit."""
     connection = db.session.connection()
     inserted = connection.execute(statements.sqlite_insert_registration(), values).first()
     if inserted is None:
@@ -312,16 +329,7 @@ def _write_booking_sqlite(values: dict) -> BookingOutcome | None:
     position = camp.waitlisted_count if inserted.status == statements.WAITLISTED else None
     queue_registration_email(
         "booking_confirmed" if position is None else "booking_waitlisted", inserted.id, values["to_address"], position)
-    course = connection.execute(statements.course_of_session(), {"course_id": camp.course_id}).one()
-    return _outcome(inserted._mapping, camp._mapping, course._mapping)
-
-
-def _outcome_of_one_statement(row) -> BookingOutcome:
-    """The outcome of PostgreSQL's one-statement booking, whose row has the registration's
-    columns, then the session's (prefixed camp__) and the course's (prefixed course__)."""
-    camp = {name.removeprefix("camp__"): value for name, value in row.items() if name.startswith("camp__")}
-    course = {name.removeprefix("course__"): value for name, value in row.items() if name.startswith("course__")}
-    return _outcome({name: row[name] for name in statements.REGISTRATION_COLUMNS}, camp, course)
+    return dict(inserted._mapping), dict(camp._mapping), None
 
 
 def _outcome(registration_values, camp_values, course_values) -> BookingOutcome:
