@@ -536,8 +536,8 @@ def test_the_booking_answer_is_the_session_as_the_database_has_it(ctx, students,
     columns = ("id", "session_id", "status", "waitlist_number", "ticket_code", "created_at", "confirmed_at",
                "cancelled_at")
     assert [getattr(answer, name) for name in columns] == [getattr(stored, name) for name in columns]
-    session_columns = ("id", "capacity", "seats_taken", "waitlisted_count", "waitlist_issued", "starts_at",
-                       "ends_at", "price", "venue", "label", "is_published", "registration_closes_at")
+    session_columns = ("id", "capacity", "seats_taken", "waitlisted_count", "starts_at", "ends_at", "price",
+                       "venue", "label", "is_published", "registration_closes_at")
     assert ([getattr(answer.session, name) for name in session_columns]
             == [getattr(stored.session, name) for name in session_columns])
     assert (answer.session.course.title, answer.session.course.slug) == (TITLE, stored.session.course.slug)

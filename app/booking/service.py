@@ -298,38 +298,36 @@ def _write_booking(values: dict) -> BookingOutcome | None:
     except BaseException:
         db.session.rollback()
         raise
-    registration, camp, course = written
-    if course is None:  # SQLite: read now, after the commit
-        course = dict(db.session.connection().execute(
-            statements.course_of_session(), {"course_id": camp["course_id"]}).one()._mapping)
-    return _outcome(registration, camp, course)
+    return _outcome(*written)
 
 
 def _write_booking_postgresql(values: dict) -> tuple[dict, dict, dict] | None:
-    """One statement; its row has the registration's columns, then the session's (prefixed
-    camp__) and the course's (prefixed course__)."""
+    """One statement, whose row has the registration's columns, the session's and the course's."""
     row = db.session.connection().execute(statements.postgresql_booking(), values).first()
     if row is None:
         return None
     row = row._mapping
-    return ({name: row[name] for name in statements.REGISTRATION_COLUMNS},
-            {name.removeprefix("camp__"): value for name, value in row.items() if name.startswith("camp__")},
-            {name.removeprefix("course__"): value for name, value in row.items() if name.startswith("course__")})
+    return {name: row[name] for name in statements.REGISTRATION_COLUMNS}, *_session_and_course(row)
 
 
-def _write_booking_sqlite(values: dict) -> tuple[dict, dict, None] | None:
-    """Three statements; the course is read after the commit."""
+def _write_booking_sqlite(values: dict) -> tuple[dict, dict, dict] | None:
     connection = db.session.connection()
     inserted = connection.execute(statements.sqlite_insert_registration(), values).first()
     if inserted is None:
         return None
-    camp = connection.execute(
+    counted = connection.execute(
         statements.sqlite_count_registration(), {"session_id": inserted.session_id, "status": inserted.status}
-    ).one()
-    position = camp.waitlisted_count if inserted.status == statements.WAITLISTED else None
+    ).one()._mapping
+    position = counted["camp__waitlisted_count"] if inserted.status == statements.WAITLISTED else None
     queue_registration_email(
         "booking_confirmed" if position is None else "booking_waitlisted", inserted.id, values["to_address"], position)
-    return dict(inserted._mapping), dict(camp._mapping), None
+    return dict(inserted._mapping), *_session_and_course(counted)
+
+
+def _session_and_course(row) -> tuple[dict, dict]:
+    """The session's and the course's columns of a booking statement's row (prefixed camp__ and course__)."""
+    return ({name.removeprefix("camp__"): value for name, value in row.items() if name.startswith("camp__")},
+            {name.removeprefix("course__"): value for name, value in row.items() if name.startswith("course__")})
 
 
 def _outcome(registration_values, camp_values, course_values) -> BookingOutcome:

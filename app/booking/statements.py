@@ -33,10 +33,15 @@ CONFIRMED, WAITLISTED = RegistrationStatus.CONFIRMED.value, RegistrationStatus.W
 # The registration columns a booking inserts, in the order _new_registration selects them.
 _INSERTED = ["session_id", "user_id", "status", "waitlist_number", "ticket_code", "source", "created_at",
              "confirmed_at", "cancelled_at"]
-# What a booking returns of the registration, then of the session as counted after it, then of its course.
+# What a booking returns of the registration, then of the session as counted after it, then of its
+# course: what the booking's answer shows (app/api/schemas.py). No more: every column costs
+# decoding, and psycopg caches the parsing of a statement only up to 4 kB of SQL.
 REGISTRATION_COLUMNS = ("id", "session_id", "status", "waitlist_number", "ticket_code", "created_at",
                         "confirmed_at")
-COURSE_COLUMNS = ("id", "slug", "title", "duration_label", "is_published")
+SESSION_COLUMNS = ("id", "label", "starts_at", "ends_at", "city", "venue", "address", "price",
+                   "capacity", "seats_taken", "waitlisted_count", "registration_opens_at", "registration_closes_at",
+                   "is_published")
+COURSE_COLUMNS = ("id", "slug", "title", "is_published")
 
 
 def _now():
@@ -60,7 +65,8 @@ def _session_to_book():
     return (
         select(sessions.c.id.label("session_id"),
                (sessions.c.seats_taken < sessions.c.capacity).label("has_seat"),
-               (sessions.c.waitlist_issued + 1).label("next_number"))
+               (sessions.c.waitlist_issued + 1).label("next_number"),
+               _now().label("booked_at"))
         .where(sessions.c.id == bindparam("session_id"), bookable(_now()))
         .with_for_update(of=sessions)  # not rendered on SQLite, where the transaction has the database
     )
@@ -75,8 +81,8 @@ def _new_registration(target):
         case((target.c.has_seat, null()), else_=target.c.next_number),
         bindparam("ticket_code"),
         bindparam("source"),
-        _now(),
-        case((target.c.has_seat, _now()), else_=null()),
+        target.c.booked_at,
+        case((target.c.has_seat, target.c.booked_at), else_=null()),
         null(),
     )
 
@@ -101,7 +107,8 @@ def postgresql_booking():
     counts = (update(sessions)
               .where(sessions.c.id == reg.c.session_id, courses.c.id == sessions.c.course_id)
               .values(**_counted(reg.c.status))
-              .returning(*sessions.c, *(courses.c[name].label(f"course__{name}") for name in COURSE_COLUMNS))
+              .returning(*(sessions.c[name] for name in SESSION_COLUMNS),
+                         *(courses.c[name].label(f"course__{name}") for name in COURSE_COLUMNS))
               .cte("counts"))
     position = case((reg.c.status == WAITLISTED, counts.c.waitlisted_count), else_=null())
     email = insert(outbox).from_select(
@@ -113,12 +120,12 @@ def postgresql_booking():
             bindparam("no_attachments", [], type_=JSON),
             literal(OutboxStatus.PENDING.value),
             literal(0),
-            _now(),
-            _now(),
+            reg.c.created_at,
+            reg.c.created_at,
         ).select_from(reg.join(counts, true())),
     ).cte("email")
     return (select(*(reg.c[name] for name in REGISTRATION_COLUMNS),
-                   *(counts.c[column.name].label(f"camp__{column.name}") for column in sessions.c),
+                   *(counts.c[name].label(f"camp__{name}") for name in SESSION_COLUMNS),
                    *(counts.c[f"course__{name}"] for name in COURSE_COLUMNS))
             .select_from(reg.join(counts, true()))
             .add_cte(email))
@@ -136,11 +143,11 @@ def sqlite_insert_registration():
 @functools.cache
 def sqlite_count_registration():
     """The session's counters moved for the registration just inserted (parameter :status); the
-    session's row as it is then."""
+    session's row as it is then, and its course's (SQLite's RETURNING names only the updated
+    table, but takes subqueries)."""
+    course = {name: select(courses.c[name]).where(courses.c.id == sessions.c.course_id).scalar_subquery()
+              for name in COURSE_COLUMNS}
     return (update(sessions).where(sessions.c.id == bindparam("session_id"))
-            .values(**_counted(bindparam("status"))).returning(*sessions.c))
-
-
-@functools.cache
-def course_of_session():
-    return select(*(courses.c[name] for name in COURSE_COLUMNS)).where(courses.c.id == bindparam("course_id"))
+            .values(**_counted(bindparam("status")))
+            .returning(*(sessions.c[name].label(f"camp__{name}") for name in SESSION_COLUMNS),
+                       *(course[name].label(f"course__{name}") for name in COURSE_COLUMNS)))
