@@ -62,6 +62,9 @@ def _configure_database(app: Flask) -> None:
         # factory makes writers queue for their turn instead of polling (see app/common/db.py).
         options["connect_args"] = {"timeout": app.config["SQLITE_BUSY_TIMEOUT_MS"] / 1000,
                                    "factory": _sqlite_hooks.QueuedWriterConnection}
+        # A file has no server that could have dropped the connection: pinging it at every
+        # checkout (a request checks out once per transaction) would be work for nothing.
+        options["pool_pre_ping"] = False
         app.config["SQLALCHEMY_ENGINE_OPTIONS"] = options
 
 

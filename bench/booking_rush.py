@@ -10,8 +10,10 @@ before and just after it, so a machine that slows down or speeds up during the r
 CPU frequency) moves both sides of the ratio alike.
 Prints, per round and as the median of the rounds: confirmed / waitlisted / errors, requests per
 second, p50 and p99 latency, bookings per minute, and booking throughput as a ratio of the
-baseline (the figure that matters: it does not depend on how fast this machine is). Then it checks
-the database: for every session exactly C confirmed, the rest waitlisted with positions 1..N-C.
+baseline (the figure that matters: it does not depend on how fast this machine is), and the CPU
+time one request of each kind cost the gunicorn workers, PostgreSQL and the load generator (from
+/proc, on Linux). Then it checks the database: for every session exactly C confirmed, the rest
+waitlisted with positions 1..N-C.
 
     .venv/bin/python bench/booking_rush.py                      # SQLite and PostgreSQL, 1000 students, 60 seats
     .venv/bin/python bench/booking_rush.py --db sqlite --students 200 --seats 20 --rounds 1
@@ -45,6 +47,8 @@ class Phase:
     statuses: dict[str, int] = field(default_factory=dict)
     errors: list[str] = field(default_factory=list)
     seconds: float = 0.0
+
+    cpu_ms_per_request: dict[str, float] = field(default_factory=dict)
 
     @property
     def requests_per_second(self) -> float:
@@ -119,13 +123,39 @@ def _gunicorn(database_url: str, port: int, workers: int):
                 time.sleep(0.2)
         else:
             raise RuntimeError("gunicorn did not start")
-        yield
+        yield server.pid
     finally:
         server.terminate()
         server.wait(timeout=30)
 
 
-def _run_phase(name: str, port: int, method: str, path: str, tokens: list[str], concurrency: int) -> Phase:
+def _cpu_seconds(gunicorn_pid: int) -> dict[str, float]:
+    """CPU time (user + system) used so far by the gunicorn workers, the PostgreSQL server
+    processes and this load generator, from /proc (Linux; empty elsewhere)."""
+    tick = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+    used = {"gunicorn": 0.0, "postgres": 0.0, "client": sum(os.times()[:2])}
+    try:
+        pids = [name for name in os.listdir("/proc") if name.isdigit()]
+    except OSError:
+        return {}
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/stat") as stat_file:
+                fields = stat_file.read().rsplit(")", 1)[1].split()
+            with open(f"/proc/{pid}/cmdline", "rb") as cmdline_file:
+                command = cmdline_file.read()
+        except OSError:  # ended meanwhile
+            continue
+        parent, cpu = int(fields[1]), (int(fields[11]) + int(fields[12])) / tick
+        if parent == gunicorn_pid or int(pid) == gunicorn_pid:
+            used["gunicorn"] += cpu
+        elif command.startswith(b"postgres"):
+            used["postgres"] += cpu
+    return used
+
+
+def _run_phase(name: str, port: int, method: str, path: str, tokens: list[str], concurrency: int,
+               gunicorn_pid: int | None = None) -> Phase:
     """Every token makes one request; `concurrency` client threads, all released at once."""
     phase = Phase(name)
     lock = threading.Lock()
@@ -167,10 +197,15 @@ def _run_phase(name: str, port: int, method: str, path: str, tokens: list[str], 
             one_request(token)
 
     shares = [tokens[i::concurrency] for i in range(concurrency)]
+    cpu_before = _cpu_seconds(gunicorn_pid) if gunicorn_pid else {}
     with ThreadPoolExecutor(max_workers=concurrency) as pool:
         began = time.perf_counter()
         list(pool.map(worker, shares))
         phase.seconds = time.perf_counter() - began
+    if cpu_before:
+        cpu_after = _cpu_seconds(gunicorn_pid)
+        phase.cpu_ms_per_request = {kind: (cpu_after[kind] - cpu_before[kind]) * 1000 / len(tokens)
+                                    for kind in cpu_before}
     return phase
 
 
@@ -216,13 +251,15 @@ def run(kind: str, students: int, seats: int, workers: int, concurrency: int, ro
         session_ids, tokens = _prepare(database_url, students, seats, rounds)
         port = _free_port()
         baselines, rushes = [], []
-        with _gunicorn(database_url, port, workers):
+        with _gunicorn(database_url, port, workers) as server_pid:
             _run_phase("warm-up", port, "GET", "/api/v1/me", tokens[: concurrency * 2], concurrency)
             for session_id in session_ids:
-                baselines.append(_run_phase("GET /api/v1/me", port, "GET", "/api/v1/me", tokens, concurrency))
+                baselines.append(_run_phase("GET /api/v1/me", port, "GET", "/api/v1/me", tokens, concurrency,
+                                            server_pid))
                 rushes.append(_run_phase("book", port, "POST", f"/api/v1/sessions/{session_id}/registrations",
-                                         tokens, concurrency))
-            baselines.append(_run_phase("GET /api/v1/me", port, "GET", "/api/v1/me", tokens, concurrency))
+                                         tokens, concurrency, server_pid))
+            baselines.append(_run_phase("GET /api/v1/me", port, "GET", "/api/v1/me", tokens, concurrency,
+                                        server_pid))
         verdicts = [_check_database(database_url, session_id, seats, students) for session_id in session_ids]
     per_round = [
         _round_figures(rush, (baselines[n].requests_per_second + baselines[n + 1].requests_per_second) / 2)
@@ -233,11 +270,18 @@ def run(kind: str, students: int, seats: int, workers: int, concurrency: int, ro
         "database": kind,
         "rounds": per_round,
         "median": {key: statistics.median(r[key] for r in per_round) for key in per_round[0]},
+        "baseline_rps": [phase.requests_per_second for phase in baselines],
+        "cpu_ms": {name: _median_cpu(phases) for name, phases in (("baseline", baselines), ("booking", rushes))},
         "baseline_p50_ms": statistics.median(phase.percentile(50) for phase in baselines),
         "baseline_errors": baseline_errors,
         "database_check": "; ".join(sorted(set(verdicts))),
         "first_errors": [error for phase in rushes + baselines for error in phase.errors][:3],
     }
+
+
+def _median_cpu(phases: list[Phase]) -> dict[str, float]:
+    kinds = phases[0].cpu_ms_per_request
+    return {kind: statistics.median(phase.cpu_ms_per_request[kind] for phase in phases) for kind in kinds}
 
 
 def _describe(figures: dict) -> str:
@@ -267,9 +311,14 @@ def main() -> None:
             print(f"  round {n}: {_describe(figures)}")
         median = r["median"]
         print(f"  median:  {_describe(median)}")
-        print(f"  baseline: GET /api/v1/me, p50 {r['baseline_p50_ms']:.1f} ms, errors {r['baseline_errors']}")
+        print(f"  baseline: GET /api/v1/me, {' / '.join(f'{rps:.0f}' for rps in r['baseline_rps'])} req/s before, "
+              f"between and after the rushes, p50 {r['baseline_p50_ms']:.1f} ms, errors {r['baseline_errors']}")
         print(f"  booking throughput / baseline = {median['ratio']:.2f}  (goal >= 0.50; rounds "
               f"{min(x['ratio'] for x in r['rounds']):.2f}-{max(x['ratio'] for x in r['rounds']):.2f})")
+        for name, cpu in r["cpu_ms"].items():
+            if cpu:
+                print(f"  CPU per {name} request: " + ", ".join(f"{kind} {ms:.2f} ms" for kind, ms in cpu.items())
+                      + f", total {sum(cpu.values()):.2f} ms")
         print(f"  database: {r['database_check']}")
         for error in r["first_errors"]:
             print(f"  error: {error}")

@@ -78,3 +78,47 @@ def test_downgrade_to_base_removes_everything_and_upgrade_rebuilds_it(migrated_a
     flask_migrate.upgrade()
     assert table_names() == set(db.metadata.tables) | {"alembic_version"}
     assert schema_differences() == []
+
+
+def test_0007_counts_the_people_already_waiting_and_keeps_queued_mail(migrated_app):
+    """Sessions migrated with a waitlist get their waitlisted_count from the registrations; on
+    the way back down, composed messages stay and messages not composed yet are dropped."""
+    flask_migrate.upgrade(revision="0006")
+    with db.engine.begin() as connection:
+        connection.execute(text(
+            "INSERT INTO courses (id, slug, title, platform, duration_label, summary, outcomes, audience,"
+            " is_published, hours_of_study, created_at) VALUES (1, 'c', '课程', '', '', '', '', '', true, 24,"
+            " CURRENT_TIMESTAMP)"))
+        connection.execute(text(
+            "INSERT INTO camp_sessions (id, course_id, label, starts_at, ends_at, city, venue, address, price,"
+            " capacity, seats_taken, waitlist_issued, certificates_issued, is_published, created_at) VALUES"
+            " (1, 1, '', '2027-09-17 01:00:00', '2027-09-19 10:00:00', '', '', '', 3980, 1, 1, 3, 0, true,"
+            " CURRENT_TIMESTAMP), (2, 1, '', '2027-10-17 01:00:00', '2027-10-19 10:00:00', '', '', '', 3980, 5,"
+            " 0, 0, 0, true, CURRENT_TIMESTAMP)"))
+        for user_id in (1, 2, 3, 4):
+            connection.execute(text(
+                "INSERT INTO users (id, email, password_hash, role, is_active, session_version, created_at)"
+                f" VALUES ({user_id}, 'u{user_id}@example.com', 'x', 'student', true, 1, CURRENT_TIMESTAMP)"))
+        connection.execute(text(
+            "INSERT INTO registrations (session_id, user_id, status, waitlist_number, source, created_at) VALUES"
+            " (1, 1, 'confirmed', NULL, 'web', CURRENT_TIMESTAMP), (1, 2, 'waitlisted', 1, 'web', CURRENT_TIMESTAMP),"
+            " (1, 3, 'cancelled', NULL, 'web', CURRENT_TIMESTAMP), (1, 4, 'waitlisted', 3, 'web', CURRENT_TIMESTAMP)"))
+
+    flask_migrate.upgrade()
+
+    with db.engine.begin() as connection:
+        counts = dict(connection.execute(text("SELECT id, waitlisted_count FROM camp_sessions")).all())
+        assert counts == {1: 2, 2: 0}
+        connection.execute(text(
+            "INSERT INTO outbox_messages (to_address, subject, body_text, attachments, status, attempts,"
+            " next_attempt_at, created_at) VALUES ('a@example.com', '主题', '正文', '[]', 'pending', 0,"
+            " CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"))
+        connection.execute(text(
+            "INSERT INTO outbox_messages (to_address, template, context, attachments, status, attempts,"
+            " next_attempt_at, created_at) VALUES ('b@example.com', 'booking_waitlisted', '{}', '[]', 'pending',"
+            " 0, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"))
+
+    flask_migrate.downgrade(revision="0006")
+
+    with db.engine.connect() as connection:
+        assert connection.execute(text("SELECT to_address FROM outbox_messages")).scalars().all() == ["a@example.com"]
