@@ -297,7 +297,7 @@ def main() -> None:
     parser.add_argument("--db", choices=["sqlite", "postgres", "both"], default="both")
     parser.add_argument("--students", type=int, default=1000)
     parser.add_argument("--seats", type=int, default=60)
-    parser.add_argument("--rounds", type=int, default=3, help="rushes, each on its own session")
+    parser.add_argument("--rounds", type=int, default=5, help="rushes, each on its own session")
     parser.add_argument("--workers", type=int, default=4, help="gunicorn sync workers")
     parser.add_argument("--concurrency", type=int, default=50, help="client connections at once")
     args = parser.parse_args()
