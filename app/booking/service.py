@@ -179,11 +179,14 @@ def _move_counts(camp: CampSession, *conditions, **changes) -> Row | None:
     return counts
 
 
-def _take_seat(camp: CampSession) -> Row | None:
-    """Take one confirmed seat if one is free (the WHERE clause is the capacity rule)."""
+def _take_seat(camp: CampSession, for_waiting_person: bool = False) -> Row | None:
+    """Take one confirmed seat if one is free (the WHERE clause is the capacity rule); for a
+    waiting person, who then leaves the waitlist, in the same UPDATE."""
     sessions = CampSession.__table__
-    return _move_counts(camp, sessions.c.seats_taken < sessions.c.capacity,
-                        seats_taken=sessions.c.seats_taken + 1)
+    changes = {"seats_taken": sessions.c.seats_taken + 1}
+    if for_waiting_person:
+        changes["waitlisted_count"] = sessions.c.waitlisted_count - 1
+    return _move_counts(camp, sessions.c.seats_taken < sessions.c.capacity, **changes)
 
 
 def _release_seat(camp: CampSession) -> None:
@@ -192,7 +195,7 @@ def _release_seat(camp: CampSession) -> None:
 
 
 def _leave_waitlist(camp: CampSession) -> None:
-    """One person fewer waiting (promoted, moved or cancelled). The CHECK waitlisted_count >= 0
+    """One person fewer waiting (moved or cancelled). The CHECK waitlisted_count >= 0
     refuses a count that would go below zero: it would mean a bug, not a state to hide."""
     sessions = CampSession.__table__
     _move_counts(camp, waitlisted_count=sessions.c.waitlisted_count - 1)
@@ -218,9 +221,8 @@ def _promote_waiting(camp: CampSession, now: datetime) -> list[Registration]:
     ).all()
     promoted = []
     for registration in queue:
-        if _take_seat(camp) is None:
+        if _take_seat(camp, for_waiting_person=True) is None:
             break
-        _leave_waitlist(camp)
         before = _state(registration)
         _confirm(registration, now)
         record("registration.promote", None, registration_id=registration.id, session_id=camp.id,
@@ -311,6 +313,7 @@ def _write_booking_postgresql(values: dict) -> tuple[dict, dict, dict] | None:
 
 
 def _write_booking_sqlite(values: dict) -> tuple[dict, dict, dict] | None:
+    """Three statements: the registration, the counters (with the course's columns), the email."""
     connection = db.session.connection()
     inserted = connection.execute(statements.sqlite_insert_registration(), values).first()
     if inserted is None:
@@ -345,32 +348,6 @@ def _outcome(registration_values, camp_values, course_values) -> BookingOutcome:
     # Waitlisted: the newest in the queue, so its place is the queue's length after it.
     return BookingOutcome(registration, created=True, waitlist_position=camp.waitlisted_count if waiting else None,
                           waitlist_length=camp.waitlisted_count)
-
-
-def _add_registration(camp: CampSession, user: User, source: str, now: datetime) -> tuple[Registration, int | None]:
-    """Staff's booking, under the session's lock already held: a seat if one is free, else the
-    next place in the queue; the registration and its waitlist position."""
-    if _take_seat(camp) is not None:
-        registration = Registration(session_id=camp.id, user_id=user.id, status=RegistrationStatus.CONFIRMED,
-                                    confirmed_at=now, ticket_code=new_ticket_code(), source=source, created_at=now)
-        position = None
-    else:
-        sessions = CampSession.__table__
-        number, position = db.session.connection().execute(
-            update(sessions).where(sessions.c.id == camp.id)
-            .values(waitlist_issued=sessions.c.waitlist_issued + 1, waitlisted_count=sessions.c.waitlisted_count + 1)
-            .returning(sessions.c.waitlist_issued, sessions.c.waitlisted_count)
-        ).one()
-        db.session.expire(camp, ["waitlist_issued", "waitlisted_count"])
-        registration = Registration(session_id=camp.id, user_id=user.id, status=RegistrationStatus.WAITLISTED,
-                                    waitlist_number=number, ticket_code=new_ticket_code(), source=source,
-                                    created_at=now)
-    db.session.add(registration)
-    try:
-        db.session.flush()
-    except IntegrityError as error:  # a parallel booking of the same person committed first
-        raise AlreadyRegistered() from error
-    return registration, position
 
 
 @write_transaction
@@ -454,6 +431,32 @@ def _state(registration: Registration) -> dict:
     }
 
 
+def _add_registration(camp: CampSession, user: User, source: str, now: datetime) -> tuple[Registration, int | None]:
+    """A seat if one is free, else the next place in the queue, under the session's lock already
+    held (the ORM way: staff add one person at a time); the registration and its waitlist position."""
+    if _take_seat(camp) is not None:
+        registration = Registration(session_id=camp.id, user_id=user.id, status=RegistrationStatus.CONFIRMED,
+                                    confirmed_at=now, ticket_code=new_ticket_code(), source=source, created_at=now)
+        position = None
+    else:
+        sessions = CampSession.__table__
+        number, position = db.session.connection().execute(
+            update(sessions).where(sessions.c.id == camp.id)
+            .values(waitlist_issued=sessions.c.waitlist_issued + 1, waitlisted_count=sessions.c.waitlisted_count + 1)
+            .returning(sessions.c.waitlist_issued, sessions.c.waitlisted_count)
+        ).one()
+        db.session.expire(camp, ["waitlist_issued", "waitlisted_count"])
+        registration = Registration(session_id=camp.id, user_id=user.id, status=RegistrationStatus.WAITLISTED,
+                                    waitlist_number=number, ticket_code=new_ticket_code(), source=source,
+                                    created_at=now)
+    db.session.add(registration)
+    try:
+        db.session.flush()
+    except IntegrityError as error:  # a parallel booking of the same person committed first
+        raise AlreadyRegistered() from error
+    return registration, position
+
+
 @write_transaction
 def staff_add(session_id: int, user: User, actor: User, now: datetime | None = None) -> Registration:
     """Staff put a person on a session (walk-in, phone booking): a seat if one is free, else the
@@ -487,7 +490,7 @@ def promote_by_hand(registration_id: int, actor: User, now: datetime | None = No
     if registration.status is not RegistrationStatus.WAITLISTED:
         raise NotWaitlisted()
     note = "工作人员手动转正"
-    if _take_seat(camp) is None:
+    if _take_seat(camp, for_waiting_person=True) is None:
         if not add_seat_if_full:
             raise SessionFull()
         # One more seat, for this person: not through apply_capacity, which would give it to
@@ -497,10 +500,9 @@ def promote_by_hand(registration_id: int, actor: User, now: datetime | None = No
                after={"capacity": camp.capacity + 1}, note="手动转正增加名额")
         camp.capacity += 1
         db.session.flush()
-        if _take_seat(camp) is None:
+        if _take_seat(camp, for_waiting_person=True) is None:
             raise SessionFull()
         note = "工作人员手动转正（名额 +1）"
-    _leave_waitlist(camp)
     before = _state(registration)
     _confirm(registration, now)
     record("registration.promote", actor, registration_id=registration.id, session_id=camp.id,

@@ -10,8 +10,8 @@ capacity, else waitlist number waitlist_issued + 1; then the counters move with 
   (`FOR UPDATE`, which waits for a booking holding it and then reads its committed counts), insert
   the registration, move the counters, queue the email. One round trip while the row is locked.
 - SQLite: the same decision as an INSERT ... SELECT from the row (`sqlite_insert_registration`),
-  then the counters (`sqlite_count_registration`), in a BEGIN IMMEDIATE transaction that has the
-  database to itself; SQLite has no data-modifying WITH.
+  then the counters (`sqlite_count_registration`) and the email's outbox row, in a BEGIN IMMEDIATE
+  transaction that has the database to itself; SQLite has no data-modifying WITH.
 Either way the database has the last word: CHECK seats_taken <= capacity, one active registration
 per person and session (partial unique index), unique waitlist numbers.
 """

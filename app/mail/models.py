@@ -23,8 +23,8 @@ class OutboxMessage(db.Model):
     sends nothing and a committed one always has its message; `flask outbox send` delivers it.
 
     A message is queued either composed (subject and bodies) or as a `template` and its `context`
-    (ids and a few values, see app/mail/composers.py), composed by the sender when it first takes
-    the message; the composed text is then stored, so the row shows what was sent.
+    (ids and a few values; see `composer` in app/mail/service.py), composed by the sender when it
+    takes the message; the composed text is then stored, so the row shows what was sent.
     """
 
     __tablename__ = "outbox_messages"
