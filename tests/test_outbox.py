@@ -400,7 +400,7 @@ def test_recipient_refused_for_good_is_not_retried(ctx, app, monkeypatch):
 
 # --- messages composed when sent -------------------------------------------------------------
 
-@composer("test_greeting")
+@composer({"test_greeting": "欢迎邮件"})
 def _compose_greeting(template: str, context: dict) -> ComposedEmail:
     user = db.session.get(User, context["user_id"])
     if user is None:
@@ -459,7 +459,7 @@ def test_admin_previews_a_message_not_composed_yet(app, admin_client):
         message_id = commit_greeting(make_user(app, "zhe@example.com", name="张喆"))
 
     listing = admin_client.get("/admin/outbox/").get_data(as_text=True)
-    assert "（发送时生成）test_greeting" in listing
+    assert "（发送时生成）欢迎邮件" in listing
     page = admin_client.get(f"/admin/outbox/{message_id}").get_data(as_text=True)
     assert "按当前数据生成的预览" in page
     assert "张喆，欢迎加入！" in page and "welcome.ics" in page

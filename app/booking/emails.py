@@ -16,6 +16,7 @@ from types import SimpleNamespace
 from flask import render_template
 from flask_babel import get_locale, get_timezone
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
@@ -34,6 +35,14 @@ _SUBJECTS = {
     "booking_moved": lambda title: _("报名场次已调整：%(title)s", title=title),
     "booking_cancelled": lambda title: _("报名已取消：%(title)s", title=title),
 }
+# What the admin's outbox calls a message not composed yet.
+_LABELS = {
+    "booking_confirmed": _l("报名成功通知"),
+    "booking_waitlisted": _l("候补通知"),
+    "booking_promoted": _l("候补转正通知"),
+    "booking_moved": _l("调整场次通知"),
+    "booking_cancelled": _l("取消报名通知"),
+}
 # The emails of a confirmed seat carry the ticket: its code and link in the text, the calendar
 # entry and the door QR code as attachments.
 _WITH_TICKET = {"booking_confirmed", "booking_promoted", "booking_moved"}
@@ -49,7 +58,7 @@ def queue_registration_email(template: str, registration_id: int, to_address: st
     queue_templated(to_address, template, **context)
 
 
-@composer(*_SUBJECTS)
+@composer(_LABELS)
 def compose_registration_email(template: str, context: dict) -> ComposedEmail:
     registration = db.session.scalar(
         select(Registration)

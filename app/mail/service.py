@@ -47,18 +47,25 @@ class ComposedEmail:
 
 Composer = Callable[[str, dict], ComposedEmail]
 _composers: dict[str, Composer] = {}
+_labels: dict[str, str] = {}
 
 
-def composer(*templates: str) -> Callable[[Composer], Composer]:
-    """Register the function that composes messages queued with these template names; it is
-    called with the template name and the row's context, inside the app (not a request)."""
+def composer(templates: dict[str, str]) -> Callable[[Composer], Composer]:
+    """Register the function that composes messages queued with these template names (each with
+    a label for the admin's outbox, until the message is composed); it is called with the
+    template name and the row's context, inside the app (not a request)."""
 
     def register(compose_function: Composer) -> Composer:
-        for template in templates:
+        for template, label in templates.items():
             _composers[template] = compose_function
+            _labels[template] = label
         return compose_function
 
     return register
+
+
+def template_label(template: str | None) -> str:
+    return str(_labels.get(template, template or ""))
 
 
 class UnknownTemplate(LookupError):

@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 from app.accounts.permissions import admin_required
 from app.extensions import db
 from app.mail.models import OutboxMessage, OutboxStatus
-from app.mail.service import compose
+from app.mail.service import compose, template_label
 
 bp = Blueprint("mail", __name__, url_prefix="/admin/outbox")
 PAGE_SIZE = 50
@@ -23,7 +23,8 @@ def outbox():
         query = query.where(OutboxMessage.status == OutboxStatus(status_filter))
     page = db.paginate(query, per_page=PAGE_SIZE, error_out=False)
     counts = dict(db.session.execute(select(OutboxMessage.status, func.count()).group_by(OutboxMessage.status)).all())
-    return render_template("mail/outbox.html", page=page, counts=counts, status_filter=status_filter)
+    return render_template("mail/outbox.html", page=page, counts=counts, status_filter=status_filter,
+                           template_label=template_label)
 
 
 @bp.route("/<int:message_id>")
@@ -35,4 +36,5 @@ def message(message_id: int):
         composed, problem = compose(message), None
     except LookupError as error:  # its registration was deleted, or no composer knows its template
         composed, problem = None, str(error)
-    return render_template("mail/message.html", message=message, composed=composed, problem=problem)
+    return render_template("mail/message.html", message=message, composed=composed, problem=problem,
+                           label=template_label(message.template))
