@@ -128,7 +128,7 @@ _PATHS: dict = {
                 "404": _error("场次不存在（session_not_found）或未发布（session_not_published）"),
                 "409": _error(
                     "不能报名：报名尚未开始（registration_not_open_yet）、报名已截止（registration_closed）、"
-                    "已开课（session_started）"
+                    "已开课（session_started）；场次正在调整，稍后重试（session_changing）"
                 ),
                 "422": _error("请先在个人资料中填写姓名和手机号（profile_incomplete）"),
                 "429": _RATE_LIMITED,
