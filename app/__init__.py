@@ -75,7 +75,7 @@ def _parsed_locale(tag: str) -> Locale:
 
 def _site_locale() -> Locale:
     """The site's language (zh_CN). Flask-Babel's default parses the configured tag again on every
-    request, which was a measurable part of a booking; a Locale object is used as it is."""
+    request, a measurable part of a light API request; a Locale object is used as it is."""
     return _parsed_locale(current_app.config["BABEL_DEFAULT_LOCALE"])
 
 

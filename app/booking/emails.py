@@ -8,13 +8,10 @@ session as it is when sent (a venue corrected a minute later is the one the stud
 """
 from __future__ import annotations
 
-import functools
-from datetime import datetime
-from decimal import Decimal
-from types import SimpleNamespace
+from collections.abc import Callable
+from dataclasses import dataclass
 
 from flask import render_template
-from flask_babel import get_locale, get_timezone
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
@@ -27,38 +24,37 @@ from app.catalog.models import CampSession
 from app.extensions import db
 from app.mail.service import Attachment, ComposedEmail, composer, queue_templated, render_email
 
-# Template name -> subject. The templates are templates/mail/<name>.txt.
-_SUBJECTS = {
-    "booking_confirmed": lambda title: _("报名成功：%(title)s", title=title),
-    "booking_waitlisted": lambda title: _("已加入候补：%(title)s", title=title),
-    "booking_promoted": lambda title: _("候补成功：您已获得正式名额"),
-    "booking_moved": lambda title: _("报名场次已调整：%(title)s", title=title),
-    "booking_cancelled": lambda title: _("报名已取消：%(title)s", title=title),
+
+@dataclass(frozen=True)
+class _Email:
+    label: str  # what the admin's outbox calls the message until it is composed
+    subject: Callable[[str], str]  # from the course title
+    with_ticket: bool  # a confirmed seat's: ticket code and link, calendar entry and door QR code
+
+
+# Template name (templates/mail/<name>.txt) -> what the email is.
+_EMAILS = {
+    "booking_confirmed": _Email(_l("报名成功通知"), lambda title: _("报名成功：%(title)s", title=title), True),
+    "booking_waitlisted": _Email(_l("候补通知"), lambda title: _("已加入候补：%(title)s", title=title), False),
+    "booking_promoted": _Email(_l("候补转正通知"), lambda title: _("候补成功：您已获得正式名额"), True),
+    "booking_moved": _Email(_l("调整场次通知"), lambda title: _("报名场次已调整：%(title)s", title=title), True),
+    "booking_cancelled": _Email(_l("取消报名通知"), lambda title: _("报名已取消：%(title)s", title=title), False),
 }
-# What the admin's outbox calls a message not composed yet.
-_LABELS = {
-    "booking_confirmed": _l("报名成功通知"),
-    "booking_waitlisted": _l("候补通知"),
-    "booking_promoted": _l("候补转正通知"),
-    "booking_moved": _l("调整场次通知"),
-    "booking_cancelled": _l("取消报名通知"),
-}
-# The emails of a confirmed seat carry the ticket: its code and link in the text, the calendar
-# entry and the door QR code as attachments.
-_WITH_TICKET = {"booking_confirmed", "booking_promoted", "booking_moved"}
 
 
 def queue_registration_email(template: str, registration_id: int, to_address: str,
                              waitlist_position: int | None = None) -> None:
     """Queue one of the emails above in the caller's transaction. `waitlist_position`: the place
     in the queue the booking was given (the waitlisted email says it, as the booking's answer did)."""
+    if template not in _EMAILS:  # caught here, in the action's tests, not by the sender later
+        raise ValueError(f"no registration email {template!r}")
     context = {"registration_id": registration_id}
     if waitlist_position is not None:
         context["waitlist_position"] = waitlist_position
     queue_templated(to_address, template, **context)
 
 
-@composer(_LABELS)
+@composer({template: email.label for template, email in _EMAILS.items()})
 def compose_registration_email(template: str, context: dict) -> ComposedEmail:
     registration = db.session.scalar(
         select(Registration)
@@ -67,42 +63,20 @@ def compose_registration_email(template: str, context: dict) -> ComposedEmail:
     )
     if registration is None:
         raise LookupError(f"registration {context['registration_id']} no longer exists")
-    camp = registration.session
+    camp, email = registration.session, _EMAILS[template]
     attachments: list[Attachment] = []
     ticket = {}
-    if template in _WITH_TICKET and registration.ticket_code:
-        attachments = ticket_attachments(registration.id, registration.ticket_code, camp)
+    if email.with_ticket and registration.ticket_code:
+        attachments = [
+            Attachment("camp.ics", "text/calendar", registration_ics(registration.id, camp)),
+            Attachment("ticket-qr.png", "image/png", ticket_qr_png(registration.ticket_code)),
+        ]
         ticket = {"ticket_code": format_ticket_code(registration.ticket_code),
                   "ticket_url": ticket_url(registration.id)}
     return render_email(
-        _SUBJECTS[template](camp.course.title), template, attachments,
-        name=registration.user.display_name, details=session_details(camp),
+        email.subject(camp.course.title), template, attachments,
+        name=registration.user.display_name,
+        details=render_template("mail/_session_details.txt", camp=camp),
         position=context.get("waitlist_position"), **ticket,
     )
 
-
-def ticket_attachments(registration_id: int, ticket_code: str, camp: CampSession) -> list[Attachment]:
-    """What a confirmed seat's email carries: the calendar entry and the door QR code."""
-    return [
-        Attachment("camp.ics", "text/calendar", registration_ics(registration_id, camp)),
-        Attachment("ticket-qr.png", "image/png", ticket_qr_png(ticket_code)),
-    ]
-
-
-def session_details(camp: CampSession) -> str:
-    """The course, dates, place and price block of every booking email (dates formatted in Shanghai time).
-
-    Kept per what it shows, in the language and zone it is shown in: the sender composes the
-    emails of a rush one after another, all with the same block."""
-    course = camp.course
-    return _session_details(str(get_locale()), str(get_timezone()), course.title, course.duration_label,
-                            camp.starts_at, camp.ends_at, camp.city, camp.venue, camp.address, camp.price)
-
-
-@functools.lru_cache(maxsize=256)
-def _session_details(locale: str, zone: str, title: str, duration_label: str | None, starts_at: datetime,
-                     ends_at: datetime, city: str, venue: str, address: str | None, price: Decimal) -> str:
-    del locale, zone  # part of the cache key only: render_template uses the app's own
-    camp = SimpleNamespace(course=SimpleNamespace(title=title, duration_label=duration_label),
-                           starts_at=starts_at, ends_at=ends_at, city=city, venue=venue, address=address, price=price)
-    return render_template("mail/_session_details.txt", camp=camp)

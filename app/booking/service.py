@@ -64,7 +64,6 @@ class BookingOutcome:
     booked: Registration
     created: bool  # False when the person already had an active registration (double click)
     waitlist_position: int | None  # 1 for the head of the queue; None when confirmed
-    waitlist_length: int  # of the session, just after this booking
 
     @property
     def registration(self) -> Registration:
@@ -121,11 +120,6 @@ def waitlist_position(registration: Registration) -> int | None:
             Registration.waitlist_number <= registration.waitlist_number,
         )
     )
-
-
-def waitlist_length(session_id: int) -> int:
-    """How many people wait for a seat of this session (the session's own count)."""
-    return db.session.scalar(select(CampSession.waitlisted_count).where(CampSession.id == session_id)) or 0
 
 
 def refusal_reason(camp: CampSession, now: datetime) -> str | None:
@@ -270,8 +264,7 @@ def _existing_or_refusal(user_id: int, session_id: int, now: datetime) -> Bookin
     else the reason the session cannot be booked, raised as its domain error; else None."""
     existing = active_registration(user_id, session_id)
     if existing is not None:
-        return BookingOutcome(existing, created=False, waitlist_position=waitlist_position(existing),
-                              waitlist_length=existing.session.waitlisted_count)
+        return BookingOutcome(existing, created=False, waitlist_position=waitlist_position(existing))
     camp = db.session.get(CampSession, session_id)
     if camp is None:
         raise SessionNotFound()
@@ -346,8 +339,7 @@ def _outcome(registration_values, camp_values, course_values) -> BookingOutcome:
     set_committed_value(registration, "session", camp)
     waiting = registration.status is RegistrationStatus.WAITLISTED
     # Waitlisted: the newest in the queue, so its place is the queue's length after it.
-    return BookingOutcome(registration, created=True, waitlist_position=camp.waitlisted_count if waiting else None,
-                          waitlist_length=camp.waitlisted_count)
+    return BookingOutcome(registration, created=True, waitlist_position=camp.waitlisted_count if waiting else None)
 
 
 @write_transaction

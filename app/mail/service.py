@@ -18,9 +18,8 @@ from flask import current_app, render_template
 from jinja2 import TemplateNotFound
 from sqlalchemy import insert
 
-from app.common.time import utcnow
 from app.extensions import db
-from app.mail.models import OutboxMessage, OutboxStatus
+from app.mail.models import OutboxMessage
 
 
 @dataclass(frozen=True)
@@ -104,28 +103,6 @@ def _template_exists(name: str) -> bool:
     return True
 
 
-def render_message(
-    to: str,
-    subject: str,
-    template: str,
-    attachments: list[Attachment] | tuple[Attachment, ...] = (),
-    **context,
-) -> dict:
-    """The outbox row's values: `templates/mail/<template>.txt` (and `.html` if present) rendered."""
-    email = render_email(subject, template, attachments, **context)
-    return {
-        "to_address": to,
-        "subject": email.subject,
-        "body_text": email.body_text,
-        "body_html": email.body_html,
-        "attachments": email.attachments,
-        "status": OutboxStatus.PENDING,
-        "attempts": 0,
-        "next_attempt_at": utcnow(),
-        "created_at": utcnow(),
-    }
-
-
 def queue_email(
     to: str,
     subject: str,
@@ -137,24 +114,11 @@ def queue_email(
 
     It does not commit: the message becomes real only if the caller's transaction commits.
     """
-    message = OutboxMessage(**render_message(to, subject, template, attachments, **context))
+    email = render_email(subject, template, attachments, **context)
+    message = OutboxMessage(to_address=to, subject=email.subject, body_text=email.body_text,
+                            body_html=email.body_html, attachments=email.attachments)
     db.session.add(message)
     return message
-
-
-def templated_row(to: str, template: str, context: dict) -> dict:
-    """The outbox row's values for a message composed when sent."""
-    now = utcnow()
-    return {
-        "to_address": to,
-        "template": template,
-        "context": context,
-        "attachments": [],
-        "status": OutboxStatus.PENDING,
-        "attempts": 0,
-        "next_attempt_at": now,
-        "created_at": now,
-    }
 
 
 @functools.cache
@@ -166,4 +130,5 @@ def queue_templated(to: str, template: str, **context) -> None:
     """Queue a message to be composed when sent (see `composer`), with one INSERT added to the
     caller's transaction (built once: this runs under the session's lock in a booking rush).
     The context must be JSON: ids and plain values, not objects."""
-    db.session.connection().execute(_insert_sql(), templated_row(to, template, context))
+    # Status, attempts and times take the columns' defaults.
+    db.session.connection().execute(_insert_sql(), {"to_address": to, "template": template, "context": context})
