@@ -1,5 +1,5 @@
 """Every model, imported in one place so that SQLAlchemy's metadata (migrations, create_all) is complete."""
-from app.accounts.models import Role, User
+from app.accounts.models import LoginSession, Role, User
 from app.audit.models import AuditEntry
 from app.booking.models import Registration, RegistrationStatus
 from app.catalog.models import CampSession, Course
@@ -22,6 +22,7 @@ __all__ = [
     "Certificate",
     "CertificateStatus",
     "Course",
+    "LoginSession",
     "OutboxMessage",
     "OutboxStatus",
     "Registration",

@@ -4,7 +4,7 @@ import enum
 from datetime import datetime
 
 from flask_login import UserMixin
-from sqlalchemy import Enum, String, func, true
+from sqlalchemy import Enum, ForeignKey, String, func, true
 from sqlalchemy.orm import Mapped, mapped_column
 from werkzeug.security import check_password_hash
 
@@ -43,8 +43,8 @@ class User(UserMixin, db.Model):
         index=True,
     )
     is_active: Mapped[bool] = mapped_column(default=True, server_default=true())
-    # Part of the login cookie's identity: bumping it ends every session and remember-me cookie
-    # of this user (password change or reset, deactivation).
+    # Part of every API bearer token: bumping it revokes the user's tokens (password change or
+    # reset, deactivation). Web logins are rows of login_sessions instead (LoginSession).
     session_version: Mapped[int] = mapped_column(default=1, server_default="1")
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, server_default=func.now())
     last_login_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
@@ -52,8 +52,17 @@ class User(UserMixin, db.Model):
     def check_password(self, password: str) -> bool:
         return check_password_hash(self.password_hash, password)
 
+    # The token of the web login this object was loaded for (app/accounts/logins.py sets it): what
+    # Flask-Login keeps in the session cookie and in the 记住我 cookie. Not a column.
+    # (No annotation: Declarative would take an annotated attribute for a column.)
+    login_token = None
+
     def get_id(self) -> str:
-        return f"{self.id}:{self.session_version}"
+        if not self.login_token:
+            # A login must be started (logins.start_login) before Flask-Login stores its id; the
+            # account id alone would be a cookie no logout could end.
+            raise RuntimeError("no login started for this user")
+        return self.login_token
 
     @property
     def is_staff(self) -> bool:
@@ -69,3 +78,20 @@ class User(UserMixin, db.Model):
 
     def __repr__(self) -> str:
         return f"<User {self.id} {self.email} {self.role.value}>"
+
+
+class LoginSession(db.Model):
+    """One web login (one browser or phone), from the login form to logout.
+
+    Its id is the SHA-256 of a random token that only the browser has (in the session cookie and
+    the 记住我 cookie), so a copy of the table logs nobody in. Logout deletes the row, so a cookie
+    copied before it no longer works; a password change deletes the user's other rows, a password
+    reset or a deactivation all of them."""
+
+    __tablename__ = "login_sessions"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, server_default=func.now())
+    # The browser it started in, so a person could tell their logins apart (shortened).
+    user_agent: Mapped[str] = mapped_column(String(200), default="", server_default="")

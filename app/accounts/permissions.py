@@ -6,20 +6,16 @@ from functools import wraps
 from flask import abort
 from flask_login import current_user, login_required
 
+from app.accounts import logins
 from app.accounts.models import Role, User
-from app.extensions import db, login_manager
+from app.extensions import login_manager
 
 
 @login_manager.user_loader
-def load_user(user_id: str) -> User | None:
-    # The id carries the session version: a password change or deactivation ends old sessions.
-    user_pk, _, version = user_id.partition(":")
-    if not user_pk.isdigit() or not version.isdigit():
-        return None
-    user = db.session.get(User, int(user_pk))
-    if user is None or not user.is_active or user.session_version != int(version):
-        return None
-    return user
+def load_user(login_token: str) -> User | None:
+    # The id in the cookies is a login's token (app/accounts/logins.py): logout, a password change
+    # or reset and deactivation delete logins, and their cookies stop working at once.
+    return logins.user_for_login(login_token)
 
 
 def roles_required(*roles: Role):

@@ -11,6 +11,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.exc import IntegrityError
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from app.accounts import logins
 from app.accounts.errors import (
     AccountDisabled,
     AdminRequired,
@@ -103,8 +104,7 @@ def _dummy_password_hash() -> str:
     return generate_password_hash("no account has this password")
 
 
-def authenticate(login: str, password: str) -> User:
-    """The account for these credentials, with its last login recorded; or InvalidCredentials."""
+def _check_credentials(login: str, password: str) -> User:
     user = find_by_login(login)
     if user is None:
         # Spend the same time as a wrong password, so response times do not reveal who is registered.
@@ -115,13 +115,41 @@ def authenticate(login: str, password: str) -> User:
         raise InvalidCredentials()
     if not user.is_active:
         raise AccountDisabled()
-    return _record_login(user)
+    return user
+
+
+def authenticate(login: str, password: str) -> User:
+    """The account for these credentials, with its last login recorded; or InvalidCredentials.
+    (The API's token exchange; the login form uses log_in.)"""
+    return _record_login(_check_credentials(login, password))
+
+
+def log_in(login: str, password: str, user_agent: str = "") -> User:
+    """The login form: check the credentials and start a web login, in one transaction with the
+    last login time. The returned user carries the new login's token (`login_token`)."""
+    return _record_login(_check_credentials(login, password), web_user_agent=user_agent)
 
 
 @write_transaction
-def _record_login(user: User) -> User:
+def _record_login(user: User, web_user_agent: str | None = None) -> User:
     user.last_login_at = utcnow()
+    if web_user_agent is not None:
+        logins.add_login(user, web_user_agent)
     return user
+
+
+@write_transaction
+def start_login(user: User, user_agent: str = "") -> User:
+    """Start a web login for an account that has just been created (sign-up logs the person in)."""
+    logins.add_login(user, user_agent)
+    return user
+
+
+@write_transaction
+def log_out(user: User) -> None:
+    """End this login only: a cookie copied before logout stops working, the person's other
+    devices stay logged in."""
+    logins.end_login(user.login_token)
 
 
 @write_transaction
@@ -146,16 +174,18 @@ def update_profile(user: User, name: str, phone: str, email: str) -> User:
 
 
 def change_password(user: User, current_password: str, new_password: str) -> User:
-    """Set a new password and end the user's other sessions and remember-me cookies."""
+    """Set a new password and end the user's other logins and API tokens; this login stays."""
     if not user.check_password(current_password):
         raise WrongPassword()
-    return write_transaction(_set_password_hash)(user, generate_password_hash(new_password))
+    return write_transaction(_set_password_hash)(user, generate_password_hash(new_password),
+                                                 keep_login=user.login_token)
 
 
-def _set_password_hash(user: User, password_hash: str) -> User:
-    """Set a new password hash and end the user's sessions and remember-me cookies elsewhere."""
+def _set_password_hash(user: User, password_hash: str, keep_login: str | None = None) -> User:
+    """Set a new password hash and end the user's web logins (but `keep_login`) and API tokens."""
     user.password_hash = password_hash
-    user.session_version += 1
+    user.session_version += 1  # revokes the API bearer tokens
+    logins.end_logins(user.id, keep_token=keep_login)
     return user
 
 
@@ -219,7 +249,7 @@ def change_role(user_id: int, role: Role, actor: User | None, note: str = "") ->
 @write_transaction
 def deactivate_user(user_id: int, actor: User, reason: str) -> User:
     """Block the account: it cannot log in, and its web sessions, remember-me cookies and API
-    tokens end at once (they all carry session_version, which moves on)."""
+    tokens end at once (its logins are deleted, its tokens carry session_version, which moves on)."""
     reason = " ".join((reason or "").split())
     if not reason:
         raise DeactivationReasonRequired()
@@ -231,7 +261,9 @@ def deactivate_user(user_id: int, actor: User, reason: str) -> User:
         raise CannotDeactivateSelf()
     before = _account_state(user)
     user.is_active = False
-    # Also keeps old sessions and tokens dead if the account is reactivated later.
+    # Ended for good, also if the account is reactivated later: its web logins are deleted and
+    # its API tokens carry the old session_version.
+    logins.end_logins(user.id)
     user.session_version += 1
     record("account.deactivate", actor, before=before, after=_account_state(user), note=reason)
     return user

@@ -32,6 +32,10 @@ def _safe_next(default: str) -> str:
     return default
 
 
+def _user_agent() -> str:
+    return request.user_agent.string or ""
+
+
 def _login_limit() -> str:
     return current_app.config["RATELIMIT_LOGIN"]
 
@@ -56,7 +60,7 @@ def signup():
         except DomainError as error:
             show_error_on_form(form, error)
         else:
-            login_user(user)
+            login_user(service.start_login(user, _user_agent()))
             flash(_("注册成功，欢迎加入！"), "success")
             return redirect(_safe_next(url_for("main.index")))
     return render_template("accounts/signup.html", form=form)
@@ -70,7 +74,7 @@ def login():
     form = LoginForm()
     if form.validate_on_submit():
         try:
-            user = service.authenticate(form.login.data, form.password.data)
+            user = service.log_in(form.login.data, form.password.data, _user_agent())
         except DomainError as error:
             show_error_on_form(form, error)
         else:
@@ -83,6 +87,8 @@ def login():
 @bp.route("/logout", methods=["POST"])
 def logout():
     # POST only, with the CSRF token: a link or image elsewhere cannot log people out.
+    if current_user.is_authenticated:
+        service.log_out(current_user)  # on the server too: a copy of the cookies stops working
     logout_user()
     flash(_("您已退出登录"), "info")
     return redirect(url_for("main.index"))
@@ -109,14 +115,11 @@ def change_password():
     form = ChangePasswordForm()
     if form.validate_on_submit():
         try:
-            user = service.change_password(current_user, form.current_password.data, form.password.data)
+            service.change_password(current_user, form.current_password.data, form.password.data)
         except DomainError as error:
             show_error_on_form(form, error)
         else:
-            # This browser stays logged in (the others are signed out). A remember-me cookie it has
-            # carries the old session version, so it is renewed too, or the next visit logs it out.
-            remembered = current_app.config.get("REMEMBER_COOKIE_NAME", "remember_token") in request.cookies
-            login_user(user, remember=remembered)
+            # This login (and its 记住我 cookie) stays; the person's other logins have ended.
             flash(_("密码已修改，其他设备上的登录已失效"), "success")
             return redirect(url_for("accounts.profile"))
     return render_template("accounts/change_password.html", form=form)

@@ -32,7 +32,7 @@ def _booking_limit() -> str:
 
 def _per_user() -> str:
     # Per account, not per address: a whole office or a mobile carrier's NAT shares one IP.
-    return f"user:{current_user.get_id()}" if current_user.is_authenticated else (request.remote_addr or "")
+    return f"user:{current_user.id}" if current_user.is_authenticated else (request.remote_addr or "")
 
 
 @bp.route("/sessions/<int:session_id>/book", methods=["GET", "POST"])
