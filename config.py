@@ -92,6 +92,8 @@ class Config:
     RATELIMIT_SIGNUP = os.environ.get("RATELIMIT_SIGNUP", "10 per hour")
     RATELIMIT_BOOKING = os.environ.get("RATELIMIT_BOOKING", "30 per minute")
     RATELIMIT_VERIFY = os.environ.get("RATELIMIT_VERIFY", "30 per minute")
+    # Profile saves per client address: changing the email or phone checks the current password.
+    RATELIMIT_PROFILE = os.environ.get("RATELIMIT_PROFILE", "10 per minute;50 per hour")
 
     # Mail: messages are written to the outbox table and delivered by `flask outbox send`.
     # MAIL_BACKEND is "smtp" (deliver) or "console" (log the message instead of sending it).
@@ -129,6 +131,7 @@ class TestingConfig(Config):
     RATELIMIT_PASSWORD_RESET = "1000 per minute"
     RATELIMIT_SIGNUP = "1000 per minute"
     RATELIMIT_BOOKING = "1000 per minute"
+    RATELIMIT_PROFILE = "1000 per minute"
     CMS_UPLOAD_FOLDER = str(INSTANCE_DIR / "test-uploads")
     MAIL_BACKEND = "smtp"
     MAIL_SERVER = "127.0.0.1"

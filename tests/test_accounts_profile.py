@@ -1,9 +1,11 @@
 """A logged-in student keeps their details and password up to date."""
 from __future__ import annotations
 
+import re
+
 import pytest
 
-from tests.account_helpers import field_errors, find_user, get_user, is_logged_in, text_of
+from tests.account_helpers import field_errors, find_user, get_user, is_logged_in, outbox_messages, text_of
 from tests.conftest import PASSWORD
 from tests.helpers import login, submit_form
 
@@ -36,7 +38,8 @@ def test_profile_page_shows_the_current_details(student_client):
 def test_profile_edit_saves_name_phone_and_email(app, student, student_client):
     """The name goes on certificates and the phone is used at check-in, so edits must be saved as typed."""
     response = edit_profile(
-        student_client, name="买买提·艾力", phone="+86 139-0000-0000", email="New.Address@Example.com"
+        student_client, name="买买提·艾力", phone="+86 139-0000-0000", email="New.Address@Example.com",
+        current_password=PASSWORD,
     )
 
     assert response.status_code == 302, field_errors(response)
@@ -69,7 +72,8 @@ def test_profile_edit_keeping_own_email_and_phone_is_not_a_duplicate(app, studen
 )
 def test_profile_edit_with_bad_or_taken_details_is_refused(app, student, staff, student_client, changes, message):
     """Another account's email or phone cannot be taken over; nothing about the student changes."""
-    data = {"name": "张喆", "phone": "13800000003", "email": "student@example.com", **changes}
+    data = {"name": "张喆", "phone": "13800000003", "email": "student@example.com", "current_password": PASSWORD,
+            **changes}
 
     response = edit_profile(student_client, **data)
 
@@ -78,6 +82,109 @@ def test_profile_edit_with_bad_or_taken_details_is_refused(app, student, staff, 
     user = get_user(app, student)
     assert (user.name, user.phone, user.email) == ("张喆", "13800000003", "student@example.com")
     assert find_user(app, "staff@example.com").id == staff
+
+
+# --- a new email or phone needs the password, and the old address is told ------------------
+
+CURRENT = {"name": "张喆", "phone": "13800000003", "email": "student@example.com"}
+_LINK_RE = re.compile(r"https?://\S+")
+
+
+@pytest.mark.parametrize("change", [{"email": "thief@example.com"}, {"phone": "13912345678"}], ids=["email", "phone"])
+@pytest.mark.parametrize(
+    ("password", "message"),
+    [
+        pytest.param("", "修改邮箱或手机号需要验证当前密码，请填写当前密码", id="no-password"),
+        pytest.param("not-my-password", "当前密码不正确", id="wrong-password"),
+        pytest.param("\x00" + PASSWORD, "当前密码不正确", id="nul-byte"),
+    ],
+)
+def test_changing_email_or_phone_without_the_right_password_is_refused(app, student, student_client, change,
+                                                                       password, message):
+    """Whoever has the session (a borrowed phone, a copied cookie) cannot move the account away."""
+    response = edit_profile(student_client, **{**CURRENT, "name": "张𠮷", **change, "current_password": password})
+
+    assert response.status_code == 200
+    assert message in field_errors(response)
+    user = get_user(app, student)
+    assert (user.name, user.phone, user.email) == ("张喆", "13800000003", "student@example.com")
+    assert outbox_messages(app) == []
+
+
+def test_changing_only_the_name_needs_no_password_and_sends_no_email(app, student, student_client):
+    response = edit_profile(student_client, **{**CURRENT, "name": "张䶮"})
+
+    assert response.status_code == 302, field_errors(response)
+    assert get_user(app, student).name == "张䶮"
+    assert outbox_messages(app) == []
+
+
+def _reset_link_works(app, email_text: str) -> bool:
+    [link] = [url for url in _LINK_RE.findall(email_text) if "/account/reset/" in url]
+    path = link.split("://", 1)[1].split("/", 1)[1]
+    return app.test_client().get("/" + path).status_code == 200
+
+
+def test_a_new_email_with_the_right_password_is_saved_and_the_old_address_told(app, student, student_client):
+    response = edit_profile(student_client, **{**CURRENT, "email": "Zhe.New@Example.com", "current_password": PASSWORD})
+
+    assert response.status_code == 302, field_errors(response)
+    assert get_user(app, student).email == "zhe.new@example.com"
+    [email] = outbox_messages(app)
+    assert email.to_address == "student@example.com"  # the old address, not the new one
+    assert email.subject == "您的账号邮箱或手机号已修改"
+    assert "student@example.com → zhe.new@example.com" in email.body_text
+    assert "如果不是您本人的操作" in email.body_text and "\n手机号：" not in email.body_text
+    # The link sets a new password without the new address (which may be a thief's).
+    assert _reset_link_works(app, email.body_text)
+
+
+def test_a_new_phone_with_the_right_password_is_saved_and_the_email_address_told(app, student, student_client):
+    response = edit_profile(student_client, **{**CURRENT, "phone": "139 1234 5678", "current_password": PASSWORD})
+
+    assert response.status_code == 302, field_errors(response)
+    assert get_user(app, student).phone == "13912345678"
+    [email] = outbox_messages(app)
+    assert email.to_address == "student@example.com"
+    assert "手机号：13800000003 → 13912345678" in email.body_text and "\n登录邮箱：" not in email.body_text
+    assert _reset_link_works(app, email.body_text)
+
+
+def test_a_contact_change_is_in_the_account_history(app, student, admin_client):
+    changer = app.test_client()
+    login(changer, "student@example.com", PASSWORD)
+    edit_profile(changer, **{**CURRENT, "email": "new@example.com", "current_password": PASSWORD})
+
+    page = text_of(admin_client.get(f"/admin/users/{student}"))
+
+    assert "修改邮箱或手机号" in page
+    assert "student@example.com · 13800000003" in page and "new@example.com · 13800000003" in page
+
+
+def test_profile_saves_are_rate_limited_per_address(app, student, student_client, monkeypatch):
+    """The password a contact change asks for cannot be guessed here faster than at the login form."""
+    monkeypatch.setitem(app.config, "RATELIMIT_PROFILE", "3 per minute")
+    for attempt in range(3):
+        response = edit_profile(student_client, **{**CURRENT, "email": "x@example.com",
+                                                   "current_password": f"guess-{attempt}"})
+        assert response.status_code == 200
+
+    response = edit_profile(student_client, **{**CURRENT, "email": "x@example.com", "current_password": PASSWORD})
+
+    assert response.status_code == 429
+    assert get_user(app, student).email == "student@example.com"
+    assert student_client.get("/account/profile").status_code == 200  # reading the page is not limited
+
+
+def test_booking_fills_in_a_missing_phone_but_never_replaces_one(app, ctx, student):
+    from app.accounts import service
+    from app.accounts.models import User
+    from app.extensions import db
+
+    user = db.session.get(User, student)
+    service.complete_profile(user, phone="13912345678")
+
+    assert get_user(app, student).phone == "13800000003"
 
 
 def test_profile_needs_login(client):

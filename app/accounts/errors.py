@@ -33,6 +33,14 @@ class WrongPassword(DomainError):
     field = "current_password"
 
 
+class PasswordNeededForContactChange(DomainError):
+    # Whoever holds an open session (a borrowed phone, a copied cookie) must not be able to move
+    # the account to their own email or phone, and then reset its password there.
+    code = "password_needed"
+    message = _l("修改邮箱或手机号需要验证当前密码，请填写当前密码")
+    field = "current_password"
+
+
 class InvalidResetToken(DomainError):
     code = "invalid_reset_token"
     message = _l("重置链接无效或已过期（有效期 1 小时，且只能使用一次），请重新申请")

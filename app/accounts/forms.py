@@ -82,6 +82,12 @@ class ProfileForm(FlaskForm):
     name = _name_field()
     phone = _phone_field()
     email = _email_field()
+    # Asked for by the service only when the email or the phone changes.
+    current_password = PasswordField(
+        _l("当前密码"),
+        validators=[Length(max=PASSWORD_MAX, message=_l("密码太长了"))],
+        render_kw={"autocomplete": "current-password"},
+    )
     submit = SubmitField(_l("保存"))
 
 

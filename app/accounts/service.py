@@ -24,6 +24,7 @@ from app.accounts.errors import (
     InvalidCredentials,
     InvalidResetToken,
     LastActiveAdmin,
+    PasswordNeededForContactChange,
     PhoneTaken,
     RoleUnchanged,
     UserNotFound,
@@ -155,7 +156,8 @@ def log_out(user: User) -> None:
 @write_transaction
 def complete_profile(user: User, name: str | None = None, phone: str | None = None) -> User:
     """Fill in the 姓名 and 手机号 that booking needs, without touching the rest of the profile."""
-    if phone:
+    # Only a missing phone is filled in here: changing one needs the password (update_profile).
+    if phone and not user.phone:
         _raise_if_taken(None, phone, exclude_user_id=user.id)
         user.phone = phone
     if name:
@@ -164,13 +166,54 @@ def complete_profile(user: User, name: str | None = None, phone: str | None = No
     return user
 
 
-@write_transaction
-def update_profile(user: User, name: str, phone: str, email: str) -> User:
+def update_profile(user: User, name: str, phone: str, email: str, current_password: str | None = None) -> User:
+    """Save the 姓名, 手机号 and 邮箱 of the profile page.
+
+    A new email or phone needs the current password (PasswordNeededForContactChange,
+    WrongPassword): both are ways into the account (login, password reset). The address the
+    account had is then told, with a link to set a new password, in the same transaction."""
     email = email.strip().lower()
+    if email != user.email or phone != user.phone:
+        if not current_password:
+            raise PasswordNeededForContactChange()
+        # The slow hash check runs outside the write transaction: on SQLite that lock is shared by all.
+        if not user.check_password(current_password):
+            raise WrongPassword()
+    return _store_profile(user, name, phone, email)
+
+
+def _contact_state(user: User) -> dict:
+    return {"user_id": user.id, "email": user.email, "phone": user.phone}
+
+
+@write_transaction
+def _store_profile(user: User, name: str, phone: str, email: str) -> User:
     _raise_if_taken(email, phone, exclude_user_id=user.id)
+    before = _contact_state(user)
     user.name, user.phone, user.email = name, phone, email
     _flush_account_change()
+    after = _contact_state(user)
+    if after != before:
+        record("account.contact", user, before=before, after=after)
+        _tell_old_address(user, before)
     return user
+
+
+def _tell_old_address(user: User, before: dict) -> None:
+    """Email the address the account had: if the change was not theirs, the reset link (valid as
+    a reset link always is, and sent only there) lets them take the account back."""
+    queue_email(
+        to=before["email"],
+        subject=_("您的账号邮箱或手机号已修改"),
+        template="contact_changed",
+        user=user,
+        old_email=before["email"],
+        new_email=user.email if user.email != before["email"] else None,
+        old_phone=before["phone"],
+        new_phone=user.phone if user.phone != before["phone"] else None,
+        link=url_for("accounts.reset_password", token=make_reset_token(user), _external=True),
+        valid_minutes=current_app.config["PASSWORD_RESET_MAX_AGE"] // 60,
+    )
 
 
 def change_password(user: User, current_password: str, new_password: str) -> User:

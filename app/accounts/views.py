@@ -48,6 +48,10 @@ def _signup_limit() -> str:
     return current_app.config["RATELIMIT_SIGNUP"]
 
 
+def _profile_limit() -> str:
+    return current_app.config["RATELIMIT_PROFILE"]
+
+
 @bp.route("/signup", methods=["GET", "POST"])
 @limiter.limit(_signup_limit, methods=["POST"])
 def signup():
@@ -96,11 +100,13 @@ def logout():
 
 @bp.route("/profile", methods=["GET", "POST"])
 @login_required
+@limiter.limit(_profile_limit, methods=["POST"])  # the password it may ask for is not to be guessed here
 def profile():
     form = ProfileForm(obj=current_user)
     if form.validate_on_submit():
         try:
-            service.update_profile(current_user, form.name.data, form.phone.data, form.email.data)
+            service.update_profile(current_user, form.name.data, form.phone.data, form.email.data,
+                                   form.current_password.data)
         except DomainError as error:
             show_error_on_form(form, error)
         else:

@@ -20,7 +20,7 @@ from app.extensions import db
 PER_PAGE = 30
 ROLE_FILTERS = ("", *(role.value for role in Role))  # "": every role
 STATUS_FILTERS = ("", "active", "inactive")  # "": active and deactivated
-ACCOUNT_ACTIONS = ("account.role", "account.deactivate", "account.reactivate")
+ACCOUNT_ACTIONS = ("account.role", "account.deactivate", "account.reactivate", "account.contact")
 
 
 @dataclass(frozen=True)
@@ -92,6 +92,8 @@ class AccountEvent:
 def _state_text(action: str, state: dict | None) -> str:
     if not state:
         return ""
+    if action == "account.contact":
+        return " · ".join(value for value in (state.get("email"), state.get("phone")) if value)
     if action == "account.role":
         try:
             return Role(state.get("role")).label
@@ -105,6 +107,7 @@ def _action_label(action: str) -> str:
         "account.role": _("修改角色"),
         "account.deactivate": _("停用账号"),
         "account.reactivate": _("重新启用账号"),
+        "account.contact": _("修改邮箱或手机号"),
     }.get(action, action)
 
 
