@@ -88,9 +88,9 @@ def test_list_shows_views_card_clicks_bookings_and_conversion(app, admin_client)
         article_id = write_article("小红书训练营开营", body=f"来上课\n\n[[session:{session_id}]]")
         write_article("没人读的文章", status="draft")
         for visitor in ("a", "b", "c", "d"):
-            service.record_view(article_id, service.visitor_key(None, visitor, "", ""))
-        for _ in range(3):
-            service.record_card_click(article_id)
+            service.record_view(article_id, service.visitor_key(None, visitor * 32))
+        for clicker in ("a", "b", "c"):
+            service.record_card_click(article_id, service.clicker_key(None, clicker * 32))
     for number in range(2):
         user_id = make_user(app, f"reader{number}@example.com", name="读者", phone=f"1390000000{number}")
         with app.test_request_context():

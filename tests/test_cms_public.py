@@ -10,7 +10,7 @@ from sqlalchemy import event, select
 
 from app.booking.models import Registration
 from app.catalog.models import CampSession
-from app.cms import queries
+from app.cms import queries, service
 from app.cms.models import Article
 from app.common.time import utcnow
 from app.extensions import db
@@ -74,7 +74,7 @@ def test_article_page_reads_well_and_is_ready_to_share(app, client, editor_id):
     assert "导读" in html and "三个月，一个团队，一套打法。" in html
     assert f'src="/media/{cover}"' in html
     assert "<h2>背景</h2>" in html and "<li>种草</li>" in html and "<blockquote>" in html and "<table>" in html
-    assert "阅读 1" in html
+    assert "阅读 0" in html  # a first visit counts through its view beacon (the counting tests below)
     assert 'href="/tags/xiao-hong-shu/"' in html and "#客户案例" in html
     assert "上一篇" in html and 'href="/articles/earlier"' in html
     assert "下一篇" in html and 'href="/articles/later"' in html
@@ -161,43 +161,122 @@ def test_odd_urls_give_404_or_an_empty_result_never_500(app, client, editor_id):
     assert found.status_code == 200 and "小红书笔记" in _text(found)
 
 
-def test_reloads_count_once_per_reader_and_window(app, client, editor_id):
+_BEACON_RE = re.compile(r'<img class="view-beacon" src="([^"]+)"')
+
+
+def _read(client, url: str, **kwargs) -> str:
+    """Read an article as a browser does: the page, then the images on it (the view beacon)."""
+    html = _text(client.get(url, **kwargs))
+    for beacon in _BEACON_RE.findall(html):
+        response = client.get(beacon, **kwargs)
+        assert response.status_code == 204 and response.headers["Cache-Control"] == "no-store"
+    return html
+
+
+def _genuine_reader_cookie(app) -> str:
+    """A reader cookie as the site issues it."""
+    with app.app_context():
+        return service.issue_reader()[1]
+
+
+def _foreign_reader_cookies(app) -> list[str]:
+    """Reader cookies the site did not issue: made up, altered, or signed with another key."""
+    genuine = _genuine_reader_cookie(app)
+    app.config["SECRET_KEY"], secret = "dev-only-not-secret", app.config["SECRET_KEY"]
+    try:
+        with app.app_context():
+            other_key = service.issue_reader()[1]
+    finally:
+        app.config["SECRET_KEY"] = secret
+    issued_long_ago = int((utcnow() - timedelta(days=3)).timestamp())
+    return [other_key, "not-a-reader-id", f"{'ab' * 16}.{issued_long_ago}", genuine.split(".")[0],
+            "0" * 32 + genuine[32:], genuine + "0"]
+
+
+def test_a_first_visit_counts_once_through_its_beacon_and_reloads_do_not(app, client, editor_id):
     article_id = _article(app, "阅读计数", slug="count")
     first = client.get("/articles/count")
     cookie = first.headers["Set-Cookie"]
     assert cookie.startswith("reader=") and "HttpOnly" in cookie and "SameSite=Lax" in cookie
     assert "Max-Age=" in cookie  # long-lived, not a session cookie
-    assert "阅读 1" in _text(first)
+    assert _BEACON_RE.findall(_text(first)) == [f"/articles/{article_id}/seen"]
+    assert _views(app, article_id) == 0  # the page had no cookie to count yet
+    assert client.get(f"/articles/{article_id}/seen").status_code == 204  # the browser loads the beacon
+    assert _views(app, article_id) == 1
     for _ in range(3):
-        assert "阅读 1" in _text(client.get("/articles/count"))
+        html = _read(client, "/articles/count")
+        assert "阅读 1" in html and "view-beacon" not in html
+    client.get(f"/articles/{article_id}/seen")
+    assert _views(app, article_id) == 1
 
     # Someone else (another phone on the network) counts.
-    other = app.test_client()
-    assert "阅读 2" in _text(other.get("/articles/count", headers={"User-Agent": "MicroMessenger/8.0 Android"}))
-    # A client that keeps no cookies counts once for its address and browser, not on every request.
-    for _ in range(3):
-        app.test_client(use_cookies=False).get("/articles/count", environ_base={"REMOTE_ADDR": "10.0.0.7"})
-    assert _views(app, article_id) == 3
-    # Search engines are not readers.
-    app.test_client().get("/articles/count", headers={"User-Agent": "Mozilla/5.0 (compatible; Baiduspider/2.0)"})
-    assert _views(app, article_id) == 3
+    assert "阅读 1" in _read(app.test_client(), "/articles/count", headers={"User-Agent": "MicroMessenger/8.0"})
+    assert _views(app, article_id) == 2
+    # A client that keeps no cookies (a script) never counts, however often it reads the page and
+    # its beacon: each request is a stranger the site has not identified.
+    for _ in range(5):
+        _read(app.test_client(use_cookies=False), "/articles/count", environ_base={"REMOTE_ADDR": "10.0.0.7"})
+    assert _views(app, article_id) == 2
+    # Search engines are not readers, with or without the site's cookie.
+    crawler = app.test_client()
+    for _ in range(2):
+        html = _read(crawler, "/articles/count", headers={"User-Agent": "Mozilla/5.0 (compatible; Baiduspider/2.0)"})
+        assert "view-beacon" not in html
+    assert _views(app, article_id) == 2
 
 
-def test_after_its_first_window_the_cookie_alone_identifies_the_reader(app, client, editor_id):
+def test_a_genuine_reader_cookie_identifies_the_reader_on_any_network(app, client, editor_id):
     article_id = _article(app, "换网络阅读", slug="networks")
-    issued_long_ago = int((utcnow() - timedelta(days=3)).timestamp())
-    client.set_cookie("reader", f"{'ab' * 16}.{issued_long_ago}")
+    client.set_cookie("reader", _genuine_reader_cookie(app))
     for address in ("10.0.0.1", "172.16.0.9", "192.168.1.20"):  # Wi-Fi, 4G, home: one reader
         response = client.get("/articles/networks", environ_base={"REMOTE_ADDR": address})
         assert "Set-Cookie" not in response.headers  # the reader keeps the cookie they have
     assert _views(app, article_id) == 1
     stranger = app.test_client()
-    stranger.set_cookie("reader", f"{'cd' * 16}.{issued_long_ago}")
+    stranger.set_cookie("reader", _genuine_reader_cookie(app))
     stranger.get("/articles/networks", environ_base={"REMOTE_ADDR": "10.0.0.1"})
     assert _views(app, article_id) == 2
-    forged = app.test_client()
-    forged.set_cookie("reader", "not-a-reader-id")
-    assert forged.get("/articles/networks").headers["Set-Cookie"].startswith("reader=")
+
+
+def test_forged_reader_cookies_count_no_view_and_no_card_click(app, editor_id):
+    session_id = _card_session(app)
+    article_id = _article(app, "伪造读者", slug="forged", body=f"[[session:{session_id}]]")
+    scheduled = _article(app, "定时", slug="later", status="scheduled", publish_at=utcnow() + timedelta(hours=1))
+    for value in _foreign_reader_cookies(app):
+        script = app.test_client(use_cookies=False)
+        headers = {"Cookie": f"reader={value}"}
+        response = script.get("/articles/forged", headers=headers)
+        assert response.status_code == 200 and response.headers["Set-Cookie"].startswith("reader=")
+        assert script.get(f"/articles/{article_id}/seen", headers=headers).status_code == 204
+        click = script.get(f"/articles/{article_id}/book/{session_id}", headers=headers)
+        assert click.status_code == 302  # the reader still goes on to book; only the figure ignores it
+    with app.app_context():
+        article = db.session.get(Article, article_id)
+        assert (article.view_count, article.card_clicks) == (0, 0)
+
+    # A genuine cookie counts once per window: the view, and the click.
+    reader = app.test_client()
+    reader.set_cookie("reader", _genuine_reader_cookie(app))
+    for _ in range(3):
+        _read(reader, "/articles/forged")
+        reader.get(f"/articles/{article_id}/book/{session_id}")
+        reader.get(f"/articles/{scheduled}/seen")  # not public yet: nothing to count
+    with app.app_context():
+        article = db.session.get(Article, article_id)
+        assert (article.view_count, article.card_clicks) == (1, 1)
+        assert db.session.get(Article, scheduled).view_count == 0
+
+
+def test_a_card_click_counts_again_after_the_window_and_crawlers_never(app, client, editor_id, monkeypatch):
+    session_id = _card_session(app)
+    article_id = _article(app, "卡片点击", slug="clicks", body=f"[[session:{session_id}]]")
+    _read(client, "/articles/clicks")
+    client.get(f"/articles/{article_id}/book/{session_id}")
+    monkeypatch.setitem(app.config, "CMS_VIEW_WINDOW_SECONDS", 0)
+    client.get(f"/articles/{article_id}/book/{session_id}")
+    client.get(f"/articles/{article_id}/book/{session_id}", headers={"User-Agent": "Googlebot/2.1"})
+    with app.app_context():
+        assert db.session.get(Article, article_id).card_clicks == 2
 
 
 def test_a_logged_in_reader_counts_once_on_every_device(app, student_client, editor_id):
@@ -213,9 +292,9 @@ def test_a_logged_in_reader_counts_once_on_every_device(app, student_client, edi
 
 def test_a_view_counts_again_after_the_window(app, client, editor_id, monkeypatch):
     article_id = _article(app, "窗口", slug="window")
-    client.get("/articles/window")
+    _read(client, "/articles/window")
     monkeypatch.setitem(app.config, "CMS_VIEW_WINDOW_SECONDS", 0)
-    client.get("/articles/window")
+    _read(client, "/articles/window")
     assert _views(app, article_id) == 2
 
 
@@ -402,6 +481,8 @@ def test_article_page_runs_a_fixed_number_of_queries(app, client, editor_id):
         write_article("大文章", slug="big", column_id=column, tags=tags,
                       body="\n\n".join(f"段落\n\n[[session:{s}]]" for s in sessions))
 
+    # A returning reader (the site's cookie): the view is counted on the page itself.
+    client.set_cookie("reader", _genuine_reader_cookie(app))
     small = _statements_for(app, client, "/articles/small")
     big = _statements_for(app, client, "/articles/big")
     small_html, big_html = _text(client.get("/articles/small")), _text(client.get("/articles/big"))

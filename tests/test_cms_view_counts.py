@@ -32,7 +32,7 @@ def figures(article_id: int) -> tuple[int, int]:
 
 def test_a_reload_within_the_window_is_not_a_second_view(app, ctx):
     article_id = new_article(app)
-    reader, other = service.visitor_key(None, "cookie-a", "1.2.3.4", "iPhone"), service.visitor_key(7, None, "", "")
+    reader, other = service.visitor_key(None, "a" * 32), service.visitor_key(7, None)
     now = utcnow()
     assert service.record_view(article_id, reader, now=now) is True
     assert service.record_view(article_id, reader, now=now + timedelta(seconds=5)) is False
@@ -48,7 +48,7 @@ def test_a_reload_within_the_window_is_not_a_second_view(app, ctx):
 
 def test_the_window_is_per_article(app, ctx):
     first, second = new_article(app), new_article(app)
-    reader = service.visitor_key(3, None, "", "")
+    reader = service.visitor_key(3, None)
     assert service.record_view(first, reader) and service.record_view(second, reader)
     assert figures(first) == (1, 0) and figures(second) == (1, 0)
 
@@ -60,32 +60,66 @@ def test_a_view_of_an_unknown_article_is_refused(ctx):
 
 def test_visitor_keys_tell_readers_apart_without_keeping_who_they_are(app, ctx):
     keys = {
-        service.visitor_key(7, None, "1.2.3.4", "iPhone"),
-        service.visitor_key(8, None, "1.2.3.4", "iPhone"),
-        service.visitor_key(None, "cookie-a", "1.2.3.4", "iPhone"),
-        service.visitor_key(None, "cookie-b", "1.2.3.4", "iPhone"),
-        service.visitor_key(None, None, "1.2.3.4", "iPhone"),
-        service.visitor_key(None, None, "1.2.3.4", "Android"),
-        service.visitor_key(None, None, "5.6.7.8", "iPhone"),
+        service.visitor_key(7, None),
+        service.visitor_key(8, None),
+        service.visitor_key(None, "a" * 32),
+        service.visitor_key(None, "b" * 32),
+        service.clicker_key(7, None),
+        service.clicker_key(None, "a" * 32),
     }
-    assert len(keys) == 7
+    assert len(keys) == 6  # a reader's view and their card click are marked apart
     assert all(len(key) == 64 and all(c in "0123456789abcdef" for c in key) for key in keys)
-    # The account wins over the cookie, the cookie over the address: one reader, one key.
-    assert service.visitor_key(7, "cookie-a", "1.2.3.4", "x") == service.visitor_key(7, None, "9.9.9.9", "y")
-    assert service.visitor_key(None, "cookie-a", "1.2.3.4", "x") == service.visitor_key(None, "cookie-a", "", "")
-    # Keyed with SECRET_KEY: a leaked table cannot be matched against a list of addresses.
-    before = service.visitor_key(None, None, "1.2.3.4", "iPhone")
+    # The account wins over the cookie: one reader, one key on every device.
+    assert service.visitor_key(7, "a" * 32) == service.visitor_key(7, "b" * 32)
+    # Nobody the site identified (no account, no reader id it issued): no key, so nothing counts.
+    assert service.visitor_key(None, None) is None and service.clicker_key(None, "") is None
+    # Keyed with SECRET_KEY: a leaked table cannot be matched against a list of accounts.
+    before = service.visitor_key(7, None)
     app.config["SECRET_KEY"], secret = "another-secret", app.config["SECRET_KEY"]
     try:
-        assert service.visitor_key(None, None, "1.2.3.4", "iPhone") != before
+        assert service.visitor_key(7, None) != before
     finally:
         app.config["SECRET_KEY"] = secret
+
+
+def test_only_reader_ids_the_site_signed_are_accepted(app, ctx):
+    reader_id, cookie = service.issue_reader()
+    assert service.reader_from_cookie(cookie) == reader_id and len(reader_id) == 32
+    assert service.issue_reader()[0] != reader_id  # random, not a counter
+    forged = [
+        None, "", reader_id,  # the bare id, unsigned
+        cookie[:-1] + ("A" if cookie[-1] != "A" else "B"),  # the signature altered
+        "f" * 32 + cookie[32:],  # another id under this signature
+        f"{'ab' * 16}.1700000000",  # the old unsigned format
+        cookie + "\x00", "𠮷" * 40, cookie * 50,
+    ]
+    assert [service.reader_from_cookie(value) for value in forged] == [None] * len(forged)
+    # Signed with another key (another site, a guessed development key): not ours.
+    app.config["SECRET_KEY"], secret = "dev-only-not-secret", app.config["SECRET_KEY"]
+    try:
+        _, foreign = service.issue_reader()
+    finally:
+        app.config["SECRET_KEY"] = secret
+    assert service.reader_from_cookie(foreign) is None
+
+
+def test_a_card_click_counts_once_per_reader_and_window(app, ctx):
+    article_id = new_article(app)
+    now = utcnow()
+    reader = service.clicker_key(None, "c" * 32)
+    assert service.record_card_click(article_id, reader, now=now) is True
+    assert service.record_card_click(article_id, reader, now=now + timedelta(seconds=5)) is False
+    assert service.record_card_click(article_id, service.clicker_key(9, None), now=now) is True
+    assert service.record_card_click(article_id, reader, now=now + WINDOW + timedelta(seconds=1)) is True
+    # Clicking is not reading: the same reader's view still counts.
+    assert service.record_view(article_id, service.visitor_key(None, "c" * 32), now=now) is True
+    assert figures(article_id) == (1, 3)
 
 
 def test_concurrent_readers_are_all_counted(app):
     article_id = new_article(app)
     with app.app_context():
-        readers = [service.visitor_key(None, f"cookie-{n}", "", "") for n in range(20)]
+        readers = [service.visitor_key(None, f"{n:032x}") for n in range(20)]
     results, _ = run_together(app, [lambda key=key: service.record_view(article_id, key) for key in readers])
     assert results == [True] * 20
     with app.app_context():
@@ -96,7 +130,7 @@ def test_concurrent_readers_are_all_counted(app):
 def test_one_reader_reloading_at_once_counts_once(app):
     article_id = new_article(app)
     with app.app_context():
-        reader = service.visitor_key(5, None, "", "")
+        reader = service.visitor_key(5, None)
     results, _ = run_together(app, [lambda: service.record_view(article_id, reader) for _ in range(15)])
     assert sorted(results) == [False] * 14 + [True]
     with app.app_context():
@@ -106,7 +140,9 @@ def test_one_reader_reloading_at_once_counts_once(app):
 
 def test_concurrent_card_clicks_are_all_counted(app):
     article_id = new_article(app)
-    run_together(app, [lambda: service.record_card_click(article_id) for _ in range(25)])
+    with app.app_context():
+        clickers = [service.clicker_key(None, f"{n:032x}") for n in range(25)]
+    run_together(app, [lambda key=key: service.record_card_click(article_id, key) for key in clickers])
     with app.app_context():
         assert figures(article_id) == (0, 25)
         db.session.remove()

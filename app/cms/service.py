@@ -23,7 +23,15 @@ from app.catalog.models import CampSession
 
 # Also part of this module's API (callers use service.record_view, service.save_image ...), but
 # each lives with its own idea.
-from app.cms.counters import dialect_insert, record_card_click, record_view, visitor_key  # noqa: F401
+from app.cms.counters import (  # noqa: F401
+    clicker_key,
+    dialect_insert,
+    issue_reader,
+    reader_from_cookie,
+    record_card_click,
+    record_view,
+    visitor_key,
+)
 from app.cms.errors import (
     ArticleChanged,
     ArticleNotFound,

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import re
-import secrets
 from datetime import datetime
 from functools import partial
 
@@ -30,10 +29,10 @@ from app.common.time import utcnow
 
 bp = Blueprint("cms", __name__)
 
-# The anonymous reader's cookie: one view per reader and window, without an account.
+# The anonymous reader's cookie: a reader id the site issued, signed (app/cms/counters.py), so
+# that views and card clicks are counted once per reader and window without an account.
 VISITOR_COOKIE = "reader"
 VISITOR_COOKIE_MAX_AGE = 2 * 365 * 24 * 3600
-_VISITOR_COOKIE_RE = re.compile(r"^([0-9a-f]{32})\.([0-9]{1,12})$")  # random id . issued at (epoch seconds)
 # Uploaded images are named by the service: random hex and the extension of the decoded type.
 _MEDIA_NAME_RE = re.compile(r"^[0-9a-f]{16,64}\.[a-z]{3,4}$")
 MEDIA_MAX_AGE = 365 * 24 * 3600  # a name is never reused for other content, so caches may keep it
@@ -92,31 +91,23 @@ def search():
 
 # --- one article ---------------------------------------------------------------------------
 
-def _reader_cookie(now: datetime) -> tuple[str | None, str]:
-    """(the anonymous id to count this view with, the cookie the reader should keep).
-
-    A new reader gets a random id with the time it was issued. During its first window the
-    view is still counted by address and browser, as on the visit that set it: a first reload
-    is then not a second view, and a client that keeps no cookies (a crawler, a strict browser)
-    counts once per window instead of on every request. After that the cookie alone identifies
-    the reader, also from another network."""
-    value = request.cookies.get(VISITOR_COOKIE, "")
-    match = _VISITOR_COOKIE_RE.match(value)
-    if match is None:
-        return None, f"{secrets.token_hex(16)}.{int(now.timestamp())}"
-    issued_at = int(match.group(2))
-    if now.timestamp() - issued_at < current_app.config["CMS_VIEW_WINDOW_SECONDS"]:
-        return None, value
-    return match.group(1), value
+def _is_crawler() -> bool:
+    return _CRAWLER_RE.search(request.user_agent.string or "") is not None
 
 
-def _count_view(article_id: int, anonymous_id: str | None, now: datetime) -> None:
-    if _CRAWLER_RE.search(request.user_agent.string or ""):
-        return
-    user_id = int(current_user.id) if current_user.is_authenticated else None
-    visitor = service.visitor_key(user_id, anonymous_id, request.remote_addr or "",
-                                  request.user_agent.string or "")
-    service.record_view(article_id, visitor, now=now)
+def _reader_id() -> str | None:
+    """The anonymous reader id this request's cookie carries, if the site issued it."""
+    return service.reader_from_cookie(request.cookies.get(VISITOR_COOKIE))
+
+
+def _user_id() -> int | None:
+    return int(current_user.id) if current_user.is_authenticated else None
+
+
+def _count_view(article_id: int, reader_id: str | None, now: datetime) -> None:
+    visitor = service.visitor_key(_user_id(), reader_id)
+    if visitor is not None and not _is_crawler():
+        service.record_view(article_id, visitor, now=now)
 
 
 def _render_card(cards: dict[int, CampSession], article_id: int, now, session_id: int) -> str:
@@ -137,25 +128,50 @@ def filled_body(body_html: str, body_markdown: str, article_id: int | None, now)
 def article(slug: str):
     now = utcnow()
     article_id = queries.public_article_id(_slug(slug), now) or abort(404)
-    anonymous_id, cookie = _reader_cookie(now)
+    reader_id = _reader_id()
+    new_cookie = None
+    if reader_id is None:
+        # A first visit (or a cookie the site did not sign): a new reader id. This view counts
+        # once the browser has the cookie, through the page's view beacon (below), so a reader
+        # who reads one article from a WeChat share is counted, and a client that keeps no
+        # cookies (a script, a crawler) never is.
+        reader_id, new_cookie = service.issue_reader()
     # Counted before the page is read, so the page shows this view, and because the counting
     # transaction expires whatever the session had loaded.
-    _count_view(article_id, anonymous_id, now)
+    if new_cookie is None or current_user.is_authenticated:
+        _count_view(article_id, reader_id, now)
+        view_beacon = None
+    else:
+        view_beacon = None if _is_crawler() else url_for("cms.article_seen", article_id=article_id)
     page = queries.article_page(slug, now) or abort(404)
     body = filled_body(page.body_html, page.article.body, page.article.id, now)
     response = make_response(render_template("cms/article.html", page=page, article=page.article, body=body,
-                                              now=now))
-    if request.cookies.get(VISITOR_COOKIE) != cookie:
-        response.set_cookie(VISITOR_COOKIE, cookie, max_age=VISITOR_COOKIE_MAX_AGE, httponly=True,
+                                              now=now, view_beacon=view_beacon))
+    if new_cookie is not None:
+        response.set_cookie(VISITOR_COOKIE, new_cookie, max_age=VISITOR_COOKIE_MAX_AGE, httponly=True,
                             samesite="Lax", secure=current_app.config.get("SESSION_COOKIE_SECURE", False))
     return response
+
+
+@bp.route("/articles/<int:article_id>/seen")
+def article_seen(article_id: int):
+    """The view beacon of a reader's first page: the browser fetches it with the reader cookie the
+    page has just set, and the view counts as any other (nothing without a genuine cookie)."""
+    reader_id = _reader_id()
+    if reader_id is not None and queries.is_public_article(article_id):
+        _count_view(article_id, reader_id, utcnow())
+    return Response(status=204, headers={"Cache-Control": "no-store"})
 
 
 @bp.route("/articles/<int:article_id>/book/<int:session_id>")
 def card_click(article_id: int, session_id: int):
     """The 立即预约 button of a booking card: count the click, then book with the article as source."""
     if queries.is_public_article(article_id):
-        service.record_card_click(article_id)
+        # Counted only for a reader the site identified (account or signed reader cookie), once
+        # per window: an anonymous script cannot inflate the dashboard's click figures.
+        clicker = service.clicker_key(_user_id(), _reader_id())
+        if clicker is not None and not _is_crawler():
+            service.record_card_click(article_id, clicker)
         source = queries.article_source(article_id)
     else:
         source = None  # an editor trying a draft's card: neither a click nor an attributed booking
