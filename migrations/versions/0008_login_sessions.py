@@ -8,7 +8,7 @@ reset or a deactivation all of them.
 Cookies issued before this revision carry "user id:session version" instead of a token and are
 refused: everyone logs in once more after the upgrade.
 
-Revision ID: 0008_sess
+Revision ID: 0008
 Revises: 0007
 Create Date: 2026-12-04 21:45:00.000000
 
@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from alembic import op
 
 # revision identifiers, used by Alembic.
-revision = '0008_sess'
+revision = '0008'
 down_revision = '0007'
 branch_labels = None
 depends_on = None
