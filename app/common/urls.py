@@ -16,7 +16,7 @@ def site_url() -> str:
 
 
 def absolute_url(endpoint: str, **values) -> str:
-    """`url_for(endpoint, **values, _external=True)`, but on SITE_URL whatever the request says.
+    """`url_for(endpoint, **values)` as a full address, on SITE_URL whatever the request says.
 
     Takes the full endpoint name ("cms.article"); values not in the route become the query string,
     `_anchor` the fragment."""
