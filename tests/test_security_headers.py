@@ -74,7 +74,8 @@ def world(app, staff, admin):
 def urls_with_arguments(v: dict) -> list[str]:
     return [
         f"/courses/{v['course_slug']}", "/articles/headers", f"/tags/{v['tag_slug']}/", f"/media/{v['cover']}",
-        f"/verify/{v['token']}", "/static/css/app.css", "/static/vendor/chartjs/chart.umd.min.js",
+        f"/verify/{v['token']}", f"/me/certificates/{v['certificate_id']}", "/static/css/app.css",
+        "/static/vendor/chartjs/chart.umd.min.js",
         f"/api/v1/sessions/{v['session_id']}", f"/sessions/{v['open_session_id']}/book",
         f"/staff/sessions/{v['session_id']}/roster", f"/staff/sessions/{v['session_id']}/checkin",
         f"/staff/sessions/{v['session_id']}/roster.csv", f"/staff/registrations/{v['registration_id']}",
