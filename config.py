@@ -7,7 +7,7 @@ never `os.environ`.
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import MutableMapping
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -183,6 +183,7 @@ class TestingConfig(Config):
 
 class ProductionConfig(Config):
     ENV_NAME = "production"
+    DEBUG = False  # said outright: Flask would otherwise take it from FLASK_DEBUG
     # No defaults for these: a production start without them is refused (prepare() below).
     SQLALCHEMY_DATABASE_URI = normalise_database_url(os.environ.get("DATABASE_URL", ""))
     SITE_URL = os.environ.get("SITE_URL", "")
@@ -192,7 +193,7 @@ class ProductionConfig(Config):
     HSTS_SECONDS = env_int("HSTS_SECONDS", 365 * 24 * 3600)
 
     @classmethod
-    def prepare(cls, config: Mapping) -> None:
+    def prepare(cls, config: MutableMapping) -> None:
         """Refuse to start with settings that would be unsafe in production, then derive the
         defaults that depend on others (TRUSTED_HOSTS from SITE_URL). `config` is the app's."""
         required = {"SECRET_KEY": "SECRET_KEY", "DATABASE_URL": "SQLALCHEMY_DATABASE_URI", "SITE_URL": "SITE_URL"}

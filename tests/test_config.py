@@ -63,7 +63,7 @@ def test_a_start_without_app_config_is_production_not_debug():
     bare = _run_python("import wsgi", {})
     assert bare.returncode != 0
     assert "SECRET_KEY" in bare.stderr and HOW_TO_MAKE_A_KEY in bare.stderr
-    configured = {k: v for k, v in PRODUCTION.items() if k != "APP_CONFIG"}
+    configured = {**{k: v for k, v in PRODUCTION.items() if k != "APP_CONFIG"}, "FLASK_DEBUG": "1"}
     result = _run_python("""
         import os, wsgi
         c = wsgi.app.config
