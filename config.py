@@ -7,7 +7,9 @@ never `os.environ`.
 from __future__ import annotations
 
 import os
+from collections.abc import MutableMapping
 from pathlib import Path
+from urllib.parse import urlsplit
 
 BASE_DIR = Path(__file__).resolve().parent
 INSTANCE_DIR = BASE_DIR / "instance"
@@ -25,6 +27,12 @@ def env_int(name: str, default: int) -> int:
     return int(value) if value not in (None, "") else default
 
 
+def env_list(name: str) -> list[str] | None:
+    """A comma-separated list (`a.example,b.example`); None when the variable is unset or empty."""
+    items = [item.strip() for item in os.environ.get(name, "").split(",") if item.strip()]
+    return items or None
+
+
 def normalise_database_url(url: str) -> str:
     """Accept the common `postgres://` / `postgresql://` forms and use psycopg 3 for them."""
     for prefix in ("postgres://", "postgresql://"):
@@ -35,7 +43,8 @@ def normalise_database_url(url: str) -> str:
 
 class Config:
     ENV_NAME = "base"
-    SECRET_KEY = os.environ.get("SECRET_KEY", "dev-only-not-secret")
+    # No default: production refuses to start without a strong one; development has its own below.
+    SECRET_KEY = os.environ.get("SECRET_KEY")
     SQLALCHEMY_DATABASE_URI = normalise_database_url(
         os.environ.get("DATABASE_URL", f"sqlite:///{INSTANCE_DIR / 'app.db'}")
     )
@@ -47,8 +56,14 @@ class Config:
     BABEL_DEFAULT_LOCALE = os.environ.get("BABEL_DEFAULT_LOCALE", "zh_CN")
     BABEL_DEFAULT_TIMEZONE = os.environ.get("BABEL_DEFAULT_TIMEZONE", "Asia/Shanghai")
     SITE_NAME = os.environ.get("SITE_NAME", "玺承集团 · 电商成长学院")
-    # The public address, for links built outside a web request (emails sent from the CLI, QR codes).
+    # The public address. Every absolute link (emails, QR codes, feed, sitemap, canonical tags) is
+    # built from it (app/common/urls.py), never from the request's Host header, which the client picks.
     SITE_URL = os.environ.get("SITE_URL", "http://127.0.0.1:5000")
+    # Host names a request may name (Flask answers others with 400). Unset: any in development and
+    # tests; SITE_URL's host in production.
+    TRUSTED_HOSTS = env_list("TRUSTED_HOSTS")
+    # Strict-Transport-Security max-age; 0 sends no header (production sets a year).
+    HSTS_SECONDS = 0
     # A TrueType font with Chinese for the PDFs (sign-in sheets, certificates); a .ttc uses its first
     # face. Unset: a system CJK font is looked for (app/common/fonts.py).
     PDF_FONT_PATH = os.environ.get("PDF_FONT_PATH") or None
@@ -77,8 +92,12 @@ class Config:
     PASSWORD_RESET_MAX_AGE = env_int("PASSWORD_RESET_MAX_AGE", 3600)
     # Bearer tokens of the JSON API: 30 days, so a mini-program user is not asked to log in each time.
     API_TOKEN_MAX_AGE = env_int("API_TOKEN_MAX_AGE", 30 * 24 * 3600)
-    # Number of reverse proxies in front of the app (nginx: 1); 0 trusts no X-Forwarded-* header.
+    # Number of reverse proxies in front of the app (nginx: 1) whose X-Forwarded-For and
+    # X-Forwarded-Proto are believed; 0 trusts no X-Forwarded-* header.
     PROXY_FIX_X_FOR = env_int("PROXY_FIX_X_FOR", 0)
+    # X-Forwarded-Host is believed only when set too: a proxy that passes the client's value on would
+    # let anyone choose the host the app thinks it is serving.
+    PROXY_FIX_X_HOST = env_int("PROXY_FIX_X_HOST", 0)
 
     WTF_CSRF_TIME_LIMIT = None  # the token lives as long as the session; forms left open overnight still post
 
@@ -112,9 +131,36 @@ class Config:
     MAIL_RETRY_MAX_SECONDS = env_int("MAIL_RETRY_MAX_SECONDS", 3600)
 
 
+# Keys that are public (this repository, tutorials) or trivially guessed: anyone holding one can sign
+# an admin's session cookie. Production refuses them whatever their length.
+KNOWN_SECRET_KEYS = frozenset({
+    "dev-only-not-secret", "testing-secret", "bench-secret", "secret", "secret-key", "secretkey",
+    "s3cret", "changeme", "change-me", "change_me", "please-change-me", "dev", "development", "test",
+    "password", "your-secret-key", "your_secret_key", "default", "flask", "super-secret",
+})
+MIN_SECRET_KEY_LENGTH = 32
+MAKE_SECRET_KEY_HINT = "make one with: python3 -c 'import secrets; print(secrets.token_hex(32))'"
+
+
+def secret_key_problem(key: str | bytes | None) -> str | None:
+    """Why this key must not sign production cookies, or None when it may."""
+    if not key:
+        return "SECRET_KEY is not set"
+    text = key.decode("utf-8", "replace") if isinstance(key, bytes) else str(key)
+    if text.strip().lower() in KNOWN_SECRET_KEYS:
+        return "SECRET_KEY is a well-known value"
+    if len(text) < MIN_SECRET_KEY_LENGTH:
+        return f"SECRET_KEY is too short ({len(text)} characters, at least {MIN_SECRET_KEY_LENGTH} needed)"
+    if len(set(text)) < 8:  # "aaaa...": long but guessable
+        return "SECRET_KEY has too few different characters"
+    return None
+
+
 class DevelopmentConfig(Config):
     ENV_NAME = "development"
     DEBUG = True
+    # Public on purpose, and only ever accepted here (production refuses it).
+    SECRET_KEY = os.environ.get("SECRET_KEY") or "dev-only-not-secret"
     MAIL_BACKEND = os.environ.get("MAIL_BACKEND", "console")
 
 
@@ -122,6 +168,7 @@ class TestingConfig(Config):
     ENV_NAME = "testing"
     TESTING = True
     SECRET_KEY = "testing-secret"
+    SITE_URL = "http://localhost"  # the test client's address, so links in pages and emails open in tests
     SQLALCHEMY_DATABASE_URI = normalise_database_url(
         os.environ.get("TEST_DATABASE_URL", "sqlite:///" + str(INSTANCE_DIR / "test.db"))
     )
@@ -139,16 +186,34 @@ class TestingConfig(Config):
 
 class ProductionConfig(Config):
     ENV_NAME = "production"
+    DEBUG = False  # said outright: Flask would otherwise take it from FLASK_DEBUG
+    # No defaults for these: a production start without them is refused (prepare() below).
+    SQLALCHEMY_DATABASE_URI = normalise_database_url(os.environ.get("DATABASE_URL", ""))
+    SITE_URL = os.environ.get("SITE_URL", "")
     SESSION_COOKIE_SECURE = True
     REMEMBER_COOKIE_SECURE = True
     PREFERRED_URL_SCHEME = "https"
+    HSTS_SECONDS = env_int("HSTS_SECONDS", 365 * 24 * 3600)
 
     @classmethod
-    def check(cls) -> None:
-        """Refuse to start with settings that would be unsafe in production."""
-        missing = [name for name in ("SECRET_KEY", "DATABASE_URL") if not os.environ.get(name)]
+    def prepare(cls, config: MutableMapping) -> None:
+        """Refuse to start with settings that would be unsafe in production, then derive the
+        defaults that depend on others (TRUSTED_HOSTS from SITE_URL). `config` is the app's."""
+        required = {"SECRET_KEY": "SECRET_KEY", "DATABASE_URL": "SQLALCHEMY_DATABASE_URI", "SITE_URL": "SITE_URL"}
+        missing = [name for name, key in required.items() if not config.get(key)]
         if missing:
-            raise RuntimeError("production settings need these environment variables: " + ", ".join(missing))
+            raise RuntimeError("production settings need these environment variables: " + ", ".join(missing)
+                               + ("; for SECRET_KEY, " + MAKE_SECRET_KEY_HINT if "SECRET_KEY" in missing else ""))
+        problem = secret_key_problem(config["SECRET_KEY"])
+        if problem:
+            raise RuntimeError(f"{problem}: production needs a random key of at least {MIN_SECRET_KEY_LENGTH} "
+                               f"characters; {MAKE_SECRET_KEY_HINT}")
+        site = urlsplit(config["SITE_URL"])
+        if site.scheme not in ("http", "https") or not site.hostname or site.query or site.fragment:
+            raise RuntimeError(f"SITE_URL must be the public address, such as https://www.example.com "
+                               f"(got {config['SITE_URL']!r})")
+        if config.get("TRUSTED_HOSTS") is None:
+            config["TRUSTED_HOSTS"] = [site.hostname]
 
 
 CONFIGS: dict[str, type[Config]] = {

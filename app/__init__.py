@@ -14,14 +14,16 @@ from config import CONFIGS, INSTANCE_DIR, ProductionConfig
 
 
 def create_app(config_name: str | None = None, overrides: dict | None = None) -> Flask:
-    """Build the app for `config_name` (default: $APP_CONFIG or development).
+    """Build the app for `config_name` (default: $APP_CONFIG, else production).
 
+    Production is the default so that a bare `gunicorn wsgi:app` never runs with debug on or a
+    public key; scripts/dev.sh and the tests ask for development or testing by name.
     `overrides` replaces settings after the config class is loaded (tests use it).
     """
-    config_name = config_name or os.environ.get("APP_CONFIG", "development")
+    config_name = config_name or os.environ.get("APP_CONFIG") or "production"
+    if config_name not in CONFIGS:
+        raise RuntimeError(f"APP_CONFIG={config_name!r} is not one of: {', '.join(CONFIGS)}")
     config_class = CONFIGS[config_name]
-    if config_class is ProductionConfig:
-        ProductionConfig.check()
 
     app = Flask(
         __name__,
@@ -31,15 +33,20 @@ def create_app(config_name: str | None = None, overrides: dict | None = None) ->
     )
     app.config.from_object(config_class)
     app.config.update(overrides or {})
+    if config_class is ProductionConfig:
+        ProductionConfig.prepare(app.config)
     app.json.ensure_ascii = False  # Chinese stays readable in API responses (still valid UTF-8 JSON)
     os.makedirs(app.instance_path, exist_ok=True)
     _configure_database(app)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
-    if app.config["PROXY_FIX_X_FOR"]:
-        n = app.config["PROXY_FIX_X_FOR"]
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)
+    x_for, x_host = app.config["PROXY_FIX_X_FOR"], app.config["PROXY_FIX_X_HOST"]
+    if x_for or x_host:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=x_for, x_proto=x_for, x_host=x_host)
 
+    from app.common.security import init_security
+
+    init_security(app)  # first: its host check runs before any extension's before_request hook
     _init_extensions(app)
     # Before any rule is added: a rule binds its converter when it is registered.
     app.url_map.converters["int"] = DatabaseIdConverter
@@ -167,11 +174,13 @@ def _register_cli(app: Flask) -> None:
 def _register_template_helpers(app: Flask) -> None:
     from app.common.money import format_money
     from app.common.time import local_date, local_datetime, utcnow
+    from app.common.urls import absolute_url
 
     app.jinja_env.filters["local_datetime"] = local_datetime
     app.jinja_env.filters["local_date"] = local_date
     app.jinja_env.filters["money"] = format_money
     app.jinja_env.globals["now_utc"] = utcnow
+    app.jinja_env.globals["absolute_url"] = absolute_url
 
     @app.context_processor
     def site_globals() -> dict:

@@ -37,7 +37,7 @@ from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
 
-from common import ROOT, fresh_database, production_env  # noqa: E402  (bench/common.py)
+from common import APP_SETTINGS, ROOT, fresh_database, production_env  # noqa: E402  (bench/common.py)
 
 
 @dataclass
@@ -73,7 +73,7 @@ def _prepare(database_url: str, students: int, seats: int, rounds: int) -> tuple
     env = production_env(database_url)
     subprocess.run([sys.executable, "-m", "flask", "--app", "wsgi", "db", "upgrade"], cwd=ROOT, env=env,
                    check=True, capture_output=True)
-    os.environ.update({k: env[k] for k in ("SECRET_KEY", "DATABASE_URL")})
+    os.environ.update({k: env[k] for k in APP_SETTINGS})
     from werkzeug.security import generate_password_hash
 
     from app import create_app

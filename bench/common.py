@@ -3,6 +3,7 @@ the app runs with under them."""
 from __future__ import annotations
 
 import os
+import secrets
 import sys
 from pathlib import Path
 
@@ -28,13 +29,22 @@ def fresh_database(kind: str, workdir: Path, pg_name: str) -> str:
     return PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + pg_name
 
 
+# One key per benchmark process: the API tokens made in-process must verify in the gunicorn workers.
+_SECRET_KEY = secrets.token_hex(32)
+# The settings create_app() reads from the environment, for the benchmarks that build the app in-process.
+APP_SETTINGS = ("SECRET_KEY", "DATABASE_URL", "SITE_URL", "TRUSTED_HOSTS")
+
+
 def production_env(database_url: str) -> dict[str, str]:
     """Production settings for a benchmark run, rate limits off (a load test, not a test of the limits)."""
     return {
         **os.environ,
         "APP_CONFIG": "production",
-        "SECRET_KEY": "bench-secret",
+        "SECRET_KEY": _SECRET_KEY,
         "DATABASE_URL": database_url,
+        # gunicorn on 127.0.0.1 and the in-process test client (Host: localhost)
+        "SITE_URL": "http://127.0.0.1",
+        "TRUSTED_HOSTS": "127.0.0.1,localhost",
         "RATELIMIT_ENABLED": "false",
         "PYTHONPATH": str(ROOT),
     }

@@ -27,7 +27,7 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from common import ROOT, fresh_database, production_env  # noqa: E402  (bench/common.py)
+from common import APP_SETTINGS, ROOT, fresh_database, production_env  # noqa: E402  (bench/common.py)
 
 ADMIN_EMAIL, PASSWORD = "bench-admin@example.com", "bench-password"
 CHUNK = 5_000
@@ -37,7 +37,7 @@ CHARTS = ("upcoming", "registrations", "checkins", "certificates", "articles")
 
 
 def _app(database_url: str):
-    os.environ.update({k: v for k, v in production_env(database_url).items() if k in ("SECRET_KEY", "DATABASE_URL")})
+    os.environ.update({k: v for k, v in production_env(database_url).items() if k in APP_SETTINGS})
     from app import create_app
 
     # The test client speaks plain http: secure cookies would not come back. CSRF is off only so

@@ -31,7 +31,7 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
-from common import ROOT, fresh_database, production_env  # noqa: E402  (bench/common.py)
+from common import APP_SETTINGS, ROOT, fresh_database, production_env  # noqa: E402  (bench/common.py)
 
 STAFF_EMAIL, PASSWORD = "bench-staff@example.com", "bench-password"
 EXPORTS = {"csv": "roster.csv", "xlsx": "roster.xlsx", "pdf": "signin.pdf"}
@@ -43,7 +43,7 @@ RARE_NAMES = ["王𠮷", "张喆", "李堃", "买买提·艾力", "阿卜杜热�
 
 
 def _app(database_url: str):
-    os.environ.update({k: v for k, v in production_env(database_url).items() if k in ("SECRET_KEY", "DATABASE_URL")})
+    os.environ.update({k: v for k, v in production_env(database_url).items() if k in APP_SETTINGS})
     from app import create_app
 
     # The test client speaks plain http: secure cookies would not come back. CSRF is off only

@@ -9,6 +9,7 @@ from __future__ import annotations
 from html.parser import HTMLParser
 
 import pytest
+from flask import current_app
 
 from app.cms.rendering import booking_card_ids, excerpt, fill_booking_cards, render_markdown
 
@@ -151,7 +152,7 @@ def test_code_shows_markup_as_text():
 def test_external_links_get_noopener_nofollow_and_internal_ones_do_not(ctx):
     rendered = render_markdown(
         "[外部](https://www.xiaohongshu.com/a) [协议相对](//evil.example/x) "
-        "[本站绝对](http://127.0.0.1:5000/articles/a) [本站](/articles/b) [锚点](#c) "
+        f"[本站绝对]({current_app.config['SITE_URL']}/articles/a) [本站](/articles/b) [锚点](#c) "
         "[邮件](mailto:hi@example.com)\n\n"
         '<a href="HTTPS://Other.Example/x">粘贴的链接</a>'
     )

@@ -19,18 +19,81 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def _run_python(code: str, env: dict[str, str]) -> subprocess.CompletedProcess:
     """Run code in a fresh interpreter: config.py reads the environment when it is imported."""
-    clean = {k: v for k, v in os.environ.items() if k not in {"SECRET_KEY", "DATABASE_URL", "APP_CONFIG"}}
+    clean = {k: v for k, v in os.environ.items() if k not in UNSET}
     return subprocess.run([sys.executable, "-c", textwrap.dedent(code)], cwd=ROOT, env={**clean, **env},
                           capture_output=True, text=True, timeout=60)
 
 
-@pytest.mark.parametrize("missing", ["SECRET_KEY", "DATABASE_URL"])
-def test_production_refuses_to_start_without_its_secrets(missing):
-    env = {"APP_CONFIG": "production", "SECRET_KEY": "s3cret", "DATABASE_URL": "sqlite:////tmp/never-used.db"}
+UNSET = {"SECRET_KEY", "DATABASE_URL", "APP_CONFIG", "SITE_URL", "TRUSTED_HOSTS", "FLASK_DEBUG"}
+STRONG_KEY = "9f3c2a7d4e1b8c6f0a5d3e7b2c9f4a1d6e8b0c3f5a7d9e2b4c6f8a0d1e3b5c7f"
+PRODUCTION = {"APP_CONFIG": "production", "SECRET_KEY": STRONG_KEY, "DATABASE_URL": "sqlite:////tmp/never-used.db",
+              "SITE_URL": "https://xue.example.com"}
+HOW_TO_MAKE_A_KEY = "python3 -c 'import secrets; print(secrets.token_hex(32))'"
+
+
+@pytest.mark.parametrize("missing", ["SECRET_KEY", "DATABASE_URL", "SITE_URL"])
+def test_production_refuses_to_start_without_its_settings(missing):
+    env = dict(PRODUCTION)
     del env[missing]
     result = _run_python("from app import create_app; create_app()", env)
     assert result.returncode != 0
     assert missing in result.stderr
+
+
+@pytest.mark.parametrize("key", [
+    "a", "s3cret", "dev-only-not-secret", "testing-secret", "changeme", "secret", "  Dev-Only-Not-Secret ",
+    "x" * 31,  # one short of the minimum
+    "a" * 64,  # long, but one character
+])
+def test_production_refuses_a_short_or_known_secret_key_and_says_how_to_make_one(key):
+    result = _run_python("from app import create_app; create_app()", {**PRODUCTION, "SECRET_KEY": key})
+    assert result.returncode != 0
+    assert "SECRET_KEY" in result.stderr and HOW_TO_MAKE_A_KEY in result.stderr
+
+
+def test_a_key_made_the_suggested_way_is_accepted():
+    made = subprocess.run(["python3", "-c", "import secrets; print(secrets.token_hex(32))"], capture_output=True,
+                          text=True, check=True).stdout.strip()
+    result = _run_python("from app import create_app; create_app()", {**PRODUCTION, "SECRET_KEY": made})
+    assert result.returncode == 0, result.stderr
+
+
+def test_a_start_without_app_config_is_production_not_debug():
+    """`gunicorn wsgi:app` with nothing configured must not run the development settings."""
+    bare = _run_python("import wsgi", {})
+    assert bare.returncode != 0
+    assert "SECRET_KEY" in bare.stderr and HOW_TO_MAKE_A_KEY in bare.stderr
+    configured = {**{k: v for k, v in PRODUCTION.items() if k != "APP_CONFIG"}, "FLASK_DEBUG": "1"}
+    result = _run_python("""
+        import os, wsgi
+        c = wsgi.app.config
+        print(c["ENV_NAME"], wsgi.app.debug, c["SECRET_KEY"] == os.environ["SECRET_KEY"], c["TRUSTED_HOSTS"])
+        """, configured)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["production", "False", "True", "['xue.example.com']"]
+
+
+def test_development_is_an_explicit_choice_with_its_own_key():
+    result = _run_python("""
+        import wsgi
+        print(wsgi.app.config["ENV_NAME"], wsgi.app.debug, wsgi.app.config["SECRET_KEY"])
+        """, {"APP_CONFIG": "development"})
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["development", "True", "dev-only-not-secret"]
+
+
+def test_an_unknown_app_config_is_refused_by_name():
+    result = _run_python("from app import create_app; create_app()", {**PRODUCTION, "APP_CONFIG": "prod"})
+    assert result.returncode != 0 and "APP_CONFIG='prod'" in result.stderr
+
+
+def test_trusted_hosts_come_from_the_environment_as_a_list():
+    result = _run_python("""
+        from app import create_app
+        print(create_app().config["TRUSTED_HOSTS"])
+        """, {**PRODUCTION, "TRUSTED_HOSTS": "xue.example.com, www.xue.example.com,,"})
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "['xue.example.com', 'www.xue.example.com']"
 
 
 def test_production_cookies_are_secure():
@@ -42,7 +105,7 @@ def test_production_cookies_are_secure():
         print(c["SESSION_COOKIE_SECURE"], c["REMEMBER_COOKIE_SECURE"], c["SESSION_COOKIE_HTTPONLY"],
               c["SESSION_COOKIE_SAMESITE"], c["PREFERRED_URL_SCHEME"])
         """,
-        {"APP_CONFIG": "production", "SECRET_KEY": "s3cret", "DATABASE_URL": "sqlite:////tmp/never-used.db"},
+        PRODUCTION,
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == ["True", "True", "True", "Lax", "https"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 import functools
 import hashlib
 
-from flask import current_app, url_for
+from flask import current_app
 from flask_babel import gettext as _
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from sqlalchemy import func, or_, select
@@ -34,6 +34,7 @@ from app.accounts.models import Role, User
 from app.audit.service import record
 from app.common.db import write_transaction
 from app.common.time import utcnow
+from app.common.urls import absolute_url
 from app.common.validators import normalise_phone
 from app.extensions import db
 from app.mail.service import queue_email
@@ -345,7 +346,7 @@ def request_password_reset(email: str) -> None:
     user = db.session.scalar(select(User).where(User.email == email.strip().lower()))
     if user is None or not user.is_active:
         return
-    link = url_for("accounts.reset_password", token=make_reset_token(user), _external=True)
+    link = absolute_url("accounts.reset_password", token=make_reset_token(user))  # SITE_URL, never the Host header
     queue_email(
         to=user.email,
         subject=_("重置您的密码"),

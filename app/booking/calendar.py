@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 from flask import current_app
 from icalendar import Calendar, Event, Timezone
 
+from app.booking.tickets import ticket_url
 from app.catalog.models import CampSession
 from app.common.time import utcnow
 
@@ -28,6 +29,7 @@ def registration_ics(registration_id: int, camp: CampSession) -> bytes:
     event.add("dtstamp", utcnow())
     event.add("location", " ".join(part for part in (camp.city, camp.venue, camp.address) if part))
     event.add("description", f"{camp.course.title} · {camp.course.duration_label}")
+    event.add("url", ticket_url(registration_id))  # the ticket page, on SITE_URL
     calendar.add_component(event)
     calendar.add_component(_vtimezone(zone.key))  # so every calendar app shows Shanghai time
     return calendar.to_ical()

@@ -6,7 +6,8 @@ import re
 import secrets
 
 import segno
-from flask import current_app
+
+from app.common.urls import absolute_url
 
 # No 0/O, 1/I/L: a code read aloud or typed from a screenshot is not misread.
 ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
@@ -50,9 +51,5 @@ def ticket_qr_png(code: str) -> bytes:
 
 
 def ticket_url(registration_id: int) -> str:
-    """The ticket page's full address, for email sent from outside a web request (services, CLI).
-
-    The path comes from the URL map (the route is defined once, in booking.views); the site's
-    address from SITE_URL, since there may be no request to take a host name from."""
-    path = current_app.url_map.bind("localhost").build("booking.ticket", {"registration_id": registration_id})
-    return current_app.config["SITE_URL"].rstrip("/") + path
+    """The ticket page's full address on SITE_URL, for email (composed by the outbox sender)."""
+    return absolute_url("booking.ticket", registration_id=registration_id)

@@ -6,7 +6,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import func, select, update
 
@@ -20,6 +19,7 @@ from app.certificates.errors import AlreadyRevoked, CertificateNotFound, NotConf
 from app.certificates.models import Certificate, CertificateStatus
 from app.common.db import write_transaction
 from app.common.time import site_zone, utcnow
+from app.common.urls import absolute_url
 from app.extensions import db
 from app.mail.service import queue_email
 from app.roster.models import Attendance
@@ -73,11 +73,11 @@ def find_for_verification(key: str) -> Certificate | None:
 
 
 def verify_url(certificate: Certificate) -> str:
-    return current_app.config["SITE_URL"].rstrip("/") + f"/verify/{certificate.verify_token}"
+    return absolute_url("certificates.verify_token", token=certificate.verify_token)
 
 
 def download_url(certificate: Certificate) -> str:
-    return current_app.config["SITE_URL"].rstrip("/") + f"/me/certificates/{certificate.id}"
+    return absolute_url("certificates.download", certificate_id=certificate.id)
 
 
 # --- what staff do ---------------------------------------------------------------------------

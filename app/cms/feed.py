@@ -4,12 +4,12 @@ from __future__ import annotations
 import re
 
 from feedgen.feed import FeedGenerator
-from flask import request, url_for
 from flask_babel import gettext as _
 
 from app.cms import rendering
 from app.cms.queries import FeedEntry
 from app.common.time import utcnow
+from app.common.urls import absolute_url, site_url
 
 # Links and images in the sanitised HTML that point into this site ("/media/...", "/courses/...").
 _SITE_RELATIVE = re.compile(r'(\s(?:src|href)=")/(?!/)')
@@ -17,23 +17,23 @@ _SITE_RELATIVE = re.compile(r'(\s(?:src|href)=")/(?!/)')
 
 def absolute_links(html: str) -> str:
     """Feed readers show an entry away from the site: make site-relative URLs absolute."""
-    return _SITE_RELATIVE.sub(lambda m: f"{m.group(1)}{request.url_root}", html)
+    return _SITE_RELATIVE.sub(lambda m: f"{m.group(1)}{site_url()}/", html)
 
 
 def atom_feed(entries: list[FeedEntry], site_name: str) -> bytes:
     feed = FeedGenerator()
-    home = url_for("cms.articles", _external=True)
+    home = absolute_url("cms.articles")
     feed.id(home)
     feed.title(_("%(site)s · 文章", site=site_name))
     feed.subtitle(_("电商实战干货、客户案例与训练营资讯"))
     feed.author(name=site_name)
     feed.link(href=home, rel="alternate")
-    feed.link(href=url_for("cms.feed", _external=True), rel="self")
+    feed.link(href=absolute_url("cms.feed"), rel="self")
     feed.language("zh-CN")
     feed.updated(max((_updated(entry) for entry in entries), default=utcnow()))
     for entry in entries:
         article = entry.article
-        url = url_for("cms.article", slug=article.slug, _external=True)
+        url = absolute_url("cms.article", slug=article.slug)
         item = feed.add_entry(order="append")  # entries arrive newest first
         item.id(url)
         item.title(article.title)

@@ -2,8 +2,9 @@
 
 `Person` is one visitor's browser (a Playwright context and its page). After each page load a
 journey calls `person.check(step)`: the page must not scroll sideways at 375 px, no console error,
-uncaught script error or 5xx response may have appeared since the page opened, and a full-page
-screenshot goes to artifacts/screenshots/<journey>-<width>-<step>.png for people to look at.
+uncaught script error, Content-Security-Policy violation, page without that policy or 5xx response
+may have appeared since the page opened, and a full-page screenshot goes to
+artifacts/screenshots/<journey>-<width>-<step>.png for people to look at.
 """
 from __future__ import annotations
 
@@ -37,6 +38,13 @@ _OVERFLOW_SCRIPT = """() => {
   return {scrollWidth: root.scrollWidth, innerWidth: width, culprits: culprits};
 }"""
 
+_REPORT_CSP_VIOLATIONS = """
+document.addEventListener("securitypolicyviolation", (event) => {
+  console.error("CSP violation: " + event.violatedDirective + " blocked " + (event.blockedURI || "inline")
+                + " in " + (event.sourceFile || document.location.href) + ":" + event.lineNumber);
+});
+"""
+
 
 def viewport_options(width: int) -> dict:
     if width == MOBILE_WIDTH:  # an iPhone-sized phone: touch, mobile viewport rules, a dense screen
@@ -53,6 +61,9 @@ class Person:
         self.context = browser.new_context(base_url=base_url, locale="zh-CN", timezone_id="Asia/Shanghai",
                                            **viewport_options(width))
         self.context.set_default_timeout(10_000)
+        # The site's Content-Security-Policy refuses inline scripts and foreign sources: a page it
+        # breaks reports the refusal, which is turned into a console error (a problem, below).
+        self.context.add_init_script(_REPORT_CSP_VIOLATIONS)
         self.page = self.context.new_page()
         self.journey, self.width, self.name = journey, width, name
         self.problems: list[str] = []
@@ -70,6 +81,10 @@ class Person:
     def _on_response(self, response) -> None:
         if response.status >= 500:
             self.problems.append(f"{response.status} from {response.url}")
+        # HTML pages only: a download (the certificate PDF) reaches Playwright without its headers.
+        if (response.request.resource_type == "document" and "text/html" in response.headers.get("content-type", "")
+                and "content-security-policy" not in response.headers):
+            self.problems.append(f"no Content-Security-Policy on {response.url}")
 
     def check(self, step: str) -> Path:
         """The checks every main page passes, then its screenshot. Returns the screenshot's path."""
