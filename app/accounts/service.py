@@ -212,7 +212,7 @@ def _tell_old_address(user: User, before: dict) -> None:
         new_email=user.email if user.email != before["email"] else None,
         old_phone=before["phone"],
         new_phone=user.phone if user.phone != before["phone"] else None,
-        link=url_for("accounts.reset_password", token=make_reset_token(user), _external=True),
+        link=absolute_url("accounts.reset_password", token=make_reset_token(user)),
         valid_minutes=current_app.config["PASSWORD_RESET_MAX_AGE"] // 60,
     )
 
