@@ -155,7 +155,7 @@ def test_each_person_checks_in_once_on_each_of_the_three_days(app, staff_client,
             response = scan(staff_client, camp, code)
             page = response.get_data(as_text=True)
             assert response.status_code == 200
-            assert "scan-ok" in page and "签到成功" in page
+            assert "scan-ok" in page and "✓ 已签到" in page
             name = "陈一" if registration_id == people[0] else "林二"
             assert f'<p class="scan-name">{name}</p>' in page
             assert f"第 {number} 天 · 9月{day.day}日" in page
@@ -176,7 +176,7 @@ def test_a_second_scan_shows_the_first_time_and_adds_nothing(app, staff_client, 
     clock.now = at_door(DAYS[1], 10, 5)
     page = scan(staff_client, camp, code).get_data(as_text=True)
     assert "scan-repeat" in page and "scan-ok" not in page
-    assert "已签到 08:52" in page  # the first scan's Shanghai time, not now
+    assert "重复签到 · 已于 08:52 签到" in page  # the first scan's Shanghai time, not now
     assert '<p class="scan-name">陈一</p>' in page
     assert "已签到 1 / 已确认 2" in page
     assert attendance_rows(app) == [(people[0], DAYS[1])]
@@ -194,7 +194,7 @@ def test_typed_codes_in_lower_case_with_spaces_or_dashes_work(app, staff_client,
     ]
     for text in typed:
         page = scan(staff_client, camp, text).get_data(as_text=True)
-        assert "签到成功" in page, text
+        assert "✓ 已签到" in page, text
     assert attendance_rows(app) == [(r, DAYS[0]) for r in registrations]
 
 
@@ -228,9 +228,9 @@ def test_bad_tickets_are_refused_in_red_and_change_nothing(app, staff_client, ca
         response = scan(staff_client, session_id, code)
         page = response.get_data(as_text=True)
         assert response.status_code == 200
-        assert "scan-refused" in page and "不能签到" in page, code
+        assert "scan-refused" in page and "✕ 无效票" in page, code
         assert message in page, code
-        assert "scan-ok" not in page and "签到成功" not in page
+        assert "scan-ok" not in page and "✓ 已签到" not in page
     assert attendance_rows(app) == []
     assert audit_entries(app) == []
 
@@ -283,7 +283,7 @@ def test_the_search_button_checks_in_with_the_same_service_call(app, staff_clien
     assert f'name="code" value="{code}"' in page
     response = staff_client.post(url, data={"code": code, "q": "林", "csrf_token": csrf_token_from(page)})
     page = response.get_data(as_text=True)
-    assert "签到成功" in page and '<p class="scan-name">林二</p>' in page
+    assert "✓ 已签到" in page and '<p class="scan-name">林二</p>' in page
     assert "已签到 08:52" in page  # the list, searched again, shows the new state
     assert attendance_rows(app) == [(people[1], DAYS[0])]
 
