@@ -12,7 +12,9 @@ class CheckInForm(FlaskForm):
 
     # Long enough for a ticket link (SITE_URL + /t/<code>) or a code typed with spaces and dashes;
     # the service takes the code out and says whether it is a ticket.
-    code = StringField(_l("票码"), validators=[DataRequired(_l("请扫码或输入票码")), Length(max=300)])
+    code = StringField(_l("票码"), validators=[
+        DataRequired(_l("请扫码或输入票码")), Length(max=300, message=_l("无效的票码，查无此票")),
+    ])
 
 
 class AttendanceForm(FlaskForm):
