@@ -162,7 +162,7 @@
   // the form carries; the answer is JSON with the result's markup, drawn where a typed code's
   // result would be.
   function checkIn(scanned) {
-    var data = new FormData(form);
+    var data = new URLSearchParams(new FormData(form));  // urlencoded, as the form itself posts
     data.set("code", scanned);
     return window.fetch(form.action, {
       method: "POST",
