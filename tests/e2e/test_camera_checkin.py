@@ -96,3 +96,40 @@ def _check_in_from_the_ticket_link(site, staff: Person, camp, name: str, code: s
     staff.check("ticket-link-checked-in")
     page.goto(f"/staff/sessions/{camp.session_id}/checkin")
     expect(page.locator(".checkin-count")).to_have_text("已签到 3 / 已确认 3")
+
+
+def test_without_the_camera_staff_are_told_why_and_typing_still_works(site, launch_browser, open_browser, width):
+    """A phone that refused the camera (a camera, no permission), then a computer with no camera:
+    the page says which in Chinese, and the code typed below checks the person in as before."""
+    [student] = [make_student(site, f"nocam{width}@example.com", "蒋手输", phone_number(width, 30))]
+    camp, codes = session_today(site, f"拼多多一日实战 {width}", [student])
+    door = f"/staff/sessions/{camp.session_id}/checkin"
+
+    # Chromium's fake camera without its fake "Allow" answer: the context granted no permission.
+    refused = Person(launch_browser(["--use-fake-device-for-media-stream"]), site.url, JOURNEY, width, "refused",
+                     itertools.count(1))
+    try:
+        refused.log_in("staff@example.com")
+        refused.page.goto(door)
+        refused.page.get_by_role("button", name="开启摄像头扫码").click()
+        expect(refused.page.locator("[data-camera-note]")).to_have_text(
+            "没有摄像头权限。请在浏览器设置中允许本网站使用摄像头，或在下方输入票码。")
+        expect(refused.page.locator("[data-camera-video]")).to_be_hidden()
+        expect(refused.page.get_by_role("button", name="开启摄像头扫码")).to_be_enabled()  # tap again once allowed
+        refused.check("camera-refused")
+    finally:
+        refused.close()
+
+    staff = open_browser("no-camera")  # the test machine has no camera at all
+    page = staff.page
+    staff.log_in("staff@example.com")
+    page.goto(door)
+    page.get_by_role("button", name="开启摄像头扫码").click()
+    expect(page.locator("[data-camera-note]")).to_have_text("没有找到可用的摄像头，请在下方输入票码。")
+    staff.check("no-camera")
+
+    code_input = page.get_by_label("扫码或输入票码，按回车签到")
+    code_input.fill(codes[student].lower())
+    code_input.press("Enter")
+    expect(page.locator(".scan-ok .scan-name")).to_have_text("蒋手输")
+    expect(page.locator(".checkin-count")).to_have_text("已签到 1 / 已确认 1")
