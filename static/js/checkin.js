@@ -52,7 +52,7 @@
   function start() {
     // Browsers give the camera to secure pages only (HTTPS, or localhost while developing), and
     // only after a tap: hence the button, and a word when either is missing.
-    if (!window.isSecureContext) { say(text.msgInsecure); return; }
+    if (window.isSecureContext === false) { say(text.msgInsecure); return; }
     if (!navigator.mediaDevices || !navigator.mediaDevices.getUserMedia) { say(text.msgUnsupported); return; }
     toggle.disabled = true;
     say(text.msgStarting);
@@ -72,6 +72,8 @@
       say(text.msgScanning);
       timer = window.setInterval(readFrame, SCAN_EVERY_MS);
     }).catch(function (error) {
+      // The camera may have opened while the decoder failed: let it go (its light off) too.
+      camera.then(function (opened) { opened.getTracks().forEach(function (track) { track.stop(); }); }, function () {});
       stop();
       say(cameraProblem(error));
     });
