@@ -404,6 +404,11 @@ def test_the_camera_is_told_why_a_ticket_is_refused(app, staff_client, camp, bad
         assert message in body["message"], (scanned, body["message"])
         assert "scan-refused" in body["html"] and "✕ 无效票" in body["html"]
         assert body["name"] is None
+    # The refusal names the code in a ticket link, and no made-up code for a link that is none.
+    body = camera_scan(staff_client, camp, f"{site}/t/ABCDEFGHJKMN").get_json()
+    assert body["ticket"] == "ABCD-EFGH-JKMN" and "票码：ABCD-EFGH-JKMN" in body["html"]
+    body = camera_scan(staff_client, camp, "https://weixin.qq.com/r/abc123").get_json()
+    assert body["ticket"] == "" and "票码：" not in body["html"]
     assert attendance_rows(app) == []
 
 

@@ -6,7 +6,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from app.accounts.permissions import staff_required
-from app.booking.tickets import format_ticket_code, normalise_ticket_code, ticket_code_from_scan
+from app.booking.tickets import format_ticket_code, ticket_code_from_scan
 from app.common.errors import DomainError
 from app.roster import checkin_queries as queries
 from app.roster import service
@@ -66,10 +66,9 @@ def page(session_id: int):
 
 
 def _shown_code(scanned: str) -> str:
-    """What a refusal shows as the scanned code: the code, also when a link was scanned; a link
-    that names no ticket shown as its first characters."""
-    code = ticket_code_from_scan(scanned) or normalise_ticket_code(scanned)
-    return format_ticket_code(code[:24])
+    """What a refusal shows as the scanned code: the code, also when a ticket link was scanned;
+    nothing for a link that is no ticket's (someone's WeChat QR code)."""
+    return format_ticket_code(ticket_code_from_scan(scanned)[:24])
 
 
 def _wants_json() -> bool:
