@@ -13,7 +13,7 @@ from app.accounts.models import Role, User
 from app.audit.models import AuditEntry
 from app.booking import service as booking
 from app.booking.models import Registration
-from app.booking.tickets import format_ticket_code
+from app.booking.tickets import format_ticket_code, ticket_code_from_scan
 from app.extensions import db
 from app.roster import service as roster
 from app.roster.models import Attendance
@@ -155,7 +155,7 @@ def test_each_person_checks_in_once_on_each_of_the_three_days(app, staff_client,
             response = scan(staff_client, camp, code)
             page = response.get_data(as_text=True)
             assert response.status_code == 200
-            assert "scan-ok" in page and "签到成功" in page
+            assert "scan-ok" in page and "✓ 已签到" in page
             name = "陈一" if registration_id == people[0] else "林二"
             assert f'<p class="scan-name">{name}</p>' in page
             assert f"第 {number} 天 · 9月{day.day}日" in page
@@ -176,7 +176,7 @@ def test_a_second_scan_shows_the_first_time_and_adds_nothing(app, staff_client, 
     clock.now = at_door(DAYS[1], 10, 5)
     page = scan(staff_client, camp, code).get_data(as_text=True)
     assert "scan-repeat" in page and "scan-ok" not in page
-    assert "已签到 08:52" in page  # the first scan's Shanghai time, not now
+    assert "重复签到 · 已于 08:52 签到" in page  # the first scan's Shanghai time, not now
     assert '<p class="scan-name">陈一</p>' in page
     assert "已签到 1 / 已确认 2" in page
     assert attendance_rows(app) == [(people[0], DAYS[1])]
@@ -194,7 +194,7 @@ def test_typed_codes_in_lower_case_with_spaces_or_dashes_work(app, staff_client,
     ]
     for text in typed:
         page = scan(staff_client, camp, text).get_data(as_text=True)
-        assert "签到成功" in page, text
+        assert "✓ 已签到" in page, text
     assert attendance_rows(app) == [(r, DAYS[0]) for r in registrations]
 
 
@@ -228,9 +228,9 @@ def test_bad_tickets_are_refused_in_red_and_change_nothing(app, staff_client, ca
         response = scan(staff_client, session_id, code)
         page = response.get_data(as_text=True)
         assert response.status_code == 200
-        assert "scan-refused" in page and "不能签到" in page, code
+        assert "scan-refused" in page and "✕ 无效票" in page, code
         assert message in page, code
-        assert "scan-ok" not in page and "签到成功" not in page
+        assert "scan-ok" not in page and "✓ 已签到" not in page
     assert attendance_rows(app) == []
     assert audit_entries(app) == []
 
@@ -283,7 +283,7 @@ def test_the_search_button_checks_in_with_the_same_service_call(app, staff_clien
     assert f'name="code" value="{code}"' in page
     response = staff_client.post(url, data={"code": code, "q": "林", "csrf_token": csrf_token_from(page)})
     page = response.get_data(as_text=True)
-    assert "签到成功" in page and '<p class="scan-name">林二</p>' in page
+    assert "✓ 已签到" in page and '<p class="scan-name">林二</p>' in page
     assert "已签到 08:52" in page  # the list, searched again, shows the new state
     assert attendance_rows(app) == [(people[1], DAYS[0])]
 
@@ -351,3 +351,91 @@ def test_tampered_grid_requests_change_nothing(app, staff_client, camp, people, 
     with app.app_context():
         assert db.session.scalar(select(func.count()).select_from(AuditEntry).where(
             AuditEntry.action.like("attendance.%"))) == 0
+
+
+# --- the phone's camera (static/js/checkin.js posts the same form and asks for JSON) -------------
+
+def camera_scan(client, session_id: int, scanned: str):
+    """What checkin.js sends for each QR code it reads: the page's form, `code` set to the text read."""
+    url = f"/staff/sessions/{session_id}/checkin"
+    token = csrf_token_from(client.get(url).get_data(as_text=True))
+    return client.post(url, data={"code": scanned, "csrf_token": token}, headers={"Accept": "application/json"})
+
+
+def test_the_camera_reads_a_ticket_link_or_a_bare_code_and_gets_the_result_as_json(app, staff_client, camp, people,
+                                                                                     clock):
+    codes = [code_of(app, r) for r in people]
+    link = app.config["SITE_URL"].rstrip("/") + f"/t/{codes[0]}"
+
+    answer = camera_scan(staff_client, camp, link)
+    assert answer.status_code == 200 and answer.mimetype == "application/json"
+    body = answer.get_json()
+    assert body["outcome"] == "checked_in" and body["name"] == "陈一"
+    assert body["ticket"] == format_ticket_code(codes[0])
+    assert body["count"] == "已签到 1 / 已确认 2"
+    assert "scan-ok" in body["html"] and "✓ 已签到" in body["html"] and '<p class="scan-name">陈一</p>' in body["html"]
+    assert f"票码：{format_ticket_code(codes[0])}" in body["html"]
+
+    body = camera_scan(staff_client, camp, codes[1]).get_json()  # a ticket from before links: the bare code
+    assert body["outcome"] == "checked_in" and body["name"] == "林二"
+    assert body["count"] == "已签到 2 / 已确认 2"
+
+    clock.now = at_door(DAYS[0], 9, 40)
+    body = camera_scan(staff_client, camp, link).get_json()  # shown again later the same day
+    assert body["outcome"] == "repeat"
+    assert "重复签到 · 已于 08:52 签到" in body["html"] and "scan-repeat" in body["html"]
+    assert attendance_rows(app) == [(people[0], DAYS[0]), (people[1], DAYS[0])]
+    assert len(audit_entries(app)) == 2
+
+
+def test_the_camera_is_told_why_a_ticket_is_refused(app, staff_client, camp, bad_tickets, clock):
+    site = app.config["SITE_URL"].rstrip("/")
+    cases = [
+        (f"{site}/t/{bad_tickets['cancelled']}", "该报名状态为「已取消」，不能签到"),
+        (f"https://old-domain.example.cn/app/t/{bad_tickets['elsewhere']}", "这张票不属于本场次"),
+        (f"{site}/t/ABCDEFGHJKMN", "无效的票码，查无此票"),
+        ("https://weixin.qq.com/r/abc123", "无效的票码，查无此票"),  # someone's WeChat QR, not a ticket
+        ("𠮷\x00" * 100, "无效的票码，查无此票"),
+        ("x" * 301, "无效的票码，查无此票"),  # longer than any link: refused by the form, not looked up
+    ]
+    for scanned, message in cases:
+        body = camera_scan(staff_client, camp, scanned).get_json()
+        assert body["outcome"] == "refused", scanned
+        assert message in body["message"], (scanned, body["message"])
+        assert "scan-refused" in body["html"] and "✕ 无效票" in body["html"]
+        assert body["name"] is None
+    # The refusal names the code in a ticket link, and no made-up code for a link that is none.
+    body = camera_scan(staff_client, camp, f"{site}/t/ABCDEFGHJKMN").get_json()
+    assert body["ticket"] == "ABCD-EFGH-JKMN" and "票码：ABCD-EFGH-JKMN" in body["html"]
+    body = camera_scan(staff_client, camp, "https://weixin.qq.com/r/abc123").get_json()
+    assert body["ticket"] == "" and "票码：" not in body["html"]
+    assert attendance_rows(app) == []
+
+
+def test_the_page_gives_the_camera_its_words_and_no_inline_script(app, staff_client, camp, clock):
+    page = staff_client.get(f"/staff/sessions/{camp}/checkin").get_data(as_text=True)
+    # Hidden until the script shows it: without JavaScript there is no dead camera button.
+    assert re.search(r'<section class="camera-scan" data-camera-scanner hidden', page)
+    assert 'data-jsqr-src="/static/vendor/jsqr-1.4.0/jsQR.min.js"' in page
+    assert 'data-label-start="开启摄像头扫码"' in page and "开启摄像头扫码</button>" in page
+    assert 'data-msg-denied="没有摄像头权限' in page and 'data-msg-insecure="摄像头只能在 HTTPS 网址下使用' in page
+    assert 'data-checkin-form' in page and "data-scan-slot" in page
+    # The coming Content-Security-Policy allows no inline script: every <script> has a src.
+    assert re.findall(r"<script(?![^>]*\bsrc=)[^>]*>", page) == []
+
+
+@pytest.mark.parametrize(("scanned", "code"), [
+    ("K7MQ2XPD9RTW", "K7MQ2XPD9RTW"),                                   # a QR code from before links
+    ("k7mq-2xpd 9rtw", "K7MQ2XPD9RTW"),                                 # typed from the printed code
+    ("https://xue.example.com/t/K7MQ2XPD9RTW", "K7MQ2XPD9RTW"),          # today's QR code
+    ("http://127.0.0.1:5000/t/K7MQ-2XPD-9RTW/", "K7MQ2XPD9RTW"),
+    ("HTTPS://XUE.EXAMPLE.COM/T/k7mq2xpd9rtw", "K7MQ2XPD9RTW"),          # a scanner with caps lock on
+    ("https://xue.example.com/app/t/K7MQ2XPD9RTW?from=wechat#top", "K7MQ2XPD9RTW"),  # under a path; WeChat's additions
+    (" https://xue.example.com/t/K7MQ2XPD9RTW\n", "K7MQ2XPD9RTW"),       # a scanner's Enter
+    ("https://xue.example.com/me/registrations/12", ""),                 # a link, but not a ticket's
+    ("https://xue.example.com/t/K7MQ2XPD9RTW/checkin", ""),
+    ("weixin://dl/business/?t=K7MQ2XPD9RTW", ""),
+    ("", ""),
+])
+def test_the_code_is_taken_out_of_what_the_door_reads(scanned, code):
+    assert ticket_code_from_scan(scanned) == code

@@ -1,5 +1,6 @@
 """The student's ticket: its page (code and QR code for a confirmed seat, only for its owner),
-the link from 我的报名, and the ticket code and link in every email that confirms a seat."""
+the link from 我的报名, and the ticket code and link in every email that confirms a seat. The QR
+code holds the ticket's short link (SITE_URL/t/<code>), read back here with zxing-cpp."""
 from __future__ import annotations
 
 import base64
@@ -9,6 +10,8 @@ from datetime import UTC, datetime
 
 import pytest
 import segno
+import zxingcpp
+from PIL import Image
 
 from app.accounts.models import Role, User
 from app.booking import service as booking
@@ -27,9 +30,19 @@ ENDS = datetime(2027, 9, 19, 10, 0, tzinfo=UTC)
 BOOKED_AT = datetime(2027, 8, 1, 4, 0, tzinfo=UTC)
 
 
-def expected_qr(code: str) -> str:
-    """The QR code the page must embed, built here with segno directly: its payload is the bare code."""
-    return segno.make_qr(code, error="m").svg_inline(omitsize=True, dark="#000", light="#fff", border=4)
+def link_of(app, code: str) -> str:
+    return app.config["SITE_URL"].rstrip("/") + f"/t/{code}"
+
+
+def expected_qr(payload: str) -> str:
+    """The QR code the page must embed, built here with segno directly from the payload."""
+    return segno.make_qr(payload, error="m").svg_inline(omitsize=True, dark="#000", light="#fff", border=4)
+
+
+def read_qr(png: bytes) -> list[str]:
+    """What a camera reads off the image: the text of every QR code in it."""
+    return [found.text for found in zxingcpp.read_barcodes(Image.open(io.BytesIO(png)))
+            if found.format == zxingcpp.BarcodeFormat.QRCode]
 
 
 def make_camp(app, capacity: int = 10, course_id: int | None = None, **fields) -> int:
@@ -96,20 +109,27 @@ def test_a_confirmed_ticket_shows_the_code_and_its_qr_code(app, student_client, 
     assert format_ticket_code(seat.ticket_code) in page
     assert "入场时出示票码或二维码" in page
 
-    # The QR code is exactly segno's for the bare code (no dashes, no URL): what the door expects.
-    assert expected_qr(seat.ticket_code) in page
+    # The QR code is exactly segno's for the ticket link: WeChat's scanner opens it, the door reads the code in it.
+    assert expected_qr(link_of(app, seat.ticket_code)) in page
     assert page.count("<svg") == 1
-    assert 'viewBox="0 0 29 29"' in page  # a full-size QR code (21 modules and the quiet zone), not Micro QR
-    assert expected_qr(seat.ticket_code) != expected_qr("ABCDEFGHJKMN")  # the test would notice another code
+    assert 'viewBox="0 0 37 37"' in page  # version 3 (29 modules) and the quiet zone: not Micro QR, not huge
+    assert expected_qr(link_of(app, seat.ticket_code)) != expected_qr(link_of(app, "ABCDEFGHJKMN"))
 
 
-def test_the_qr_payload_checks_in_at_the_door(app, student_client, staff_client, student, camp, monkeypatch):
-    seat = book(app, student, camp)
-    payload = registration(app, seat).ticket_code
-    assert expected_qr(payload) in student_client.get(f"/me/registrations/{seat}").get_data(as_text=True)
+def test_the_qr_code_read_by_a_camera_opens_the_ticket_and_checks_in_at_the_door(
+        app, student_client, staff_client, student, camp, monkeypatch):
+    monkeypatch.setitem(app.config, "SITE_URL", "https://xue.example.com/")
+    seat = registration(app, book(app, student, camp))
+    with app.app_context():
+        [payload] = read_qr(ticket_qr_png(seat.ticket_code))
+    assert payload == f"https://xue.example.com/t/{seat.ticket_code}"  # no double slash
+    # The holder's phone opens their ticket from the link.
+    path = payload.removeprefix("https://xue.example.com")
+    assert student_client.get(path).headers["Location"] == f"/me/registrations/{seat.id}"
+    # The door's scanner sends the link as read; the door takes the code out of it.
     monkeypatch.setattr(roster, "utcnow", lambda: datetime(2027, 9, 18, 1, 0, tzinfo=UTC))
     door = submit_form(staff_client, f"/staff/sessions/{camp}/checkin", {"code": payload}).get_data(as_text=True)
-    assert "签到成功" in door and "张喆" in door
+    assert "✓ 已签到" in door and "张喆" in door
 
 
 def test_waitlisted_and_cancelled_tickets_have_no_code_or_qr(app, student_client, student):
@@ -206,7 +226,9 @@ def test_the_confirmation_email_carries_the_door_qr_code_as_an_image(app, studen
     assert png.startswith(b"\x89PNG\r\n\x1a\n")
     [seat] = re.findall(r"/me/registrations/(\d+)", message.body_text)
     code = registration(app, int(seat)).ticket_code
-    assert png == ticket_qr_png(code)
+    with app.app_context():
+        assert png == ticket_qr_png(code)
+    assert read_qr(png) == [link_of(app, code)]  # what WeChat's scanner reads: the ticket link
     buffer = io.BytesIO()
-    segno.make_qr(code, error="m").save(buffer, kind="png", scale=8, border=4)
-    assert png == buffer.getvalue()  # the payload is exactly the stored code
+    segno.make_qr(link_of(app, code), error="m").save(buffer, kind="png", scale=8, border=4)
+    assert png == buffer.getvalue()

@@ -7,11 +7,14 @@ from wtforms.widgets import HiddenInput
 
 
 class CheckInForm(FlaskForm):
-    """What a scanner types (the code, then Enter) or staff type by hand."""
+    """What a scanner types (the ticket link off the QR code, then Enter), the phone's camera reads,
+    or staff type by hand."""
 
-    # Long enough for a code typed with spaces and dashes, or a scanner's prefix; the service
-    # normalises it and says whether it is a ticket.
-    code = StringField(_l("票码"), validators=[DataRequired(_l("请扫码或输入票码")), Length(max=64)])
+    # Long enough for a ticket link (SITE_URL + /t/<code>) or a code typed with spaces and dashes;
+    # the service takes the code out and says whether it is a ticket.
+    code = StringField(_l("票码"), validators=[
+        DataRequired(_l("请扫码或输入票码")), Length(max=300, message=_l("无效的票码，查无此票")),
+    ])
 
 
 class AttendanceForm(FlaskForm):
@@ -20,3 +23,7 @@ class AttendanceForm(FlaskForm):
     registration_id = IntegerField(widget=HiddenInput(), validators=[InputRequired()])
     day = DateField(format="%Y-%m-%d", widget=HiddenInput(), validators=[InputRequired()])
     present = HiddenField(validators=[AnyOf(["0", "1"])])
+
+
+class TicketCheckInForm(FlaskForm):
+    """The 签到 button on a ticket's link page: only the CSRF token, the ticket is in the address."""

@@ -125,3 +125,36 @@ def confirmed_registration(session_id: int, registration_id: int) -> Registratio
                Registration.status == RegistrationStatus.CONFIRMED)
         .options(joinedload(Registration.user))
     )
+
+
+@dataclass
+class TicketAtDoor:
+    """A ticket as staff see it through its link: whose, which session, and today at the door."""
+
+    registration: Registration
+    door: DoorDay
+    attendance: Attendance | None  # today's check-in, if they are in
+
+
+def ticket_at_door(code: str, today: date) -> TicketAtDoor | None:
+    """The registration holding this ticket code (any status: staff are told why it cannot check in)."""
+    if not code:
+        return None
+    registration = db.session.scalar(
+        select(Registration).where(Registration.ticket_code == code)
+        .options(joinedload(Registration.user), joinedload(Registration.session).joinedload(CampSession.course))
+    )
+    if registration is None:
+        return None
+    attendance = db.session.scalar(
+        select(Attendance).where(Attendance.registration_id == registration.id, Attendance.day == today)
+    )
+    return TicketAtDoor(registration, door_day(registration.session, today), attendance)
+
+
+def ticket_holder(code: str) -> Registration | None:
+    """The registration holding this ticket code, or None: who it belongs to decides what the
+    ticket link shows."""
+    if not code:
+        return None
+    return db.session.scalar(select(Registration).where(Registration.ticket_code == code))

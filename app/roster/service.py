@@ -16,9 +16,10 @@ from app.audit.service import record
 from app.booking import service as booking
 from app.booking.errors import RegistrationNotFound
 from app.booking.models import Registration, RegistrationStatus
-from app.booking.tickets import normalise_ticket_code
+from app.booking.tickets import ticket_code_from_scan
 from app.catalog.models import CampSession
 from app.common.db import write_transaction
+from app.common.errors import DomainError
 from app.common.time import site_zone, utcnow
 from app.extensions import db
 from app.roster.errors import NotASessionDay, TicketForOtherSession, TicketNotConfirmed, TicketNotFound
@@ -52,21 +53,31 @@ class CheckIn:
 
 
 @write_transaction
-def check_in(session_id: int, typed_code: str, actor: User, now: datetime | None = None) -> CheckIn:
-    """Mark the ticket's holder present for today. A bad ticket changes nothing and says why."""
+def check_in(session_id: int, scanned: str, actor: User, now: datetime | None = None) -> CheckIn:
+    """Mark the ticket's holder present for today. `scanned`: the ticket link read off its QR code,
+    or a code as typed. A bad ticket changes nothing and says why."""
     now = now or utcnow()
-    code = normalise_ticket_code(typed_code)
+    code = ticket_code_from_scan(scanned)
     registration = db.session.scalar(select(Registration).where(Registration.ticket_code == code)) if code else None
     if registration is None:
         raise TicketNotFound()
-    if registration.session_id != session_id:
-        raise TicketForOtherSession()
-    if registration.status is not RegistrationStatus.CONFIRMED:
-        raise TicketNotConfirmed(status_label(registration.status))
     day = local_today(now)
-    if day not in session_days(registration.session):
-        raise NotASessionDay()
+    refusal = door_refusal(registration, session_id, day)
+    if refusal is not None:
+        raise refusal
     return _mark_present(registration, day, actor, now)
+
+
+def door_refusal(registration: Registration, session_id: int, day: date) -> DomainError | None:
+    """Why this ticket cannot check in to this session on this day, or None when it can. The
+    rule of `check_in`, also asked by the ticket link's page before it offers its 签到 button."""
+    if registration.session_id != session_id:
+        return TicketForOtherSession()
+    if registration.status is not RegistrationStatus.CONFIRMED:
+        return TicketNotConfirmed(status_label(registration.status))
+    if day not in session_days(registration.session):
+        return NotASessionDay()
+    return None
 
 
 def _mark_present(registration: Registration, day: date, actor: User, now: datetime) -> CheckIn:

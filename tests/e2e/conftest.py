@@ -45,12 +45,33 @@ def browser():
 
     expect.set_options(timeout=10_000)  # a loaded CI machine can take more than the default 5 s
 
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=_launch_args())
+        yield chromium
+        chromium.close()
+
+
+def _launch_args() -> list[str]:
     args = ["--disable-background-networking"]
     if os.geteuid() == 0:
         args.append("--no-sandbox")  # chromium refuses to start its sandbox as root (CI containers)
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=args)
-        yield chromium
+    return args
+
+
+@pytest.fixture
+def launch_browser(browser):
+    """`launch_browser(extra_args)`: another chromium with a command line of its own (a fake camera
+    reads its video file from the command line), through the same Playwright; closed at the end."""
+    launched = []
+
+    def launch(extra_args: list[str]):
+        chromium = browser.browser_type.launch(executable_path=CHROMIUM, headless=True,
+                                               args=[*_launch_args(), *extra_args])
+        launched.append(chromium)
+        return chromium
+
+    yield launch
+    for chromium in launched:
         chromium.close()
 
 

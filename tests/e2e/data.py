@@ -5,15 +5,17 @@ from __future__ import annotations
 import io
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import TypeVar
 from zoneinfo import ZoneInfo
 
 from PIL import Image
+from sqlalchemy import select
 
 from app.accounts import service as accounts
 from app.accounts.models import User
 from app.booking import service as booking
+from app.booking import tickets
 from app.booking.models import Registration
 from app.catalog import service as catalog
 from app.catalog.models import CampSession
@@ -21,6 +23,7 @@ from app.cms import queries as cms_queries
 from app.cms import service as cms
 from app.common.time import utcnow
 from app.extensions import db
+from app.roster.models import Attendance
 from tests.e2e.pages import DEMO_PASSWORD
 from tests.factories import make_course, make_session
 
@@ -131,3 +134,22 @@ def png_image(width: int = 640, height: int = 360) -> bytes:
     buffer = io.BytesIO()
     Image.new("RGB", (width, height), (220, 38, 38)).save(buffer, format="PNG")
     return buffer.getvalue()
+
+
+def ticket_qr_png(site, code: str) -> bytes:
+    """The ticket's QR code as the student's confirmation email carries it (it holds the ticket link)."""
+    return _in_site(site, lambda: tickets.ticket_qr_png(code))
+
+
+def checked_in(site, session_id: int) -> list[tuple[str, date]]:
+    """Who the site recorded as present in this session, and on which day: one row per person a day."""
+    def work() -> list[tuple[str, date]]:
+        rows = db.session.execute(
+            select(User.name, Attendance.day)
+            .join(Registration, Registration.id == Attendance.registration_id)
+            .join(User, User.id == Registration.user_id)
+            .where(Registration.session_id == session_id)
+            .order_by(User.name)
+        )
+        return [tuple(row) for row in rows]
+    return _in_site(site, work)

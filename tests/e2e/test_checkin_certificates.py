@@ -34,7 +34,7 @@ def test_staff_check_people_in_then_issue_certificates(site, open_browser, width
         code_input.press("Enter")
         result = page.locator(".scan-ok")
         expect(result.locator(".scan-name")).to_have_text(name)
-        expect(result.locator(".scan-verdict")).to_contain_text("签到成功")
+        expect(result.locator(".scan-verdict")).to_have_text("✓ 已签到")
         expect(page.locator(".checkin-count")).to_have_text(f"已签到 {number} / 已确认 3")
         staff.check(f"checked-in-{number}")
 
