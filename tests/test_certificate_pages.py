@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from app.certificates.models import Certificate
+from app.certificates.service import find_for_verification
 from app.extensions import db
 from tests.certificate_helpers import client_of, cohort, issue, pdf_text, person_of, revoke
 from tests.helpers import csrf_token_from, submit_form
@@ -166,6 +167,53 @@ def test_a_typed_serial_finds_the_certificate_in_any_case(app, client, staff):
     assert response.status_code == 200 and "有效" in html
     _assert_shows_certificate(html, app, registration_id, certificate["serial"])
     assert certificate["token"] not in html  # the typed serial does not reveal the QR code's key
+
+
+def _typings(serial: str) -> list[str]:
+    """How people type a serial read off paper or a phone photo (XC2025-0002-0017)."""
+    year, session, number = serial.removeprefix("XC").split("-")
+    fullwidth = str.maketrans("XC0123456789-", "ＸＣ０１２３４５６７８９－")
+    return [
+        f"xc{year} {session} {number}",                 # lower case, spaces for dashes
+        f"XC{year}{session}{number}",                   # no dashes at all
+        f"  XC {year} - {session} - {number}\u3000",    # spaces around, an ideographic space
+        serial.translate(fullwidth),                    # a Chinese input method's full-width characters
+        f"XC{year}—{session}‐{number}",                 # an em dash and a Unicode hyphen
+        f"XC{year}－{session}－{number}",               # full-width hyphen-minus only
+        f"Xc{year}\u200b-{session}-{number}\x00",       # a zero-width space and a NUL from a copy
+    ]
+
+
+def test_a_serial_typed_as_people_type_it_is_found_and_shown_normalised(app, client, staff):
+    _session, [registration_id] = cohort(app, staff, 1)
+    certificate = _certificate(app, issue(app, registration_id, staff))
+    for typed in _typings(certificate["serial"]):
+        response = client.get("/verify", query_string={"serial": typed})
+        html = response.get_data(as_text=True)
+        assert response.status_code == 200 and "有效" in html, typed
+        assert f'value="{certificate["serial"]}"' in html, typed  # the box shows the serial as read
+
+
+def test_an_unknown_serial_typed_loosely_is_shown_back_normalised(client):
+    response = client.get("/verify", query_string={"serial": "xc2025 9999 0001"})
+    assert response.status_code == 404
+    assert "没有编号为 XC2025-9999-0001 的证书" in response.get_data(as_text=True)
+    for junk in ("𠮷䶮喆堃", "XC2025-0001", "\x00" * 40, "XC" + "9" * 62):
+        response = client.get("/verify", query_string={"serial": junk})
+        assert response.status_code == 404 and "未找到该证书" in response.get_data(as_text=True), junk
+
+
+def test_a_serial_with_a_five_digit_session_id_is_found_without_dashes(app, staff):
+    """XC2025123450017 could be session 1234 or 12345: every split is tried, the real one is found."""
+    _session, [registration_id] = cohort(app, staff, 1)
+    certificate_id = issue(app, registration_id, staff)
+    with app.app_context():
+        db.session.get(Certificate, certificate_id).serial = "XC2025-12345-0017"
+        db.session.commit()
+        assert find_for_verification("xc2025123450017").id == certificate_id
+        assert find_for_verification("XC2025 12345 0017").id == certificate_id
+        assert find_for_verification("XC2025123450018") is None
+        db.session.remove()
 
 
 def test_a_revoked_certificate_shows_as_revoked_without_the_private_reason(app, client, staff):
