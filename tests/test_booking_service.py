@@ -179,7 +179,7 @@ def test_full_session_puts_students_on_the_waitlist_in_order_and_tells_them_thei
     assert [m.to_address for m in waitlist_emails] == [email_of(second), email_of(third)]
     for position, message in enumerate(waitlist_emails, start=1):
         assert message.subject == f"已加入候补：{TITLE}"
-        assert f"当前排在第 {position} 位" in message.body_text
+        assert f"目前是候补第 {position} 位" in message.body_text
         assert message.attachments == []  # no calendar entry for a seat they do not have yet
 
 

@@ -431,12 +431,18 @@ def lock_session(session_id: int) -> CampSession:
 # --- what staff do --------------------------------------------------------------------------
 
 def _state(registration: Registration) -> dict:
-    """A registration's state as an audit entry keeps it."""
-    return {
+    """A registration's state as an audit entry keeps it; a waiting one's place in the queue at
+    that moment too (`waitlist_position`, what the history shows as 候补第 N 位: the drawn
+    `waitlist_number` is not a place, and the place cannot be worked out later)."""
+    state = {
         "status": registration.status.value,
         "session_id": registration.session_id,
         "waitlist_number": registration.waitlist_number,
     }
+    if registration.status is RegistrationStatus.WAITLISTED:
+        db.session.flush()  # a new registration's row, for the count
+        state["waitlist_position"] = waitlist_position(registration)
+    return state
 
 
 def _add_registration(camp: CampSession, user: User, source: str, now: datetime) -> tuple[Registration, int | None]:

@@ -16,6 +16,12 @@ class CertificateStatus(enum.StrEnum):
     VALID = "valid"
     REVOKED = "revoked"
 
+    @property
+    def label(self) -> str:
+        from flask_babel import gettext as _
+
+        return {CertificateStatus.VALID: _("有效"), CertificateStatus.REVOKED: _("已撤销")}[self]
+
 
 class Certificate(db.Model):
     __tablename__ = "certificates"
