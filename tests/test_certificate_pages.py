@@ -3,12 +3,15 @@ public verification page (by the QR code's link or a typed serial), the link in 
 who may open every certificate page."""
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from app.certificates.models import Certificate
 from app.certificates.service import find_for_verification
 from app.extensions import db
-from tests.certificate_helpers import client_of, cohort, issue, pdf_text, person_of, revoke
+from tests.account_helpers import outbox_messages
+from tests.certificate_helpers import DAYS, attend, client_of, cohort, issue, pdf_text, person_of, revoke
 from tests.helpers import csrf_token_from, submit_form
 
 
@@ -259,3 +262,33 @@ def test_staff_issue_reaches_the_student_through_the_site(app, staff, staff_clie
     assert response.status_code == 302
     page = client_of(app, registration_id).get("/me/registrations").get_data(as_text=True)
     assert "下载结业证书" in page
+
+
+# --- what a certificate issued by exception says --------------------------------------------------
+
+def test_a_certificate_issued_by_exception_does_not_claim_the_whole_course(app, staff, staff_client):
+    """破例颁发 to someone who came 2 of 3 days: the PDF and the email say they took part and were
+    approved, not 完成全部课程; the one who came every day still reads 完成全部课程."""
+    session_id, [every_day, two_days] = cohort(app, staff, 2, attending=1)
+    attend(app, two_days, DAYS[:2], staff)
+    issue(app, every_day, staff)
+    submit_form(staff_client, f"/staff/registrations/{two_days}/certificate", {"reason": "因病缺课一天，已补课"},
+                form_page=f"/staff/sessions/{session_id}/certificates")
+
+    def pdf_of(registration_id: int) -> str:
+        client = client_of(app, registration_id)
+        [link] = re.findall(r'href="(/me/certificates/\d+)"', client.get("/me/registrations").get_data(as_text=True))
+        return pdf_text(client.get(link).data)
+
+    exception_pdf = pdf_of(two_days)
+    assert "完成全部课程" not in exception_pdf
+    assert ("于 2025年9月17日 至 2025年9月19日 参加《快速玩转小红书成长特训营》课程学习（课程共计 24 学时），"
+            "经主办方审核，准予结业。") in exception_pdf
+    assert "因病" not in exception_pdf  # staff's reason stays private
+    assert "完成全部课程，共计 24 学时，准予结业。" in pdf_of(every_day)
+
+    emails = {message.to_address: message.body_text for message in outbox_messages(app)
+              if message.subject.startswith("结业证书已颁发")}
+    exception_email = emails[person_of(app, two_days)["email"]]
+    assert "全部课程" not in exception_email and "经主办方审核" in exception_email
+    assert "全部课程" in emails[person_of(app, every_day)["email"]]

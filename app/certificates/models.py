@@ -58,5 +58,10 @@ class Certificate(db.Model):
     registration: Mapped[Registration] = relationship()
 
     @property
+    def by_exception(self) -> bool:
+        """Issued by hand to someone who did not meet the attendance rule (破例颁发)."""
+        return self.manual_reason is not None
+
+    @property
     def is_valid(self) -> bool:
         return self.status is CertificateStatus.VALID

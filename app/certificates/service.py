@@ -153,6 +153,7 @@ def _issue(registration_id: int, actor: User | None, reason: str | None,
         name=certificate.name,
         course_title=certificate.course_title,
         serial=certificate.serial,
+        by_exception=certificate.by_exception,
         download_url=download_url(certificate),
         verify_url=verify_url(certificate),
     )
