@@ -93,6 +93,11 @@ class Config:
     RATELIMIT_BOOKING = os.environ.get("RATELIMIT_BOOKING", "30 per minute")
     RATELIMIT_VERIFY = os.environ.get("RATELIMIT_VERIFY", "30 per minute")
 
+    # 客服 contact details, in the footer and in every "please get in touch" message; empty: not shown.
+    CONTACT_PHONE = os.environ.get("CONTACT_PHONE", "")
+    CONTACT_WECHAT = os.environ.get("CONTACT_WECHAT", "")
+    CONTACT_EMAIL = os.environ.get("CONTACT_EMAIL", "")
+
     # Mail: messages are written to the outbox table and delivered by `flask outbox send`.
     # MAIL_BACKEND is "smtp" (deliver) or "console" (log the message instead of sending it).
     MAIL_BACKEND = os.environ.get("MAIL_BACKEND", "smtp")
@@ -114,6 +119,10 @@ class DevelopmentConfig(Config):
     ENV_NAME = "development"
     DEBUG = True
     MAIL_BACKEND = os.environ.get("MAIL_BACKEND", "console")
+    # Demo contact details, so the footer and messages show what they will look like.
+    CONTACT_PHONE = os.environ.get("CONTACT_PHONE", "400-800-1234")
+    CONTACT_WECHAT = os.environ.get("CONTACT_WECHAT", "xicheng-kefu")
+    CONTACT_EMAIL = os.environ.get("CONTACT_EMAIL", "kefu@example.com")
 
 
 class TestingConfig(Config):

@@ -293,7 +293,7 @@ def test_student_cannot_cancel_after_the_deadline_but_staff_can(ctx, student, st
     with pytest.raises(CancellationClosed) as refused:
         cancel(seat, student, now=after_deadline)
 
-    assert str(refused.value.message) == "已过取消截止时间，如需取消请联系工作人员"
+    assert str(refused.value.message) == "已过取消截止时间。如需取消，请联系工作人员"
     assert registration(seat).status is RegistrationStatus.CONFIRMED
     assert camp(session_id).seats_taken == 1
 
