@@ -59,8 +59,7 @@ def queue_registration_email(template: str, registration_id: int, to_address: st
     `promotion_reason`: one of PROMOTION_REASONS, for the promoted email."""
     if template not in _EMAILS:  # caught here, in the action's tests, not by the sender later
         raise ValueError(f"no registration email {template!r}")
-    if (promotion_reason is None) != (template != "booking_promoted") or (
-            promotion_reason is not None and promotion_reason not in PROMOTION_REASONS):
+    if (template == "booking_promoted") != (promotion_reason in PROMOTION_REASONS):  # needed there, only there
         raise ValueError(f"promotion reason {promotion_reason!r} for {template!r}")
     context = {"registration_id": registration_id}
     if waitlist_position is not None:
