@@ -114,6 +114,11 @@ class Config:
     # Profile saves per client address: changing the email or phone checks the current password.
     RATELIMIT_PROFILE = os.environ.get("RATELIMIT_PROFILE", "10 per minute;50 per hour")
 
+    # 客服 contact details, in the footer and in every "please get in touch" message; empty: not shown.
+    CONTACT_PHONE = os.environ.get("CONTACT_PHONE", "")
+    CONTACT_WECHAT = os.environ.get("CONTACT_WECHAT", "")
+    CONTACT_EMAIL = os.environ.get("CONTACT_EMAIL", "")
+
     # Mail: messages are written to the outbox table and delivered by `flask outbox send`.
     # MAIL_BACKEND is "smtp" (deliver) or "console" (log the message instead of sending it).
     MAIL_BACKEND = os.environ.get("MAIL_BACKEND", "smtp")
@@ -162,6 +167,10 @@ class DevelopmentConfig(Config):
     # Public on purpose, and only ever accepted here (production refuses it).
     SECRET_KEY = os.environ.get("SECRET_KEY") or "dev-only-not-secret"
     MAIL_BACKEND = os.environ.get("MAIL_BACKEND", "console")
+    # Demo contact details, so the footer and messages show what they will look like.
+    CONTACT_PHONE = os.environ.get("CONTACT_PHONE", "400-800-1234")
+    CONTACT_WECHAT = os.environ.get("CONTACT_WECHAT", "xicheng-kefu")
+    CONTACT_EMAIL = os.environ.get("CONTACT_EMAIL", "kefu@example.com")
 
 
 class TestingConfig(Config):

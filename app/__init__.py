@@ -174,6 +174,7 @@ def _register_cli(app: Flask) -> None:
 
 
 def _register_template_helpers(app: Flask) -> None:
+    from app.common.contact import contact_ways, please_contact
     from app.common.money import format_money
     from app.common.time import local_date, local_datetime, utcnow
     from app.common.urls import absolute_url
@@ -183,6 +184,7 @@ def _register_template_helpers(app: Flask) -> None:
     app.jinja_env.filters["money"] = format_money
     app.jinja_env.globals["now_utc"] = utcnow
     app.jinja_env.globals["absolute_url"] = absolute_url
+    app.jinja_env.globals.update(contact_ways=contact_ways, please_contact=please_contact)
 
     @app.context_processor
     def site_globals() -> dict:

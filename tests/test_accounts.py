@@ -155,7 +155,7 @@ def test_deactivated_account_cannot_log_in(app, client, student):
     response = login(client, "student@example.com", PASSWORD)
 
     assert response.status_code == 200
-    assert "该账号已停用，如有疑问请联系客服" in text_of(response)
+    assert "该账号已停用。如有疑问，请联系工作人员" in text_of(response)
     assert not is_logged_in(client)
 
 

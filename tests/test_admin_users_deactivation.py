@@ -19,7 +19,7 @@ from tests.test_accounts_concurrency import wait_until_someone_waits_for_a_lock
 from tests.test_admin_users import USERS, account, account_entries, act
 from tests.test_api_helpers import API, assert_error, bearer, token_for
 
-DISABLED = "该账号已停用，如有疑问请联系客服"
+DISABLED = "该账号已停用。如有疑问，请联系工作人员"
 BAD_CREDENTIALS = "账号或密码不正确"
 
 

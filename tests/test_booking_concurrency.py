@@ -189,7 +189,7 @@ def test_fifty_students_racing_for_ten_seats_get_ten_seats_and_an_orderly_waitli
             assert (subject, attachments) == (f"报名成功：{TITLE}", 2)  # the calendar entry and the QR code
         else:
             assert subject == f"已加入候补：{TITLE}"
-            assert f"当前排在第 {state['position'][rid]} 位" in body
+            assert f"目前是候补第 {state['position'][rid]} 位" in body
 
 
 def test_the_same_student_booking_twenty_times_at_once_gets_one_registration(app):

@@ -179,7 +179,7 @@ def test_full_session_puts_students_on_the_waitlist_in_order_and_tells_them_thei
     assert [m.to_address for m in waitlist_emails] == [email_of(second), email_of(third)]
     for position, message in enumerate(waitlist_emails, start=1):
         assert message.subject == f"已加入候补：{TITLE}"
-        assert f"当前排在第 {position} 位" in message.body_text
+        assert f"目前是候补第 {position} 位" in message.body_text
         assert message.attachments == []  # no calendar entry for a seat they do not have yet
 
 
@@ -293,7 +293,7 @@ def test_student_cannot_cancel_after_the_deadline_but_staff_can(ctx, student, st
     with pytest.raises(CancellationClosed) as refused:
         cancel(seat, student, now=after_deadline)
 
-    assert str(refused.value.message) == "已过取消截止时间，如需取消请联系工作人员"
+    assert str(refused.value.message) == "已过取消截止时间。如需取消，请联系工作人员"
     assert registration(seat).status is RegistrationStatus.CONFIRMED
     assert camp(session_id).seats_taken == 1
 

@@ -3,11 +3,15 @@ public verification page (by the QR code's link or a typed serial), the link in 
 who may open every certificate page."""
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from app.certificates.models import Certificate
+from app.certificates.service import find_for_verification
 from app.extensions import db
-from tests.certificate_helpers import client_of, cohort, issue, pdf_text, person_of, revoke
+from tests.account_helpers import outbox_messages
+from tests.certificate_helpers import DAYS, attend, client_of, cohort, issue, pdf_text, person_of, revoke
 from tests.helpers import csrf_token_from, submit_form
 
 
@@ -168,6 +172,53 @@ def test_a_typed_serial_finds_the_certificate_in_any_case(app, client, staff):
     assert certificate["token"] not in html  # the typed serial does not reveal the QR code's key
 
 
+def _typings(serial: str) -> list[str]:
+    """How people type a serial read off paper or a phone photo (XC2025-0002-0017)."""
+    year, session, number = serial.removeprefix("XC").split("-")
+    fullwidth = str.maketrans("XC0123456789-", "ＸＣ０１２３４５６７８９－")
+    return [
+        f"xc{year} {session} {number}",                 # lower case, spaces for dashes
+        f"XC{year}{session}{number}",                   # no dashes at all
+        f"  XC {year} - {session} - {number}\u3000",    # spaces around, an ideographic space
+        serial.translate(fullwidth),                    # a Chinese input method's full-width characters
+        f"XC{year}—{session}‐{number}",                 # an em dash and a Unicode hyphen
+        f"XC{year}－{session}－{number}",               # full-width hyphen-minus only
+        f"Xc{year}\u200b-{session}-{number}\x00",       # a zero-width space and a NUL from a copy
+    ]
+
+
+def test_a_serial_typed_as_people_type_it_is_found_and_shown_normalised(app, client, staff):
+    _session, [registration_id] = cohort(app, staff, 1)
+    certificate = _certificate(app, issue(app, registration_id, staff))
+    for typed in _typings(certificate["serial"]):
+        response = client.get("/verify", query_string={"serial": typed})
+        html = response.get_data(as_text=True)
+        assert response.status_code == 200 and "有效" in html, typed
+        assert f'value="{certificate["serial"]}"' in html, typed  # the box shows the serial as read
+
+
+def test_an_unknown_serial_typed_loosely_is_shown_back_normalised(client):
+    response = client.get("/verify", query_string={"serial": "xc2025 9999 0001"})
+    assert response.status_code == 404
+    assert "没有编号为 XC2025-9999-0001 的证书" in response.get_data(as_text=True)
+    for junk in ("𠮷䶮喆堃", "XC2025-0001", "\x00" * 40, "XC" + "9" * 62):
+        response = client.get("/verify", query_string={"serial": junk})
+        assert response.status_code == 404 and "未找到该证书" in response.get_data(as_text=True), junk
+
+
+def test_a_serial_with_a_five_digit_session_id_is_found_without_dashes(app, staff):
+    """XC2025123450017 could be session 1234 or 12345: every split is tried, the real one is found."""
+    _session, [registration_id] = cohort(app, staff, 1)
+    certificate_id = issue(app, registration_id, staff)
+    with app.app_context():
+        db.session.get(Certificate, certificate_id).serial = "XC2025-12345-0017"
+        db.session.commit()
+        assert find_for_verification("xc2025123450017").id == certificate_id
+        assert find_for_verification("XC2025 12345 0017").id == certificate_id
+        assert find_for_verification("XC2025123450018") is None
+        db.session.remove()
+
+
 def test_a_revoked_certificate_shows_as_revoked_without_the_private_reason(app, client, staff):
     _session, [registration_id] = cohort(app, staff, 1)
     certificate_id = issue(app, registration_id, staff)
@@ -211,3 +262,33 @@ def test_staff_issue_reaches_the_student_through_the_site(app, staff, staff_clie
     assert response.status_code == 302
     page = client_of(app, registration_id).get("/me/registrations").get_data(as_text=True)
     assert "下载结业证书" in page
+
+
+# --- what a certificate issued by exception says --------------------------------------------------
+
+def test_a_certificate_issued_by_exception_does_not_claim_the_whole_course(app, staff, staff_client):
+    """破例颁发 to someone who came 2 of 3 days: the PDF and the email say they took part and were
+    approved, not 完成全部课程; the one who came every day still reads 完成全部课程."""
+    session_id, [every_day, two_days] = cohort(app, staff, 2, attending=1)
+    attend(app, two_days, DAYS[:2], staff)
+    issue(app, every_day, staff)
+    submit_form(staff_client, f"/staff/registrations/{two_days}/certificate", {"reason": "因病缺课一天，已补课"},
+                form_page=f"/staff/sessions/{session_id}/certificates")
+
+    def pdf_of(registration_id: int) -> str:
+        client = client_of(app, registration_id)
+        [link] = re.findall(r'href="(/me/certificates/\d+)"', client.get("/me/registrations").get_data(as_text=True))
+        return pdf_text(client.get(link).data)
+
+    exception_pdf = pdf_of(two_days)
+    assert "完成全部课程" not in exception_pdf
+    assert ("于 2025年9月17日 至 2025年9月19日 参加《快速玩转小红书成长特训营》课程学习（课程共计 24 学时），"
+            "经主办方审核，准予结业。") in exception_pdf
+    assert "因病" not in exception_pdf  # staff's reason stays private
+    assert "完成全部课程，共计 24 学时，准予结业。" in pdf_of(every_day)
+
+    emails = {message.to_address: message.body_text for message in outbox_messages(app)
+              if message.subject.startswith("结业证书已颁发")}
+    exception_email = emails[person_of(app, two_days)["email"]]
+    assert "全部课程" not in exception_email and "经主办方审核" in exception_email
+    assert "全部课程" in emails[person_of(app, every_day)["email"]]

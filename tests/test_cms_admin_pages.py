@@ -226,7 +226,7 @@ def test_preview_renders_sanitised_markdown_with_live_booking_cards(app, admin_c
     assert "<h2>开营啦</h2>" in html
     assert "<script" not in html and "onerror" not in html and "javascript:" not in html
     assert "<a>点我</a>" in html
-    assert "《快速玩转小红书成长特训营》" in html and "仅剩 5 席" in html and "立即预约" in html
+    assert "《快速玩转小红书成长特训营》" in html and "剩余 5 席" in html and "立即预约" in html
     assert f"/sessions/{session_id}/book" in html  # trying the button in the preview counts no click
     assert f"场次 {hidden_id} 不存在或未公开" in html
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import re
 import subprocess
 import sys
 import threading
@@ -342,6 +343,20 @@ def test_admin_reads_one_message_with_its_body_and_error(admin_client, outbox_wi
     assert "mailbox unavailable" in html
 
     assert admin_client.get("/admin/outbox/999999").status_code == 404
+
+
+@pytest.mark.parametrize("status, label", [("sent", "已发送"), ("pending", "待发送"), ("failed", "发送失败")])
+def test_the_outbox_names_each_status_in_chinese(admin_client, outbox_with_one_of_each, status, label):
+    """Reported: a message's page said `sent`. The list, its filters and the message say the label."""
+    message = admin_client.get(f"/admin/outbox/{outbox_with_one_of_each[status]}").get_data(as_text=True)
+    [shown] = re.findall(r"<dt>状态</dt><dd>(.*?)</dd>", message)
+    assert shown.startswith(f"{label} · ") and status not in shown
+
+    listed = admin_client.get(f"/admin/outbox/?status={status}").get_data(as_text=True)
+    [badge] = re.findall(r'<span class="badge badge-\w+">(.*?)</span>', listed)
+    assert badge == label
+    assert f"{label} (1)" in listed  # the filter, with its count
+    assert re.search(rf">\s*{status}\s*<", listed) is None  # no bare English value in any element
 
 
 @pytest.mark.parametrize("role_client", ["student_client", "staff_client"])

@@ -111,7 +111,7 @@ def test_cancelling_a_waitlist_place_frees_no_seat(app, staff_client, camp):
 
     assert registration(app, ouyang).status is CANCELLED
     assert seats(app, camp["a"]) == (2, 2)
-    assert "候补（候补号 1） → 已取消" in page
+    assert "候补第 1 位 → 已取消" in page
 
 
 def test_cancelling_twice_says_so_and_changes_nothing(app, staff_client, camp):
@@ -204,7 +204,7 @@ def test_staff_promote_a_waitlisted_person_by_hand(app, staff_client, camp):
     promotion = [e for e in audit(app, registration_id=ouyang) if e.action == "registration.promote"]
     assert len(promotion) == 1 and promotion[0].actor_id == camp["staff"]
     assert promotion[0].before["status"] == "waitlisted" and promotion[0].after["status"] == "confirmed"
-    assert "候补转正" in page and "候补（候补号 1） → 已确认" in page
+    assert "候补转正" in page and "候补第 1 位 → 已确认" in page
     assert "手动转正</button>" not in page  # no longer waiting: no promotion form
 
 
@@ -312,7 +312,7 @@ def test_staff_add_an_existing_account_by_email_or_phone(app, staff_client, camp
     assert (added.status, added.source) == (WAITLISTED, "staff")  # C is full: the waitlist
     assert response.headers["Location"].endswith(f"/staff/registrations/{added_id}")
     page = page_text(staff_client.get(response.headers["Location"]))
-    assert "场次已满，李雷 已加入候补，第 1 位" in page
+    assert "场次已满，李雷 已加入候补：候补第 1 位" in page
     [entry] = audit(app, registration_id=added_id)
     assert (entry.action, entry.actor_id, entry.before) == ("registration.add", camp["staff"], None)
     assert entry.after["status"] == "waitlisted"

@@ -487,7 +487,7 @@ def test_registration_history_is_newest_first_with_who_what_and_before_after(app
     assert "取消报名" in zhang_page and "李助教" in zhang_page and "已确认 → 已取消" in zhang_page
     # 欧阳娜娜 got the freed seat, by the system, in order of the waitlist.
     assert "候补转正" in ouyang_page and "系统" in ouyang_page
-    assert "候补（候补号 1） → 已确认" in ouyang_page
+    assert "候补第 1 位 → 已确认" in ouyang_page
     assert "名额空出，按候补顺序自动转正" in ouyang_page
 
 

@@ -1,5 +1,6 @@
 from flask_babel import lazy_gettext as _l
 
+from app.common.contact import please_contact
 from app.common.errors import DomainError
 
 
@@ -24,7 +25,9 @@ class InvalidCredentials(DomainError):
 
 class AccountDisabled(DomainError):
     code = "account_disabled"
-    message = _l("该账号已停用，如有疑问请联系客服")
+
+    def __init__(self) -> None:
+        super().__init__(_l("该账号已停用。如有疑问，%(contact)s", contact=please_contact()))
 
 
 class WrongPassword(DomainError):

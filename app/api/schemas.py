@@ -125,7 +125,9 @@ class RegistrationOut(BaseModel):
     id: int
     session_id: int
     status: Literal["confirmed", "waitlisted", "cancelled"]
-    waitlist_position: int | None = Field(description="候补排在第几位（1 为下一个），非候补时为 null")
+    waitlist_position: int | None = Field(
+        description="候补第几位：此刻在候补队列中的位置（1 为下一个转正；"
+                    "前面有人离开时变小，不是加入时领到的号），非候补时为 null")
     created_at: datetime
     confirmed_at: datetime | None
     cancelled_at: datetime | None

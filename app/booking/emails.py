@@ -42,15 +42,30 @@ _EMAILS = {
 }
 
 
+# Why a waiting person got a seat, as the promoted email says it (`promotion_reason` in the
+# queued context): the sender composes later and could not tell a cancellation from a raised
+# capacity by then. A message queued before reasons existed has none: the email stays neutral.
+PROMOTED_BY_CANCELLATION = "cancellation"  # a confirmed person cancelled
+PROMOTED_BY_MOVE = "move"  # a confirmed person was moved to another session
+PROMOTED_BY_CAPACITY = "capacity"  # the session got more seats
+PROMOTED_BY_STAFF = "staff"  # a staff member confirmed this person by hand
+PROMOTION_REASONS = (PROMOTED_BY_CANCELLATION, PROMOTED_BY_MOVE, PROMOTED_BY_CAPACITY, PROMOTED_BY_STAFF)
+
+
 def queue_registration_email(template: str, registration_id: int, to_address: str,
-                             waitlist_position: int | None = None) -> None:
+                             waitlist_position: int | None = None, promotion_reason: str | None = None) -> None:
     """Queue one of the emails above in the caller's transaction. `waitlist_position`: the place
-    in the queue the booking was given (the waitlisted email says it, as the booking's answer did)."""
+    in the queue the booking was given (the waitlisted email says it, as the booking's answer did);
+    `promotion_reason`: one of PROMOTION_REASONS, for the promoted email."""
     if template not in _EMAILS:  # caught here, in the action's tests, not by the sender later
         raise ValueError(f"no registration email {template!r}")
+    if (template == "booking_promoted") != (promotion_reason in PROMOTION_REASONS):  # needed there, only there
+        raise ValueError(f"promotion reason {promotion_reason!r} for {template!r}")
     context = {"registration_id": registration_id}
     if waitlist_position is not None:
         context["waitlist_position"] = waitlist_position
+    if promotion_reason is not None:
+        context["promotion_reason"] = promotion_reason
     queue_templated(to_address, template, **context)
 
 
@@ -77,6 +92,6 @@ def compose_registration_email(template: str, context: dict) -> ComposedEmail:
         email.subject(camp.course.title), template, attachments,
         name=registration.user.display_name,
         details=render_template("mail/_session_details.txt", camp=camp),
-        position=context.get("waitlist_position"), **ticket,
+        position=context.get("waitlist_position"), promotion_reason=context.get("promotion_reason"), **ticket,
     )
 

@@ -1,5 +1,6 @@
 from flask_babel import lazy_gettext as _l
 
+from app.common.contact import please_contact
 from app.common.errors import DomainError
 
 
@@ -45,7 +46,10 @@ class AlreadyCancelled(DomainError):
 
 class CancellationClosed(DomainError):
     code = "cancellation_closed"
-    message = _l("已过取消截止时间，如需取消请联系工作人员")
+
+    def __init__(self) -> None:
+        # Where to get in touch, read from the config when raised (web page and API alike).
+        super().__init__(_l("已过取消截止时间。如需取消，%(contact)s", contact=please_contact()))
 
 
 class CapacityBelowConfirmed(DomainError):

@@ -18,6 +18,23 @@ class RegistrationStatus(enum.StrEnum):
     WAITLISTED = "waitlisted"
     CANCELLED = "cancelled"
 
+    @property
+    def label(self) -> str:
+        """The status as every page, export and history line names it."""
+        from flask_babel import gettext as _
+
+        return {RegistrationStatus.CONFIRMED: _("已确认"), RegistrationStatus.WAITLISTED: _("候补"),
+                RegistrationStatus.CANCELLED: _("已取消")}[self]
+
+
+def waitlist_place_label(position: int) -> str:
+    """候补第 N 位: a waiting person's place in the queue now (1 = next to get a seat), counted
+    among those still waiting; never `waitlist_number`, the ticket they drew when they joined,
+    which stays put while people ahead leave. Every page, email and history line says it this way."""
+    from flask_babel import gettext as _
+
+    return _("候补第 %(n)s 位", n=position)
+
 
 ACTIVE_STATUSES = (RegistrationStatus.CONFIRMED, RegistrationStatus.WAITLISTED)
 _ACTIVE_SQL = "status IN ('confirmed', 'waitlisted')"

@@ -27,7 +27,13 @@ from sqlalchemy.orm.attributes import set_committed_value
 from app.accounts.models import User
 from app.audit.service import record
 from app.booking import statements
-from app.booking.emails import queue_registration_email
+from app.booking.emails import (
+    PROMOTED_BY_CANCELLATION,
+    PROMOTED_BY_CAPACITY,
+    PROMOTED_BY_MOVE,
+    PROMOTED_BY_STAFF,
+    queue_registration_email,
+)
 from app.booking.errors import (
     AlreadyCancelled,
     AlreadyRegistered,
@@ -201,8 +207,17 @@ def _confirm(registration: Registration, now: datetime) -> None:
     registration.confirmed_at = now
 
 
-def _promote_waiting(camp: CampSession, now: datetime) -> list[Registration]:
-    """Fill free seats from the head of the waitlist, in order of arrival."""
+# The audit note of an automatic promotion, by what freed the seat (emails.PROMOTION_REASONS).
+_PROMOTION_NOTES = {
+    PROMOTED_BY_CANCELLATION: "有学员取消报名，名额空出，按候补顺序自动转正",
+    PROMOTED_BY_MOVE: "有学员调整场次，名额空出，按候补顺序自动转正",
+    PROMOTED_BY_CAPACITY: "场次增加名额，按候补顺序自动转正",
+}
+
+
+def _promote_waiting(camp: CampSession, now: datetime, reason: str) -> list[Registration]:
+    """Fill free seats from the head of the waitlist, in order of arrival. `reason`: what freed
+    them (a key of _PROMOTION_NOTES), said in the audit entry and in the promoted email."""
     db.session.refresh(camp, ["capacity", "seats_taken"])
     free = camp.capacity - camp.seats_taken
     if free <= 0:
@@ -220,8 +235,9 @@ def _promote_waiting(camp: CampSession, now: datetime) -> list[Registration]:
         before = _state(registration)
         _confirm(registration, now)
         record("registration.promote", None, registration_id=registration.id, session_id=camp.id,
-               before=before, after=_state(registration), note="名额空出，按候补顺序自动转正")
-        queue_registration_email("booking_promoted", registration.id, registration.user.email)
+               before=before, after=_state(registration), note=_PROMOTION_NOTES[reason])
+        queue_registration_email("booking_promoted", registration.id, registration.user.email,
+                                 promotion_reason=reason)
         promoted.append(registration)
     return promoted
 
@@ -377,7 +393,7 @@ def cancel_registration(
            before=before, after=_state(registration))
     if held_seat:
         _release_seat(camp)
-        promoted = _promote_waiting(camp, now)
+        promoted = _promote_waiting(camp, now, PROMOTED_BY_CANCELLATION)
     else:
         _leave_waitlist(camp)
     queue_registration_email("booking_cancelled", registration.id, registration.user.email)
@@ -403,7 +419,7 @@ def apply_capacity(camp: CampSession, new_capacity: int, now: datetime,
                after={"capacity": new_capacity})
     camp.capacity = new_capacity
     db.session.flush()
-    return _promote_waiting(camp, now)
+    return _promote_waiting(camp, now, PROMOTED_BY_CAPACITY)
 
 
 def lock_session(session_id: int) -> CampSession:
@@ -415,12 +431,18 @@ def lock_session(session_id: int) -> CampSession:
 # --- what staff do --------------------------------------------------------------------------
 
 def _state(registration: Registration) -> dict:
-    """A registration's state as an audit entry keeps it."""
-    return {
+    """A registration's state as an audit entry keeps it; a waiting one's place in the queue at
+    that moment too (`waitlist_position`, what the history shows as 候补第 N 位: the drawn
+    `waitlist_number` is not a place, and the place cannot be worked out later)."""
+    state = {
         "status": registration.status.value,
         "session_id": registration.session_id,
         "waitlist_number": registration.waitlist_number,
     }
+    if registration.status is RegistrationStatus.WAITLISTED:
+        db.session.flush()  # a new registration's row, for the count
+        state["waitlist_position"] = waitlist_position(registration)
+    return state
 
 
 def _add_registration(camp: CampSession, user: User, source: str, now: datetime) -> tuple[Registration, int | None]:
@@ -499,7 +521,8 @@ def promote_by_hand(registration_id: int, actor: User, now: datetime | None = No
     _confirm(registration, now)
     record("registration.promote", actor, registration_id=registration.id, session_id=camp.id,
            before=before, after=_state(registration), note=note)
-    queue_registration_email("booking_promoted", registration.id, registration.user.email)
+    queue_registration_email("booking_promoted", registration.id, registration.user.email,
+                             promotion_reason=PROMOTED_BY_STAFF)
     return registration
 
 
@@ -539,7 +562,7 @@ def move_registration(registration_id: int, target_session_id: int, actor: User,
     promoted: list[Registration] = []
     if held_seat:
         _release_seat(source)
-        promoted = _promote_waiting(source, now)
+        promoted = _promote_waiting(source, now, PROMOTED_BY_MOVE)
     else:
         _leave_waitlist(source)
     queue_registration_email("booking_moved", registration.id, registration.user.email)

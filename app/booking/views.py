@@ -11,7 +11,7 @@ from app.accounts import service as accounts
 from app.booking import service
 from app.booking.errors import SessionNotFound
 from app.booking.forms import BookingForm, CancelForm
-from app.booking.models import RegistrationStatus
+from app.booking.models import RegistrationStatus, waitlist_place_label
 from app.booking.tickets import format_ticket_code, ticket_qr_svg
 from app.catalog import service as catalog
 from app.certificates import queries as certificate_queries
@@ -21,6 +21,8 @@ from app.common.time import utcnow
 from app.extensions import limiter
 
 bp = Blueprint("booking", __name__)
+# 候补第 N 位 in every template (student, staff and admin pages): one wording, one meaning.
+bp.add_app_template_global(waitlist_place_label)
 
 # Where a booking came from: the web page, or an article's booking card ("article:12").
 _SOURCE_RE = re.compile(r"^(web|article:\d{1,10})$")
@@ -67,7 +69,8 @@ def book(session_id: int):
             if registration.status is RegistrationStatus.CONFIRMED:
                 flash(_("预约成功！确认邮件已发送到 %(email)s", email=current_user.email), "success")
             else:
-                flash(_("名额已满，您已加入候补，当前第 %(n)s 位", n=outcome.waitlist_position), "info")
+                flash(_("名额已满，您已加入候补：%(place)s", place=waitlist_place_label(outcome.waitlist_position)),
+                      "info")
             return redirect(url_for("booking.my_registrations", _anchor=f"r{registration.id}"))
     return render_template(
         "booking/book.html", form=form, camp=camp, refusal=service.refusal_reason(camp, utcnow()),

@@ -43,6 +43,9 @@ class Course(db.Model):
         return [line.strip() for line in self.audience.splitlines() if line.strip()]
 
 
+FEW_SEATS = 10  # see CampSession.few_seats_left
+
+
 class CampSession(db.Model):
     """One cohort of a course. `seats_taken` is the number of confirmed registrations.
 
@@ -94,6 +97,17 @@ class CampSession(db.Model):
     @property
     def is_full(self) -> bool:
         return self.seats_taken >= self.capacity
+
+    @property
+    def few_seats_left(self) -> bool:
+        """Whether the pages may say 仅剩 N 席 ("only N left") rather than 剩余 N 席: seats have
+        been taken (仅剩 says some are gone: an empty session never says it), and what is left is
+        at most FEW_SEATS or a fifth of the session, whichever is larger. Ten is few whatever the
+        size (the catalogue's old threshold); in a big session (200 seats) a fifth left means four
+        fifths sold, which is what 仅剩 promises. Every badge (catalogue, booking page, article
+        cards) asks this, so they always agree."""
+        left = self.seats_left
+        return 0 < left < self.capacity and left <= max(FEW_SEATS, self.capacity // 5)
 
     def local_dates(self, zone: str = "Asia/Shanghai") -> tuple[date, date]:
         tz = ZoneInfo(zone)

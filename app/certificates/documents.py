@@ -32,6 +32,7 @@ def content_of(certificate: Certificate) -> CertificateContent:
         issued_on=certificate.issued_on,
         serial=certificate.serial,
         verify_url=service.verify_url(certificate),
+        by_exception=certificate.by_exception,
     )
 
 

@@ -16,6 +16,12 @@ class CertificateStatus(enum.StrEnum):
     VALID = "valid"
     REVOKED = "revoked"
 
+    @property
+    def label(self) -> str:
+        from flask_babel import gettext as _
+
+        return {CertificateStatus.VALID: _("有效"), CertificateStatus.REVOKED: _("已撤销")}[self]
+
 
 class Certificate(db.Model):
     __tablename__ = "certificates"
@@ -50,6 +56,11 @@ class Certificate(db.Model):
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, server_default=func.now())
 
     registration: Mapped[Registration] = relationship()
+
+    @property
+    def by_exception(self) -> bool:
+        """Issued by hand to someone who did not meet the attendance rule (破例颁发)."""
+        return self.manual_reason is not None
 
     @property
     def is_valid(self) -> bool:

@@ -62,6 +62,9 @@ class CertificateContent:
     issued_on: date
     serial: str  # XC2025-0002-0017
     verify_url: str  # the public verification page: the QR code's payload
+    # Issued by exception (破例颁发, staff's reason, attendance rule not met): the sentence then
+    # claims no completed course, only the student's participation, approved by the organiser.
+    by_exception: bool = False
 
 
 @dataclass(frozen=True)
@@ -116,6 +119,12 @@ def render_certificate(content: CertificateContent) -> bytes:
 def certificate_sentence(content: CertificateContent) -> str:
     """于 2025年9月17日 至 2025年9月19日 参加《…》，完成全部课程，共计 24 学时，准予结业。"""
     start, end = chinese_date(content.start_date), chinese_date(content.end_date)
+    if content.by_exception:  # 学时 are the course's, not claimed as this student's
+        if content.start_date == content.end_date:
+            return _("于 %(start)s 参加《%(course)s》课程学习（课程共计 %(hours)d 学时），经主办方审核，准予结业。",
+                     start=start, course=content.course_title, hours=content.hours)
+        return _("于 %(start)s 至 %(end)s 参加《%(course)s》课程学习（课程共计 %(hours)d 学时），"
+                 "经主办方审核，准予结业。", start=start, end=end, course=content.course_title, hours=content.hours)
     if content.start_date == content.end_date:
         return _("于 %(start)s 参加《%(course)s》，完成全部课程，共计 %(hours)d 学时，准予结业。",
                  start=start, course=content.course_title, hours=content.hours)

@@ -1,13 +1,14 @@
 """Issuing, re-issuing and revoking certificates; who qualifies. Each action is one transaction."""
 from __future__ import annotations
 
+import re
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
 from flask_babel import gettext as _
-from sqlalchemy import func, select, update
+from sqlalchemy import func, or_, select, update
 
 from app.accounts.models import User
 from app.audit.service import record
@@ -15,6 +16,7 @@ from app.booking import service as booking
 from app.booking.errors import RegistrationNotFound
 from app.booking.models import Registration, RegistrationStatus
 from app.catalog.models import CampSession
+from app.certificates import serials
 from app.certificates.errors import AlreadyRevoked, CertificateNotFound, NotConfirmed, NotEligible, ReasonRequired
 from app.certificates.models import Certificate, CertificateStatus
 from app.common.db import write_transaction
@@ -63,13 +65,20 @@ def certificate_of(registration_id: int) -> Certificate | None:
     return db.session.scalar(select(Certificate).where(Certificate.registration_id == registration_id))
 
 
+_TOKEN = re.compile(r"[A-Za-z0-9_-]{1,64}")  # secrets.token_urlsafe's alphabet
+
+
 def find_for_verification(key: str) -> Certificate | None:
-    """By the QR code's token, or by the serial someone typed (any case, spaces ignored)."""
+    """By the serial someone typed (any case, spaces, dashes or none, full-width characters:
+    serials.typed_serial), or by the QR code's token pasted into the same box."""
     key = (key or "").strip()
-    if not key:
+    candidates = serials.typed_serial(key).candidates
+    matches = [Certificate.serial.in_(candidates)] if candidates else []
+    if _TOKEN.fullmatch(key):  # a token is case-sensitive: compared as typed
+        matches.append(Certificate.verify_token == key)
+    if not matches:
         return None
-    return db.session.scalar(select(Certificate).where(
-        (Certificate.verify_token == key) | (Certificate.serial == key.upper().replace(" ", ""))))
+    return db.session.scalar(select(Certificate).where(or_(*matches)).order_by(Certificate.id).limit(1))
 
 
 def verify_url(certificate: Certificate) -> str:
@@ -90,7 +99,7 @@ def _next_serial(camp: CampSession) -> str:
         .returning(sessions.c.certificates_issued)
     ).scalar_one()
     _first, last = camp.local_dates(site_zone().key)
-    return f"XC{last.year}-{camp.id:04d}-{number:04d}"
+    return serials.format_serial(last.year, camp.id, number)
 
 
 def issue_certificate(registration_id: int, actor: User | None, reason: str | None = None,
@@ -144,6 +153,7 @@ def _issue(registration_id: int, actor: User | None, reason: str | None,
         name=certificate.name,
         course_title=certificate.course_title,
         serial=certificate.serial,
+        by_exception=certificate.by_exception,
         download_url=download_url(certificate),
         verify_url=verify_url(certificate),
     )

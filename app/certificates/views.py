@@ -26,7 +26,7 @@ from flask_login import current_user, login_required
 
 from app.accounts.permissions import staff_required
 from app.booking.errors import RegistrationNotFound
-from app.certificates import documents, queries, service
+from app.certificates import documents, queries, serials, service
 from app.certificates.errors import NotEligible, ReasonRequired
 from app.certificates.forms import BulkIssueForm, IssueForm, ReissueForm, RevokeForm
 from app.common.errors import DomainError
@@ -75,7 +75,9 @@ def verify():
     if not serial:
         return render_template("certificates/verify.html", serial="", certificate=None, searched=False)
     certificate = service.find_for_verification(serial)
-    return (render_template("certificates/verify.html", serial=serial, certificate=certificate, searched=True),
+    # Shown back as read (XC2025-0002-0017 for "xc 2025 0002 0017"), in the box and the message.
+    shown = certificate.serial if certificate else serials.typed_serial(serial).shown
+    return (render_template("certificates/verify.html", serial=shown, certificate=certificate, searched=True),
             200 if certificate else 404)
 
 

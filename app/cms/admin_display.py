@@ -13,13 +13,8 @@ from app.cms.service import DiffLine
 DIFF_CONTEXT = 2
 
 
-def status_label(status: ArticleStatus) -> str:
-    return {
-        ArticleStatus.DRAFT: _("草稿"),
-        ArticleStatus.SCHEDULED: _("定时发布"),
-        ArticleStatus.PUBLISHED: _("已发布"),
-        ArticleStatus.ARCHIVED: _("已归档"),
-    }[ArticleStatus(status)]
+def status_label(status: ArticleStatus | str) -> str:
+    return ArticleStatus(status).label
 
 
 def field_label(name: str) -> str:

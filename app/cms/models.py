@@ -22,6 +22,13 @@ class ArticleStatus(enum.StrEnum):
     PUBLISHED = "published"
     ARCHIVED = "archived"
 
+    @property
+    def label(self) -> str:
+        from flask_babel import gettext as _
+
+        return {ArticleStatus.DRAFT: _("草稿"), ArticleStatus.SCHEDULED: _("定时发布"),
+                ArticleStatus.PUBLISHED: _("已发布"), ArticleStatus.ARCHIVED: _("已归档")}[self]
+
 
 # Statuses that readers may see once `publish_at` is in the past.
 PUBLIC_STATUSES = (ArticleStatus.SCHEDULED, ArticleStatus.PUBLISHED)

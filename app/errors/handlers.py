@@ -9,6 +9,7 @@ from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
 from app.api.errors import http_error_response, is_api_request, unexpected_error_response
+from app.common.contact import please_contact
 from app.extensions import db
 
 log = logging.getLogger(__name__)
@@ -17,7 +18,7 @@ log = logging.getLogger(__name__)
 def _messages() -> dict[int, tuple[str, str]]:
     return {
         400: (_("请求有误"), _("提交的内容无法处理，请返回上一页检查后重试。")),
-        403: (_("没有权限"), _("您的账号无权访问这个页面。如需帮助，请联系工作人员。")),
+        403: (_("没有权限"), _("您的账号无权访问这个页面。如需帮助，%(contact)s。", contact=please_contact())),
         404: (_("页面不存在"), _("您访问的页面不存在或已被删除。")),
         405: (_("请求方式不支持"), _("请通过页面上的按钮操作。")),
         413: (_("内容太大"), _("提交的内容超过了大小限制。")),

@@ -15,6 +15,13 @@ class OutboxStatus(enum.StrEnum):
     SENT = "sent"
     FAILED = "failed"  # gave up after MAIL_MAX_ATTEMPTS; kept with its last error for an operator
 
+    @property
+    def label(self) -> str:
+        from flask_babel import gettext as _
+
+        return {OutboxStatus.PENDING: _("待发送"), OutboxStatus.SENT: _("已发送"),
+                OutboxStatus.FAILED: _("发送失败")}[self]
+
 
 class OutboxMessage(db.Model):
     """An email waiting to be delivered.

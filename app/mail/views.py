@@ -24,7 +24,7 @@ def outbox():
     page = db.paginate(query, per_page=PAGE_SIZE, error_out=False)
     counts = dict(db.session.execute(select(OutboxMessage.status, func.count()).group_by(OutboxMessage.status)).all())
     return render_template("mail/outbox.html", page=page, counts=counts, status_filter=status_filter,
-                           template_label=template_label)
+                           template_label=template_label, statuses=list(OutboxStatus))
 
 
 @bp.route("/<int:message_id>")

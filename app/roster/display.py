@@ -8,7 +8,7 @@ from flask_babel import format_date
 from flask_babel import gettext as _
 
 from app.audit.models import AuditEntry
-from app.booking.models import RegistrationStatus
+from app.booking.models import RegistrationStatus, waitlist_place_label
 from app.catalog.models import CampSession
 from app.roster.service import status_label
 
@@ -103,8 +103,11 @@ def _state_text(state: dict | None, other: dict | None, sessions: dict[int, Camp
             parts.append(str(state["status"]))
         else:
             text = status_label(status)
-            if status is RegistrationStatus.WAITLISTED and state.get("waitlist_number"):
-                text = _("%(status)s（候补号 %(n)s）", status=text, n=state["waitlist_number"])
+            position = state.get("waitlist_position")
+            if status is RegistrationStatus.WAITLISTED and isinstance(position, int):
+                # The place then; entries older than this key have only the drawn number, which
+                # is not a place, so they say just 候补.
+                text = waitlist_place_label(position)
             parts.append(text)
     # Name the session only when it is what changed (a move), not on every line.
     session_id = state.get("session_id")

@@ -5,7 +5,6 @@ import secrets
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
@@ -37,11 +36,7 @@ def local_today(now: datetime | None = None) -> date:
 
 
 def status_label(status: RegistrationStatus) -> str:
-    return {
-        RegistrationStatus.CONFIRMED: _("已确认"),
-        RegistrationStatus.WAITLISTED: _("候补"),
-        RegistrationStatus.CANCELLED: _("已取消"),
-    }[status]
+    return status.label
 
 
 @dataclass

@@ -11,7 +11,7 @@ from flask_login import current_user
 
 from app.accounts.permissions import staff_required
 from app.booking import service as booking
-from app.booking.models import Registration, RegistrationStatus
+from app.booking.models import Registration, RegistrationStatus, waitlist_place_label
 from app.booking.tickets import format_ticket_code
 from app.common.errors import DomainError
 from app.common.forms import show_error_on_form
@@ -222,5 +222,5 @@ def _added_message(registration: Registration) -> None:
     if registration.status is RegistrationStatus.CONFIRMED:
         flash(_("已添加 %(name)s，名额已确认，确认邮件已发出", name=name), "success")
     else:
-        flash(_("场次已满，%(name)s 已加入候补，第 %(n)s 位", name=name, n=booking.waitlist_position(registration)),
-              "info")
+        place = waitlist_place_label(booking.waitlist_position(registration))
+        flash(_("场次已满，%(name)s 已加入候补：%(place)s", name=name, place=place), "info")

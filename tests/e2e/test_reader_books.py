@@ -20,7 +20,7 @@ def test_reader_follows_the_booking_card_and_the_booking_is_attributed(site, ope
     expect(page.get_by_role("heading", name=story.title, level=1)).to_be_visible()
     card = page.locator(".article-body .booking-card")
     expect(card).to_contain_text(f"《{story.camp.course_title}》")
-    expect(card.locator(".badge")).to_have_text("仅剩 30 席")
+    expect(card.locator(".badge")).to_have_text("剩余 30 席")
     reader.check("article")
     card.get_by_role("link", name="立即预约").click()
 

@@ -28,7 +28,7 @@ def test_waiting_student_gets_the_seat_someone_cancels(site, open_browser, width
     page.get_by_role("button", name="加入候补").click()
 
     page.wait_for_url("**/me/registrations*")
-    assert page.locator(".flash", has_text="名额已满，您已加入候补，当前第 1 位").is_visible()
+    assert page.locator(".flash", has_text="名额已满，您已加入候补：候补第 1 位").is_visible()
     mine = page.locator("article.registration", has_text=camp.course_title)
     assert mine.locator(".badge").inner_text() == "候补第 1 位"
     waiting.check("waitlisted")
