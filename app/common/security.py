@@ -70,7 +70,8 @@ def _add_security_headers(response: Response) -> Response:
     headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
     headers["X-Frame-Options"] = "SAMEORIGIN"  # frame-ancestors for browsers that predate CSP 2
     headers["X-Content-Type-Options"] = "nosniff"
-    headers["Referrer-Policy"] = "strict-origin-when-cross-origin"
+    # A view may ask for a stricter one (the ticket link /t/<code> sends none: the code is a secret).
+    headers.setdefault("Referrer-Policy", "strict-origin-when-cross-origin")
     if current_app.config["HSTS_SECONDS"]:
         headers["Strict-Transport-Security"] = f"max-age={current_app.config['HSTS_SECONDS']}"
     if is_private_page():
