@@ -191,7 +191,7 @@ def _body_lines(lines: list[str], markdown: bool, header: Header) -> list[str]:
     收录于合集 ...); code fences in Markdown are left exactly as written."""
     result: list[str] = []
     in_fence = False
-    for line in _without_closing_chrome(lines, header.names):
+    for line in _without_closing_chrome(lines, header):
         if markdown and _FENCE.match(line):
             in_fence = not in_fence
             result.append(line)
@@ -211,18 +211,20 @@ def _body_lines(lines: list[str], markdown: bool, header: Header) -> list[str]:
     return result
 
 
-def _without_closing_chrome(lines: list[str], names: set[str]) -> list[str]:
+def _without_closing_chrome(lines: list[str], header: Header) -> list[str]:
     """Drop the buttons that close a copied page (写留言, 分享, 在看, 继续滑动看下一个 / 玺承集团 ...).
 
     Only a run that reaches the end of the file, and only from its first interface line on: a
     signature such as 玺承集团 just above the buttons is the author's and stays."""
     end = len(lines)
     start = end
-    while start > 0 and (not lines[start - 1].strip() or is_trailing_chrome(lines[start - 1], names)):
+    while start > 0 and (not lines[start - 1].strip() or is_trailing_chrome(lines[start - 1], header.names)):
         start -= 1
-    while start < end and (not lines[start].strip() or lines[start].strip().rstrip(".。") in names):
+    while start < end and (not lines[start].strip() or lines[start].strip().rstrip(".。") in header.names):
         start += 1
-    return lines[:start] if start < end else lines
+    for line in lines[start:]:
+        header.take_read_count(read_count(line.strip()))  # the bar under the article: 阅读 10万+
+    return lines[:start]
 
 
 def _blocks(lines: list[str], markdown: bool) -> list[str]:

@@ -149,7 +149,8 @@ class _HeadReader:
     def _repeats_title(self, index: int, title: str) -> bool:
         text = self.lines[index].strip()
         if text == title or title_from(text, self.markdown) == title:
-            return True
+            # 玺承集团 / 玺承集团 / 2024-09-02: the author and the account of a byline, not a title.
+            return not (is_name(title) and self._date_follows(index))
         return self._headline_byline(text, title) is not None
 
     def _headline_byline(self, text: str, title: str) -> Byline | None:
