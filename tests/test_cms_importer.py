@@ -486,3 +486,11 @@ def test_an_author_named_like_the_account_is_not_taken_for_a_repeated_title():
 
     assert (article.title, article.author_name) == ("小红书店播怎么做", "玺承集团")
     assert article.body == "店播的流量门槛低，新店也能拿到第一批精准用户。\n"
+
+
+def test_a_schedule_right_below_the_byline_stays_in_the_body():
+    text = "第8期开营通知\n玺承集团 2024-09-02 10:30\n上课时间\n9月20日\n上课地点\n杭州\n"
+    article = importer.parse(text, markdown=False)
+
+    assert (article.author_name, article.original_date) == ("玺承集团", date(2024, 9, 2))
+    assert article.body == "上课时间\n\n9月20日\n\n上课地点\n\n杭州\n"

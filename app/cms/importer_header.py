@@ -92,6 +92,7 @@ class _HeadReader:
         self.header = Header()
         self.kept: list[str] = []  # head lines that stay in the body: images, credits beside the author
         self.after_original = False  # the byline split over lines: 原创 / 张三 / 玺承集团 / date
+        self.dated = False  # the byline's date has been read: the head holds one
 
     def read(self) -> tuple[Header, list[str]]:
         start = 0
@@ -219,6 +220,8 @@ class _HeadReader:
             self.after_original = not names
             return 1
         if kind is Kind.META:
+            if self.dated:
+                return None  # the byline has its date: a second date ("9月20日") is the text's
             byline = parse_byline(text, self.copied_on)
             assert byline is not None
             self._take_byline(byline)
@@ -242,7 +245,7 @@ class _HeadReader:
             return 1 if profile["value"] else self._and_next_line(index)
         if is_name(text):
             name = text.rstrip(".。")
-            if after_original or self._date_follows(index):
+            if after_original or (not self.dated and self._date_follows(index)):
                 self._take_byline(Byline(names=[name]))
                 self.after_original = after_original
                 return 1
@@ -257,6 +260,7 @@ class _HeadReader:
         header.names.update(byline.names)
         if byline.date is not None:
             header.take_date(byline.date)
+            self.dated = True
         header.take_read_count(byline.read_count)
 
     def _take_credit(self, line: str) -> None:
