@@ -494,3 +494,9 @@ def test_a_schedule_right_below_the_byline_stays_in_the_body():
 
     assert (article.author_name, article.original_date) == ("玺承集团", date(2024, 9, 2))
     assert article.body == "上课时间\n\n9月20日\n\n上课地点\n\n杭州\n"
+
+
+def test_odd_spaces_inside_a_title_become_plain_spaces():
+    article = importer.parse("\u3000小红书\u00a0电商\u200b　买手时代\u3000\n正文。\n", markdown=False)
+
+    assert article.title == "小红书 电商 买手时代"

@@ -287,7 +287,7 @@ def parse(text: str, markdown: bool, copied_on: date | None = None) -> ImportedA
         rule = [] if _THEMATIC_BREAK.match(blocks[footer_at - 1]) else ["---"]
         blocks = [*blocks[:footer_at], *rule, FOOTER_NOTE, *blocks[footer_at:]]
     return ImportedArticle(
-        title=header.title,
+        title=" ".join(header.title.split()),  # WeChat's U+00A0 and U+3000 inside a title: plain spaces
         body="\n\n".join(blocks) + "\n" if blocks else "",
         author_name=header.author,
         source_name=header.source,
