@@ -500,3 +500,9 @@ def test_odd_spaces_inside_a_title_become_plain_spaces():
     article = importer.parse("\u3000小红书\u00a0电商\u200b　买手时代\u3000\n正文。\n", markdown=False)
 
     assert article.title == "小红书 电商 买手时代"
+
+
+def test_a_short_original_byline_keeps_its_date():
+    article = importer.parse("标题\n原创 𠮷利 2024-09-02\n正文。\n", markdown=False)
+
+    assert (article.author_name, article.original_date, article.body) == ("𠮷利", date(2024, 9, 2), "正文。\n")

@@ -26,6 +26,7 @@ TITLE_MAX_CHARS = 64  # WeChat's own limit: a longer line is a paragraph, not a 
 AUTHOR_MAX_CHARS = 50  # Article.author_name is String(50)
 NAME_MAX_CHARS = 20  # an account or author name; WeChat allows 30 but few use more than 20
 
+_NUMBER_OR_DATE = re.compile(r"[\d\-/.年月日+万]+")
 _SENTENCE_PUNCTUATION = re.compile(r"[，。！？；、,!?;:：“”\"《》#]")
 # A line that ends like a sentence or a lead-in is the start of the text, never a title.
 _NOT_A_TITLE_END = tuple("。，,；;：:")
@@ -51,7 +52,7 @@ SUMMARY = re.compile(r"^(?:导读|导语|摘要)(?:\s*[:：|｜丨]\s*(?P<value>
 # The repost card: "以下文章来源于玺承电商 ，作者𠮷利" (the original account and its author).
 REPOST_CARD = re.compile(r"^以下文章来源于\s*(?P<source>.+?)\s*(?:[,，]\s*作者\s*(?P<author>.+?))?\s*$")
 # The account card a browser copies with the account's name: 微信号 / xicheng_group / 功能介绍 / ...
-PROFILE = re.compile(r"^(?P<label>微信号|功能介绍)\s*[:：]?\s*(?P<value>.*)$")
+PROFILE = re.compile(r"^(?P<label>微信号|功能介绍)(?:\s*[:：]\s*|\s+|$)(?P<value>.*)$")
 _FOLLOW_PROMPT = re.compile(r"(?:点击|戳|点)蓝字|(?:点击|戳).{0,12}(?:关注|星标)|设为星标|^[↑👆\s]*关注我们[!！~～]?$")
 _FOLLOW_PROMPT_MAX = 40
 _IMAGE_PLACEHOLDER = re.compile(
@@ -81,11 +82,11 @@ class Kind(enum.Enum):
 
 
 def is_name(text: str) -> bool:
-    """An account or author name: short, no sentence punctuation, not a bare number."""
+    """An account or author name: short, no sentence punctuation, not a number or a date."""
     text = text.strip()
     return (0 < len(text) <= NAME_MAX_CHARS and any(ch.isalnum() for ch in text)
             and not _SENTENCE_PUNCTUATION.search(text)
-            and not text.replace(".", "").isdigit() and len(text.split()) <= 2)
+            and not _NUMBER_OR_DATE.fullmatch(text) and len(text.split()) <= 2)
 
 
 def credit_name(value: str) -> str:
@@ -197,11 +198,11 @@ def classify(line: str, copied_on: date | None) -> Kind:
         return Kind.LOCATION
     if HASHTAG_LINE.match(text):
         return Kind.HASHTAGS
+    if parse_byline(text, copied_on) is not None:
+        return Kind.META
     tokens = text.split()
     if tokens[0] == _ORIGINAL_MARK and len(tokens) <= 4 and all(is_name(t) for t in tokens[1:]):
         return Kind.ORIGINAL
-    if parse_byline(text, copied_on) is not None:
-        return Kind.META
     if CREDIT.match(text):
         return Kind.CREDIT
     if SUMMARY.match(text):
