@@ -28,7 +28,7 @@ from flask_babel import lazy_gettext as _l
 
 from app.cms.importer_chrome import is_page_chrome, is_trailing_chrome, read_count
 from app.cms.importer_header import Header, take_header
-from app.cms.importer_lines import is_image_placeholder
+from app.cms.importer_lines import FENCE, is_image_placeholder
 from app.common.errors import DomainError
 
 MARKDOWN_SUFFIXES = {".md", ".markdown", ".mdown", ".mkd"}
@@ -75,7 +75,7 @@ class ImportedArticle:
         """Where the text came from and when it was first published, for editors only: the note
         of the draft's first revision, shown in the admin's revision list. A missing title comes
         first, so a cut at the column's 200 characters never loses it."""
-        parts = [_("未识别出标题，请补写"), ] if self.title_missing else []
+        parts = [_("未识别出标题，请补写")] if self.title_missing else []
         parts.append(_("导入自 %(name)s", name=filename))
         if self.original_date is not None:
             day = self.original_date.isoformat()
@@ -156,7 +156,6 @@ _TYPOGRAPHIC_SPACES = "\u3000\u00a0\u2002\u2003\u202f"
 # Inside a line, WeChat's non-breaking spaces are ordinary word spaces ("小红书\u00a0电商").
 _NO_BREAK_SPACES = dict.fromkeys(map(ord, "\u00a0\u202f"), " ")
 
-_FENCE = re.compile(r"^\s{0,3}(```|~~~)")
 _THEMATIC_BREAK = re.compile(r"^\s{0,3}([-*_])(?:\s*\1){2,}\s*$")
 _REFERENCE_DEFINITION = re.compile(r"^\[[^\]]+\]:")
 
@@ -192,7 +191,7 @@ def _body_lines(lines: list[str], markdown: bool, header: Header) -> list[str]:
     result: list[str] = []
     in_fence = False
     for line in _without_closing_chrome(lines, header):
-        if markdown and _FENCE.match(line):
+        if markdown and FENCE.match(line):
             in_fence = not in_fence
             result.append(line)
             continue
@@ -235,7 +234,7 @@ def _blocks(lines: list[str], markdown: bool) -> list[str]:
     current: list[str] = []
     in_fence = False
     for line in lines:
-        if _FENCE.match(line):
+        if FENCE.match(line):
             in_fence = not in_fence
         if not in_fence and not line.strip():
             if current:

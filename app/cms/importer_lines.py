@@ -53,6 +53,7 @@ SUMMARY = re.compile(r"^(?:导读|导语|摘要)(?:\s*[:：|｜丨]\s*(?P<value>
 REPOST_CARD = re.compile(r"^以下文章来源于\s*(?P<source>.+?)\s*(?:[,，]\s*作者\s*(?P<author>.+?))?\s*$")
 # The account card a browser copies with the account's name: 微信号 / xicheng_group / 功能介绍 / ...
 PROFILE = re.compile(r"^(?P<label>微信号|功能介绍)(?:\s*[:：]\s*|\s+|$)(?P<value>.*)$")
+# "点击上方蓝字关注我们", "点击上方“玺承集团”，设为星标": not "点击上方链接报名" nor "重点关注".
 _FOLLOW_PROMPT = re.compile(r"(?:点击|戳|点)蓝字|(?:点击|戳).{0,12}(?:关注|星标)|设为星标|^[↑👆\s]*关注我们[!！~～]?$")
 _FOLLOW_PROMPT_MAX = 40
 _IMAGE_PLACEHOLDER = re.compile(
