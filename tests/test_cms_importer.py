@@ -506,3 +506,9 @@ def test_a_short_original_byline_keeps_its_date():
     article = importer.parse("标题\n原创 𠮷利 2024-09-02\n正文。\n", markdown=False)
 
     assert (article.author_name, article.original_date, article.body) == ("𠮷利", date(2024, 9, 2), "正文。\n")
+
+
+def test_a_short_title_above_a_numbered_section_is_not_taken_for_an_account_name():
+    article = importer.parse("抖音起号\n1\n先定人设，再定货盘\n", markdown=False)
+
+    assert (article.title, article.body) == ("抖音起号", "1\n\n先定人设，再定货盘\n")

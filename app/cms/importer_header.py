@@ -137,12 +137,15 @@ class _HeadReader:
             below = [other for other in self.window if other > index][:TITLE_REPEAT_LINES]
             if any(self._repeats_title(other, title_from(self.lines[index], self.markdown)) for other in below):
                 return index
-        # Else the first line that is not the account's name (above its 0 / 0 counters, or the
-        # name the byline gives).
+        # Else the first line that is not the account's name: the name the byline gives, or a
+        # name above counters on a page with a byline (without one, "抖音起号 / 1 / ..." is a
+        # title and its first numbered section).
         known = self._byline_names()
+        has_byline = any(kind in _BYLINE_KINDS for kind in self.kinds.values())
         for index in candidates:
             text = self.lines[index].strip()
-            if is_name(text) and (text.rstrip(".。") in known or self._next_kind(index) is Kind.COUNT):
+            above_counters = has_byline and self._next_kind(index) is Kind.COUNT
+            if is_name(text) and (text.rstrip(".。") in known or above_counters):
                 continue
             return index
         return None
