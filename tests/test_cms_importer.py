@@ -512,3 +512,8 @@ def test_a_short_title_above_a_numbered_section_is_not_taken_for_an_account_name
     article = importer.parse("抖音起号\n1\n先定人设，再定货盘\n", markdown=False)
 
     assert (article.title, article.body) == ("抖音起号", "1\n\n先定人设，再定货盘\n")
+
+
+def test_an_article_that_closes_on_a_plain_word_keeps_it():
+    text = "标题\n正文第一段。\n下期我们聊聊直播间的选品\n收藏\n"
+    assert importer.parse(text, markdown=False).body == "正文第一段。\n\n下期我们聊聊直播间的选品\n\n收藏\n"

@@ -26,7 +26,7 @@ from zoneinfo import ZoneInfo
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
-from app.cms.importer_chrome import is_page_chrome, is_trailing_chrome, read_count
+from app.cms.importer_chrome import is_certain_chrome, is_page_chrome, is_trailing_chrome, read_count
 from app.cms.importer_header import Header, take_header
 from app.cms.importer_lines import FENCE, is_image_placeholder
 from app.common.errors import DomainError
@@ -213,14 +213,17 @@ def _body_lines(lines: list[str], markdown: bool, header: Header) -> list[str]:
 def _without_closing_chrome(lines: list[str], header: Header) -> list[str]:
     """Drop the buttons that close a copied page (写留言, 分享, 在看, 继续滑动看下一个 / 玺承集团 ...).
 
-    Only a run that reaches the end of the file, and only from its first interface line on: a
-    signature such as 玺承集团 just above the buttons is the author's and stays."""
+    Only a run that reaches the end of the file and holds a line no article has (写留言, 阅读 3562,
+    预览时标签不可点 ...), so an article that closes on a plain 分享 keeps it; and only from its first
+    interface line on: a signature such as 玺承集团 just above the buttons is the author's and stays."""
     end = len(lines)
     start = end
     while start > 0 and (not lines[start - 1].strip() or is_trailing_chrome(lines[start - 1], header.names)):
         start -= 1
     while start < end and (not lines[start].strip() or lines[start].strip().rstrip(".。") in header.names):
         start += 1
+    if not any(is_certain_chrome(line) for line in lines[start:]):
+        return lines
     for line in lines[start:]:
         header.take_read_count(read_count(line.strip()))  # the bar under the article: 阅读 10万+
     return lines[:start]

@@ -86,6 +86,18 @@ def is_page_chrome(line: str) -> bool:
     )
 
 
+# Closing buttons no article ends its text with: one of these (or a counter, a popup line) shows
+# that the words around it at the end of the file are the page's too.
+_CERTAIN_TRAILING_UI = frozenset({
+    "写留言", "暂无留言", "关注该公众号", "使用小程序", "观看更多", "喜欢此内容的人还喜欢",
+})
+
+
+def is_certain_chrome(line: str) -> bool:
+    line = line.strip()
+    return line in _CERTAIN_TRAILING_UI or is_page_chrome(line)
+
+
 def is_trailing_chrome(line: str, names: set[str]) -> bool:
     """A line of the button bar that closes a copied page; `names` are the account's names,
     which the bar repeats (继续滑动看下一个 / 玺承集团 / 向上滑动看下一个)."""
