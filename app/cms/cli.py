@@ -30,7 +30,9 @@ def import_command(files: tuple[Path, ...], column_key: str | None, default_auth
     """Import plain-text or Markdown files copied from a WeChat official account as drafts.
 
     Prints one line per file (id, slug, title); a file that cannot be imported is reported with
-    the reason and the others still import. Exits with status 1 if any file failed.
+    the reason and the others still import. Exits with status 1 if any file failed. A file whose
+    title cannot be found is imported, with a warning, as 「（未识别标题）<file name>」: the editor
+    list shows the marker and a search for it finds every such draft (no schema change needed).
     """
     column_id = _column_id(column_key) if column_key else None
     max_chars = current_app.config["CMS_MAX_BODY_CHARS"]
