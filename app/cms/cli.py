@@ -10,9 +10,11 @@ from flask_babel import gettext as _
 from sqlalchemy import or_, select
 
 from app.cms import importer, rendering, service
-from app.cms.models import ArticleColumn, ArticleRevision
+from app.cms.models import Article, ArticleColumn, ArticleRevision
 from app.common.db import write_transaction
 from app.common.errors import DomainError
+from app.common.slugs import pinyin_slug, unused_slug
+from app.common.time import site_zone
 from app.extensions import db
 
 cms_cli = AppGroup("cms", help="文章管理：导入、重新渲染")
@@ -28,18 +30,22 @@ def import_command(files: tuple[Path, ...], column_key: str | None, default_auth
     """Import plain-text or Markdown files copied from a WeChat official account as drafts.
 
     Prints one line per file (id, slug, title); a file that cannot be imported is reported with
-    the reason and the others still import. Exits with status 1 if any file failed.
+    the reason and the others still import. Exits with status 1 if any file failed. A file whose
+    title cannot be found is imported, with a warning, as 「（未识别标题）<file name>」: the editor
+    list shows the marker and a search for it finds every such draft (no schema change needed).
     """
     column_id = _column_id(column_key) if column_key else None
     max_chars = current_app.config["CMS_MAX_BODY_CHARS"]
-    failed = 0
+    failed = untitled = 0
     for path in files:
         try:
-            imported = importer.read_article_file(path, max_chars)
+            imported = importer.read_article_file(path, max_chars, site_zone())
             article = service.create_article(
                 service.ArticleInput(
                     title=imported.title, summary=imported.summary, body=imported.body,
                     author_name=imported.author_name or (default_author or "").strip(), column_id=column_id,
+                    # A placeholder title would give a slug that outlives it: name the page after the file.
+                    slug=_file_slug(path) if imported.title_missing else "",
                 ),
                 actor=None,
                 # Where the text came from, for editors: in the revision list, not in the body.
@@ -50,10 +56,21 @@ def import_command(files: tuple[Path, ...], column_key: str | None, default_auth
             click.echo(_("%(path)s：导入失败：%(reason)s", path=path, reason=error.message), err=True)
             continue
         click.echo(f"{article.id}  {article.slug}  {article.title}")
+        if imported.title_missing:
+            untitled += 1
+            click.echo(_("%(path)s：注意：没有识别出标题，草稿暂以「%(title)s」为题，请在发布前补写标题",
+                         path=path, title=article.title), err=True)
     imported_count = len(files) - failed
     click.echo(_("共导入 %(ok)s 篇草稿，%(failed)s 个文件失败", ok=imported_count, failed=failed))
+    if untitled:
+        click.echo(_("其中 %(n)s 篇没有识别出标题：在文章管理中搜索“%(prefix)s”可找到它们",
+                     n=untitled, prefix=importer.UNTITLED_PREFIX.strip("（）")))
     if failed:
         click.get_current_context().exit(1)
+
+
+def _file_slug(path: Path) -> str:
+    return unused_slug(Article.slug, pinyin_slug(path.stem) or "article")
 
 
 def _column_id(key: str) -> int:

@@ -5,32 +5,38 @@ Parsing only: no database here. `flask cms import` (app/cms/cli.py) reads each f
 revision are written like any other article; the file's name, the original date and source go
 into that revision's note (`editor_note`), which editors see in the revision list and readers never.
 
-Text copied from WeChat is messy: the page chrome (原创 · author · account · date) comes along with
-the title, the article often opens with a 点击上方蓝字关注我们 banner, images turn into lines
-that only say 图片, blank lines come in ones, twos and fives, lines end in full-width or
-non-breaking spaces, and the article closes with 阅读原文 / 点赞 / 在看 / 往期推荐 boilerplate.
-The importer removes what is certainly noise, lifts out the author and date, and leaves the
-footer in place below a rule so an editor can trim it in one go.
+Text copied from WeChat is messy: the page's head (account name, counters, 原创 · author ·
+account · date, 听全文, 收录于合集 ...) comes along with the title, the article often opens with a
+点击上方蓝字关注我们 banner, images turn into lines that only say 图片, blank lines come in ones,
+twos and fives, lines end in full-width or non-breaking spaces, and the page closes with its
+counters and buttons (阅读 10万+, 在看, 写留言). The head is read by importer_header (title, author,
+date, read count) and the interface lines are recognised by importer_chrome; this module reads
+the file, cleans the body, and leaves the author's own closing boilerplate (阅读原文, 往期推荐 ...)
+in place below a rule so an editor can trim it in one go.
 """
 from __future__ import annotations
 
 import codecs
 import re
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime, tzinfo
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
+from app.cms.importer_chrome import is_certain_chrome, is_page_chrome, is_trailing_chrome, read_count
+from app.cms.importer_header import Header, take_header
+from app.cms.importer_lines import FENCE, is_image_placeholder
 from app.common.errors import DomainError
 
 MARKDOWN_SUFFIXES = {".md", ".markdown", ".mdown", ".mkd"}
-TITLE_MAX_CHARS = 64  # WeChat's own limit: a longer first line is a paragraph, not a title
-TITLE_GUESS_CHARS = 30
-AUTHOR_MAX_CHARS = 50  # Article.author_name is String(50)
-HEADER_LINES = 12  # the page chrome (author, date, 关注 banner) sits within the first lines
 FOOTER_NOTE = "【导入提示】以下为原文末尾的固定内容（关注、点赞、在看、往期推荐等），发布前请删改。"
+# The draft of a file whose title was not found: the editor list shows this, and a search for
+# 未识别标题 finds every such draft. (A title is required, and a wrong one would be worse.)
+UNTITLED_PREFIX = "（未识别标题）"
+_UNTITLED_NAME_CHARS = 100  # Article.title holds 200
 
 
 class ImportFailed(DomainError):
@@ -54,20 +60,29 @@ class FileTooLarge(ImportFailed):
 
 @dataclass
 class ImportedArticle:
-    title: str
+    title: str  # "" when no title was found; read_article_file then gives a placeholder
     body: str  # Markdown
     author_name: str = ""
     source_name: str = ""  # 来源：...
     original_date: date | None = None
+    date_inferred: bool = False  # 昨天 / 9月2日 dated by the day the file was saved
+    read_count: str = ""  # 阅读 as the page showed it: 3562, 10万+
     summary: str = ""
     footer_separated: bool = False
+    title_missing: bool = False
 
     def editor_note(self, filename: str) -> str:
         """Where the text came from and when it was first published, for editors only: the note
-        of the draft's first revision, shown in the admin's revision list."""
-        parts = [_("导入自 %(name)s", name=filename)]
+        of the draft's first revision, shown in the admin's revision list. A missing title comes
+        first, so a cut at the column's 200 characters never loses it."""
+        parts = [_("未识别出标题，请补写")] if self.title_missing else []
+        parts.append(_("导入自 %(name)s", name=filename))
         if self.original_date is not None:
-            parts.append(_("原文日期 %(date)s", date=self.original_date.isoformat()))
+            day = self.original_date.isoformat()
+            parts.append(_("原文日期 %(date)s（按文件保存日期推算）", date=day) if self.date_inferred
+                         else _("原文日期 %(date)s", date=day))
+        if self.read_count:
+            parts.append(_("原文阅读 %(count)s", count=self.read_count))
         if self.source_name:
             parts.append(_("来源：%(name)s", name=self.source_name))
         return "；".join(parts)
@@ -97,13 +112,16 @@ def _looks_like_text(text: str) -> bool:
     return "\x00" not in text and len(_CONTROL.findall(text)) <= len(text) // 100 + 2
 
 
-def read_article_file(path: str | Path, max_chars: int) -> ImportedArticle:
-    """Read, decode and parse one file. Raises ImportFailed with a message for people."""
+def read_article_file(path: str | Path, max_chars: int, zone: tzinfo | None = None) -> ImportedArticle:
+    """Read, decode and parse one file. Raises ImportFailed with a message for people.
+
+    `zone` (the site's) gives the day the file was saved, which dates a byline's 昨天 or 9月2日."""
     path = Path(path)
     try:
         with path.open("rb") as handle:
             # Up to 4 bytes per character; anything longer cannot be saved anyway.
             data = handle.read(max_chars * 4 + 1)
+            saved_at = datetime.fromtimestamp(path.stat().st_mtime, zone or ZoneInfo("Asia/Shanghai"))
     except FileNotFoundError as error:
         raise ImportFailed(_("文件不存在")) from error
     except IsADirectoryError as error:
@@ -113,7 +131,12 @@ def read_article_file(path: str | Path, max_chars: int) -> ImportedArticle:
     if len(data) > max_chars * 4:
         raise FileTooLarge(_("文件太大：正文最多 %(limit)s 个字符", limit=max_chars))
     text = decode(data)
-    return parse(text, markdown=path.suffix.lower() in MARKDOWN_SUFFIXES or _starts_with_heading(text))
+    markdown = path.suffix.lower() in MARKDOWN_SUFFIXES or _starts_with_heading(text)
+    article = parse(text, markdown=markdown, copied_on=saved_at.date())
+    if not article.title:
+        article.title = UNTITLED_PREFIX + path.stem[:_UNTITLED_NAME_CHARS]
+        article.title_missing = True
+    return article
 
 
 def _starts_with_heading(text: str) -> bool:
@@ -130,28 +153,11 @@ _INVISIBLE = dict.fromkeys(map(ord, "\u200b\u2060\ufeff"))
 _LINE_BREAKS = re.compile(r"\r\n|\r|\u2028|\u2029|\x85")
 # Full-width and non-breaking spaces WeChat uses to indent paragraphs (never Markdown syntax).
 _TYPOGRAPHIC_SPACES = "\u3000\u00a0\u2002\u2003\u202f"
+# Inside a line, WeChat's non-breaking spaces are ordinary word spaces ("小红书\u00a0电商").
+_NO_BREAK_SPACES = dict.fromkeys(map(ord, "\u00a0\u202f"), " ")
 
-_IMAGE_PLACEHOLDER = re.compile(
-    r"^[▲△↑]?\s*[\[【（(]?\s*(?:图片|圖片|图源|图|视频)(?:来源|來源|来自)?\s*[:：]?\s*(?:于)?\s*"
-    r"(?:网络|互联网)?\s*(?:[,，]?\s*侵删)?\s*[\]】）)]?$"
-)
-# "点击上方蓝字关注我们", "点击上方“玺承集团”，设为星标": not "点击上方链接报名" nor "重点关注".
-_FOLLOW_PROMPT = re.compile(r"(?:点击|戳|点)蓝字|(?:点击|戳).{0,12}(?:关注|星标)|设为星标|^[↑👆\s]*关注我们[!！~～]?$")
-_FENCE = re.compile(r"^\s{0,3}(```|~~~)")
-_ATX_HEADING = re.compile(r"^\s{0,3}#{1,6}\s+|\s+#+\s*$")
-_SETEXT_UNDERLINE = re.compile(r"^\s{0,3}(=+|-+)\s*$")
 _THEMATIC_BREAK = re.compile(r"^\s{0,3}([-*_])(?:\s*\1){2,}\s*$")
-_MARKDOWN_IMAGE = re.compile(r"^!\[[^\]]*\]\([^)]*\)$")
 _REFERENCE_DEFINITION = re.compile(r"^\[[^\]]+\]:")
-
-_DATE = re.compile(
-    r"(?P<y>(?:19|20)\d{2})\s*(?:年|[-/.])\s*(?P<m>\d{1,2})\s*(?:月|[-/.])\s*(?P<d>\d{1,2})\s*日?"
-)
-_TIME = re.compile(r"\b\d{1,2}:\d{2}(?::\d{2})?\b")
-_CREDIT = re.compile(r"^(?P<label>作者|原创作者|撰文|文字|文|来源|出品)\s*[:：|｜丨/]\s*(?P<value>\S.*)$")
-_SUMMARY = re.compile(r"^(?:导读|导语|摘要)\s*[:：|｜丨]\s*(?P<value>\S.*)$")
-_LOCATION = re.compile(r"^(?:发表于|IP属地[:：]?)\S*$")
-_SENTENCE_PUNCTUATION = re.compile(r"[，。！？；、,!?;:：“”\"]")
 
 # Footer boilerplate, looked for only in short lines in the second half of the article, where a
 # word like 分享 is a call to share rather than part of the text.
@@ -173,136 +179,19 @@ def _normalise(text: str) -> list[str]:
 def _clean_line(line: str, markdown: bool) -> str:
     # ASCII indentation is Markdown syntax (nested lists, code) and stays in Markdown files; in
     # plain text it would turn a paragraph into a code block, so it goes.
-    return line.lstrip(_TYPOGRAPHIC_SPACES) if markdown else line.strip()
-
-
-def _is_image_placeholder(line: str) -> bool:
-    return bool(_IMAGE_PLACEHOLDER.match(line.strip()))
-
-
-# --- the header: title, author, date -------------------------------------------------------------
-
-@dataclass
-class _Header:
-    author: str = ""
-    source: str = ""
-    original_date: date | None = None
-    summary: str = ""
-
-
-def _name(value: str) -> str:
-    # "张三 编辑：李四" -> "张三": stop at the next "label:" credit on the same line.
-    value = re.split(r"\s+(?=\S{1,4}\s*[:：|｜丨/])", value.strip())[0]
-    return value.strip(" ·|｜丨")[:AUTHOR_MAX_CHARS]
-
-
-def _parse_date(match: re.Match) -> date | None:
-    try:
-        return date(int(match["y"]), int(match["m"]), int(match["d"]))
-    except ValueError:  # 2023年13月45日 is not a date
-        return None
-
-
-def _meta_line(line: str, header: _Header) -> bool:
-    """WeChat's byline, "原创 玺承集团 玺承集团 2023年09月05日 18:02 浙江", or a bare date."""
-    match = _DATE.search(line)
-    if match is None or len(line) > 60:
-        return False
-    rest = _TIME.sub(" ", line[: match.start()] + " " + line[match.end():])
-    tokens = [t for t in rest.split() if t != "原创" and not _LOCATION.match(t)]
-    if _SENTENCE_PUNCTUATION.search(" ".join(tokens)) or len(tokens) > 4:
-        return False  # a sentence that mentions a date, not a byline
-    before_date = [t for t in line[: match.start()].split() if t != "原创"]
-    if before_date and not header.author:
-        header.author = before_date[0][:AUTHOR_MAX_CHARS]  # 原创 <author> <account>: the author comes first
-    header.original_date = header.original_date or _parse_date(match)
-    return True
-
-
-def _take_header(lines: list[str], header: _Header) -> list[str]:
-    """Drop the byline, credits and 关注 banner from the first lines; return what is left."""
-    kept: list[str] = []
-    after_original_mark = False  # the byline split over lines: 原创 / 玺承集团 / 玺承集团 / date
-    seen = 0
-    for index, line in enumerate(lines):
-        stripped = line.strip()
-        if not stripped:
-            kept.append(line)
-            continue
-        seen += 1
-        if seen > HEADER_LINES:
-            return kept + lines[index:]
-        if stripped == "原创":
-            after_original_mark = True
-            continue
-        if (credit := _CREDIT.match(stripped)) is not None:
-            if credit["label"] not in ("来源", "出品"):
-                header.author = header.author or _name(credit["value"])
-                if _name(credit["value"]) == credit["value"].strip():
-                    continue  # the page shows the author; the line would only repeat it
-                kept.append(line)  # "作者：张三 编辑：李四": the other credits stay
-                continue
-            # A reposted article's 来源 is an attribution readers should still see: it stays.
-            header.source = header.source or _name(credit["value"])
-            kept.append(line)
-            continue
-        if (summary := _SUMMARY.match(stripped)) is not None and not header.summary:
-            header.summary = summary["value"].strip()
-            continue
-        if _meta_line(stripped, header):
-            after_original_mark = False
-            continue
-        if after_original_mark and len(stripped) <= 20 and not _SENTENCE_PUNCTUATION.search(stripped) \
-                and not any(ch.isdigit() for ch in stripped):
-            header.author = header.author or stripped[:AUTHOR_MAX_CHARS]
-            continue
-        after_original_mark = False
-        if len(stripped) <= 40 and _FOLLOW_PROMPT.search(stripped):
-            continue
-        kept.append(line)
-        if len(stripped) > 40:
-            return kept + lines[index + 1:]  # a real paragraph: the header is over
-    return kept
-
-
-def _title_from(line: str, markdown: bool) -> str:
-    title = line.strip()
-    if markdown:
-        title = _ATX_HEADING.sub("", title).strip()
-        for marker in ("**", "__"):
-            if title.startswith(marker) and title.endswith(marker) and len(title) > 4:
-                title = title[2:-2].strip()
-    return title
-
-
-def _split_title(lines: list[str], markdown: bool) -> tuple[str, list[str]]:
-    for index, line in enumerate(lines):
-        stripped = line.strip()
-        if not stripped or _is_image_placeholder(stripped) or _FOLLOW_PROMPT.search(stripped) and len(stripped) <= 40:
-            continue
-        if markdown and _MARKDOWN_IMAGE.match(stripped):
-            continue  # a cover image above the title stays in the body
-        title = _title_from(stripped, markdown)
-        if len(title) > TITLE_MAX_CHARS:
-            # No title line: the text starts with a paragraph. Its opening becomes a provisional
-            # title and the paragraph stays whole in the body, so nothing is lost.
-            return title[:TITLE_GUESS_CHARS] + "…", lines
-        rest = lines[:index] + lines[index + 1:]
-        if markdown and index + 1 < len(lines) and _SETEXT_UNDERLINE.match(lines[index + 1]) \
-                and lines[index + 1].strip():
-            rest = lines[:index] + lines[index + 2:]  # Title\n===== : the underline goes with it
-        return title, rest
-    raise FileEmpty()
+    line = line.lstrip(_TYPOGRAPHIC_SPACES) if markdown else line.strip()
+    return line.translate(_NO_BREAK_SPACES)
 
 
 # --- the body ------------------------------------------------------------------------------------
 
-def _body_lines(lines: list[str], markdown: bool) -> list[str]:
-    """Clean lines, dropping 图片 placeholders; code fences in Markdown are left exactly as written."""
+def _body_lines(lines: list[str], markdown: bool, header: Header) -> list[str]:
+    """Clean lines, dropping 图片 placeholders and the page's interface lines (counters, 扫一扫,
+    收录于合集 ...); code fences in Markdown are left exactly as written."""
     result: list[str] = []
     in_fence = False
-    for line in lines:
-        if markdown and _FENCE.match(line):
+    for line in _without_closing_chrome(lines, header):
+        if markdown and FENCE.match(line):
             in_fence = not in_fence
             result.append(line)
             continue
@@ -310,12 +199,34 @@ def _body_lines(lines: list[str], markdown: bool) -> list[str]:
             result.append(line)
             continue
         cleaned = _clean_line(line, markdown)
-        if _is_image_placeholder(cleaned):
+        if is_image_placeholder(cleaned):
+            continue
+        if is_page_chrome(cleaned):
+            header.take_read_count(read_count(cleaned))  # the bar under the article: 阅读 10万+
             continue
         if not markdown and _REFERENCE_DEFINITION.match(cleaned):
             cleaned = "\\" + cleaned  # "[注]: 数据来源..." is text, not a Markdown link definition
         result.append(cleaned)
     return result
+
+
+def _without_closing_chrome(lines: list[str], header: Header) -> list[str]:
+    """Drop the buttons that close a copied page (写留言, 分享, 在看, 继续滑动看下一个 / 玺承集团 ...).
+
+    Only a run that reaches the end of the file and holds a line no article has (写留言, 阅读 3562,
+    预览时标签不可点 ...), so an article that closes on a plain 分享 keeps it; and only from its first
+    interface line on: a signature such as 玺承集团 just above the buttons is the author's and stays."""
+    end = len(lines)
+    start = end
+    while start > 0 and (not lines[start - 1].strip() or is_trailing_chrome(lines[start - 1], header.names)):
+        start -= 1
+    while start < end and (not lines[start].strip() or lines[start].strip().rstrip(".。") in header.names):
+        start += 1
+    if not any(is_certain_chrome(line) for line in lines[start:]):
+        return lines
+    for line in lines[start:]:
+        header.take_read_count(read_count(line.strip()))  # the bar under the article: 阅读 10万+
+    return lines[:start]
 
 
 def _blocks(lines: list[str], markdown: bool) -> list[str]:
@@ -326,7 +237,7 @@ def _blocks(lines: list[str], markdown: bool) -> list[str]:
     current: list[str] = []
     in_fence = False
     for line in lines:
-        if _FENCE.match(line):
+        if FENCE.match(line):
             in_fence = not in_fence
         if not in_fence and not line.strip():
             if current:
@@ -360,25 +271,31 @@ def _footer_start(blocks: list[str]) -> int | None:
     return None
 
 
-def parse(text: str, markdown: bool) -> ImportedArticle:
-    """Plain text or Markdown as copied from WeChat -> title, Markdown body, author, date."""
+def parse(text: str, markdown: bool, copied_on: date | None = None) -> ImportedArticle:
+    """Plain text or Markdown as copied from WeChat -> title, Markdown body, author, date.
+
+    The title is "" when the head has none (see importer_header); the body then keeps every line.
+    `copied_on` is the day of the copy, for bylines that say 昨天 or 9月2日."""
     lines = _normalise(text)
     if not any(line.strip() for line in lines):
         raise FileEmpty()
-    title, rest = _split_title(lines, markdown)
-    header = _Header()
-    blocks = _blocks(_body_lines(_take_header(rest, header), markdown), markdown)
+    header, rest = take_header(lines, markdown, copied_on)
+    blocks = _blocks(_body_lines(rest, markdown, header), markdown)
+    if not blocks and not header.title:
+        raise FileEmpty()  # nothing but page chrome
     footer_at = _footer_start(blocks)
     if footer_at is not None:
         # The author may have ruled the footer off already; one rule is enough.
         rule = [] if _THEMATIC_BREAK.match(blocks[footer_at - 1]) else ["---"]
         blocks = [*blocks[:footer_at], *rule, FOOTER_NOTE, *blocks[footer_at:]]
     return ImportedArticle(
-        title=title,
+        title=" ".join(header.title.split()),  # WeChat's U+00A0 and U+3000 inside a title: plain spaces
         body="\n\n".join(blocks) + "\n" if blocks else "",
-        author_name=header.author or header.source,
+        author_name=header.author,
         source_name=header.source,
         original_date=header.original_date,
+        date_inferred=header.date_inferred,
+        read_count=header.read_count,
         summary=header.summary,
         footer_separated=footer_at is not None,
     )
