@@ -312,28 +312,13 @@ def load_pdf_fonts(configured_path: str | None = None, fallback_paths: Iterable[
 
 
 def _register(configured_path: str | None, fallback_paths: tuple[str, ...]) -> PdfFonts:
-    candidates: list[str] = []
-    configured = [path for path in (configured_path, *fallback_paths) if path]
-    for path in configured:
-        if Path(path).is_file():
-            candidates.append(path)
-        else:
-            setting = "PDF_FONT_PATH" if path == configured_path else "PDF_FALLBACK_FONT_PATHS"
-            log.error("%s: %s is not a file; it is left out", setting, path)
-    candidates += [path for path in SYSTEM_CJK_FONTS if Path(path).is_file()]
-
-    registered: list[str] = []
-    seen: set[Path] = set()
-    for path in candidates:
-        resolved = Path(path).resolve()
-        if resolved in seen:
-            continue
-        seen.add(resolved)
-        name = _register_truetype(path)
-        if name and name not in registered:
-            registered.append(name)
-        elif path in configured:
-            log.error("%s cannot be used as a PDF font; it is left out", path)
+    configured = _register_all([configured_path] if configured_path else [], "PDF_FONT_PATH")
+    fallbacks = _register_all(list(fallback_paths), "PDF_FALLBACK_FONT_PATHS")
+    system = _register_all([path for path in SYSTEM_CJK_FONTS if Path(path).is_file()], None)
+    # The main font: PDF_FONT_PATH, else the first system font (the configured fallbacks are meant
+    # for what it lacks); then the configured fallbacks, then the other system fonts.
+    main_and_rest = configured + fallbacks + system if configured else system[:1] + fallbacks + system[1:]
+    registered = list(dict.fromkeys(main_and_rest))
 
     if not registered:
         if CID_FONT not in pdfmetrics.getRegisteredFontNames():
@@ -346,6 +331,19 @@ def _register(configured_path: str | None, fallback_paths: tuple[str, ...]) -> P
         return PdfFonts(CID_FONT)
     log.info("PDF fonts: %s, fallbacks %s", registered[0], ", ".join(registered[1:]) or "none")
     return PdfFonts(registered[0], registered[1:])
+
+
+def _register_all(paths: list[str], setting: str | None) -> list[str]:
+    """The registered names of the usable fonts among `paths`; a configured one (`setting`) that
+    cannot be used is logged as an error and left out."""
+    names = []
+    for path in paths:
+        name = _register_truetype(path) if Path(path).is_file() else None
+        if name:
+            names.append(name)
+        elif setting:
+            log.error("%s: %s is not a TrueType font file reportlab can use; it is left out", setting, path)
+    return names
 
 
 def _register_truetype(path: str) -> str | None:
