@@ -90,8 +90,8 @@ class _TrueTypeFont(TTFont):
             cmap = makeToUnicodeCMap(base_font_name, subset)
             for code, char in enumerate(subset):
                 if char > 0xFFFF:
-                    cmap = cmap.replace("<%02X> <%04X>" % (code, char),
-                                        "<%02X> <%s>" % (code, chr(char).encode("utf-16-be").hex().upper()))
+                    utf16 = chr(char).encode("utf-16-be").hex().upper()  # 𠮷: D842DFB7
+                    cmap = cmap.replace(f"<{code:02X}> <{char:04X}>", f"<{code:02X}> <{utf16}>")
             doc.idToObject["toUnicodeCMap:" + base_font_name].content = cmap
 
 
@@ -177,10 +177,6 @@ class PdfFonts:
 
     def __repr__(self) -> str:
         return f"PdfFonts(main={self.main!r}, fallbacks={self.fallbacks!r})"
-
-    @property
-    def main_is_embedded(self) -> bool:
-        return is_embedded(self.main)
 
     def has(self, font_name: str, char: str) -> bool:
         cmap = self._cmaps[font_name]
