@@ -187,3 +187,14 @@ def test_configured_fallback_fonts_come_before_the_system_ones(app, monkeypatch)
     assert chain.main == "CJK-wqy-zenhei"  # still the system font: PDF_FONT_PATH is unset
     assert chain.fallbacks[0] == "CJK-HanaMinB"  # the missing file is left out, with a logged error
     assert chain.runs("王𠮷") == [(chain.main, "王"), ("CJK-HanaMinB", "𠮷")]
+
+
+def test_fallback_fonts_are_read_only_when_a_character_needs_them(ctx):
+    """Hanazono Mincho takes about 90 MB once read: a process printing only common names never reads it."""
+    main = fonts.pdf_fonts().main
+    chain = fonts.PdfFonts(main, [("/usr/share/fonts/truetype/hanazono/HanaMinA.ttf", None), (HANAMIN_B, None)])
+    assert chain.runs("王五 张喆 李堃") == [(main, "王五 张喆 李堃")] and chain.missing("买买提·艾力") == []
+    assert chain.loaded_fallbacks == ()
+    assert chain.runs("王𠮷") == [(main, "王"), ("CJK-HanaMinA", "𠮷")]
+    assert chain.loaded_fallbacks == ("CJK-HanaMinA",)
+    assert chain.missing("𪛖") == [] and chain.loaded_fallbacks == ("CJK-HanaMinA", "CJK-HanaMinB")

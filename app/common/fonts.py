@@ -10,7 +10,7 @@ one): every character of a name, a course title or a venue is printed, or we kno
   system fonts found, notably Hanazono Mincho (fonts-hanazono): HanaMinA has the BMP, Extension A
   and the plane-2 characters of JIS X 0213 (𠮷 U+20BB7, which WenQuanYi Zen Hei lacks), HanaMinB
   Extensions B to F (𪛖 ...); and DejaVu Sans for Latin letters with combining marks. They are
-  embedded too.
+  embedded too, and registered only when a character first needs them (see PdfFonts).
 - `PdfFonts.runs()` cuts a text into pieces, each drawn with the first font whose character map
   has it; `markup()` does the same for Paragraphs, `draw_string()` for a canvas. A character and the
   combining marks after it are one piece, drawn with one font (in its composed NFC form when only
@@ -30,7 +30,7 @@ import copy
 import logging
 import threading
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from xml.sax.saxutils import escape
 
@@ -163,20 +163,68 @@ def _in_adobe_gb1(char: str) -> bool:
 # --- the fonts of this process -------------------------------------------------------------------
 
 class PdfFonts:
-    """The registered fonts: `main` for the text, `fallbacks` in order for the characters it lacks.
-    Names are reportlab font names. Made once per process by load_pdf_fonts()."""
+    """The fonts of this process: `main` for the text, `fallbacks` in order for the characters it
+    lacks. Names are reportlab font names. Made once per process by load_pdf_fonts().
 
-    def __init__(self, main: str, fallbacks: Iterable[str] = ()) -> None:
+    A fallback font is registered the first time a character needs it: Hanazono Mincho's two faces
+    take about 90 MB of memory once read, which a process that only ever prints common names
+    should not pay."""
+
+    def __init__(self, main: str, fallback_paths: Iterable[tuple[str, str | None]] = ()) -> None:
         self.main = main
-        self.fallbacks = tuple(fallbacks)
-        self.chain = (main, *self.fallbacks)
-        # Each font's character map, read once: a lookup per character, never a parse.
-        self._cmaps = {name: _cmap_of(name) for name in self.chain}
+        # (path, the setting it came from or None for a system font), not registered yet
+        self._pending = list(fallback_paths)
+        self._loaded: list[str] = []
+        self._loading = threading.Lock()
+        # Each font's character map, read once when the font is registered: a lookup per character.
+        self._cmaps = {main: _cmap_of(main)}
         self._main_cmap = self._cmaps[main]
         self._placements: dict[str, tuple[str, str, tuple[str, ...]]] = {}
 
     def __repr__(self) -> str:
-        return f"PdfFonts(main={self.main!r}, fallbacks={self.fallbacks!r})"
+        return f"PdfFonts(main={self.main!r}, loaded fallbacks={self._loaded!r}, pending={len(self._pending)})"
+
+    @property
+    def fallbacks(self) -> tuple[str, ...]:
+        """Every usable fallback font, in order (registering those not registered yet)."""
+        while self._load_next():
+            pass
+        return tuple(self._loaded)
+
+    @property
+    def chain(self) -> tuple[str, ...]:
+        return (self.main, *self.fallbacks)
+
+    @property
+    def loaded_fallbacks(self) -> tuple[str, ...]:
+        """The fallback fonts registered so far."""
+        return tuple(self._loaded)
+
+    def _fonts(self) -> Iterator[str]:
+        """The main font, then the fallbacks in order, each registered only when reached."""
+        yield self.main
+        index = 0
+        while index < len(self._loaded) or self._load_next():
+            yield self._loaded[index]
+            index += 1
+
+    def _load_next(self) -> bool:
+        """Register the next usable pending fallback font; False when there is none left."""
+        with self._loading:
+            while self._pending:
+                path, setting = self._pending.pop(0)
+                name = _register_truetype(path)
+                if name is None:
+                    if setting:
+                        log.error("%s: %s is not a TrueType font reportlab can use; it is left out", setting, path)
+                    continue
+                if name == self.main or name in self._loaded:
+                    continue
+                self._cmaps[name] = _cmap_of(name)
+                self._loaded.append(name)
+                log.info("PDF fallback font %s registered (%s)", name, path)
+                return True
+            return False
 
     def has(self, font_name: str, char: str) -> bool:
         cmap = self._cmaps[font_name]
@@ -199,13 +247,13 @@ class PdfFonts:
         if not drawn:
             return self.main, "", ()
         composed = unicodedata.normalize("NFC", drawn)
-        for font in self.chain:
+        for font in self._fonts():
             for candidate in (drawn, composed):
                 if all(self.has(font, char) for char in candidate):
                     return font, candidate, ()
         if drawn.isspace():  # an unusual space (U+2009 ...): a plain one reads the same
             return self.main, " " * len(drawn), ()
-        base = next((font for font in self.chain if self.has(font, drawn[0])), self.main)
+        base = next((font for font in self._fonts() if self.has(font, drawn[0])), self.main)
         return base, drawn, tuple(char for char in drawn if not self.has(base, char))
 
     def font_for(self, char: str) -> str:
@@ -308,15 +356,19 @@ def load_pdf_fonts(configured_path: str | None = None, fallback_paths: Iterable[
 
 
 def _register(configured_path: str | None, fallback_paths: tuple[str, ...]) -> PdfFonts:
-    configured = _register_all([configured_path] if configured_path else [], "PDF_FONT_PATH")
-    fallbacks = _register_all(list(fallback_paths), "PDF_FALLBACK_FONT_PATHS")
-    system = _register_all([path for path in SYSTEM_CJK_FONTS if Path(path).is_file()], None)
-    # The main font: PDF_FONT_PATH, else the first system font (the configured fallbacks are meant
-    # for what it lacks); then the configured fallbacks, then the other system fonts.
-    main_and_rest = configured + fallbacks + system if configured else system[:1] + fallbacks + system[1:]
-    registered = list(dict.fromkeys(main_and_rest))
-
-    if not registered:
+    system = [path for path in SYSTEM_CJK_FONTS if Path(path).is_file()]
+    # The main font: PDF_FONT_PATH, else the first usable system font. Registered now.
+    candidates = [(configured_path, "PDF_FONT_PATH")] if configured_path else []
+    candidates += [(path, None) for path in system]
+    main, tried = None, set()
+    for path, setting in candidates:
+        tried.add(path)
+        main = _register_truetype(path) if Path(path).is_file() else None
+        if main:
+            break
+        if setting:
+            log.error("%s: %s is not a TrueType font file reportlab can use; it is left out", setting, path)
+    if main is None:
         if CID_FONT not in pdfmetrics.getRegisteredFontNames():
             pdfmetrics.registerFont(_UnicodeUTF16CIDFont(CID_FONT_FACE, CID_FONT))
         log.warning(
@@ -325,21 +377,16 @@ def _register(configured_path: str | None, fallback_paths: tuple[str, ...]) -> P
             CID_FONT_FACE,
         )
         return PdfFonts(CID_FONT)
-    log.info("PDF fonts: %s, fallbacks %s", registered[0], ", ".join(registered[1:]) or "none")
-    return PdfFonts(registered[0], registered[1:])
-
-
-def _register_all(paths: list[str], setting: str | None) -> list[str]:
-    """The registered names of the usable fonts among `paths`; a configured one (`setting`) that
-    cannot be used is logged as an error and left out."""
-    names = []
-    for path in paths:
-        name = _register_truetype(path) if Path(path).is_file() else None
-        if name:
-            names.append(name)
-        elif setting:
-            log.error("%s: %s is not a TrueType font file reportlab can use; it is left out", setting, path)
-    return names
+    # The fallbacks: PDF_FALLBACK_FONT_PATHS, then the other system fonts; registered when needed.
+    fallbacks: list[tuple[str, str | None]] = []
+    for path in fallback_paths:
+        if Path(path).is_file():
+            fallbacks.append((path, "PDF_FALLBACK_FONT_PATHS"))
+        else:
+            log.error("PDF_FALLBACK_FONT_PATHS: %s is not a file; it is left out", path)
+    fallbacks += [(path, None) for path in system if path not in tried]
+    log.info("PDF fonts: %s, fallbacks when needed from %s", main, ", ".join(path for path, _ in fallbacks) or "none")
+    return PdfFonts(main, fallbacks)
 
 
 def _register_truetype(path: str) -> str | None:
