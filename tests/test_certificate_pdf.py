@@ -183,7 +183,7 @@ def test_a_course_title_and_place_with_rare_characters_print_whole(ctx):
 def test_rare_characters_are_drawn_by_the_fallback_fonts_not_a_viewer_font(ctx):
     """The reported bug: 𠮷 is not in WenQuanYi Zen Hei. Hanazono Mincho draws it; pypdf reads it
     back only through the subset's ToUnicode map, which reportlab writes only for a character the
-    font has (anything else is code 0: the empty box), so the text is the proof of the glyph."""
+    font has (anything else is code 0: the .notdef glyph), so the text is the proof of the glyph."""
     chain = fonts.pdf_fonts()
     assert not chain.has(chain.main, "𠮷") and chain.has(chain.main, "王")
     assert [font for font, _piece in chain.runs("王𠮷")] == [chain.main, chain.font_for("𠮷")]
@@ -216,7 +216,7 @@ def test_a_character_no_font_has_is_reported_and_still_never_referenced(ctx):
     assert unprintable_fields(f"王{UNPRINTABLE}", "课程", "杭州") == [("姓名", [UNPRINTABLE])]
     assert unprintable_fields("王五", f"课程{UNPRINTABLE}", f"杭州{UNPRINTABLE}") == [
         ("课程名称", [UNPRINTABLE]), ("地点", [UNPRINTABLE])]
-    # Drawn anyway (issued with a reason): an empty box of the main font, still an embedded font.
+    # Drawn anyway (issued with a reason): the main font's .notdef glyph, still an embedded font.
     reader = read(replace(CONTENT, name=f"王{UNPRINTABLE}"))
     assert "王" in flat_text(reader) and unembedded_fonts(reader) == []
 

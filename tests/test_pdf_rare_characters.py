@@ -170,7 +170,7 @@ def test_the_signin_sheet_prints_rare_names_titles_and_venues_and_marks_what_it_
     assert text.count("姓名含无法打印的字") == 1
     lines = text.splitlines()
     note = next(number for number, line in enumerate(lines) if "姓名含无法打印的字：U+2EBF0" in line)
-    # The name's cell: 王, then the character as the font's empty box (pypdf reads it as NUL), then the note.
+    # The name's cell: 王, then the character as the font's .notdef glyph (pypdf reads NUL), then the note.
     assert lines[note - 1].startswith("王"), lines[note - 2:note + 1]
 
 

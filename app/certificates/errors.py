@@ -35,8 +35,8 @@ class AlreadyRevoked(DomainError):
 
 
 class UnprintableCharacters(DomainError):
-    """Some character of what the certificate prints is in no PDF font: it would come out as an
-    empty box, and a certificate that misspells its holder's name is worthless. `problems` are
+    """Some character of what the certificate prints is in no PDF font: it would come out blank or
+    as a box, and a certificate that misspells its holder's name is worthless. `problems` are
     (what: 姓名 / 课程名称 / 地点, the characters) from app/certificates/pdf.unprintable_fields."""
 
     code = "unprintable_characters"

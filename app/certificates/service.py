@@ -127,7 +127,7 @@ def _issue(registration_id: int, actor: User | None, reason: str | None,
     if not standing.eligible and reason is None:
         raise NotEligible(standing.attended, standing.required)
     name = registration.user.name or registration.user.display_name
-    # What the PDF would print as an empty box: refused, unless staff give a reason (then the
+    # What the PDF would print blank or as a box: refused, unless staff give a reason (then the
     # character is written by hand on the printed sheet, say); the reason is kept as for attendance.
     unprintable = unprintable_fields(name, camp.course.title, camp.city)
     if unprintable and reason is None:

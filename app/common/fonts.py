@@ -15,8 +15,8 @@ one): every character of a name, a course title or a venue is printed, or we kno
   has it; `markup()` does the same for Paragraphs, `draw_string()` for a canvas. A character and the
   combining marks after it are one piece, drawn with one font (in its composed NFC form when only
   that is in a font: e + U+0301 as é), so a mark never lands beside its letter.
-- A character no font has (`PdfFonts.missing()`) is drawn as the main font's empty box, so the
-  file still uses embedded fonts only; the callers say so: the certificate is not issued without a
+- A character no font has (`PdfFonts.missing()`) is drawn as the main font's .notdef glyph (blank,
+  or a box), so the file still uses embedded fonts only; the callers say so: the certificate is not issued without a
   reason, the sign-in sheet marks the row.
 - Without any TrueType font, reportlab's built-in CID font STSong-Light (not embedded: the viewer
   supplies the glyphs), with a warning in the log; characters outside GBK then count as missing.
@@ -133,7 +133,7 @@ def _attaches_to_previous(char: str) -> bool:
 
 def _needs_glyph(char: str) -> bool:
     """Control and format characters (zero-width space, joiners, bidi marks) and variation selectors
-    draw nothing; a font without them would draw its empty box instead, so they are left out."""
+    draw nothing; a font without them would draw its .notdef glyph (often a box) instead, so they are left out."""
     return unicodedata.category(char) not in ("Cc", "Cf") and not _is_variation_selector(char)
 
 
@@ -319,7 +319,7 @@ def _cmap_of(font_name: str) -> dict[int, int] | None:
 def has_glyph(font_name: str, char: str) -> bool:
     """Whether the registered font draws this character itself.
 
-    TrueType: the font's character map says (reportlab silently draws glyph 0, an empty box, for
+    TrueType: the font's character map says (reportlab silently draws glyph 0, .notdef, for
     anything else). A CID font's glyphs come from the viewer: taken to be GBK's (_in_adobe_gb1).
     """
     cmap = _cmap_of(font_name)

@@ -128,8 +128,8 @@ def _attendee_table(people: list[tuple[str, str]], days: list[date], fonts: PdfF
         else:
             markup = fonts.markup(name)
             if missing:
-                # The name prints with a box in place of the character: say so on the sheet, with the
-                # code point, so that the person's name is checked at the door, not guessed.
+                # The character prints as the font's .notdef glyph (blank, or a box): say so on the sheet,
+                # with the code point, so that the person's name is checked at the door, not guessed.
                 note = _("姓名含无法打印的字：%(chars)s", chars="、".join(f"U+{ord(char):04X}" for char in missing))
                 markup += f'<br/><font size="{NOTE_SIZE}">{fonts.markup(note)}</font>'
             name_cell = Paragraph(markup, styles["name"])
