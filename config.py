@@ -67,6 +67,9 @@ class Config:
     # A TrueType font with Chinese for the PDFs (sign-in sheets, certificates); a .ttc uses its first
     # face. Unset: a system CJK font is looked for (app/common/fonts.py).
     PDF_FONT_PATH = os.environ.get("PDF_FONT_PATH") or None
+    # More TrueType fonts, tried in order for characters the main font lacks, before the system ones
+    # (Hanazono Mincho for CJK Extensions A-F). Paths separated by os.pathsep (":" on Linux).
+    PDF_FALLBACK_FONT_PATHS = [path for path in os.environ.get("PDF_FALLBACK_FONT_PATHS", "").split(os.pathsep) if path]
 
     # CMS: uploaded images live here (served at /media/<name>); each image at most this many bytes.
     CMS_UPLOAD_FOLDER = os.environ.get("CMS_UPLOAD_FOLDER", str(INSTANCE_DIR / "uploads"))

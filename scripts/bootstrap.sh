@@ -23,10 +23,17 @@ fi
 
 # Chinese PDFs (sign-in sheets, certificates) embed a CJK TrueType font; Debian's WenQuanYi Zen
 # Hei is the default. Without it the app falls back to a built-in font and logs a warning.
-if [ ! -f /usr/share/fonts/truetype/wqy/wqy-zenhei.ttc ] && [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null; then
-  echo "bootstrap: installing fonts-wqy-zenhei with apt-get"
-  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq fonts-wqy-zenhei >/dev/null) \
-    || echo "bootstrap: could not install fonts-wqy-zenhei; PDFs will use the fallback font" >&2
+# Hanazono Mincho draws the rare characters of names it lacks (𠮷: CJK Extension B), DejaVu Sans
+# combining marks; without them such a certificate is refused (app/common/fonts.py).
+missing_fonts=""
+[ -f /usr/share/fonts/truetype/wqy/wqy-zenhei.ttc ] || missing_fonts="$missing_fonts fonts-wqy-zenhei"
+[ -f /usr/share/fonts/truetype/hanazono/HanaMinB.ttf ] || missing_fonts="$missing_fonts fonts-hanazono"
+[ -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] || missing_fonts="$missing_fonts fonts-dejavu-core"
+if [ -n "$missing_fonts" ] && [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null; then
+  echo "bootstrap: installing$missing_fonts with apt-get"
+  # shellcheck disable=SC2086  # one package name per word
+  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $missing_fonts >/dev/null) \
+    || echo "bootstrap: could not install$missing_fonts; PDFs will use the fonts there are" >&2
 fi
 
 # Reinstall only when a requirements file changed.

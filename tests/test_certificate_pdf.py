@@ -1,7 +1,9 @@
-"""The certificate PDF: its text, its fonts, its layout on the page and its QR code."""
+"""The certificate PDF: its text, its fonts, its layout on the page and its QR code; every
+character of a name, a course title or a place printed whole, in embedded fonts."""
 from __future__ import annotations
 
 import io
+import unicodedata
 from dataclasses import replace
 from datetime import date
 
@@ -12,8 +14,9 @@ from pypdf.generic import ContentStream
 from reportlab.pdfbase import pdfmetrics
 
 from app.certificates import pdf
-from app.certificates.pdf import CertificateContent, missing_glyphs, render_certificate
+from app.certificates.pdf import CertificateContent, render_certificate, unprintable_fields
 from app.common import fonts
+from tests.pdf_helpers import RARE_NAMES, UNPRINTABLE, assert_no_font_has, nfc, unembedded_fonts
 
 URL = "https://xc.example.com/certificates/verify/XC2025-0002-0017"
 CONTENT = CertificateContent(
@@ -77,20 +80,17 @@ def test_a_one_day_course_has_one_date(ctx):
 
 def test_the_selected_font_is_embedded_as_a_subset(ctx):
     main = fonts.pdf_fonts().main
-    if not fonts.is_embedded(main):
-        pytest.skip("no TrueType CJK font on this machine (the CID fallback is not embedded)")
     data = render_certificate(CONTENT)
     reader = PdfReader(io.BytesIO(data))
     page_fonts = [ref.get_object() for ref in reader.pages[0]["/Resources"]["/Font"].values()]
-    embedded = [font for font in page_fonts
-                if "/FontDescriptor" in font and "/FontFile2" in font["/FontDescriptor"]]
     face = pdfmetrics.getFont(main).face.name.decode()  # WenQuanYiZenHei for wqy-zenhei.ttc
     # /AAAAAA+WenQuanYiZenHei-0: a subset of the font app/common/fonts.py selected.
-    assert any(font["/BaseFont"].partition("+")[2].startswith(face + "-") for font in embedded)
-    # Only the glyphs used: the whole of WenQuanYi Zen Hei would be about 17 MB.
+    assert any(font["/BaseFont"].partition("+")[2].startswith(face + "-") for font in page_fonts)
+    # Only the glyphs used: the whole of WenQuanYi Zen Hei would be about 17 MB, HanaMinA (which
+    # draws 𠮷) 22 MB.
     assert len(data) < 60_000
-    if not fonts.has_glyph(main, "𠮷"):
-        assert any(font["/BaseFont"] == "/STSong-Light" for font in page_fonts)  # the fallback draws it
+    # Every font is in the file: no Helvetica left from reportlab's default, no CID font.
+    assert unembedded_fonts(reader) == []
 
 
 def test_fonts_are_registered_once_not_per_certificate(ctx):
@@ -162,12 +162,70 @@ def test_the_qr_code_drawn_encodes_the_verify_url(ctx):
     assert [list(row) for row in pdf.qr_matrix(URL)] == expected
 
 
-def test_missing_glyphs_reports_only_what_no_font_can_draw(ctx):
-    assert missing_glyphs("快速玩转小红书成长特训营 玺承集团 张喆 李堃 买买提·艾力 2025年") == set()
-    assert missing_glyphs("王\U000F0000明\uE000") == {"\U000F0000", "\uE000"}  # private use
-    assert missing_glyphs("\U0003FFFD") == {"\U0003FFFD"}  # unassigned
-    main = fonts.pdf_fonts()
-    rare_in_an_embedded_font = any(fonts.is_embedded(name) and fonts.has_glyph(name, "𠮷")
-                                   for name in (main.main, *main.fallbacks))
-    # 𠮷 is outside GBK, so the CID fallback (Adobe-GB1) is not counted on for it.
-    assert ("𠮷" in missing_glyphs("王𠮷")) is not rare_in_an_embedded_font
+# --- rare characters ------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("name", RARE_NAMES)
+def test_a_name_with_rare_characters_prints_whole_in_embedded_fonts(ctx, name):
+    reader = read(replace(CONTENT, name=name))
+    assert nfc(name) in flat_text(reader)  # not "王" for 王𠮷: every character, in the text layer too
+    assert unembedded_fonts(reader) == []
+    assert unprintable_fields(name, CONTENT.course_title, CONTENT.place) == []
+
+
+def test_a_course_title_and_place_with_rare_characters_print_whole(ctx):
+    content = replace(CONTENT, name="王𠮷", course_title="𠮷祥䶮𪚥电商实战营", place="𡈼城")
+    reader = read(content)
+    text = flat_text(reader)
+    assert "《𠮷祥䶮𪚥电商实战营》" in text and "𡈼城 · 2025年9月19日" in text
+    assert unembedded_fonts(reader) == []
+
+
+def test_rare_characters_are_drawn_by_the_fallback_fonts_not_a_viewer_font(ctx):
+    """The reported bug: 𠮷 is not in WenQuanYi Zen Hei. Hanazono Mincho draws it; pypdf reads it
+    back only through the subset's ToUnicode map, which reportlab writes only for a character the
+    font has (anything else is code 0: the .notdef glyph), so the text is the proof of the glyph."""
+    chain = fonts.pdf_fonts()
+    assert not chain.has(chain.main, "𠮷") and chain.has(chain.main, "王")
+    assert [font for font, _piece in chain.runs("王𠮷")] == [chain.main, chain.font_for("𠮷")]
+    assert fonts.is_embedded(chain.font_for("𠮷"))
+    reader = read(replace(CONTENT, name="王𠮷"))
+    assert "王𠮷" in flat_text(reader)
+    base_fonts = {str(font["/BaseFont"]) for font in
+                  (ref.get_object() for ref in reader.pages[0]["/Resources"]["/Font"].values())}
+    assert any("HanaMin" in name for name in base_fonts) and "/STSong-Light" not in base_fonts
+
+
+def test_a_combining_mark_stays_with_its_letter(ctx):
+    chain = fonts.pdf_fonts()
+    for text in ("Nguye\u0302\u0303n", "Jose\u0301 王𠮷", "Zoe\u0308", "a\u0301\u0302 b"):
+        runs = chain.runs(text)
+        # No piece starts with a mark: a mark drawn in another font than its letter lands beside it.
+        assert all(unicodedata.combining(piece[0]) == 0 for _font, piece in runs), runs
+        assert nfc("".join(piece for _font, piece in runs)) == nfc(text)
+    # The letter and its marks in one font: the main font's é when it has no U+0301 of its own.
+    assert chain.runs("Jose\u0301") == [(chain.main, "José")]
+
+
+def test_a_character_no_font_has_is_reported_and_still_never_referenced(ctx):
+    chain = fonts.pdf_fonts()
+    assert_no_font_has(chain, UNPRINTABLE)
+    assert chain.missing(f"王{UNPRINTABLE}明\ue000王") == [UNPRINTABLE, "\ue000"]  # Ext I, private use
+    assert chain.missing("\U0003FFFD") == ["\U0003FFFD"]  # unassigned
+    assert chain.missing("快速玩转小红书成长特训营 玺承集团 张喆 李堃 买买提·艾力 2025年") == []
+    assert chain.missing("王\u200b𠮷\ufe0f") == []  # a zero-width space and a variation selector draw nothing
+    assert unprintable_fields(f"王{UNPRINTABLE}", "课程", "杭州") == [("姓名", [UNPRINTABLE])]
+    assert unprintable_fields("王五", f"课程{UNPRINTABLE}", f"杭州{UNPRINTABLE}") == [
+        ("课程名称", [UNPRINTABLE]), ("地点", [UNPRINTABLE])]
+    # Drawn anyway (issued with a reason): the main font's .notdef glyph, still an embedded font.
+    reader = read(replace(CONTENT, name=f"王{UNPRINTABLE}"))
+    assert "王" in flat_text(reader) and unembedded_fonts(reader) == []
+
+
+def test_characters_above_the_bmp_are_utf16_in_the_to_unicode_map(ctx):
+    """reportlab 5.1 wrote U+20BB7 as <20BB7>, which is not UTF-16: copying the name lost 𠮷."""
+    reader = read(replace(CONTENT, name="𠮷𪚥"))
+    cmaps = [font["/ToUnicode"].get_object().get_data() for font in
+             (ref.get_object() for ref in reader.pages[0]["/Resources"]["/Font"].values()) if "/ToUnicode" in font]
+    joined = b"\n".join(cmaps)
+    assert b"<D842DFB7>" in joined and b"<D869DEA5>" in joined  # 𠮷 and 𪚥 as surrogate pairs
+    assert b"<20BB7>" not in joined

@@ -21,6 +21,7 @@ from app.extensions import db
 from app.roster import service as roster
 from tests.conftest import make_user
 from tests.factories import make_session
+from tests.pdf_helpers import unembedded_fonts
 
 TITLE = "快速玩转小红书成长特训营"
 # 2027-09-17 09:00 to 2027-09-19 18:00 in Shanghai: three days to sign for.
@@ -260,14 +261,13 @@ def test_signin_sheet_draws_a_character_the_main_font_lacks_with_the_fallback(ap
                                                                               roster_data):
     with app.app_context():
         pdf_fonts = fonts.pdf_fonts()
-    if fonts.has_glyph(pdf_fonts.main, "𠮷"):
-        pytest.skip("the main font has 𠮷 itself")
-    assert fonts.has_glyph(pdf_fonts.main, "王")
+    assert not fonts.has_glyph(pdf_fonts.main, "𠮷") and fonts.has_glyph(pdf_fonts.main, "王")
     assert pdf_fonts.runs(RARE)[-1] == (pdf_fonts.font_for("𠮷"), "𠮷")
+    assert fonts.is_embedded(pdf_fonts.font_for("𠮷"))  # Hanazono Mincho, not a font the viewer supplies
     reader = pdf_of(staff_client.get(url(session_id, "signin.pdf")))
     assert RARE in text_of(reader)  # not dropped, not a box, not a wrong character
-    cid = [font for font in fonts_of(reader) if font["/BaseFont"] == "/STSong-Light"]
-    assert cid and cid[0]["/Encoding"] == "/UniGB-UTF16-H"  # UCS-2 could not encode U+20BB7
+    assert unembedded_fonts(reader) == []
+    assert "姓名含无法打印的字" not in text_of(reader)
 
 
 def test_long_names_wrap_inside_their_cell(app, staff_client, session_id):
@@ -311,11 +311,12 @@ DEJAVU = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"
                     reason="needs DejaVu Sans and WenQuanYi Zen Hei")
 def test_fallback_chain_picks_the_first_font_that_has_each_character():
     """A Latin-only main font (as PDF_FONT_PATH): Chinese falls back to the system CJK font, and
-    what no TrueType font has to the CID font, keeping every character."""
+    what it lacks to Hanazono Mincho, keeping every character; no CID font once TrueType fonts are there."""
     chain = fonts.load_pdf_fonts(DEJAVU)
     assert chain.main == "CJK-DejaVuSans"
-    assert chain.fallbacks[0] == "CJK-wqy-zenhei" and chain.fallbacks[-1] == fonts.CID_FONT
-    assert chain.runs("Li 王𠮷") == [("CJK-DejaVuSans", "Li "), ("CJK-wqy-zenhei", "王"), (fonts.CID_FONT, "𠮷")]
+    assert chain.fallbacks[:3] == ("CJK-wqy-zenhei", "CJK-HanaMinA", "CJK-HanaMinB")
+    assert fonts.CID_FONT not in chain.chain
+    assert chain.runs("Li 王𠮷") == [("CJK-DejaVuSans", "Li "), ("CJK-wqy-zenhei", "王"), ("CJK-HanaMinA", "𠮷")]
     assert chain.markup("A&王") == 'A&amp;<font name="CJK-wqy-zenhei">王</font>'
     assert fonts.load_pdf_fonts(DEJAVU) is chain  # registered once per process
 
@@ -325,7 +326,7 @@ def test_an_unusable_configured_font_falls_back_to_system_fonts(tmp_path, caplog
     broken.write_bytes(b"not a font")
     chain = fonts.load_pdf_fonts(str(broken))
     assert chain.main != "CJK-broken"
-    assert "cannot be used" in caplog.text
+    assert "PDF_FONT_PATH" in caplog.text and "left out" in caplog.text
 
 
 def test_configured_font_path_is_used_first(app, monkeypatch):

@@ -25,6 +25,8 @@ def issue_command(session_id: int) -> None:
 
         report = service.issue_for_session(session_id, actor=None, progress=progress)
     click.echo(f"issued {len(report.issued)}, already issued {report.already}, "
-               f"not eligible {len(report.not_eligible)}")
+               f"not eligible {len(report.not_eligible)}, unprintable {len(report.unprintable)}")
     for name in report.not_eligible:
         click.echo(f"  not eligible: {name}")
+    for name in report.unprintable:
+        click.echo(f"  unprintable (a character no PDF font has; issue by hand with a reason): {name}")

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import io
 import math
-import unicodedata
 from dataclasses import dataclass
 from datetime import date
 
@@ -27,7 +26,7 @@ from reportlab.pdfbase.pdfmetrics import stringWidth
 from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import Paragraph
 
-from app.common.fonts import PdfFonts, has_glyph, is_embedded, pdf_fonts
+from app.common.fonts import PdfFonts, pdf_fonts
 
 PAGE = landscape(A4)  # 841.9 × 595.3 pt
 WIDTH, HEIGHT = PAGE
@@ -81,7 +80,8 @@ class FittedBlock:
 def render_certificate(content: CertificateContent) -> bytes:
     fonts = pdf_fonts()  # registered once per process
     buffer = io.BytesIO()
-    canvas = Canvas(buffer, pagesize=PAGE, pageCompression=1)
+    # The initial font is ours: reportlab's default (Helvetica) would be referenced, not embedded.
+    canvas = Canvas(buffer, pagesize=PAGE, pageCompression=1, initialFontName=fonts.main)
     canvas.setTitle(_("%(name)s 结业证书 · %(course)s", name=content.name, course=content.course_title))
     canvas.setAuthor(content.organisation)
     canvas.setSubject(_("证书编号：%(serial)s", serial=content.serial))
@@ -134,38 +134,6 @@ def certificate_sentence(content: CertificateContent) -> str:
 
 def chinese_date(day: date) -> str:
     return _("%(year)d年%(month)d月%(day)d日", year=day.year, month=day.month, day=day.day)
-
-
-def missing_glyphs(text: str) -> set[str]:
-    """The characters of `text` that no font of ours can draw, to warn staff before issuing.
-
-    An embedded (TrueType) font draws what its character map has. The CID fallback's glyphs come
-    from the viewer's STSong-Light substitute, which covers Adobe-GB1: taken here as GBK, which
-    Adobe-GB1 contains, so a rare character outside GBK (𠮷 U+20BB7) counts as missing unless an
-    embedded font has it, and a private-use or unassigned code point always does.
-    """
-    fonts = pdf_fonts()
-    names = (fonts.main, *fonts.fallbacks)
-    embedded = [name for name in names if is_embedded(name)]
-    has_cid = len(embedded) < len(names)
-    missing: set[str] = set()
-    for char in set(text):
-        if char.isspace() or any(has_glyph(name, char) for name in embedded):
-            continue
-        if has_cid and _in_adobe_gb1(char):
-            continue
-        missing.add(char)
-    return missing
-
-
-def _in_adobe_gb1(char: str) -> bool:
-    if unicodedata.category(char)[0] == "C":  # control, format, private use, unassigned, surrogate
-        return False
-    try:
-        char.encode("gbk")
-    except UnicodeEncodeError:
-        return False
-    return True
 
 
 # --- the QR code -------------------------------------------------------------------------------
@@ -303,3 +271,11 @@ def _draw_seal(canvas: Canvas, fonts: PdfFonts, content: CertificateContent) -> 
                y - SEAL_RADIUS - 20, max_width=260)
     place_and_date = " · ".join(part for part in (content.place, chinese_date(content.issued_on)) if part)
     _draw_line(canvas, fonts, place_and_date, 12, x, y - SEAL_RADIUS - 40, max_width=260)
+
+
+def unprintable_fields(name: str, course_title: str, place: str) -> list[tuple[str, list[str]]]:
+    """(姓名 / 课程名称 / 地点, its characters no PDF font has) for each printed field that has any:
+    a certificate is not issued with these unless staff give a reason."""
+    fonts = pdf_fonts()
+    fields = ((_("姓名"), name), (_("课程名称"), course_title), (_("地点"), place or ""))
+    return [(what, missing) for what, text in fields if (missing := fonts.missing(text))]

@@ -7,6 +7,7 @@ and certificates come from one grouped query each, never one per row.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import contains_eager, joinedload
@@ -14,8 +15,9 @@ from sqlalchemy.orm import contains_eager, joinedload
 from app.booking.models import Registration, RegistrationStatus
 from app.catalog.models import CampSession
 from app.certificates import service
+from app.certificates.errors import describe_unprintable
 from app.certificates.models import Certificate, CertificateStatus
-from app.certificates.pdf import missing_glyphs
+from app.certificates.pdf import unprintable_fields
 from app.extensions import db
 from app.roster.models import Attendance
 from app.roster.service import session_days
@@ -37,8 +39,19 @@ class CertificateRow:
 
     @property
     def to_issue(self) -> bool:
-        """Qualifies and has no certificate yet: what 一键颁发 would issue."""
-        return self.certificate is None and self.standing.eligible
+        """Qualifies and has no certificate yet, and all of it prints: what 一键颁发 would issue."""
+        return self.certificate is None and self.standing.eligible and not self.unprintable
+
+    @cached_property
+    def unprintable(self) -> list[tuple[str, list[str]]]:
+        """What issuing now would be refused for without a reason: (姓名 / 课程名称 / 地点, the
+        characters no PDF font has), the service's check."""
+        camp = self.registration.session
+        return unprintable_fields(self.printed_name, camp.course.title, camp.city)
+
+    @property
+    def unprintable_message(self) -> str:
+        return describe_unprintable(self.unprintable)
 
     @property
     def name_changed(self) -> bool:
@@ -52,8 +65,11 @@ class SessionCertificates:
     days: int  # of the session
     required: int  # days to attend
     rows: list[CertificateRow]
-    # (name, the characters of it no font can draw), to fix before issuing
-    undrawable: list[tuple[str, list[str]]]
+
+    @property
+    def unprintable(self) -> list[CertificateRow]:
+        """The rows without a certificate that issuing would refuse for a character no font has."""
+        return [row for row in self.rows if row.certificate is None and row.unprintable]
 
     def count(self, what: str) -> int:
         if what == "to_issue":
@@ -104,12 +120,7 @@ def session_certificates(camp: CampSession) -> SessionCertificates:
     rows = [CertificateRow(registration, service.Eligibility(attended.get(registration.id, 0), required),
                            certificates.get(registration.id))
             for registration in registrations]
-    undrawable = []
-    for row in rows:
-        missing = missing_glyphs(row.printed_name)
-        if missing:
-            undrawable.append((row.printed_name, sorted(missing)))
-    return SessionCertificates(camp, len(session_days(camp)), required, rows, undrawable)
+    return SessionCertificates(camp, len(session_days(camp)), required, rows)
 
 
 def valid_certificates_of_session(session_id: int) -> list[Certificate]:

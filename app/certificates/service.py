@@ -17,8 +17,16 @@ from app.booking.errors import RegistrationNotFound
 from app.booking.models import Registration, RegistrationStatus
 from app.catalog.models import CampSession
 from app.certificates import serials
-from app.certificates.errors import AlreadyRevoked, CertificateNotFound, NotConfirmed, NotEligible, ReasonRequired
+from app.certificates.errors import (
+    AlreadyRevoked,
+    CertificateNotFound,
+    NotConfirmed,
+    NotEligible,
+    ReasonRequired,
+    UnprintableCharacters,
+)
 from app.certificates.models import Certificate, CertificateStatus
+from app.certificates.pdf import unprintable_fields
 from app.common.db import write_transaction
 from app.common.time import site_zone, utcnow
 from app.common.urls import absolute_url
@@ -127,25 +135,34 @@ def _issue(registration_id: int, actor: User | None, reason: str | None,
     standing = eligibility(registration)
     if not standing.eligible and reason is None:
         raise NotEligible(standing.attended, standing.required)
+    name = registration.user.name or registration.user.display_name
+    # What the PDF would print blank or as a box: refused, unless staff give a reason (then the
+    # character is written by hand on the printed sheet, say); the reason is kept as for attendance.
+    unprintable = unprintable_fields(name, camp.course.title, camp.city)
+    if unprintable and reason is None:
+        raise UnprintableCharacters(unprintable)
     first, last = camp.local_dates(site_zone().key)
     certificate = Certificate(
         registration_id=registration.id,
         serial=_next_serial(camp),
         verify_token=secrets.token_urlsafe(24),
-        name=registration.user.name or registration.user.display_name,
+        name=name,
         course_title=camp.course.title,
         start_date=first,
         end_date=last,
         hours=camp.course.hours_of_study,
         place=camp.city,
         issued_on=now.astimezone(site_zone()).date(),
-        manual_reason=None if standing.eligible else reason[:200],
+        manual_reason=None if standing.eligible and not unprintable else reason[:200],
         issued_by_id=actor.id if actor else None,
     )
     db.session.add(certificate)
     db.session.flush()
+    after = {"serial": certificate.serial, "name": certificate.name}
+    if unprintable:
+        after["unprintable"] = [f"U+{ord(char):04X}" for _what, chars in unprintable for char in chars]
     record("certificate.issue", actor, registration_id=registration.id, session_id=camp.id,
-           after={"serial": certificate.serial, "name": certificate.name}, note=certificate.manual_reason or "")
+           after=after, note=certificate.manual_reason or "")
     queue_email(
         to=registration.user.email,
         subject=_("结业证书已颁发：%(title)s", title=camp.course.title),
@@ -165,6 +182,7 @@ class BulkReport:
     issued: list[str] = field(default_factory=list)  # serials
     already: int = 0
     not_eligible: list[str] = field(default_factory=list)  # names, for staff to look at
+    unprintable: list[str] = field(default_factory=list)  # names: a character no font has, see UnprintableCharacters
 
 
 def issue_for_session(session_id: int, actor: User | None,
@@ -181,6 +199,8 @@ def issue_for_session(session_id: int, actor: User | None,
             certificate, created = _issue(registration_id, actor, None, None)
         except NotEligible:
             report.not_eligible.append(db.session.get(Registration, registration_id).user.display_name)
+        except UnprintableCharacters:
+            report.unprintable.append(db.session.get(Registration, registration_id).user.display_name)
         else:
             if created:
                 report.issued.append(certificate.serial)
@@ -217,7 +237,15 @@ def reissue_certificate(certificate_id: int, actor: User) -> Certificate:
     if certificate is None:
         raise CertificateNotFound()
     before = {"name": certificate.name}
-    certificate.name = certificate.registration.user.name or certificate.name
+    name = certificate.registration.user.name or certificate.name
+    # Only characters new to the name: those the certificate already had were let through with a reason.
+    printed = set(certificate.name)
+    unprintable = [(what, [char for char in chars if char not in printed])
+                   for what, chars in unprintable_fields(name, "", "")]
+    unprintable = [(what, chars) for what, chars in unprintable if chars]
+    if unprintable:
+        raise UnprintableCharacters(unprintable, can_override=False)
+    certificate.name = name
     record("certificate.reissue", actor, registration_id=certificate.registration_id,
            before=before, after={"name": certificate.name, "serial": certificate.serial})
     return certificate

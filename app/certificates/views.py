@@ -27,7 +27,7 @@ from flask_login import current_user, login_required
 from app.accounts.permissions import staff_required
 from app.booking.errors import RegistrationNotFound
 from app.certificates import documents, queries, serials, service
-from app.certificates.errors import NotEligible, ReasonRequired
+from app.certificates.errors import NotEligible, ReasonRequired, UnprintableCharacters
 from app.certificates.forms import BulkIssueForm, IssueForm, ReissueForm, RevokeForm
 from app.common.errors import DomainError
 from app.extensions import limiter
@@ -135,7 +135,10 @@ def issue_all(session_id: int):
     if report.not_eligible:
         flash(_("未满足结业条件（%(n)s 人）：%(names)s", n=len(report.not_eligible),
                 names="、".join(report.not_eligible)), "warning")
-    if not (report.issued or report.already or report.not_eligible):
+    if report.unprintable:
+        flash(_("证书含有无法打印的字，未颁发（%(n)s 人）：%(names)s", n=len(report.unprintable),
+                names="、".join(report.unprintable)), "warning")
+    if not (report.issued or report.already or report.not_eligible or report.unprintable):
         flash(_("本场次没有已确认的学员"), "info")
     return _to_session_page(camp.id)
 
@@ -160,7 +163,7 @@ def issue_one(registration_id: int):
     except RegistrationNotFound:
         abort(404)
     except DomainError as error:
-        status = 422 if isinstance(error, NotEligible | ReasonRequired) else 409
+        status = 422 if isinstance(error, NotEligible | ReasonRequired | UnprintableCharacters) else 409
         if wants_json:
             return jsonify(code=error.code, message=str(error.message)), status
         flash(str(error.message), "error")

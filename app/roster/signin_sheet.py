@@ -1,8 +1,9 @@
 """The printed sign-in sheet of a session (PDF, A4 landscape): every confirmed person with an
 empty box to sign for each day of the camp.
 
-Chinese is drawn with the embedded CJK font of app/common/fonts.py, so the sheet prints the same
-everywhere and its text can be searched; characters that font lacks are drawn with a fallback.
+Chinese is drawn with the embedded fonts of app/common/fonts.py, so the sheet prints the same
+everywhere and its text can be searched; characters the main font lacks are drawn with a fallback,
+and a name with a character no font has is marked on its row rather than silently misprinted.
 """
 from __future__ import annotations
 
@@ -35,6 +36,7 @@ MARGIN = 12 * mm
 # 序号, 姓名, 手机号; the rest of the width is shared by the signature columns.
 FIXED_WIDTHS = (14 * mm, 48 * mm, 34 * mm)
 NAME_SIZE = 11
+NOTE_SIZE = 7  # the note under a name that has a character no font has
 CELL_PADDING = 6
 
 
@@ -60,6 +62,7 @@ def signin_sheet_pdf(camp: CampSession) -> bytes:
     document = SimpleDocTemplate(
         buffer, pagesize=PAGE, leftMargin=MARGIN, rightMargin=MARGIN, topMargin=MARGIN, bottomMargin=MARGIN + 4 * mm,
         title=title, author=current_app.config["SITE_NAME"], subject=_session_line(camp, days),
+        initialFontName=fonts.main,  # reportlab's default, Helvetica, would be referenced, not embedded
     )
     story = [
         Paragraph(fonts.markup(title + (f" {camp.label}" if camp.label else "")), styles["title"]),
@@ -72,9 +75,8 @@ def signin_sheet_pdf(camp: CampSession) -> bytes:
 
     def footer(canvas, doc) -> None:
         canvas.saveState()
-        canvas.setFont(fonts.main, 8)
-        canvas.drawString(MARGIN, MARGIN / 2, _("导出于 %(time)s", time=printed_at))
-        canvas.drawRightString(PAGE[0] - MARGIN, MARGIN / 2, _("第 %(page)d 页", page=doc.page))
+        fonts.draw_string(canvas, MARGIN, MARGIN / 2, _("导出于 %(time)s", time=printed_at), 8)
+        fonts.draw_string(canvas, PAGE[0] - MARGIN, MARGIN / 2, _("第 %(page)d 页", page=doc.page), 8, anchor="end")
         canvas.restoreState()
 
     document.build(story, onFirstPage=footer, onLaterPages=footer)
@@ -116,10 +118,21 @@ def _attendee_table(people: list[tuple[str, str]], days: list[date], fonts: PdfF
     rows = [header]
     for number, (name, phone) in enumerate(people, start=1):
         # A plain string is several times faster to lay out than a Paragraph; a name needs one
-        # only to wrap or to switch to a fallback font for a character.
-        plain = (stringWidth(name, fonts.main, NAME_SIZE) <= name_room
-                 and all(font == fonts.main for font, _piece in fonts.runs(name)))
-        name_cell = name if plain else Paragraph(fonts.markup(name), styles["name"])
+        # only to wrap, to switch to a fallback font for a character, or to carry a note.
+        runs = fonts.runs(name)
+        missing = fonts.missing(name)
+        plain = (not missing and all(font == fonts.main for font, _piece in runs)
+                 and stringWidth(name, fonts.main, NAME_SIZE) <= name_room)
+        if plain:
+            name_cell = name
+        else:
+            markup = fonts.markup(name)
+            if missing:
+                # The character prints as the font's .notdef glyph (blank, or a box): say so on the sheet,
+                # with the code point, so that the person's name is checked at the door, not guessed.
+                note = _("姓名含无法打印的字：%(chars)s", chars="、".join(f"U+{ord(char):04X}" for char in missing))
+                markup += f'<br/><font size="{NOTE_SIZE}">{fonts.markup(note)}</font>'
+            name_cell = Paragraph(markup, styles["name"])
         rows.append([str(number), name_cell, phone, *[""] * len(days)])
     if not people:
         rows.append(["", Paragraph(fonts.markup(_("暂无已确认的学员")), styles["name"]), "", *[""] * len(days)])
