@@ -47,12 +47,16 @@ def has_endpoint(name: str) -> bool:
 def _roster_helpers() -> dict:
     return {
         "has_endpoint": has_endpoint,
-        "source_label": display.source_label,
+        "source_link": _source_link,
         "status_label": roster.status_label,
         "day_label": display.day_label,
         "session_label": display.session_label,
         "ticket": format_ticket_code,
     }
+
+
+def _source_link(source: str | None, articles: dict) -> tuple[str, str | None]:
+    return display.source_link(source, articles, for_admin=current_user.is_admin)
 
 
 # --- pages ----------------------------------------------------------------------------------
@@ -78,6 +82,7 @@ def session_roster(session_id: int):
     today = roster.local_today()
     registrations = queries.roster_page(camp.id, filters, today, page, per_page)
     counts = queries.status_counts(camp.id)
+    now = utcnow()
     return render_template(
         "roster/roster.html",
         camp=camp,
@@ -87,6 +92,7 @@ def session_roster(session_id: int):
         counts=counts,
         positions=queries.waitlist_positions(camp.id),
         attendance=queries.attendance_by_registration([r.id for r in registrations.items]),
+        articles=queries.source_articles([r.source for r in registrations.items], now),
         waitlist=counts["waitlisted"],
         checked_in_today=queries.checked_in_counts([camp.id], today).get(camp.id, 0),
         days=roster.session_days(camp),
@@ -108,6 +114,7 @@ def registration(registration_id: int):
         position=booking.waitlist_position(registration),
         attended=queries.attendance_by_registration([registration.id]).get(registration.id, set()),
         days=roster.session_days(registration.session),
+        articles=queries.source_articles([registration.source], utcnow()),
         history=display.history_lines(entries, queries.sessions_by_id(display.state_session_ids(entries))),
         cancel_form=CancelForm(formdata=None),
         promote_form=PromoteForm(formdata=None),
