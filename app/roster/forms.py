@@ -16,7 +16,8 @@ def roster_filters(args: MultiDict) -> RosterFilters:
     status = args.get("status", "all")
     checkin = args.get("checkin", "")
     return RosterFilters(
-        q=args.get("q", "")[:100],
+        # NUL cannot be sent to PostgreSQL in a string; no name or code contains it.
+        q=args.get("q", "").replace("\x00", "")[:100],
         status=status if status in STATUS_FILTERS else "all",
         checkin=checkin if checkin in CHECKIN_FILTERS else "",
     )

@@ -13,8 +13,11 @@ from sqlalchemy import case, exists, func, or_, select
 from sqlalchemy.orm import contains_eager, joinedload, load_only
 
 from app.accounts.models import User
+from app.accounts.search import fold
 from app.audit.models import AuditEntry
 from app.booking.models import Registration, RegistrationStatus
+from app.booking.tickets import LENGTH as TICKET_LENGTH
+from app.booking.tickets import normalise_ticket_code
 from app.catalog.models import CampSession
 from app.cms.models import Article
 from app.common.validators import normalise_name, normalise_phone
@@ -109,12 +112,21 @@ class RosterFilters:
 
 
 def _search(q: str):
-    """Substring of the name (any script: 张喆, 王𠮷), the email, or the phone in any common spelling."""
-    name = normalise_name(q)
-    clauses = [User.name.icontains(name, autoescape=True), User.email.icontains(q.strip(), autoescape=True)]
+    """What staff type into the roster's search box, as alternatives: part of the name as written
+    (张喆, 王𠮷), as folded or in pinyin (司马光 for 司马·光, `wang ji`, `wangji`, `wj` for 王吉:
+    User.search_key), the email, the phone in any common spelling, or the whole ticket code
+    (dashes, spaces and case as typed)."""
+    clauses = [User.name.icontains(normalise_name(q), autoescape=True),
+               User.email.icontains(q.strip(), autoescape=True)]
+    folded = fold(q)
+    if folded:
+        clauses.append(User.search_key.contains(folded, autoescape=True))
     digits = normalise_phone(q)
     if digits.isdigit():
         clauses.append(User.phone.contains(digits, autoescape=True))
+    code = normalise_ticket_code(q)
+    if len(code) == TICKET_LENGTH:
+        clauses.append(Registration.ticket_code == code)
     return clauses
 
 
