@@ -42,7 +42,7 @@ _EMAILS = {
 }
 
 
-def queue_registration_email(template: str, registration_id: int, to_address: str,
+def queue_registration_email(template: str, registration_id: int, to_address: str | None,
                              waitlist_position: int | None = None) -> None:
     """Queue one of the emails above in the caller's transaction. `waitlist_position`: the place
     in the queue the booking was given (the waitlisted email says it, as the booking's answer did)."""

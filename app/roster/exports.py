@@ -33,8 +33,8 @@ from app.catalog.models import CampSession
 from app.common.time import site_zone, utcnow
 from app.extensions import db
 from app.roster.display import source_label
-from app.roster.queries import session_sources, source_articles
 from app.roster.models import Attendance
+from app.roster.queries import session_sources, source_articles
 from app.roster.service import session_days, status_label
 
 BATCH_SIZE = 500
@@ -137,7 +137,7 @@ def roster_batches(camp: CampSession, status: RegistrationStatus | None = None,
             rows.append(RosterRow(
                 name=row.name or "",
                 phone=row.phone or "",
-                email=row.email,
+                email=row.email or "",
                 status=statuses[row.status],
                 waitlist_position=position,
                 booked_at=row.created_at.astimezone(zone).strftime("%Y-%m-%d %H:%M"),

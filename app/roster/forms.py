@@ -73,9 +73,10 @@ class ExistingAccountForm(FlaskForm):
 
 
 class NewPersonForm(FlaskForm):
-    """A walk-in or a phone booking: an account is made with the sign-up form's rules."""
+    """A walk-in or a phone booking: an account is made with the sign-up form's rules, except that
+    many walk-ins give a name and a phone number but no email."""
 
     name = _name_field()
     phone = _phone_field()
-    email = _email_field()
+    email = _email_field(required=False)
     add_new = SubmitField(_l("新建账号并添加"))

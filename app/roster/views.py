@@ -208,10 +208,14 @@ def add_person(session_id: int):
     form = existing_form if "add_existing" in request.form else new_form if "add_new" in request.form else None
     if form is not None and form.validate_on_submit():
         try:
-            registration = roster.add_person(camp.id, current_user, **_person_fields(form))
+            added = roster.add_person(camp.id, current_user, **_person_fields(form))
         except DomainError as error:
             show_error_on_form(form, error)
         else:
+            registration = added.registration
+            if added.existing_account and form is new_form:
+                flash(_("手机号 %(phone)s 已有账号（%(name)s），已为该账号报名，未新建账号",
+                        phone=registration.user.phone, name=registration.user.display_name), "info")
             _added_message(registration)
             return redirect(url_for("roster.registration", registration_id=registration.id))
     return render_template("roster/add_person.html", camp=camp, existing_form=existing_form, new_form=new_form,
@@ -221,12 +225,14 @@ def add_person(session_id: int):
 def _person_fields(form: ExistingAccountForm | NewPersonForm) -> dict:
     if isinstance(form, ExistingAccountForm):
         return {"login": form.login.data}
-    return {"name": form.name.data, "phone": form.phone.data, "email": form.email.data}
+    return {"name": form.name.data, "phone": form.phone.data, "email": form.email.data or None}
 
 
 def _added_message(registration: Registration) -> None:
     name = registration.user.display_name
-    if registration.status is RegistrationStatus.CONFIRMED:
+    if registration.status is RegistrationStatus.CONFIRMED and not registration.user.email:
+        flash(_("已添加 %(name)s，名额已确认（未留邮箱，不发确认邮件）", name=name), "success")
+    elif registration.status is RegistrationStatus.CONFIRMED:
         flash(_("已添加 %(name)s，名额已确认，确认邮件已发出", name=name), "success")
     else:
         flash(_("场次已满，%(name)s 已加入候补，第 %(n)s 位", name=name, n=booking.waitlist_position(registration)),
