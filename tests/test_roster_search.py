@@ -42,7 +42,7 @@ def search(client, session_id: int, q: str, **args) -> list[str]:
     ("ＷＡＮＧＪＩ", ["王吉", "王𠮷", "汪继"]),  # typed with a Chinese IME in full-width mode
     ("wj", ["王吉", "王𠮷", "汪继"]),
     ("wan", ["王吉", "王𠮷", "汪继"]),  # as they type
-    ("jí", []),  # tone marks are not how anyone types pinyin into a search box
+    ("wáng jí", ["王吉", "王𠮷", "汪继"]),  # tone marks, if someone types them, are dropped
     ("simaguang", ["司马·光"]),
     ("smg", ["司马·光"]),
     ("sima", ["司马·光", "司马迁"]),
@@ -62,6 +62,7 @@ def search(client, session_id: int, q: str, **args) -> list[str]:
     ("zhangzhe", ["张喆"]),
     ("anna müller", ["Anna Müller"]),
     ("ANNA-MÜLLER", ["Anna Müller"]),
+    ("muller", ["Anna Müller"]),
     ("13800000103", ["司马·光"]),
     ("\x00", ["王吉", "王𠮷", "司马·光", "阿依古丽・买买提", "司马迁", "张喆", "李䶮", "Anna Müller", "汪继"]),
     ("%", []),

@@ -36,9 +36,11 @@ KEY_LENGTH = 400  # users.search_key: a 50-character name's three spellings fit
 
 
 def fold(text: str | None) -> str:
-    """A name or a query as compared: NFC, full-width ASCII narrowed, separators dropped, case folded."""
-    text = unicodedata.normalize("NFC", text or "").translate(_FULL_WIDTH)
-    return _SEPARATORS.sub("", text).casefold()
+    """A name or a query as compared: full-width ASCII narrowed, accents dropped (Müller, typed
+    as muller), separators dropped, case folded, NFC."""
+    text = unicodedata.normalize("NFD", (text or "").translate(_FULL_WIDTH))
+    text = "".join(ch for ch in text if unicodedata.category(ch) != "Mn")
+    return unicodedata.normalize("NFC", _SEPARATORS.sub("", text).casefold())
 
 
 def name_search_key(name: str | None) -> str | None:
