@@ -122,3 +122,27 @@ def test_0007_counts_the_people_already_waiting_and_keeps_queued_mail(migrated_a
 
     with db.engine.connect() as connection:
         assert connection.execute(text("SELECT to_address FROM outbox_messages")).scalars().all() == ["a@example.com"]
+
+
+def test_0008_fills_the_search_keys_of_existing_people_and_gives_walk_ins_an_address_on_the_way_down(
+        migrated_app):
+    flask_migrate.upgrade(revision="0007")
+    with db.engine.begin() as connection:
+        for user_id, name in ((1, "'王𠮷'"), (2, "'司马·光'"), (3, "NULL")):
+            connection.execute(text(
+                "INSERT INTO users (id, email, name, password_hash, role, is_active, session_version, created_at)"
+                f" VALUES ({user_id}, 'u{user_id}@example.com', {name}, 'x', 'student', true, 1, CURRENT_TIMESTAMP)"))
+
+    flask_migrate.upgrade()
+
+    with db.engine.begin() as connection:
+        keys = dict(connection.execute(text("SELECT id, search_key FROM users")).all())
+        assert keys == {1: "王𠮷 wangji wj", 2: "司马光 simaguang smg", 3: None}
+        connection.execute(text(
+            "INSERT INTO users (id, email, name, phone, password_hash, role, is_active, session_version, created_at)"
+            " VALUES (4, NULL, '赵六', '13900000004', 'x', 'student', true, 1, CURRENT_TIMESTAMP)"))
+
+    flask_migrate.downgrade(revision="0007")
+
+    with db.engine.connect() as connection:
+        assert connection.execute(text("SELECT email FROM users WHERE id = 4")).scalar() == "walk-in-4@example.invalid"

@@ -337,11 +337,12 @@ def test_configured_font_path_is_used_first(app, monkeypatch):
         assert fonts.pdf_fonts().main == "CJK-DejaVuSans"
 
 
-@pytest.mark.parametrize(("batch_size", "selects"), [(500, 2), (4, 3), (2, 4)])
+@pytest.mark.parametrize(("batch_size", "selects"), [(500, 4), (4, 5), (2, 6)])
 def test_one_query_for_the_rows_and_one_per_batch_for_attendance(app, session_id, roster_data, batch_size,
                                                                  selects):
     """The rows come from one streamed SELECT read in batches; each batch adds one attendance
-    SELECT, however many rows it holds (never a query per row)."""
+    SELECT, however many rows it holds (never a query per row). Two more name the sources once:
+    the session's distinct sources, then the titles of their articles."""
     from sqlalchemy import event
 
     from app.roster import exports

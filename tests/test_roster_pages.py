@@ -311,9 +311,9 @@ def test_roster_shows_everyone_with_contact_status_booking_time_source_ticket_an
     booked_local = crowd["early"].astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M")
     assert booked_local in html
     sources = {name: _row_of(html, f'/staff/registrations/{crowd["ids"][name]}"') for name in crowd["ids"]}
-    assert '<td class="nowrap">网站</td>' in sources["张喆"]
-    assert '<td class="nowrap">API（小程序）</td>' in sources["王𠮷"]
-    assert '<td class="nowrap">文章 #12</td>' in sources["欧阳娜娜"]
+    assert '<td class="source">网站</td>' in sources["张喆"]
+    assert '<td class="source">API（小程序）</td>' in sources["王𠮷"]
+    assert '<td class="source">文章 #12</td>' in sources["欧阳娜娜"]
     ticket = registration(app, crowd["ids"]["张喆"]).ticket_code
     assert format_ticket_code(ticket) in html and len(format_ticket_code(ticket)) == 14
     days = session_days(app, crowd["session"])

@@ -1,7 +1,7 @@
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, PasswordField, StringField, SubmitField, TelField
-from wtforms.validators import DataRequired, Email, EqualTo, Length
+from wtforms.validators import DataRequired, Email, EqualTo, Length, Optional
 
 from app.common.validators import MobilePhone, PersonName
 
@@ -9,11 +9,12 @@ PASSWORD_MIN = 8
 PASSWORD_MAX = 128
 
 
-def _email_field() -> EmailField:
+def _email_field(required: bool = True) -> EmailField:
+    """`required=False`: may be left empty (staff adding a walk-in who gave only a phone number)."""
     return EmailField(
-        _l("邮箱"),
+        _l("邮箱") if required else _l("邮箱（选填）"),
         validators=[
-            DataRequired(_l("请填写邮箱")),
+            DataRequired(_l("请填写邮箱")) if required else Optional(),
             Length(max=254, message=_l("邮箱太长了")),
             Email(_l("邮箱格式不正确，例如 name@example.com"), check_deliverability=False),
         ],

@@ -5,9 +5,10 @@ from datetime import datetime
 
 from flask_login import UserMixin
 from sqlalchemy import Enum, ForeignKey, String, func, true
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, validates
 from werkzeug.security import check_password_hash
 
+from app.accounts.search import KEY_LENGTH, name_search_key
 from app.common.time import UtcDateTime, utcnow
 from app.extensions import db
 
@@ -28,11 +29,16 @@ class User(UserMixin, db.Model):
     __tablename__ = "users"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    # Stored lower-cased so that the unique index also catches case variants.
-    email: Mapped[str] = mapped_column(String(254), unique=True)
+    # Stored lower-cased so that the unique index also catches case variants. None only for a
+    # walk-in whom staff added with a name and a phone (app/roster/service.py: add_person): no
+    # email reaches them and they cannot log in by email; NULLs do not collide in the index.
+    email: Mapped[str | None] = mapped_column(String(254), unique=True)
     # Mainland mobile number, 11 digits. Accounts created by operators may lack one until booking.
     phone: Mapped[str | None] = mapped_column(String(11), unique=True)
     name: Mapped[str | None] = mapped_column(String(50))
+    # The name as staff search for it (folded, in pinyin, its initials: app/accounts/search.py),
+    # kept in step with `name` by the validator below, whoever writes the name.
+    search_key: Mapped[str | None] = mapped_column(String(KEY_LENGTH))
     # Werkzeug's generate_password_hash: scrypt, a memory-hard KDF with a random salt per hash.
     password_hash: Mapped[str] = mapped_column(String(255))
     role: Mapped[Role] = mapped_column(
@@ -48,6 +54,11 @@ class User(UserMixin, db.Model):
     session_version: Mapped[int] = mapped_column(default=1, server_default="1")
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, server_default=func.now())
     last_login_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+
+    @validates("name")
+    def _keep_search_key(self, _key: str, name: str | None) -> str | None:
+        self.search_key = name_search_key(name)
+        return name
 
     def check_password(self, password: str) -> bool:
         return check_password_hash(self.password_hash, password)
@@ -74,7 +85,7 @@ class User(UserMixin, db.Model):
 
     @property
     def display_name(self) -> str:
-        return self.name or self.email.split("@", 1)[0]
+        return self.name or (self.email or "").split("@", 1)[0] or self.phone or ""
 
     def __repr__(self) -> str:
         return f"<User {self.id} {self.email} {self.role.value}>"

@@ -84,18 +84,24 @@ def _flush_account_change() -> None:
 
 
 def register_user(
-    email: str, password: str, name: str | None, phone: str | None, role: Role = Role.STUDENT
+    email: str | None, password: str, name: str | None, phone: str | None, role: Role = Role.STUDENT,
+    logs_in: bool = False,
 ) -> User:
+    """A new account. `logs_in`: the sign-up page logs the person in at once, which is their
+    first login (the admin pages' 最近登录). `email` may be None only for an account staff make
+    for a walk-in who gave a phone number alone (app/roster/service.py: add_person)."""
     # Slow on purpose (scrypt), so hashed before the write transaction: on SQLite its lock is shared by all.
-    return _insert_user(email, generate_password_hash(password), name, phone, role)
+    return _insert_user(email, generate_password_hash(password), name, phone, role, logs_in)
 
 
 @write_transaction
-def _insert_user(email: str, password_hash: str, name: str | None, phone: str | None, role: Role) -> User:
-    email = email.strip().lower()
+def _insert_user(email: str | None, password_hash: str, name: str | None, phone: str | None, role: Role,
+                 logs_in: bool = False) -> User:
+    email = email.strip().lower() if email else None
     phone = phone or None
     _raise_if_taken(email, phone)
-    user = User(email=email, name=name or None, phone=phone, role=role, password_hash=password_hash)
+    user = User(email=email, name=name or None, phone=phone, role=role, password_hash=password_hash,
+                last_login_at=utcnow() if logs_in else None)
     db.session.add(user)
     _flush_account_change()
     return user

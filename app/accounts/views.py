@@ -60,7 +60,8 @@ def signup():
     form = SignupForm()
     if form.validate_on_submit():
         try:
-            user = service.register_user(form.email.data, form.password.data, form.name.data, form.phone.data)
+            user = service.register_user(form.email.data, form.password.data, form.name.data, form.phone.data,
+                                          logs_in=True)
         except DomainError as error:
             show_error_on_form(form, error)
         else:

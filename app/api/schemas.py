@@ -86,7 +86,7 @@ class TokenRequest(RequestBody):
 
 class UserOut(BaseModel):
     id: int
-    email: str
+    email: str | None  # None: an account staff made for a walk-in who gave only a phone number
     name: str | None
     phone: str | None
 

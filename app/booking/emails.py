@@ -52,7 +52,7 @@ PROMOTED_BY_STAFF = "staff"  # a staff member confirmed this person by hand
 PROMOTION_REASONS = (PROMOTED_BY_CANCELLATION, PROMOTED_BY_MOVE, PROMOTED_BY_CAPACITY, PROMOTED_BY_STAFF)
 
 
-def queue_registration_email(template: str, registration_id: int, to_address: str,
+def queue_registration_email(template: str, registration_id: int, to_address: str | None,
                              waitlist_position: int | None = None, promotion_reason: str | None = None) -> None:
     """Queue one of the emails above in the caller's transaction. `waitlist_position`: the place
     in the queue the booking was given (the waitlisted email says it, as the booking's answer did);

@@ -19,7 +19,23 @@ from __future__ import annotations
 
 import functools
 
-from sqlalchemy import JSON, and_, bindparam, case, exists, func, insert, literal, null, or_, select, true, update
+from sqlalchemy import (
+    JSON,
+    String,
+    and_,
+    bindparam,
+    case,
+    cast,
+    exists,
+    func,
+    insert,
+    literal,
+    null,
+    or_,
+    select,
+    true,
+    update,
+)
 
 from app.booking.models import Registration, RegistrationStatus
 from app.catalog.models import CampSession, Course
@@ -122,7 +138,10 @@ def postgresql_booking():
             literal(0),
             reg.c.created_at,
             reg.c.created_at,
-        ).select_from(reg.join(counts, true())),
+        ).select_from(reg.join(counts, true()))
+        # A walk-in staff added without an email address gets no message (mail/service.py skips
+        # them the same way on SQLite).
+        .where(cast(bindparam("to_address"), String).is_not(None)),  # typed: PostgreSQL cannot infer it
     ).cte("email")
     return (select(*(reg.c[name] for name in REGISTRATION_COLUMNS),
                    *(counts.c[name].label(f"camp__{name}") for name in SESSION_COLUMNS),

@@ -104,16 +104,19 @@ def _template_exists(name: str) -> bool:
 
 
 def queue_email(
-    to: str,
+    to: str | None,
     subject: str,
     template: str,
     attachments: list[Attachment] | tuple[Attachment, ...] = (),
     **context,
-) -> OutboxMessage:
+) -> OutboxMessage | None:
     """Render a message into a pending outbox row, added to the caller's transaction.
 
     It does not commit: the message becomes real only if the caller's transaction commits.
+    No address (a walk-in staff added with a phone number alone): nothing is queued.
     """
+    if not to:
+        return None
     email = render_email(subject, template, attachments, **context)
     message = OutboxMessage(to_address=to, subject=email.subject, body_text=email.body_text,
                             body_html=email.body_html, attachments=email.attachments)
@@ -126,9 +129,11 @@ def _insert_sql():
     return insert(OutboxMessage.__table__)
 
 
-def queue_templated(to: str, template: str, **context) -> None:
+def queue_templated(to: str | None, template: str, **context) -> None:
     """Queue a message to be composed when sent (see `composer`), with one INSERT added to the
     caller's transaction (built once: this runs under the session's lock in a booking rush).
-    The context must be JSON: ids and plain values, not objects."""
+    The context must be JSON: ids and plain values, not objects. No address: nothing is queued."""
+    if not to:
+        return
     # Status, attempts and times take the columns' defaults.
     db.session.connection().execute(_insert_sql(), {"to_address": to, "template": template, "context": context})

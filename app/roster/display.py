@@ -1,9 +1,11 @@
 """How roster facts read on the staff pages: booking sources, and audit entries as history lines."""
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 
+from flask import url_for
 from flask_babel import format_date
 from flask_babel import gettext as _
 
@@ -13,12 +15,43 @@ from app.catalog.models import CampSession
 from app.roster.service import status_label
 
 
-def source_label(source: str | None) -> str:
-    """'web' -> 网站, 'article:12' -> 文章 #12 (pages and exports both use this)."""
+@dataclass(frozen=True)
+class SourceArticle:
+    """The article a booking came through, as the roster names and links it."""
+
+    id: int
+    title: str
+    slug: str
+    public: bool  # readers can open it now (published, or scheduled and its time has come)
+
+
+def article_id_of(source: str | None) -> int | None:
+    """'article:12' -> 12; any other source (or a malformed one) -> None."""
+    kind, _sep, value = (source or "").partition(":")
+    return int(value) if kind == "article" and value.isascii() and value.isdigit() else None
+
+
+def source_label(source: str | None, articles: Mapping[int, SourceArticle] | None = None) -> str:
+    """'web' -> 网站, 'article:12' -> the article's title, or 文章 #12 if it is gone (pages and
+    exports both use this; `articles` from queries.source_articles, fetched once for all rows)."""
     source = source or "web"
-    if source.startswith("article:"):
-        return _("文章 #%(id)s", id=source.partition(":")[2])
+    article_id = article_id_of(source)
+    if article_id is not None:
+        article = (articles or {}).get(article_id)
+        return article.title if article else _("文章 #%(id)s", id=article_id)
     return {"web": _("网站"), "api": _("API（小程序）"), "staff": _("工作人员添加")}.get(source, source)
+
+
+def source_link(source: str | None, articles: Mapping[int, SourceArticle], for_admin: bool) -> tuple[str, str | None]:
+    """The source's words and where they lead: an article's editor for admins, its public page
+    for other staff while readers can see it, else nowhere."""
+    article = articles.get(article_id_of(source) or 0)
+    href = None
+    if article is not None and for_admin:
+        href = url_for("cms_admin.edit_article", article_id=article.id)
+    elif article is not None and article.public:
+        href = url_for("cms.article", slug=article.slug)
+    return source_label(source, articles), href
 
 
 def action_label(action: str) -> str:

@@ -30,10 +30,11 @@ from app.accounts.models import User
 from app.booking.models import Registration, RegistrationStatus
 from app.booking.tickets import format_ticket_code
 from app.catalog.models import CampSession
-from app.common.time import site_zone
+from app.common.time import site_zone, utcnow
 from app.extensions import db
 from app.roster.display import source_label
 from app.roster.models import Attendance
+from app.roster.queries import session_sources, source_articles
 from app.roster.service import session_days, status_label
 
 BATCH_SIZE = 500
@@ -106,6 +107,9 @@ def roster_batches(camp: CampSession, status: RegistrationStatus | None = None,
     days = session_days(camp)
     zone = site_zone()
     statuses = {member: status_label(member) for member in RegistrationStatus}
+    # Every source named once, up front: two queries (the session's distinct sources, then their
+    # articles' titles), not one per row or per batch.
+    articles = source_articles(session_sources(camp.id), utcnow())
     sources: dict[str, str] = {}
     query = (
         select(Registration.id, Registration.status, Registration.waitlist_number, Registration.ticket_code,
@@ -128,12 +132,12 @@ def roster_batches(camp: CampSession, status: RegistrationStatus | None = None,
                 waitlisted_so_far += 1
                 position = waitlisted_so_far
             if row.source not in sources:
-                sources[row.source] = source_label(row.source)
+                sources[row.source] = source_label(row.source, articles)
             attended = present.get(row.id, ())
             rows.append(RosterRow(
                 name=row.name or "",
                 phone=row.phone or "",
-                email=row.email,
+                email=row.email or "",
                 status=statuses[row.status],
                 waitlist_position=position,
                 booked_at=row.created_at.astimezone(zone).strftime("%Y-%m-%d %H:%M"),

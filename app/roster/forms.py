@@ -16,7 +16,8 @@ def roster_filters(args: MultiDict) -> RosterFilters:
     status = args.get("status", "all")
     checkin = args.get("checkin", "")
     return RosterFilters(
-        q=args.get("q", "")[:100],
+        # NUL cannot be sent to PostgreSQL in a string; no name or code contains it.
+        q=args.get("q", "").replace("\x00", "")[:100],
         status=status if status in STATUS_FILTERS else "all",
         checkin=checkin if checkin in CHECKIN_FILTERS else "",
     )
@@ -72,9 +73,10 @@ class ExistingAccountForm(FlaskForm):
 
 
 class NewPersonForm(FlaskForm):
-    """A walk-in or a phone booking: an account is made with the sign-up form's rules."""
+    """A walk-in or a phone booking: an account is made with the sign-up form's rules, except that
+    many walk-ins give a name and a phone number but no email."""
 
     name = _name_field()
     phone = _phone_field()
-    email = _email_field()
+    email = _email_field(required=False)
     add_new = SubmitField(_l("新建账号并添加"))

@@ -5,18 +5,24 @@ of sessions or a page of registrations come from one grouped query each, never o
 """
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
 from sqlalchemy import case, exists, func, or_, select
-from sqlalchemy.orm import contains_eager, joinedload
+from sqlalchemy.orm import contains_eager, joinedload, load_only
 
 from app.accounts.models import User
+from app.accounts.search import fold
 from app.audit.models import AuditEntry
 from app.booking.models import Registration, RegistrationStatus
+from app.booking.tickets import LENGTH as TICKET_LENGTH
+from app.booking.tickets import normalise_ticket_code
 from app.catalog.models import CampSession
+from app.cms.models import Article
 from app.common.validators import normalise_name, normalise_phone
 from app.extensions import db
+from app.roster.display import SourceArticle, article_id_of
 from app.roster.models import Attendance
 
 STATUS_FILTERS = ("all", "confirmed", "waitlisted", "cancelled")
@@ -106,12 +112,21 @@ class RosterFilters:
 
 
 def _search(q: str):
-    """Substring of the name (any script: 张喆, 王𠮷), the email, or the phone in any common spelling."""
-    name = normalise_name(q)
-    clauses = [User.name.icontains(name, autoescape=True), User.email.icontains(q.strip(), autoescape=True)]
+    """What staff type into the roster's search box, as alternatives: part of the name as written
+    (张喆, 王𠮷), as folded or in pinyin (司马光 for 司马·光, `wang ji`, `wangji`, `wj` for 王吉:
+    User.search_key), the email, the phone in any common spelling, or the whole ticket code
+    (dashes, spaces and case as typed)."""
+    clauses = [User.name.icontains(normalise_name(q), autoescape=True),
+               User.email.icontains(q.strip(), autoescape=True)]
+    folded = fold(q)
+    if folded:
+        clauses.append(User.search_key.contains(folded, autoescape=True))
     digits = normalise_phone(q)
     if digits.isdigit():
         clauses.append(User.phone.contains(digits, autoescape=True))
+    code = normalise_ticket_code(q)
+    if len(code) == TICKET_LENGTH:
+        clauses.append(Registration.ticket_code == code)
     return clauses
 
 
@@ -171,6 +186,25 @@ def attendance_by_registration(registration_ids: list[int]) -> dict[int, set[dat
     for registration_id, day in rows:
         days.setdefault(registration_id, set()).add(day)
     return days
+
+
+def source_articles(sources: Iterable[str | None], now: datetime) -> dict[int, SourceArticle]:
+    """The articles that `sources` ('article:<id>') name, by id, in one query whatever their number."""
+    ids = {article_id for article_id in map(article_id_of, sources) if article_id is not None}
+    if not ids:
+        return {}
+    articles = db.session.scalars(
+        select(Article).where(Article.id.in_(ids))
+        .options(load_only(Article.title, Article.slug, Article.status, Article.publish_at))
+    )
+    return {a.id: SourceArticle(a.id, a.title, a.slug, a.is_public(now)) for a in articles}
+
+
+def session_sources(session_id: int) -> list[str]:
+    """The distinct booking sources of a session (a handful), for exports to name them once."""
+    return list(db.session.scalars(
+        select(Registration.source).where(Registration.session_id == session_id).distinct()
+    ))
 
 
 # --- one registration -----------------------------------------------------------------------

@@ -9,7 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from app.accounts import service as accounts
-from app.accounts.errors import AccountNotFound
+from app.accounts.errors import AccountNotFound, PhoneTaken
 from app.accounts.models import User
 from app.audit.service import record
 from app.booking import service as booking
@@ -118,14 +118,36 @@ def set_attendance(registration_id: int, day: date, present: bool, actor: User,
            before={"day": day.isoformat(), "present": not present}, after={"day": day.isoformat(), "present": present})
 
 
+@dataclass(frozen=True)
+class AddedPerson:
+    registration: Registration
+    existing_account: bool  # the phone typed for a new person was already someone's: they were booked
+
+
 def add_person(session_id: int, actor: User, *, login: str | None = None, name: str | None = None,
-               phone: str | None = None, email: str | None = None) -> Registration:
-    """Staff add someone to a session: an existing account (by email or phone), or a new one made
-    from name, phone and email for a walk-in or a phone booking (they can set a password later
-    through 忘记密码)."""
-    user = accounts.find_by_login(login) if login else None
-    if user is None:
-        if login:
+               phone: str | None = None, email: str | None = None) -> AddedPerson:
+    """Staff add someone to a session: an existing account (by email or phone), or a walk-in or
+    a phone booking from name, phone and (if they give one) email.
+
+    A walk-in's phone number may already be someone's (they signed up once, or came before): that
+    account is booked, never a second one made. A new account gets a random password, so nobody
+    can log in to it until its owner sets one (忘记密码, by email; one without an email cannot log in
+    at all yet, and gets no email: the outbox skips it)."""
+    if login:
+        user = accounts.find_by_login(login)
+        if user is None:
             raise AccountNotFound()
-        user = accounts.register_user(email, secrets.token_urlsafe(24), name, phone)
-    return booking.staff_add(session_id, user, actor)
+        return AddedPerson(booking.staff_add(session_id, user, actor), existing_account=True)
+    user = accounts.find_by_login(phone) if phone else None
+    existing = user is not None
+    if user is None:
+        try:
+            user = accounts.register_user(email or None, secrets.token_urlsafe(24), name, phone)
+        except PhoneTaken:  # made by a parallel request a moment ago: book that one
+            user = accounts.find_by_login(phone)
+            if user is None:
+                raise
+            existing = True
+    if existing and not user.name and name:
+        user = accounts.complete_profile(user, name=name)  # an account an operator made without a name
+    return AddedPerson(booking.staff_add(session_id, user, actor), existing_account=existing)

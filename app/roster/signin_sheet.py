@@ -48,7 +48,7 @@ def confirmed_attendees(session_id: int) -> list[tuple[str, str]]:
         .join(Registration, Registration.user_id == User.id)
         .where(Registration.session_id == session_id, Registration.status == RegistrationStatus.CONFIRMED)
     ).all()
-    named = [(name or email.split("@", 1)[0], phone or "") for name, phone, email in people]
+    named = [(name or (email or "").split("@", 1)[0], phone or "") for name, phone, email in people]
     return sorted(named, key=lambda person: (lazy_pinyin(person[0]), person[0], person[1]))
 
 

@@ -47,12 +47,16 @@ def has_endpoint(name: str) -> bool:
 def _roster_helpers() -> dict:
     return {
         "has_endpoint": has_endpoint,
-        "source_label": display.source_label,
+        "source_link": _source_link,
         "status_label": roster.status_label,
         "day_label": display.day_label,
         "session_label": display.session_label,
         "ticket": format_ticket_code,
     }
+
+
+def _source_link(source: str | None, articles: dict) -> tuple[str, str | None]:
+    return display.source_link(source, articles, for_admin=current_user.is_admin)
 
 
 # --- pages ----------------------------------------------------------------------------------
@@ -78,6 +82,7 @@ def session_roster(session_id: int):
     today = roster.local_today()
     registrations = queries.roster_page(camp.id, filters, today, page, per_page)
     counts = queries.status_counts(camp.id)
+    now = utcnow()
     return render_template(
         "roster/roster.html",
         camp=camp,
@@ -87,6 +92,7 @@ def session_roster(session_id: int):
         counts=counts,
         positions=queries.waitlist_positions(camp.id),
         attendance=queries.attendance_by_registration([r.id for r in registrations.items]),
+        articles=queries.source_articles([r.source for r in registrations.items], now),
         waitlist=counts["waitlisted"],
         checked_in_today=queries.checked_in_counts([camp.id], today).get(camp.id, 0),
         days=roster.session_days(camp),
@@ -108,6 +114,7 @@ def registration(registration_id: int):
         position=booking.waitlist_position(registration),
         attended=queries.attendance_by_registration([registration.id]).get(registration.id, set()),
         days=roster.session_days(registration.session),
+        articles=queries.source_articles([registration.source], utcnow()),
         history=display.history_lines(entries, queries.sessions_by_id(display.state_session_ids(entries))),
         cancel_form=CancelForm(formdata=None),
         promote_form=PromoteForm(formdata=None),
@@ -201,10 +208,14 @@ def add_person(session_id: int):
     form = existing_form if "add_existing" in request.form else new_form if "add_new" in request.form else None
     if form is not None and form.validate_on_submit():
         try:
-            registration = roster.add_person(camp.id, current_user, **_person_fields(form))
+            added = roster.add_person(camp.id, current_user, **_person_fields(form))
         except DomainError as error:
             show_error_on_form(form, error)
         else:
+            registration = added.registration
+            if added.existing_account and form is new_form:
+                flash(_("手机号 %(phone)s 已有账号（%(name)s），已为该账号报名，未新建账号",
+                        phone=registration.user.phone, name=registration.user.display_name), "info")
             _added_message(registration)
             return redirect(url_for("roster.registration", registration_id=registration.id))
     return render_template("roster/add_person.html", camp=camp, existing_form=existing_form, new_form=new_form,
@@ -214,12 +225,14 @@ def add_person(session_id: int):
 def _person_fields(form: ExistingAccountForm | NewPersonForm) -> dict:
     if isinstance(form, ExistingAccountForm):
         return {"login": form.login.data}
-    return {"name": form.name.data, "phone": form.phone.data, "email": form.email.data}
+    return {"name": form.name.data, "phone": form.phone.data, "email": form.email.data or None}
 
 
 def _added_message(registration: Registration) -> None:
     name = registration.user.display_name
-    if registration.status is RegistrationStatus.CONFIRMED:
+    if registration.status is RegistrationStatus.CONFIRMED and not registration.user.email:
+        flash(_("已添加 %(name)s，名额已确认（未留邮箱，不发确认邮件）", name=name), "success")
+    elif registration.status is RegistrationStatus.CONFIRMED:
         flash(_("已添加 %(name)s，名额已确认，确认邮件已发出", name=name), "success")
     else:
         place = waitlist_place_label(booking.waitlist_position(registration))

@@ -153,3 +153,23 @@ def checked_in(site, session_id: int) -> list[tuple[str, date]]:
         )
         return [tuple(row) for row in rows]
     return _in_site(site, work)
+
+
+def three_day_session_today(site, title: str, student_ids: list[int], article_title: str) -> Camp:
+    """A 3天2夜 camp whose first day is today (Shanghai), booked ten days ago by the students, the
+    first of them through an article with a long title (the roster's 来源 column shows it)."""
+    def work() -> Camp:
+        today = utcnow().astimezone(SHANGHAI).date()
+        starts_at = datetime.combine(today, time(0, 1), SHANGHAI)
+        session_id = make_session(make_course(title, platform="小红书", duration_label="3天2夜"), capacity=10,
+                                  starts_at=starts_at,
+                                  ends_at=datetime.combine(today + timedelta(days=2), time(18, 0), SHANGHAI))
+        admin = accounts.find_by_login("admin@example.com")
+        article = cms.create_article(cms.ArticleInput(title=article_title, summary="导读。", body="正文。"), admin)
+        cms.publish_article(article.id, admin)
+        booked_at = starts_at - timedelta(days=10)
+        for n, user_id in enumerate(student_ids):
+            booking.book_seat(db.session.get(User, user_id), session_id, now=booked_at,
+                              source=f"article:{article.id}" if n == 0 else "web")
+        return _camp(session_id)
+    return _in_site(site, work)
