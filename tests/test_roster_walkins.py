@@ -76,7 +76,7 @@ def test_a_phone_already_known_books_that_person_instead_of_a_new_account(app, s
                                                    "email": "someone.else@example.com", "add_new": "1"}))
 
     assert "手机号 13600002222 已有账号（李雷），已为该账号报名，未新建账号" in page
-    assert "场次已满，李雷 已加入候补，第 1 位" in page  # C is full
+    assert "场次已满，李雷 已加入候补：候补第 1 位" in page  # C is full
     assert user_count(app) == people
     with app.app_context():
         added = db.session.scalar(select(Registration).where(Registration.session_id == camp["c"],
