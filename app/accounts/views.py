@@ -1,7 +1,5 @@
 from __future__ import annotations
 
-from urllib.parse import urlsplit
-
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
@@ -18,18 +16,15 @@ from app.accounts.forms import (
 )
 from app.common.errors import DomainError
 from app.common.forms import show_error_on_form
+from app.common.routing import safe_local_path
 from app.extensions import limiter
 
 bp = Blueprint("accounts", __name__, url_prefix="/account")
 
 
 def _safe_next(default: str) -> str:
-    """Follow ?next= only to a path on this site (no open redirect to another host)."""
-    target = request.args.get("next", "")
-    parts = urlsplit(target)
-    if target.startswith("/") and not target.startswith("//") and not parts.netloc and not parts.scheme:
-        return target
-    return default
+    """Follow ?next= only to a path on this site (no open redirect, no header splitting)."""
+    return safe_local_path(request.args.get("next")) or default
 
 
 def _login_limit() -> str:

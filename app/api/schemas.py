@@ -10,7 +10,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from types import SimpleNamespace
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 from wtforms.fields.core import UnboundField
 from wtforms.validators import StopValidation, ValidationError
 
@@ -20,6 +20,7 @@ from app.booking import service as booking
 from app.booking.models import Registration
 from app.catalog.models import CampSession
 from app.common.time import site_zone
+from app.common.validators import normalise_newlines, unstorable_text_reason
 
 # --- request bodies -------------------------------------------------------------------------
 
@@ -54,6 +55,18 @@ class RequestBody(BaseModel):
     # strict: no silent coercion of 123 to "123"; unknown keys are ignored so that an older
     # server accepts a newer client's body.
     model_config = ConfigDict(strict=True, extra="ignore")
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def storable_text(cls, value: object) -> object:
+        """Every string field, before its own rules: the web forms' check (AppForm) of what the
+        database can store: no control characters (NUL above all), no lone surrogates ("\\ud800")."""
+        if isinstance(value, str):
+            value = normalise_newlines(value)
+            reason = unstorable_text_reason(value)
+            if reason:
+                raise ValueError(reason)
+        return value
 
 
 class SignupRequest(RequestBody):

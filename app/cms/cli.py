@@ -13,6 +13,7 @@ from app.cms import importer, rendering, service
 from app.cms.models import ArticleColumn, ArticleRevision
 from app.common.db import write_transaction
 from app.common.errors import DomainError
+from app.common.validators import remove_unstorable
 from app.extensions import db
 
 cms_cli = AppGroup("cms", help="文章管理：导入、重新渲染")
@@ -39,11 +40,13 @@ def import_command(files: tuple[Path, ...], column_key: str | None, default_auth
             article = service.create_article(
                 service.ArticleInput(
                     title=imported.title, summary=imported.summary, body=imported.body,
-                    author_name=imported.author_name or (default_author or "").strip(), column_id=column_id,
+                    author_name=imported.author_name or remove_unstorable(default_author or "").strip(),
+                    column_id=column_id,
                 ),
                 actor=None,
-                # Where the text came from, for editors: in the revision list, not in the body.
-                note=imported.editor_note(path.name),
+                # Where the text came from, for editors: in the revision list, not in the body. A
+                # file name may hold control characters, or lone surrogates (undecodable bytes).
+                note=imported.editor_note(remove_unstorable(path.name)),
             )
         except DomainError as error:
             failed += 1
