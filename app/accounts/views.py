@@ -14,6 +14,7 @@ from app.accounts.forms import (
     ResetRequestForm,
     SignupForm,
 )
+from app.accounts.limits import counts_as_signup, mark_signup_attempt
 from app.common.errors import DomainError
 from app.common.forms import show_error_on_form
 from app.common.routing import safe_local_path
@@ -40,12 +41,13 @@ def _signup_limit() -> str:
 
 
 @bp.route("/signup", methods=["GET", "POST"])
-@limiter.limit(_signup_limit, methods=["POST"])
+@limiter.limit(_signup_limit, methods=["POST"], deduct_when=counts_as_signup)
 def signup():
     if current_user.is_authenticated:
         return redirect(_safe_next(url_for("main.index")))
     form = SignupForm()
     if form.validate_on_submit():
+        mark_signup_attempt()
         try:
             user = service.register_user(form.email.data, form.password.data, form.name.data, form.phone.data)
         except DomainError as error:

@@ -1,7 +1,7 @@
 """The base of every form, and showing a service's domain error where the person will see it."""
 from __future__ import annotations
 
-from flask import flash
+from flask import Response, flash, g
 from flask_wtf import FlaskForm
 
 from app.common.errors import DomainError
@@ -32,8 +32,17 @@ class AppForm(FlaskForm):
                 field.errors = [reason]
                 refused = True
         if refused:
+            g.form_refused_unstorable_input = True  # answered 400 (refused_form_status), not 200
             return False
         return super().validate(extra_validators)
+
+
+def refused_form_status(response: Response) -> Response:
+    """after_request: a page that shows a form refused for unstorable input (a NUL, 1e400, year 1)
+    is a 400, so that a client or a fuzzer sees the refusal; a person sees the form and the reason."""
+    if g.get("form_refused_unstorable_input") and response.status_code == 200:
+        response.status_code = 400
+    return response
 
 
 def show_error_on_form(form, error: DomainError) -> None:
