@@ -52,6 +52,9 @@ def form_rules(unbound_field: UnboundField) -> Callable[[str], str]:
 
 
 class RequestBody(BaseModel):
+    """Every string of a body is refused with 400 if it holds a control character other than
+    newline and tab (CRLF is read as LF), or a lone surrogate; see `storable_text`."""
+
     # strict: no silent coercion of 123 to "123"; unknown keys are ignored so that an older
     # server accepts a newer client's body.
     model_config = ConfigDict(strict=True, extra="ignore")
@@ -77,20 +80,21 @@ class SignupRequest(RequestBody):
         title="密码", json_schema_extra={"minLength": PASSWORD_MIN, "maxLength": PASSWORD_MAX}
     )
     name: Annotated[str, AfterValidator(form_rules(SignupForm.name))] = Field(
-        title="姓名", description="与身份证一致，证书上会使用", examples=["王喆"]
+        title="姓名", description="与身份证一致，证书上会使用", examples=["王喆"],
+        json_schema_extra={"minLength": 2, "maxLength": 30},
     )
     phone: Annotated[str, AfterValidator(form_rules(SignupForm.phone))] = Field(
         title="手机号", description="中国大陆手机号；+86、空格和连字符会被去掉，保存为 11 位数字",
-        examples=["13912345678"],
+        examples=["13912345678"], json_schema_extra={"minLength": 11},
     )
 
 
 class TokenRequest(RequestBody):
     login: Annotated[str, AfterValidator(form_rules(LoginForm.login))] = Field(
-        title="邮箱或手机号", json_schema_extra={"maxLength": 254}, examples=["13912345678"]
+        title="邮箱或手机号", json_schema_extra={"minLength": 1, "maxLength": 254}, examples=["13912345678"]
     )
     password: Annotated[str, AfterValidator(form_rules(LoginForm.password))] = Field(
-        title="密码", json_schema_extra={"maxLength": PASSWORD_MAX}
+        title="密码", json_schema_extra={"minLength": 1, "maxLength": PASSWORD_MAX}
     )
 
 
