@@ -16,6 +16,7 @@ max_examples="${1:-60}"
 pg_server="${FUZZ_PG_SERVER:-postgresql+psycopg://postgres@127.0.0.1:5432}"
 database="fuzz_api_$$"
 workdir="$(mktemp -d)"
+repo="$PWD"
 server_log="artifacts/fuzz-api-server.log"
 mkdir -p artifacts
 
@@ -83,10 +84,11 @@ EOF
 echo "== schemathesis: $max_examples examples per operation against $base (PostgreSQL $database)"
 status=0
 # --workers 1: with threads, hypothesis' ast.parse of lambdas hits a CPython 3.11 race (SystemError).
-schemathesis run "$base/api/v1/openapi.json" --url "$base/api/v1" \
+# Run from the scratch folder: schemathesis and hypothesis leave their caches in the current one.
+(cd "$workdir" && schemathesis run "$base/api/v1/openapi.json" --url "$base/api/v1" \
   --checks not_a_server_error --max-examples "$max_examples" --seed 20261204 \
   --header "Authorization: Bearer $token" --workers 1 --request-timeout 30 --generation-database none \
-  --report junit --report-junit-path artifacts/fuzz-api-junit.xml | tee "$workdir/schemathesis.log" \
+  --report junit --report-junit-path "$repo/artifacts/fuzz-api-junit.xml") | tee "$workdir/schemathesis.log" \
   || status=$?
 
 if grep -q "Traceback" "$server_log"; then
