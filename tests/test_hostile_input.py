@@ -205,7 +205,8 @@ def test_a_control_character_in_the_url_is_400_with_the_reason(client, url):
 @pytest.mark.parametrize("page", ["99999999999999999999", "-99999999999999999999", "1e400", "abc", "0", "99999"])
 def test_page_numbers_out_of_range_are_a_page_not_a_500(app, admin_client, staff, page):
     session_id = new_session(app)
-    for url in ("/admin/users/", f"/staff/sessions/{session_id}/roster", "/admin/articles/", "/articles/", "/search"):
+    for url in ("/admin/users/", "/staff/sessions/", f"/staff/sessions/{session_id}/roster", "/admin/articles/",
+                "/admin/outbox/", "/articles/", "/search"):
         response = admin_client.get(f"{url}?page={page}&per_page={page}&column={page}&q=x")
         assert response.status_code == 200, (url, response.status_code)
 
