@@ -12,9 +12,11 @@ class AppForm(FlaskForm):
     """FlaskForm that refuses, for every field, what the database cannot store.
 
     Text is checked for control characters and lone surrogates (CRLF becomes LF first, as a
-    textarea sends it); numbers and dates for their range (a finite price within Numeric(10, 2),
-    an integer within INTEGER, a date in 2000–2100). A field that fails gets a Chinese error and no
-    other validator runs, so no `validate_...` method or service query ever sees the value.
+    textarea sends it): the page answers 400, as no person types a NUL. Numbers and dates are
+    checked for their range (a finite price within Numeric(10, 2), an integer within INTEGER, a date
+    in 2000–2100): an ordinary form error, as a slip of the keyboard can make one. Either way the
+    field gets a Chinese error and no other validator runs, so no `validate_...` method or service
+    query ever sees the value.
     """
 
     def process(self, *args, **kwargs) -> None:
@@ -27,19 +29,23 @@ class AppForm(FlaskForm):
         refused = False
         for field in self:
             data = field.data
-            reason = unstorable_text_reason(data) if isinstance(data, str) else out_of_range_reason(data)
+            if isinstance(data, str):
+                reason = unstorable_text_reason(data)
+                if reason:
+                    g.form_refused_unstorable_input = True  # answered 400 (refused_form_status), not 200
+            else:
+                reason = out_of_range_reason(data)
             if reason:
                 field.errors = [reason]
                 refused = True
         if refused:
-            g.form_refused_unstorable_input = True  # answered 400 (refused_form_status), not 200
             return False
         return super().validate(extra_validators)
 
 
 def refused_form_status(response: Response) -> Response:
-    """after_request: a page that shows a form refused for unstorable input (a NUL, 1e400, year 1)
-    is a 400, so that a client or a fuzzer sees the refusal; a person sees the form and the reason."""
+    """after_request: a page that shows a form refused for unstorable text (a NUL, a lone
+    surrogate) is a 400, so that a client or a fuzzer sees the refusal; a person sees the form and the reason."""
     if g.get("form_refused_unstorable_input") and response.status_code == 200:
         response.status_code = 400
     return response

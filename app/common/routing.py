@@ -42,10 +42,14 @@ class UnstorableInput(BadRequest):
 
 def refuse_unstorable_url_text() -> None:
     """before_request: the query string and the path's values, checked once for every view, as
-    AppForm checks form fields; otherwise a NUL in a search box reaches PostgreSQL as a 500."""
-    values = [*request.args.keys(), *request.args.values(),
-              *(value for value in (request.view_args or {}).values() if isinstance(value, str))]
-    for value in values:
+    AppForm checks form fields; otherwise a NUL in a search box reaches PostgreSQL as a 500.
+
+    In the query string: 400 with the reason. In the path (/articles/%00): 404, as no row has
+    such a slug, like an id too large for the column (DatabaseIdConverter)."""
+    for value in (request.view_args or {}).values():
+        if isinstance(value, str) and unstorable_text_reason(value):
+            raise NotFound()
+    for value in [*request.args.keys(), *request.args.values()]:
         reason = unstorable_text_reason(value)
         if reason:
             raise UnstorableInput(reason)

@@ -122,6 +122,8 @@ def out_of_range_reason(value: object) -> str | None:
     elif isinstance(value, date):  # datetime is a date too
         day = value.date() if isinstance(value, datetime) else value
         if not EARLIEST_DATE <= day <= LATEST_DATE:
-            return str(_l("日期应在 %(first)s 年到 %(last)s 年之间",
-                          first=EARLIEST_DATE.year, last=LATEST_DATE.year))
+            years = {"first": EARLIEST_DATE.year, "last": LATEST_DATE.year}
+            if isinstance(value, datetime):
+                return str(_l("请选择 %(first)s 至 %(last)s 年之间的时间", **years))
+            return str(_l("请选择 %(first)s 至 %(last)s 年之间的日期", **years))
     return None
