@@ -9,7 +9,8 @@ from babel import Locale
 from flask import Flask, current_app
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from app.common.routing import DatabaseIdConverter
+from app.common.forms import refused_form_status
+from app.common.routing import DatabaseIdConverter, refuse_unstorable_url_text
 from config import CONFIGS, INSTANCE_DIR, ProductionConfig
 
 
@@ -51,6 +52,8 @@ def create_app(config_name: str | None = None, overrides: dict | None = None) ->
     # Before any rule is added: a rule binds its converter when it is registered.
     app.url_map.converters["int"] = DatabaseIdConverter
     _register_blueprints(app)
+    app.before_request(refuse_unstorable_url_text)  # a NUL in ?q= is a 400, never a database error
+    app.after_request(refused_form_status)  # a form refused for a NUL is a 400 too
     _register_cli(app)
     _register_template_helpers(app)
 

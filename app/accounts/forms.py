@@ -1,8 +1,8 @@
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, PasswordField, StringField, SubmitField, TelField
 from wtforms.validators import DataRequired, Email, EqualTo, Length, Optional
 
+from app.common.forms import AppForm
 from app.common.validators import MobilePhone, PersonName
 
 PASSWORD_MIN = 8
@@ -56,7 +56,7 @@ def _phone_field() -> TelField:
     )
 
 
-class SignupForm(FlaskForm):
+class SignupForm(AppForm):
     name = _name_field()
     phone = _phone_field()
     email = _email_field()
@@ -64,7 +64,7 @@ class SignupForm(FlaskForm):
     submit = SubmitField(_l("注册"))
 
 
-class LoginForm(FlaskForm):
+class LoginForm(AppForm):
     login = StringField(
         _l("邮箱或手机号"),
         validators=[DataRequired(_l("请填写邮箱或手机号")), Length(max=254, message=_l("输入太长了"))],
@@ -79,7 +79,7 @@ class LoginForm(FlaskForm):
     submit = SubmitField(_l("登录"))
 
 
-class ProfileForm(FlaskForm):
+class ProfileForm(AppForm):
     name = _name_field()
     phone = _phone_field()
     email = _email_field()
@@ -92,7 +92,7 @@ class ProfileForm(FlaskForm):
     submit = SubmitField(_l("保存"))
 
 
-class ChangePasswordForm(FlaskForm):
+class ChangePasswordForm(AppForm):
     current_password = PasswordField(
         _l("当前密码"),
         validators=[DataRequired(_l("请填写当前密码")), Length(max=PASSWORD_MAX, message=_l("密码太长了"))],
@@ -102,11 +102,11 @@ class ChangePasswordForm(FlaskForm):
     submit = SubmitField(_l("修改密码"))
 
 
-class ResetRequestForm(FlaskForm):
+class ResetRequestForm(AppForm):
     email = _email_field()
     submit = SubmitField(_l("发送重置链接"))
 
 
-class ResetPasswordForm(FlaskForm):
+class ResetPasswordForm(AppForm):
     password, confirm = _new_password_fields(_l("新密码"))
     submit = SubmitField(_l("设置新密码"))

@@ -1,7 +1,5 @@
 from __future__ import annotations
 
-from urllib.parse import urlsplit
-
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
@@ -16,20 +14,18 @@ from app.accounts.forms import (
     ResetRequestForm,
     SignupForm,
 )
+from app.accounts.limits import counts_as_signup, mark_signup_attempt
 from app.common.errors import DomainError
 from app.common.forms import show_error_on_form
+from app.common.routing import safe_local_path
 from app.extensions import limiter
 
 bp = Blueprint("accounts", __name__, url_prefix="/account")
 
 
 def _safe_next(default: str) -> str:
-    """Follow ?next= only to a path on this site (no open redirect to another host)."""
-    target = request.args.get("next", "")
-    parts = urlsplit(target)
-    if target.startswith("/") and not target.startswith("//") and not parts.netloc and not parts.scheme:
-        return target
-    return default
+    """Follow ?next= only to a path on this site (no open redirect, no header splitting)."""
+    return safe_local_path(request.args.get("next")) or default
 
 
 def _user_agent() -> str:
@@ -53,12 +49,13 @@ def _profile_limit() -> str:
 
 
 @bp.route("/signup", methods=["GET", "POST"])
-@limiter.limit(_signup_limit, methods=["POST"])
+@limiter.limit(_signup_limit, methods=["POST"], deduct_when=counts_as_signup)
 def signup():
     if current_user.is_authenticated:
         return redirect(_safe_next(url_for("main.index")))
     form = SignupForm()
     if form.validate_on_submit():
+        mark_signup_attempt()
         try:
             user = service.register_user(form.email.data, form.password.data, form.name.data, form.phone.data,
                                           logs_in=True)

@@ -2,13 +2,14 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from werkzeug.datastructures import MultiDict
 from wtforms import SelectField, SubmitField, TextAreaField
 from wtforms.validators import AnyOf, DataRequired, InputRequired, Length
 
 from app.accounts.models import Role
 from app.admin.user_queries import ROLE_FILTERS, STATUS_FILTERS, UserFilters
+from app.common.forms import AppForm
+from app.common.pagination import page_number
 
 REASON_MAX = 200  # AuditEntry.note
 
@@ -25,10 +26,10 @@ def user_filters(args: MultiDict) -> UserFilters:
 
 
 def page_arg(args: MultiDict) -> int:
-    return max(args.get("page", 1, type=int) or 1, 1)
+    return page_number(args)
 
 
-class RoleForm(FlaskForm):
+class RoleForm(AppForm):
     # validate_choice is off so that an unknown value gets AnyOf's Chinese message, not WTForms' English one.
     role = SelectField(
         _l("角色"),
@@ -43,7 +44,7 @@ class RoleForm(FlaskForm):
         self.role.choices = [(role.value, role.label) for role in Role]
 
 
-class DeactivateForm(FlaskForm):
+class DeactivateForm(AppForm):
     reason = TextAreaField(
         _l("停用原因"),
         validators=[DataRequired(_l("请填写停用原因（会记入操作记录）")),
@@ -54,5 +55,5 @@ class DeactivateForm(FlaskForm):
     submit = SubmitField(_l("停用账号"))
 
 
-class ReactivateForm(FlaskForm):
+class ReactivateForm(AppForm):
     submit = SubmitField(_l("重新启用"))

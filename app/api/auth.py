@@ -14,6 +14,7 @@ from flask import current_app, g, request
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
 from app.accounts import service as accounts
+from app.accounts.limits import counts_as_signup, mark_signup_attempt
 from app.accounts.models import User
 from app.api import bp
 from app.api.errors import AuthenticationRequired, InvalidToken
@@ -87,9 +88,10 @@ def _login_limit() -> str:
 
 
 @bp.post("/auth/signup")
-@limiter.limit(_signup_limit)
+@limiter.limit(_signup_limit, deduct_when=counts_as_signup)
 def signup():
     body = parse_body(SignupRequest)
+    mark_signup_attempt()
     user = accounts.register_user(body.email, body.password, body.name, body.phone)
     return user_json(user), 201
 

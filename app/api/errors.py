@@ -108,6 +108,7 @@ def domain_error_response(error: DomainError):
 def http_error_response(error: HTTPException):
     status = error.code or 500
     code, message = _HTTP_CODES.get(status, ("http_error", _("请求未能完成")))
+    message = getattr(error, "user_message", None) or message  # e.g. a NUL in the query string
     # Keep the headers the exception carries: Allow on 405, Retry-After on 429.
     headers = {name: value for name, value in error.get_headers() if name.lower() != "content-type"}
     return json_error(status, code, str(message), headers=headers)

@@ -10,7 +10,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from types import SimpleNamespace
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 from wtforms.fields.core import UnboundField
 from wtforms.validators import StopValidation, ValidationError
 
@@ -20,6 +20,7 @@ from app.booking import service as booking
 from app.booking.models import Registration
 from app.catalog.models import CampSession
 from app.common.time import site_zone
+from app.common.validators import normalise_newlines, unstorable_text_reason
 
 # --- request bodies -------------------------------------------------------------------------
 
@@ -51,9 +52,24 @@ def form_rules(unbound_field: UnboundField) -> Callable[[str], str]:
 
 
 class RequestBody(BaseModel):
+    """Every string of a body is refused with 400 if it holds a control character other than
+    newline and tab (CRLF is read as LF), or a lone surrogate; see `storable_text`."""
+
     # strict: no silent coercion of 123 to "123"; unknown keys are ignored so that an older
     # server accepts a newer client's body.
     model_config = ConfigDict(strict=True, extra="ignore")
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def storable_text(cls, value: object) -> object:
+        """Every string field, before its own rules: the web forms' check (AppForm) of what the
+        database can store: no control characters (NUL above all), no lone surrogates ("\\ud800")."""
+        if isinstance(value, str):
+            value = normalise_newlines(value)
+            reason = unstorable_text_reason(value)
+            if reason:
+                raise ValueError(reason)
+        return value
 
 
 class SignupRequest(RequestBody):
@@ -64,20 +80,21 @@ class SignupRequest(RequestBody):
         title="密码", json_schema_extra={"minLength": PASSWORD_MIN, "maxLength": PASSWORD_MAX}
     )
     name: Annotated[str, AfterValidator(form_rules(SignupForm.name))] = Field(
-        title="姓名", description="与身份证一致，证书上会使用", examples=["王喆"]
+        title="姓名", description="与身份证一致，证书上会使用", examples=["王喆"],
+        json_schema_extra={"minLength": 2, "maxLength": 30},
     )
     phone: Annotated[str, AfterValidator(form_rules(SignupForm.phone))] = Field(
         title="手机号", description="中国大陆手机号；+86、空格和连字符会被去掉，保存为 11 位数字",
-        examples=["13912345678"],
+        examples=["13912345678"], json_schema_extra={"minLength": 11},
     )
 
 
 class TokenRequest(RequestBody):
     login: Annotated[str, AfterValidator(form_rules(LoginForm.login))] = Field(
-        title="邮箱或手机号", json_schema_extra={"maxLength": 254}, examples=["13912345678"]
+        title="邮箱或手机号", json_schema_extra={"minLength": 1, "maxLength": 254}, examples=["13912345678"]
     )
     password: Annotated[str, AfterValidator(form_rules(LoginForm.password))] = Field(
-        title="密码", json_schema_extra={"maxLength": PASSWORD_MAX}
+        title="密码", json_schema_extra={"minLength": 1, "maxLength": PASSWORD_MAX}
     )
 
 

@@ -1,12 +1,12 @@
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import HiddenField, StringField, SubmitField, TelField
 from wtforms.validators import DataRequired, Length
 
+from app.common.forms import AppForm
 from app.common.validators import MobilePhone, PersonName
 
 
-class BookingForm(FlaskForm):
+class BookingForm(AppForm):
     """Confirms a booking; asks for 姓名 and 手机号 only when the profile lacks them."""
 
     name = StringField(_l("姓名"), validators=[DataRequired(_l("请填写姓名")), PersonName()],
@@ -24,5 +24,5 @@ class BookingForm(FlaskForm):
             del self.phone
 
 
-class CancelForm(FlaskForm):
+class CancelForm(AppForm):
     submit = SubmitField(_l("取消报名"))

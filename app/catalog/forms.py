@@ -1,5 +1,4 @@
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     DateTimeLocalField,
@@ -10,6 +9,8 @@ from wtforms import (
     TextAreaField,
 )
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, Regexp, ValidationError
+
+from app.common.forms import AppForm
 
 _DATETIME_FORMAT = "%Y-%m-%dT%H:%M"
 
@@ -25,7 +26,7 @@ def _datetime_field(label, required: bool = False) -> DateTimeLocalField:
     return DateTimeLocalField(label, format=_DATETIME_FORMAT, validators=validators)
 
 
-class CourseForm(FlaskForm):
+class CourseForm(AppForm):
     title = StringField(_l("课程名称"), validators=[DataRequired(_l("请填写课程名称")), _at_most(120)])
     slug = StringField(
         _l("链接名"),
@@ -59,7 +60,7 @@ class CourseForm(FlaskForm):
     submit = SubmitField(_l("保存"))
 
 
-class SessionForm(FlaskForm):
+class SessionForm(AppForm):
     label = StringField(_l("期数"), validators=[_at_most(60)], description=_l("如 第12期"))
     starts_at = _datetime_field(_l("开课时间"), required=True)
     ends_at = _datetime_field(_l("结课时间"), required=True)

@@ -6,13 +6,15 @@ from flask.cli import AppGroup
 
 from app.catalog.models import CampSession
 from app.certificates import service
+from app.common.routing import MAX_ID
 from app.extensions import db
 
 certificates_cli = AppGroup("certificates", help="Issue certificates.")
 
 
 @certificates_cli.command("issue")
-@click.option("--session", "session_id", type=int, required=True, help="The camp session's id.")
+# Bounded like the URLs' ids: a larger number would fail in the database, not say "no session".
+@click.option("--session", "session_id", type=click.IntRange(0, MAX_ID), required=True, help="The camp session's id.")
 def issue_command(session_id: int) -> None:
     """Issue a certificate to everyone in the session who qualifies (attendance rule of the course)."""
     camp = db.session.get(CampSession, session_id)

@@ -26,10 +26,11 @@ from app.catalog.service import upcoming_published_sessions
 from app.cms import admin_queries, queries, rendering, service
 from app.cms.admin_display import diff_sections, status_label
 from app.cms.errors import ArticleChanged, BodyTooLong, ImageTooLarge, RevisionNotFound
-from app.cms.forms import ArticleForm, differs_from, list_filters, page_number, schedule_time_error
+from app.cms.forms import ArticleForm, differs_from, list_filters, schedule_time_error
 from app.cms.models import Article
 from app.common.errors import DomainError
 from app.common.forms import show_error_on_form
+from app.common.pagination import page_number
 from app.common.time import utcnow
 from app.extensions import db
 

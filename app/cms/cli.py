@@ -15,6 +15,7 @@ from app.common.db import write_transaction
 from app.common.errors import DomainError
 from app.common.slugs import pinyin_slug, unused_slug
 from app.common.time import site_zone
+from app.common.validators import remove_unstorable
 from app.extensions import db
 
 cms_cli = AppGroup("cms", help="文章管理：导入、重新渲染")
@@ -43,13 +44,15 @@ def import_command(files: tuple[Path, ...], column_key: str | None, default_auth
             article = service.create_article(
                 service.ArticleInput(
                     title=imported.title, summary=imported.summary, body=imported.body,
-                    author_name=imported.author_name or (default_author or "").strip(), column_id=column_id,
+                    author_name=imported.author_name or remove_unstorable(default_author or "").strip(),
+                    column_id=column_id,
                     # A placeholder title would give a slug that outlives it: name the page after the file.
                     slug=_file_slug(path) if imported.title_missing else "",
                 ),
                 actor=None,
-                # Where the text came from, for editors: in the revision list, not in the body.
-                note=imported.editor_note(path.name),
+                # Where the text came from, for editors: in the revision list, not in the body. A
+                # file name may hold control characters, or lone surrogates (undecodable bytes).
+                note=imported.editor_note(remove_unstorable(path.name)),
             )
         except DomainError as error:
             failed += 1

@@ -11,7 +11,6 @@ from dataclasses import dataclass
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from werkzeug.datastructures import MultiDict
 from wtforms import DateTimeLocalField, HiddenField, IntegerField, SelectField, StringField, TextAreaField
@@ -20,6 +19,8 @@ from wtforms.validators import Length, Optional, ValidationError
 from app.cms.errors import PublishAtInPast, PublishAtRequired
 from app.cms.models import Article, ArticleStatus
 from app.cms.service import MAX_TAG_CHARS, MAX_TAGS, ArticleInput
+from app.common.forms import AppForm
+from app.common.pagination import id_arg
 from app.common.time import from_local_input, to_local_input, utcnow
 
 DEFAULT_AUTHOR = "玺承集团"
@@ -28,7 +29,6 @@ _TAG_SEPARATORS = re.compile(r"[,，、;；\n]+")
 
 STATUS_FILTERS = ("draft", "scheduled", "published", "archived")
 LIST_PER_PAGE = 20
-MAX_PAGE = 10_000  # deeper pages are never linked; the cap keeps OFFSET a sane number
 
 
 def _at_most(n: int) -> Length:
@@ -45,7 +45,7 @@ def split_tags(text: str | None) -> list[str]:
     return names
 
 
-class ArticleForm(FlaskForm):
+class ArticleForm(AppForm):
     title = StringField(_l("标题"))
     slug = StringField(_l("链接名"), description=_l("留空则根据标题的拼音自动生成；只能使用小写字母、数字和连字符"))
     summary = TextAreaField(_l("导读"), validators=[_at_most(1000)],
@@ -144,13 +144,10 @@ def list_filters(args: MultiDict) -> ListFilters:
     return ListFilters(
         q=" ".join(args.get("q", "").split())[:100],
         status=status if status in STATUS_FILTERS else "",
-        column_id=args.get("column", type=int),
+        column_id=id_arg(args, "column"),
         author=args.get("author", "").strip()[:50],
     )
 
-
-def page_number(args: MultiDict) -> int:
-    return min(max(args.get("page", 1, type=int) or 1, 1), MAX_PAGE)
 
 
 def schedule_time_error(form: ArticleForm) -> str | None:

@@ -22,12 +22,12 @@ from app.cms.models import (
     Tag,
     article_tags,
 )
+from app.common.pagination import MAX_PAGE
 from app.common.time import utcnow
 from app.extensions import db
 
 PER_PAGE = 10
 # Deeper pages than this are never linked; capping the number keeps OFFSET within a bigint.
-MAX_PAGE = 10_000
 RELATED_LIMIT = 4
 # A search box is for a few words, not a document.
 MAX_QUERY_CHARS = 50

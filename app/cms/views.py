@@ -25,6 +25,7 @@ from app.catalog.models import CampSession
 from app.cms import queries, rendering, service
 from app.cms.feed import atom_feed
 from app.cms.models import Article
+from app.common.pagination import page_number
 from app.common.time import utcnow
 
 bp = Blueprint("cms", __name__)
@@ -49,7 +50,7 @@ def _slug(value: str) -> str:
 
 
 def _page_arg() -> int:
-    return request.args.get("page", 1, type=int)
+    return page_number(request.args)
 
 
 @bp.app_template_filter("article_snippet")

@@ -1,8 +1,12 @@
-"""Validators for the people this product serves: Chinese names and mainland mobile numbers."""
+"""Validators for the people this product serves (Chinese names, mainland mobile numbers) and for
+what a database can store (text without control characters, numbers and dates in range)."""
 from __future__ import annotations
 
+import math
 import re
 import unicodedata
+from datetime import date, datetime
+from decimal import Decimal
 
 from flask_babel import lazy_gettext as _l
 from wtforms import ValidationError
@@ -65,3 +69,61 @@ class PersonName:
             raise ValidationError(_l("姓名长度应为 %(min)s–%(max)s 个字", min=self.min_length, max=self.max_length))
         if not is_person_name(field.data):
             raise ValidationError(_l("姓名只能包含文字和间隔号「·」，请检查是否有数字或符号"))
+
+
+# --- text a database can store ------------------------------------------------------------------
+# C0 controls but tab and newline, DEL and the C1 block: invisible, and NUL cannot be stored at all
+# by PostgreSQL ("text fields cannot contain NUL"). CR is not here: newlines are normalised first.
+_CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+# Half of a UTF-16 pair alone (JSON's "\ud800"): no database encoding can store it.
+_LONE_SURROGATES = re.compile(r"[\ud800-\udfff]")
+_LINE_BREAKS = re.compile(r"\r\n?")
+
+
+def normalise_newlines(text: str) -> str:
+    """Browsers send a textarea's lines as CRLF; old Mac files use a lone CR. Keep LF only."""
+    return _LINE_BREAKS.sub("\n", text) if "\r" in text else text
+
+
+def unstorable_text_reason(text: str) -> str | None:
+    """Why this (newline-normalised) text must be refused, in Chinese, or None if it is fine."""
+    if _CONTROL_CHARACTERS.search(text):
+        return str(_l("含有不可见的控制字符，请删除后重试"))
+    if _LONE_SURROGATES.search(text):
+        return str(_l("含有无法识别的字符（不成对的代理字符），请删除后重试"))
+    return None
+
+
+def remove_unstorable(text: str) -> str:
+    """For text nobody can be asked to fix (file names, imported files): drop what cannot be stored."""
+    return _LONE_SURROGATES.sub("", _CONTROL_CHARACTERS.sub("", normalise_newlines(text)))
+
+
+# --- numbers and dates a database can store ------------------------------------------------------
+INTEGER_MIN, INTEGER_MAX = -(2**31), 2**31 - 1  # INTEGER columns (32-bit signed on PostgreSQL)
+NUMERIC_10_2_MAX = Decimal("99999999.99")  # the largest amount a Numeric(10, 2) column holds
+# No booking, article or attendance day of this product lies outside these; year 1 or 9999 would
+# overflow on conversion between time zones, and is a typing slip anyway.
+EARLIEST_DATE, LATEST_DATE = date(2000, 1, 1), date(2100, 12, 31)
+
+
+def out_of_range_reason(value: object) -> str | None:
+    """Why a parsed number or date cannot be stored, in Chinese, or None if it can."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, Decimal | float):
+        if not (value.is_finite() if isinstance(value, Decimal) else math.isfinite(value)):
+            return str(_l("请输入有效的数字"))
+        if abs(Decimal(value)) > NUMERIC_10_2_MAX:
+            return str(_l("数值太大"))
+    elif isinstance(value, int):
+        if not INTEGER_MIN <= value <= INTEGER_MAX:
+            return str(_l("数值超出范围"))
+    elif isinstance(value, date):  # datetime is a date too
+        day = value.date() if isinstance(value, datetime) else value
+        if not EARLIEST_DATE <= day <= LATEST_DATE:
+            years = {"first": EARLIEST_DATE.year, "last": LATEST_DATE.year}
+            if isinstance(value, datetime):
+                return str(_l("请选择 %(first)s 至 %(last)s 年之间的时间", **years))
+            return str(_l("请选择 %(first)s 至 %(last)s 年之间的日期", **years))
+    return None

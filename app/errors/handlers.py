@@ -42,7 +42,8 @@ def register_error_handlers(app: Flask) -> None:
         # Unknown URLs and wrong methods under /api/ fail before the API blueprint is known.
         if is_api_request():
             return http_error_response(error)
-        return render_error(error.code or 500)
+        # user_message: the Chinese reason some of our own HTTP errors carry (common/routing.py).
+        return render_error(error.code or 500, getattr(error, "user_message", None))
 
     @app.errorhandler(Exception)
     def unexpected_error(error: Exception):

@@ -6,6 +6,7 @@ from flask import Blueprint, abort, render_template, request
 from sqlalchemy import func, select
 
 from app.accounts.permissions import admin_required
+from app.common.pagination import page_number
 from app.extensions import db
 from app.mail.models import OutboxMessage, OutboxStatus
 from app.mail.service import compose, template_label
@@ -21,7 +22,8 @@ def outbox():
     query = select(OutboxMessage).order_by(OutboxMessage.id.desc())
     if status_filter in {s.value for s in OutboxStatus}:
         query = query.where(OutboxMessage.status == OutboxStatus(status_filter))
-    page = db.paginate(query, per_page=PAGE_SIZE, error_out=False)
+    # The page number bounded (common/pagination.py), not Flask-SQLAlchemy's unbounded ?page=.
+    page = db.paginate(query, page=page_number(request.args), per_page=PAGE_SIZE, error_out=False)
     counts = dict(db.session.execute(select(OutboxMessage.status, func.count()).group_by(OutboxMessage.status)).all())
     return render_template("mail/outbox.html", page=page, counts=counts, status_filter=status_filter,
                            template_label=template_label, statuses=list(OutboxStatus))

@@ -1,12 +1,12 @@
 """Forms of the door check-in page and the attendance grid."""
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from wtforms import DateField, HiddenField, IntegerField, StringField
 from wtforms.validators import AnyOf, DataRequired, InputRequired, Length
 from wtforms.widgets import HiddenInput
 
+from app.common.forms import AppForm
 
-class CheckInForm(FlaskForm):
+class CheckInForm(AppForm):
     """What a scanner types (the ticket link off the QR code, then Enter), the phone's camera reads,
     or staff type by hand."""
 
@@ -17,7 +17,7 @@ class CheckInForm(FlaskForm):
     ])
 
 
-class AttendanceForm(FlaskForm):
+class AttendanceForm(AppForm):
     """One cell of the attendance grid: this person, this day, present or not."""
 
     registration_id = IntegerField(widget=HiddenInput(), validators=[InputRequired()])
@@ -25,5 +25,5 @@ class AttendanceForm(FlaskForm):
     present = HiddenField(validators=[AnyOf(["0", "1"])])
 
 
-class TicketCheckInForm(FlaskForm):
+class TicketCheckInForm(AppForm):
     """The 签到 button on a ticket's link page: only the CSRF token, the ticket is in the address."""

@@ -2,12 +2,13 @@
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
-from flask_wtf import FlaskForm
 from werkzeug.datastructures import MultiDict
 from wtforms import IntegerField, SelectField, StringField, SubmitField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange
 
 from app.accounts.forms import _email_field, _name_field, _phone_field
+from app.common.forms import AppForm
+from app.common.pagination import bounded_int, page_number
 from app.roster.queries import CHECKIN_FILTERS, MAX_PER_PAGE, PER_PAGE, STATUS_FILTERS, RosterFilters
 
 
@@ -24,20 +25,18 @@ def roster_filters(args: MultiDict) -> RosterFilters:
 
 
 def page_args(args: MultiDict) -> tuple[int, int]:
-    page = max(args.get("page", 1, type=int) or 1, 1)
-    per_page = min(max(args.get("per_page", PER_PAGE, type=int) or PER_PAGE, 1), MAX_PER_PAGE)
-    return page, per_page
+    return page_number(args), bounded_int(args, "per_page", PER_PAGE, 1, MAX_PER_PAGE)
 
 
-class CancelForm(FlaskForm):
+class CancelForm(AppForm):
     submit = SubmitField(_l("取消报名"))
 
 
-class PromoteForm(FlaskForm):
+class PromoteForm(AppForm):
     submit = SubmitField(_l("手动转正"))
 
 
-class MoveForm(FlaskForm):
+class MoveForm(AppForm):
     # Choices are the course's other sessions; any id is passed on, so that the booking service,
     # not the form, says why a session cannot be chosen (other course, full, not found).
     target_session_id = SelectField(_l("调往场次"), coerce=int, validate_choice=False,
@@ -51,7 +50,7 @@ class MoveForm(FlaskForm):
         ]
 
 
-class CapacityForm(FlaskForm):
+class CapacityForm(AppForm):
     capacity = IntegerField(
         _l("名额"),
         validators=[InputRequired(_l("请填写名额")),
@@ -61,7 +60,7 @@ class CapacityForm(FlaskForm):
     submit = SubmitField(_l("修改名额"))
 
 
-class ExistingAccountForm(FlaskForm):
+class ExistingAccountForm(AppForm):
     """Someone who already has an account: found by email or phone."""
 
     login = StringField(
@@ -72,7 +71,7 @@ class ExistingAccountForm(FlaskForm):
     add_existing = SubmitField(_l("添加已有账号"))
 
 
-class NewPersonForm(FlaskForm):
+class NewPersonForm(AppForm):
     """A walk-in or a phone booking: an account is made with the sign-up form's rules, except that
     many walk-ins give a name and a phone number but no email."""
 
