@@ -6,6 +6,7 @@ from wtforms.widgets import HiddenInput
 
 from app.common.forms import AppForm
 
+
 class CheckInForm(AppForm):
     """What a scanner types (the ticket link off the QR code, then Enter), the phone's camera reads,
     or staff type by hand."""
