@@ -183,7 +183,7 @@ def _typings(serial: str) -> list[str]:
         serial.translate(fullwidth),                    # a Chinese input method's full-width characters
         f"XC{year}—{session}‐{number}",                 # an em dash and a Unicode hyphen
         f"XC{year}－{session}－{number}",               # full-width hyphen-minus only
-        f"Xc{year}\u200b-{session}-{number}\x00",       # a zero-width space and a NUL from a copy
+        f"Xc{year}\u200b-{session}-{number}\ufeff",     # a zero-width space and a BOM from a copy
     ]
 
 
@@ -201,9 +201,11 @@ def test_an_unknown_serial_typed_loosely_is_shown_back_normalised(client):
     response = client.get("/verify", query_string={"serial": "xc2025 9999 0001"})
     assert response.status_code == 404
     assert "没有编号为 XC2025-9999-0001 的证书" in response.get_data(as_text=True)
-    for junk in ("𠮷䶮喆堃", "XC2025-0001", "\x00" * 40, "XC" + "9" * 62):
+    for junk in ("𠮷䶮喆堃", "XC2025-0001", "XC" + "9" * 62):
         response = client.get("/verify", query_string={"serial": junk})
         assert response.status_code == 404 and "未找到该证书" in response.get_data(as_text=True), junk
+    response = client.get("/verify", query_string={"serial": "\x00" * 40})  # no person types a NUL
+    assert response.status_code == 400 and "控制字符" in response.get_data(as_text=True)
 
 
 def test_a_serial_with_a_five_digit_session_id_is_found_without_dashes(app, staff):

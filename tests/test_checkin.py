@@ -395,7 +395,7 @@ def test_the_camera_is_told_why_a_ticket_is_refused(app, staff_client, camp, bad
         (f"https://old-domain.example.cn/app/t/{bad_tickets['elsewhere']}", "这张票不属于本场次"),
         (f"{site}/t/ABCDEFGHJKMN", "无效的票码，查无此票"),
         ("https://weixin.qq.com/r/abc123", "无效的票码，查无此票"),  # someone's WeChat QR, not a ticket
-        ("𠮷\x00" * 100, "无效的票码，查无此票"),
+        ("𠮷\x00" * 100, "含有不可见的控制字符"),  # refused by the form before any look-up
         ("x" * 301, "无效的票码，查无此票"),  # longer than any link: refused by the form, not looked up
     ]
     for scanned, message in cases:

@@ -92,13 +92,15 @@ def world(app, admin, staff, student):
     student_client.post(f"/sessions/{session_id}/book", data={"csrf_token": clients["student"][1]})
     with app.app_context():
         from app.booking.models import Registration
-        ids["registration_id"] = ids["certificate_id"] = db.session.scalar(select(Registration.id))
+        registration = db.session.scalar(select(Registration))
+        ids["registration_id"] = ids["certificate_id"] = registration.id
+        ids["code"] = registration.ticket_code  # the ticket link /t/<code>
         db.session.remove()
     return ids, clients
 
 
 def _role_for(rule: str) -> str:
-    if rule.startswith(("/admin", "/staff")):
+    if rule.startswith(("/admin", "/staff", "/t/")):  # /t/<code>: staff check in from a ticket link
         return "admin"
     if rule.startswith(("/account/login", "/account/signup", "/account/reset")):
         return "anonymous"
