@@ -20,7 +20,7 @@ JOURNEY = "camera-checkin"
 
 def test_staff_scan_tickets_with_the_phone_camera(site, launch_browser, width, tmp_path):
     people = [(f"camera{width}-{n}@example.com", name) for n, name in enumerate(["冯扫码", "褚旧票", "卫链接"], 1)]
-    ids = [make_student(site, email, name, phone_number(width, 20 + n)) for n, (email, name) in enumerate(people)]
+    ids = [make_student(site, email, name, phone_number(width, 40 + n)) for n, (email, name) in enumerate(people)]
     camp, codes = session_today(site, f"小红书笔记一日实战 {width}", ids)
     first, second, third = (codes[user_id] for user_id in ids)
 
@@ -101,7 +101,7 @@ def _check_in_from_the_ticket_link(site, staff: Person, camp, name: str, code: s
 def test_without_the_camera_staff_are_told_why_and_typing_still_works(site, launch_browser, open_browser, width):
     """A phone that refused the camera (a camera, no permission), then a computer with no camera:
     the page says which in Chinese, and the code typed below checks the person in as before."""
-    [student] = [make_student(site, f"nocam{width}@example.com", "蒋手输", phone_number(width, 30))]
+    [student] = [make_student(site, f"nocam{width}@example.com", "蒋手输", phone_number(width, 50))]
     camp, codes = session_today(site, f"拼多多一日实战 {width}", [student])
     door = f"/staff/sessions/{camp.session_id}/checkin"
 

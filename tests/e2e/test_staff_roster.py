@@ -42,7 +42,7 @@ def assert_third_day_reachable_with_name_in_view(page, wrap: str, name: str, day
 def test_staff_see_every_day_of_a_three_day_camp(site, open_browser, width):
     people = [(f"roster{width}-{n}@a-rather-long-company-domain.example.com", name)
               for n, name in enumerate(["阿依古丽·买买提", "欧阳娜娜", "王𠮷"], 1)]
-    ids = [make_student(site, email, name, phone_number(width, 30 + n)) for n, (email, name) in enumerate(people)]
+    ids = [make_student(site, email, name, phone_number(width, 60 + n)) for n, (email, name) in enumerate(people)]
     camp = three_day_session_today(site, f"小红书电商三天实战营 {width}", ids,
                                    "小红书起号实操：从 0 到月销百万的 30 天完整复盘（附店铺数据）")
 
