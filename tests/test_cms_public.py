@@ -340,7 +340,9 @@ def test_a_full_session_card_offers_the_waitlist(app, client, editor_id):
 
 @pytest.mark.parametrize(("session_fields", "reason"), [
     pytest.param({"registration_closes_at": utcnow() - timedelta(hours=1)}, "报名已截止", id="closed"),
-    pytest.param({"starts_at": utcnow() - timedelta(hours=2)}, "报名已截止", id="started"),
+    pytest.param({"starts_at": utcnow() - timedelta(hours=2)}, "已开课", id="started"),
+    pytest.param({"starts_at": utcnow() - timedelta(days=3), "ends_at": utcnow() - timedelta(days=1)}, "已结束",
+                 id="finished"),
     pytest.param({"registration_opens_at": datetime(2031, 3, 2, 1, 0, tzinfo=UTC),
                   "starts_at": datetime(2031, 4, 1, 1, 0, tzinfo=UTC)}, "3月2日 09:00 开放报名", id="not-open-yet"),
 ])

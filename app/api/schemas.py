@@ -18,6 +18,7 @@ from app.accounts.forms import PASSWORD_MAX, PASSWORD_MIN, LoginForm, SignupForm
 from app.accounts.models import User
 from app.booking import service as booking
 from app.booking.models import Registration
+from app.catalog.availability import booking_refusal
 from app.catalog.models import CampSession
 from app.common.time import site_zone
 from app.common.validators import normalise_newlines, unstorable_text_reason
@@ -178,7 +179,7 @@ def user_json(user: User) -> dict:
 
 def session_out(camp: CampSession, now: datetime) -> SessionOut:
     starts_at, ends_at = _local(camp.starts_at), _local(camp.ends_at)
-    reason = booking.refusal_reason(camp, now)
+    refusal = booking_refusal(camp, now)
     return SessionOut(
         id=camp.id,
         course_title=camp.course.title,
@@ -195,9 +196,9 @@ def session_out(camp: CampSession, now: datetime) -> SessionOut:
         capacity=camp.capacity,
         seats_left=camp.seats_left,
         waitlist_length=camp.waitlisted_count,
-        # Derived from the reason so the two can never disagree.
-        registration_open=reason is None,
-        refusal_reason=reason,
+        # Derived from the one rule's answer so the two can never disagree.
+        registration_open=refusal is None,
+        refusal_reason=None if refusal is None else str(refusal.message),
     )
 
 

@@ -1,32 +1,29 @@
 from flask_babel import lazy_gettext as _l
 
+from app.catalog.availability import BookingRefusal
+from app.catalog.errors import SessionNotFound  # noqa: F401 (a session is catalog's; booking raises it too)
 from app.common.contact import please_contact
 from app.common.errors import DomainError
 
 
-class SessionNotFound(DomainError):
-    code = "session_not_found"
-    message = _l("找不到这个场次")
-
-
 class SessionNotPublished(DomainError):
     code = "session_not_published"
-    message = _l("该场次尚未开放报名")
+    message = BookingRefusal.NOT_PUBLISHED.message
 
 
 class RegistrationNotOpenYet(DomainError):
     code = "registration_not_open_yet"
-    message = _l("报名尚未开始，请稍后再来")
+    message = BookingRefusal.NOT_OPEN_YET.message
 
 
 class RegistrationEnded(DomainError):
     code = "registration_closed"
-    message = _l("报名已截止")
+    message = BookingRefusal.CLOSED.message
 
 
 class SessionAlreadyStarted(DomainError):
     code = "session_started"
-    message = _l("该场次已开课或已结束，无法报名")
+    message = BookingRefusal.STARTED.message
 
 
 class ProfileIncomplete(DomainError):

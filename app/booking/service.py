@@ -55,8 +55,11 @@ from app.booking.errors import (
 )
 from app.booking.models import ACTIVE_STATUSES, Registration, RegistrationStatus
 from app.booking.tickets import new_ticket_code
+from app.catalog import service as catalog
+from app.catalog.availability import BookingRefusal, booking_refusal
 from app.catalog.models import CampSession, Course
 from app.common.db import begin_write, write_transaction
+from app.common.errors import DomainError
 from app.common.time import utcnow
 from app.extensions import db
 
@@ -128,42 +131,30 @@ def waitlist_position(registration: Registration) -> int | None:
     )
 
 
-def refusal_reason(camp: CampSession, now: datetime) -> str | None:
-    """Why this session cannot be booked now, in words for the page; None if it can."""
-    try:
-        _check_bookable(camp, camp.course.is_published, now)
-    except (SessionNotPublished, RegistrationNotOpenYet, RegistrationEnded, SessionAlreadyStarted) as error:
-        return str(error.message)
-    return None
-
-
 # --- the transaction's building blocks ------------------------------------------------------
 
 def _lock_session(session_id: int) -> CampSession:
     """The session row, fresh and locked until the transaction ends (its course loaded with it)."""
-    camp = db.session.scalar(
-        select(CampSession)
-        .where(CampSession.id == session_id)
-        .options(joinedload(CampSession.course))
-        .with_for_update(of=CampSession)
-        .execution_options(populate_existing=True)
-    )
-    if camp is None:
-        raise SessionNotFound()
-    return camp
+    return catalog.lock_session(session_id)
 
 
-def _check_bookable(camp, course_published: bool, now: datetime) -> None:
-    """`camp`: a CampSession or a row with its is_published, starts_at and registration window.
-    statements.bookable is the same rule in SQL."""
-    if not (camp.is_published and course_published):
-        raise SessionNotPublished()
-    if now >= camp.starts_at:
-        raise SessionAlreadyStarted()
-    if camp.registration_opens_at is not None and now < camp.registration_opens_at:
-        raise RegistrationNotOpenYet()
-    if camp.registration_closes_at is not None and now >= camp.registration_closes_at:
-        raise RegistrationEnded()
+# Each reason a session cannot be booked (catalog's one rule) as the booking's domain error,
+# whose code the API answers with.
+_REFUSAL_ERRORS: dict[BookingRefusal, type[DomainError]] = {
+    BookingRefusal.NOT_PUBLISHED: SessionNotPublished,
+    BookingRefusal.ENDED: SessionAlreadyStarted,
+    BookingRefusal.STARTED: SessionAlreadyStarted,
+    BookingRefusal.NOT_OPEN_YET: RegistrationNotOpenYet,
+    BookingRefusal.CLOSED: RegistrationEnded,
+}
+
+
+def _check_bookable(camp: CampSession, now: datetime) -> None:
+    """Raise the domain error of the reason `camp` cannot be booked at `now`, if any. The booking
+    statement applies the same rule in SQL (availability.bookable_clause)."""
+    refusal = booking_refusal(camp, now)
+    if refusal is not None:
+        raise _REFUSAL_ERRORS[refusal]()
 
 
 def _move_counts(camp: CampSession, *conditions, **changes) -> Row | None:
@@ -284,7 +275,7 @@ def _existing_or_refusal(user_id: int, session_id: int, now: datetime) -> Bookin
     camp = db.session.get(CampSession, session_id)
     if camp is None:
         raise SessionNotFound()
-    _check_bookable(camp, camp.course.is_published, now)
+    _check_bookable(camp, now)
     return None
 
 
@@ -422,9 +413,17 @@ def apply_capacity(camp: CampSession, new_capacity: int, now: datetime,
     return _promote_waiting(camp, now, PROMOTED_BY_CAPACITY)
 
 
+@catalog.capacity_requested.connect
+def _apply_requested_capacity(camp: CampSession, *, capacity: int, actor: User | None,
+                              now: datetime) -> list[Registration]:
+    """The catalogue's session editor saves a capacity with the session's other fields, in its
+    transaction and under the session's lock: the capacity rule applies, as above."""
+    return apply_capacity(camp, capacity, now, actor)
+
+
 def lock_session(session_id: int) -> CampSession:
-    """This session, locked for the rest of the caller's write transaction (the catalogue's
-    session editor saves capacity with the other fields in one transaction)."""
+    """This session, locked for the rest of the caller's write transaction (certificates draw
+    serial numbers under it)."""
     return _lock_session(session_id)
 
 

@@ -22,22 +22,20 @@ import functools
 from sqlalchemy import (
     JSON,
     String,
-    and_,
     bindparam,
     case,
     cast,
-    exists,
     func,
     insert,
     literal,
     null,
-    or_,
     select,
     true,
     update,
 )
 
 from app.booking.models import Registration, RegistrationStatus
+from app.catalog.availability import bookable_clause
 from app.catalog.models import CampSession, Course
 from app.common.time import UtcDateTime
 from app.mail.models import OutboxMessage, OutboxStatus
@@ -64,26 +62,16 @@ def _now():
     return bindparam("now", type_=UtcDateTime())
 
 
-def bookable(now) -> object:
-    """The session can be booked at `now`: the SQL twin of service._check_bookable."""
-    return and_(
-        sessions.c.is_published.is_(True),
-        sessions.c.starts_at > now,
-        or_(sessions.c.registration_opens_at.is_(None), sessions.c.registration_opens_at <= now),
-        or_(sessions.c.registration_closes_at.is_(None), sessions.c.registration_closes_at > now),
-        exists().where(courses.c.id == sessions.c.course_id, courses.c.is_published.is_(True)),
-    )
-
-
 def _session_to_book():
-    """The row of session :session_id if it can be booked now, locked (PostgreSQL), with the
-    decision: has_seat, and the waitlist number the booking gets if it has none."""
+    """The row of session :session_id if it can be booked now (catalog's rule as SQL,
+    app/catalog/availability.py, beside its Python form), locked (PostgreSQL), with the decision:
+    has_seat, and the waitlist number the booking gets if it has none."""
     return (
         select(sessions.c.id.label("session_id"),
                (sessions.c.seats_taken < sessions.c.capacity).label("has_seat"),
                (sessions.c.waitlist_issued + 1).label("next_number"),
                _now().label("booked_at"))
-        .where(sessions.c.id == bindparam("session_id"), bookable(_now()))
+        .where(sessions.c.id == bindparam("session_id"), bookable_clause(_now()))
         .with_for_update(of=sessions)  # not rendered on SQLite, where the transaction has the database
     )
 

@@ -9,12 +9,12 @@ from flask_login import current_user, login_required
 
 from app.accounts import service as accounts
 from app.booking import service
-from app.booking.errors import SessionNotFound
 from app.booking.forms import BookingForm, CancelForm
 from app.booking.models import RegistrationStatus, waitlist_place_label
 from app.booking.tickets import format_ticket_code, ticket_qr_svg
 from app.catalog import service as catalog
-from app.certificates import queries as certificate_queries
+from app.catalog.availability import session_availability
+from app.catalog.errors import SessionNotFound
 from app.common.errors import DomainError
 from app.common.forms import show_error_on_form
 from app.common.time import utcnow
@@ -72,8 +72,9 @@ def book(session_id: int):
                 flash(_("名额已满，您已加入候补：%(place)s", place=waitlist_place_label(outcome.waitlist_position)),
                       "info")
             return redirect(url_for("booking.my_registrations", _anchor=f"r{registration.id}"))
+    now = utcnow()
     return render_template(
-        "booking/book.html", form=form, camp=camp, refusal=service.refusal_reason(camp, utcnow()),
+        "booking/book.html", form=form, camp=camp, now=now, offer=session_availability(camp, now),
         waitlist_length=camp.waitlisted_count,
     )
 
@@ -86,7 +87,6 @@ def my_registrations():
         "booking/my_registrations.html",
         registrations=registrations,
         positions={r.id: service.waitlist_position(r) for r in registrations},
-        certificates=certificate_queries.valid_certificates_by_registration([r.id for r in registrations]),
         cancel_form=CancelForm(),
         now=utcnow(),
     )

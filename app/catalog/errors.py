@@ -12,3 +12,8 @@ class SlugTaken(DomainError):
 class CourseNotFound(DomainError):
     code = "course_not_found"
     message = _l("找不到这门课程")
+
+
+class SessionNotFound(DomainError):
+    code = "session_not_found"
+    message = _l("找不到这个场次")

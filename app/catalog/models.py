@@ -113,18 +113,6 @@ class CampSession(db.Model):
         tz = ZoneInfo(zone)
         return self.starts_at.astimezone(tz).date(), self.ends_at.astimezone(tz).date()
 
-    def has_started(self, now: datetime) -> bool:
-        return now >= self.starts_at
-
-    def registration_is_open(self, now: datetime) -> bool:
-        return (
-            self.is_published
-            and self.course.is_published
-            and not self.has_started(now)
-            and (self.registration_opens_at is None or now >= self.registration_opens_at)
-            and (self.registration_closes_at is None or now < self.registration_closes_at)
-        )
-
     def can_student_cancel(self, now: datetime) -> bool:
         deadline = self.cancellation_deadline or self.starts_at
         return now < deadline

@@ -1,22 +1,21 @@
 """Courses and sessions: creating, editing and finding them.
 
-Seats are not touched here: a session's capacity goes through the booking service's capacity
-rule (`apply_capacity`), inside the same transaction as the session's other fields.
+Seats are not touched here: a session's new capacity is handed to the booking core through the
+`capacity_requested` signal, inside the same transaction as the session's other fields. Catalog
+never imports booking (booking depends on catalog; tests/test_import_direction.py checks it).
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
 
+from blinker import Namespace
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload, selectinload
 
 from app.accounts.models import User
-from app.booking import service as booking
-from app.booking.errors import SessionNotFound
-from app.booking.models import Registration
-from app.catalog.errors import CourseNotFound, SlugTaken
+from app.catalog.errors import CourseNotFound, SessionNotFound, SlugTaken
 from app.catalog.models import CampSession, Course
 from app.common.db import write_transaction
 from app.common.slugs import pinyin_slug, unused_slug
@@ -31,6 +30,15 @@ SESSION_FIELDS = (
     "label", "starts_at", "ends_at", "city", "venue", "address", "price",
     "registration_opens_at", "registration_closes_at", "cancellation_deadline", "is_published",
 )
+
+
+_signals = Namespace()
+# Sent by update_session, in its transaction with the session locked, when the editor gives a
+# capacity, with capacity=, actor= and now=. The booking core receives it (app/booking/service.py:
+# it alone changes capacity and seats: not below the confirmed count, the audit entry, new seats
+# filled from the waitlist) and returns the registrations it promoted. A signal rather than a
+# call because the package that reacts imports the one that changes, never the reverse.
+capacity_requested = _signals.signal("capacity-requested")
 
 
 def _flush_course() -> None:
@@ -77,16 +85,36 @@ def create_session(course_id: int, capacity: int, **fields) -> CampSession:
 @dataclass
 class SessionUpdate:
     session: CampSession
-    promoted: list[Registration]
+    promoted: list  # the registrations promoted from the waitlist by a capacity raise
+
+
+def lock_session(session_id: int) -> CampSession:
+    """The session row, fresh and locked until the transaction ends (its course loaded with it):
+    a PostgreSQL row lock; on SQLite the write transaction already has the database."""
+    camp = db.session.scalar(
+        select(CampSession)
+        .where(CampSession.id == session_id)
+        .options(joinedload(CampSession.course))
+        .with_for_update(of=CampSession)
+        .execution_options(populate_existing=True)
+    )
+    if camp is None:
+        raise SessionNotFound()
+    return camp
 
 
 @write_transaction
 def update_session(session_id: int, capacity: int | None = None, actor: User | None = None, **fields) -> SessionUpdate:
-    camp = booking.lock_session(session_id)
+    camp = lock_session(session_id)
     for name in SESSION_FIELDS:
         if name in fields:
             setattr(camp, name, fields[name])
-    promoted = booking.apply_capacity(camp, capacity, utcnow(), actor) if capacity is not None else []
+    promoted = []
+    if capacity is not None:
+        answers = capacity_requested.send(camp, capacity=capacity, actor=actor, now=utcnow())
+        if not answers:  # nothing would apply it: fail loudly rather than drop the new capacity
+            raise RuntimeError("no receiver for capacity_requested: app.booking.service is not imported")
+        promoted = [registration for _receiver, answer in answers for registration in answer]
     return SessionUpdate(camp, promoted)
 
 

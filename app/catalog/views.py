@@ -4,9 +4,13 @@ from __future__ import annotations
 from flask import Blueprint, abort, render_template
 
 from app.catalog import service
+from app.catalog.availability import session_availability
 from app.common.time import utcnow
 
 bp = Blueprint("catalog", __name__, url_prefix="/courses")
+# Whether a session can be booked, and if not why, in every template (catalogue, home page, booking
+# page, article booking cards): the one rule, asked, never re-derived in a template.
+bp.add_app_template_global(session_availability)
 
 
 @bp.route("/")

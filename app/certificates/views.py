@@ -35,6 +35,9 @@ from app.roster import queries as roster_queries
 
 bp = Blueprint("certificates", __name__)
 staff_bp = Blueprint("certificates_staff", __name__, url_prefix="/staff")
+# 我的报名 (a booking page) offers each registration's certificate: certificates, the feature
+# above booking, gives it the look-up (one query for the page), so booking never imports certificates.
+bp.add_app_template_global(queries.valid_certificates_by_registration, "downloadable_certificates")
 
 
 @bp.context_processor

@@ -1,0 +1,60 @@
+"""Dependencies point one way: features below never import features above. Catalog (courses and
+sessions) is below booking; booking is below roster, certificates and the CMS. The package that
+reacts to a change imports the one that changes (booking receives catalog's capacity_requested
+signal; certificates give 我的报名 its certificates as a template global)."""
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+APP = Path(__file__).resolve().parent.parent / "app"
+ABOVE_CATALOG = ("app.booking", "app.roster", "app.certificates", "app.cms", "app.api", "app.admin", "app.main")
+ABOVE_BOOKING = ("app.roster", "app.certificates", "app.cms", "app.api", "app.admin", "app.main")
+
+
+def _imports(package: str, module_level_only: bool) -> dict[str, set[str]]:
+    """The modules each file of app/<package> imports: {file: {module, ...}}, relative imports resolved."""
+    found = {}
+    for path in sorted((APP / package).rglob("*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+        nodes = tree.body if module_level_only else ast.walk(tree)
+        names = set()
+        for node in nodes:
+            if isinstance(node, ast.Import):
+                names.update(alias.name for alias in node.names)
+            elif isinstance(node, ast.ImportFrom):
+                if node.level:
+                    parts = ["app", *path.relative_to(APP).with_suffix("").parts][:-node.level]
+                    base = ".".join(parts + ([node.module] if node.module else []))
+                else:
+                    base = node.module or ""
+                names.add(base)
+                names.update(f"{base}.{alias.name}" for alias in node.names)
+        found[str(path.relative_to(APP.parent))] = names
+    return found
+
+
+def _offending(imports: dict[str, set[str]], forbidden: tuple[str, ...]) -> dict[str, list[str]]:
+    """{file: [forbidden modules it imports]} for the files that import any."""
+    def is_forbidden(name: str) -> bool:
+        return any(name == package or name.startswith(package + ".") for package in forbidden)
+
+    found = {path: sorted(filter(is_forbidden, names)) for path, names in imports.items()}
+    return {path: names for path, names in found.items() if names}
+
+
+def test_the_checker_sees_the_imports_that_are_there():
+    """It reads what it should, so an empty answer below means something."""
+    booking = _imports("booking", module_level_only=True)
+    assert "app.catalog.models" in booking["app/booking/service.py"]
+    assert _offending(booking, ("app.catalog",))  # booking does import catalog: found
+
+
+@pytest.mark.parametrize(("package", "forbidden", "module_level_only"), [
+    ("catalog", ABOVE_CATALOG, False),  # not even inside a function
+    ("booking", ABOVE_BOOKING, True),
+])
+def test_a_feature_does_not_import_the_features_above_it(package, forbidden, module_level_only):
+    assert _offending(_imports(package, module_level_only), forbidden) == {}
