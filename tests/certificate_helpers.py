@@ -10,7 +10,7 @@ from app.accounts.models import User
 from app.booking.models import Registration
 from app.certificates import service as certificates
 from app.extensions import db
-from tests.conftest import PASSWORD
+from tests.factories import PASSWORD
 from tests.helpers import login
 from tests.test_certificates_service import AFTER, DAYS, attend, finished_cohort
 

@@ -12,7 +12,7 @@ from app.cms import service
 from app.cms.service import ArticleInput
 from app.common.time import utcnow
 from app.extensions import db
-from tests.conftest import make_user
+from tests.factories import make_user
 
 
 def make_editor(app) -> int:

@@ -1,11 +1,30 @@
-"""Builders for catalogue data, through the same services the admin pages use."""
+"""Rows made through the same services the pages use: users, courses, sessions, registrations.
+
+make_course and make_session run in the caller's application context; make_user and book open
+their own (and close it), so tests read back only what was committed.
+"""
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 
+from app.accounts import service as accounts
+from app.accounts.models import Role, User
+from app.booking import service as booking
 from app.catalog import service as catalog
+from app.catalog.models import CampSession
 from app.common.time import utcnow
+from app.extensions import db
+
+PASSWORD = "secret-pass-1"
+
+
+def make_user(app, email: str, role: Role = Role.STUDENT, name: str = "张三", phone: str | None = None) -> int:
+    with app.test_request_context():
+        user = accounts.register_user(email, PASSWORD, name, phone, role=role)
+        user_id = user.id
+        db.session.remove()
+    return user_id
 
 
 def make_course(title: str = "快速玩转小红书成长特训营", published: bool = True, **fields) -> int:
@@ -34,3 +53,15 @@ def make_session(course_id: int | None = None, capacity: int = 10, published: bo
         **fields,
     )
     return camp.id
+
+
+def book(app, user_id: int, session_id: int, source: str = "web", at: datetime | None = None) -> int:
+    """Book as the student would (a seat, or the waitlist when full): the registration's id.
+    `at` is when; by default now, or the day before the session starts if that is earlier."""
+    with app.test_request_context():
+        camp = db.session.get(CampSession, session_id)
+        at = at or min(utcnow(), camp.starts_at - timedelta(days=1))
+        registration_id = booking.book_seat(db.session.get(User, user_id), session_id, source=source,
+                                            now=at).registration.id
+        db.session.remove()
+    return registration_id

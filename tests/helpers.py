@@ -1,7 +1,14 @@
-"""Helpers that drive the app the way a browser does: fetch the form, then post it with its CSRF token."""
+"""HTTP-level helpers: drive the app the way a browser does (fetch the form, then post it with its
+CSRF token), log in and out, and count the SQL statements a request runs."""
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from sqlalchemy import event
+
+from app.extensions import db
 
 _CSRF_RE = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"|name="csrf_token" value="([^"]+)"')
 
@@ -28,3 +35,30 @@ def login(client, login: str, password: str, remember: bool = False, **kwargs):
 
 def logout(client):
     return submit_form(client, "/account/logout", {}, form_page="/")
+
+
+@contextmanager
+def recorded_statements(app) -> Iterator[list[str]]:
+    """The SQL statements run inside the block, in order. SQLite's BEGIN (a transaction start,
+    emitted by app/common/db.py) is not a query and is left out."""
+    statements: list[str] = []
+
+    def record(conn, cursor, statement, *args) -> None:
+        if not statement.lstrip().upper().startswith("BEGIN"):
+            statements.append(statement)
+
+    with app.app_context():
+        engine = db.engine
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        yield statements
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+
+
+def statements_for(app, client, url: str) -> list[str]:
+    """The SQL statements of one GET, which must succeed."""
+    with recorded_statements(app) as statements:
+        response = client.get(url)
+    assert response.status_code == 200, response.status_code
+    return statements

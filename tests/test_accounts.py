@@ -17,7 +17,7 @@ from tests.account_helpers import (
     text_of,
     user_count,
 )
-from tests.conftest import PASSWORD
+from tests.factories import PASSWORD
 from tests.helpers import login, logout, submit_form
 
 PHONE_ERROR = "请输入 11 位中国大陆手机号，例如 13800138000"

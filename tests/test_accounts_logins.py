@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from app.accounts.models import LoginSession
 from app.extensions import db
 from tests.account_helpers import is_logged_in, text_of
-from tests.conftest import PASSWORD
+from tests.factories import PASSWORD
 from tests.helpers import login, logout, submit_form
 
 COOKIES = ("session", "remember_token")

@@ -14,8 +14,7 @@ from app.certificates.models import Certificate
 from app.extensions import db
 from tests.account_helpers import field_errors, text_of
 from tests.certificate_helpers import cohort, issue, person_of, revoke
-from tests.conftest import PASSWORD, make_user
-from tests.factories import make_session
+from tests.factories import PASSWORD, make_session, make_user
 from tests.helpers import login, submit_form
 
 USERS = "/admin/users/"

@@ -13,7 +13,7 @@ from app.accounts.errors import AdminRequired, LastActiveAdmin
 from app.accounts.models import Role, User
 from app.extensions import db
 from tests.account_helpers import field_errors, is_logged_in, text_of
-from tests.conftest import PASSWORD, make_user
+from tests.factories import PASSWORD, make_user
 from tests.helpers import login
 from tests.test_accounts_concurrency import wait_until_someone_waits_for_a_lock
 from tests.test_admin_users import USERS, account, account_entries, act

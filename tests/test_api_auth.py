@@ -10,7 +10,7 @@ from app.accounts import service as accounts
 from app.accounts.models import Role, User
 from app.extensions import db
 from tests.account_helpers import find_user, get_user, set_active, user_count
-from tests.conftest import PASSWORD, make_user
+from tests.factories import PASSWORD, make_user
 from tests.test_api_helpers import API, VALID_SIGNUP, assert_error, bearer, signup, token_for
 
 MY_REGISTRATIONS = f"{API}/me/registrations"  # any endpoint that needs a token

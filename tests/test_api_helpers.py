@@ -9,8 +9,7 @@ from sqlalchemy import select
 from app.booking.models import Registration
 from app.catalog.models import CampSession
 from app.extensions import db
-from tests.conftest import PASSWORD, make_user
-from tests.factories import make_session
+from tests.factories import PASSWORD, make_session, make_user
 
 API = "/api/v1"
 

@@ -9,7 +9,8 @@ from app.booking.models import Registration
 from app.common.time import utcnow
 from app.extensions import db
 from tests.account_helpers import outbox_messages
-from tests.conftest import make_user
+from tests.factories import make_user
+from tests.helpers import recorded_statements
 from tests.test_api_helpers import (
     API,
     assert_error,
@@ -32,8 +33,9 @@ def headers(app, client):
     return student_headers(app, client, "student@example.com", "13800000003", name="张喆")
 
 
-def _others(app, client, count: int) -> list[dict]:
-    return [student_headers(app, client, f"other{n}@example.com", f"1390000{n:04d}") for n in range(count)]
+def _others(app, client, count: int, first: int = 0) -> list[dict]:
+    return [student_headers(app, client, f"other{n}@example.com", f"1390000{n:04d}")
+            for n in range(first, first + count)]
 
 
 def _mine(client, headers) -> list[dict]:
@@ -248,3 +250,26 @@ def test_cancelling_needs_a_token(app, client, headers):
     registration_id = book(client, new_session(app), headers).get_json()["id"]
 
     assert_error(client.delete(f"{API}/registrations/{registration_id}"), 401, "authentication_required")
+
+
+def test_my_registrations_runs_the_same_statements_however_many_registrations(app, client, headers):
+    def waitlisted_and_confirmed(sessions: range) -> None:
+        """Full sessions where the student waits second in the queue, and as many with a seat."""
+        for n in sessions:
+            full = new_session(app, capacity=1, starts_in_days=20 + n)
+            for other in _others(app, client, 2, first=2 * n):
+                assert book(client, full, other).status_code == 201
+            assert book(client, full, headers).get_json()["waitlist_position"] == 2
+            assert book(client, new_session(app, capacity=5, starts_in_days=40 + n), headers).status_code == 201
+
+    def statements() -> int:
+        with recorded_statements(app) as seen:
+            assert client.get(f"{API}/me/registrations", headers=headers).status_code == 200
+        return len(seen)
+
+    waitlisted_and_confirmed(range(1))
+    few = statements()
+    waitlisted_and_confirmed(range(1, 5))
+
+    assert statements() == few
+    assert sorted(r["waitlist_position"] or 0 for r in _mine(client, headers)) == [0] * 5 + [2] * 5

@@ -25,8 +25,7 @@ from app.catalog.models import CampSession
 from app.common.db import begin_write
 from app.extensions import db
 from tests.account_helpers import outbox_emails
-from tests.conftest import PASSWORD
-from tests.factories import make_session
+from tests.factories import PASSWORD, make_session
 
 TITLE = "快速玩转小红书成长特训营"
 CONFIRMED, WAITLISTED, CANCELLED = (

@@ -32,8 +32,7 @@ from app.catalog.models import CampSession
 from app.extensions import db
 from app.mail.sender import deliver_due
 from tests.account_helpers import Email, outbox_emails
-from tests.conftest import make_user
-from tests.factories import make_course, make_session
+from tests.factories import make_course, make_session, make_user
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 TITLE = "快速玩转小红书成长特训营"
@@ -529,7 +528,7 @@ def test_the_booking_answer_is_the_session_as_the_database_has_it(ctx, students,
         booking.book_seat(db.session.get(User, students[1]), session_id, now=NOW)
 
     outcome = booking.book_seat(db.session.get(User, students[0]), session_id, now=NOW)
-    answer = outcome.booked
+    answer = outcome.registration
     db.session.expire_all()
     stored = registration(answer.id)
 

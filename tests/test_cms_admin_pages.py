@@ -18,8 +18,7 @@ from app.common.time import utcnow
 from app.extensions import db
 from tests.cms_admin_helpers import EDITOR_FORM, article_count, field_errors, only_article, submit_editor
 from tests.cms_reading_helpers import editor, make_column, make_editor, png_bytes, write_article
-from tests.conftest import make_user
-from tests.factories import make_session
+from tests.factories import make_session, make_user
 from tests.helpers import csrf_token_from, submit_form
 
 

@@ -13,8 +13,7 @@ from app.cms.service import ArticleInput
 from app.common.time import utcnow
 from app.extensions import db
 from tests.cms_reading_helpers import days_ago, editor, make_column, make_editor, write_article
-from tests.conftest import make_user
-from tests.factories import make_course, make_session
+from tests.factories import make_course, make_session, make_user
 
 
 @pytest.fixture

@@ -16,7 +16,7 @@ from tests.account_helpers import (
     text_of,
     without_csrf_tokens,
 )
-from tests.conftest import PASSWORD
+from tests.factories import PASSWORD
 from tests.helpers import login, submit_form
 
 NEW_PASSWORD = "brand-new-pass-3"

@@ -23,8 +23,7 @@ from app.common import fonts
 from app.common.db import begin_write
 from app.extensions import db
 from tests.certificate_helpers import cohort, issue, person_of
-from tests.conftest import make_user
-from tests.factories import make_course, make_session
+from tests.factories import make_course, make_session, make_user
 from tests.helpers import csrf_token_from, submit_form
 from tests.pdf_helpers import RARE_NAMES, UNPRINTABLE, all_text, assert_no_font_has, nfc, unembedded_fonts
 from tests.test_certificates_service import DAYS, attend

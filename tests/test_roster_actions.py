@@ -386,7 +386,7 @@ def test_a_registration_moved_while_an_action_waited_for_the_lock_is_left_alone(
     session's lock is granted; releasing a seat in the old session then would undercount it. Here the
     move is made to land exactly then (in the same transaction, so the refusal rolls it back too)."""
     zhang = camp["ids"]["张喆"]
-    lock = booking._lock_session
+    lock = booking.lock_session
     moved = []
 
     def move_then_lock(session_id: int):
@@ -395,7 +395,7 @@ def test_a_registration_moved_while_an_action_waited_for_the_lock_is_left_alone(
             db.session.execute(update(Registration).where(Registration.id == zhang).values(session_id=camp["b"]))
         return lock(session_id)
 
-    monkeypatch.setattr(booking, "_lock_session", move_then_lock)
+    monkeypatch.setattr(booking, "lock_session", move_then_lock)
     before = snapshot(app)
     with app.test_request_context():
         staff = db.session.get(User, camp["staff"])

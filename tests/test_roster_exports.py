@@ -19,8 +19,7 @@ from app.booking.models import Registration, RegistrationStatus
 from app.common import fonts
 from app.extensions import db
 from app.roster import service as roster
-from tests.conftest import make_user
-from tests.factories import make_session
+from tests.factories import make_session, make_user
 from tests.pdf_helpers import unembedded_fonts
 
 TITLE = "快速玩转小红书成长特训营"

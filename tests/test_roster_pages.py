@@ -21,8 +21,7 @@ from app.common.db import begin_write
 from app.common.time import utcnow
 from app.extensions import db
 from app.roster import service as roster
-from tests.conftest import PASSWORD
-from tests.factories import make_course, make_session
+from tests.factories import PASSWORD, book, make_course, make_session
 from tests.helpers import submit_form
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -67,17 +66,6 @@ def running_session(app, course_id: int | None = None, capacity: int = 10) -> in
     midnight = datetime.combine(today_in_shanghai(), time(0, 0), tzinfo=SHANGHAI).astimezone(UTC)
     return session(app, course_id, capacity=capacity, starts_at=midnight,
                    ends_at=midnight + timedelta(days=2, hours=18))
-
-
-def book(app, user_id: int, session_id: int, source: str = "web", at: datetime | None = None) -> int:
-    """Book as the student would; `at` is when (before the session starts)."""
-    with app.test_request_context():
-        camp = db.session.get(CampSession, session_id)
-        at = at or min(utcnow(), camp.starts_at - timedelta(days=1))
-        registration_id = booking.book_seat(db.session.get(User, user_id), session_id, source=source,
-                                            now=at).registration.id
-        db.session.remove()
-    return registration_id
 
 
 def mark_present(app, registration_id: int, day, actor_id: int) -> None:

@@ -13,8 +13,7 @@ from app.booking import service as booking
 from app.catalog.models import CampSession
 from app.extensions import db
 from tests.cms_reading_helpers import make_editor, write_article
-from tests.conftest import make_user
-from tests.factories import make_course, make_session
+from tests.factories import make_course, make_session, make_user
 
 
 @pytest.mark.parametrize("capacity, taken, few", [

@@ -16,8 +16,7 @@ from app.cms.models import Article
 from app.extensions import db
 from tests.certificate_helpers import client_of, cohort, issue
 from tests.cms_reading_helpers import make_editor, upload_png, write_article
-from tests.conftest import PASSWORD
-from tests.factories import make_session
+from tests.factories import PASSWORD, make_session
 from tests.test_api_helpers import bearer, token_for
 
 ROOT = Path(__file__).resolve().parent.parent

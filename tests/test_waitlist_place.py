@@ -11,7 +11,7 @@ from app.booking import service as booking
 from app.booking.models import Registration
 from app.extensions import db
 from tests.account_helpers import outbox_messages
-from tests.conftest import PASSWORD
+from tests.factories import PASSWORD
 from tests.helpers import login, submit_form
 from tests.test_roster_pages import book, page_text, person, session
 

@@ -85,7 +85,7 @@ def my_registrations():
     return render_template(
         "booking/my_registrations.html",
         registrations=registrations,
-        positions={r.id: service.waitlist_position(r) for r in registrations},
+        positions=service.waitlist_positions(registrations),
         certificates=certificate_queries.valid_certificates_by_registration([r.id for r in registrations]),
         cancel_form=CancelForm(),
         now=utcnow(),

@@ -106,7 +106,7 @@ def _next_serial(camp: CampSession) -> str:
         .values(certificates_issued=sessions.c.certificates_issued + 1)
         .returning(sessions.c.certificates_issued)
     ).scalar_one()
-    _first, last = camp.local_dates(site_zone().key)
+    _first, last = camp.local_dates()
     return serials.format_serial(last.year, camp.id, number)
 
 
@@ -141,7 +141,7 @@ def _issue(registration_id: int, actor: User | None, reason: str | None,
     unprintable = unprintable_fields(name, camp.course.title, camp.city)
     if unprintable and reason is None:
         raise UnprintableCharacters(unprintable)
-    first, last = camp.local_dates(site_zone().key)
+    first, last = camp.local_dates()
     certificate = Certificate(
         registration_id=registration.id,
         serial=_next_serial(camp),
