@@ -258,6 +258,16 @@ def _promote_waiting(camp: CampSession, now: datetime, reason: str) -> list[Regi
     return promoted
 
 
+def _leave(camp: CampSession, held_seat: bool, now: datetime, reason: str) -> list[Registration]:
+    """A registration has left `camp` (cancelled or moved): its seat goes to the head of the
+    waitlist (the promoted are returned), or the queue it was in is one shorter."""
+    if held_seat:
+        _release_seat(camp)
+        return _promote_waiting(camp, now, reason)
+    _leave_waitlist(camp)
+    return []
+
+
 # --- what people do -------------------------------------------------------------------------
 
 def book_seat(user: User, session_id: int, source: str = "web", now: datetime | None = None) -> BookingOutcome:
@@ -404,14 +414,9 @@ def cancel_registration(
     registration.waitlist_number = None
     registration.cancelled_at = now
     db.session.flush()
-    promoted: list[Registration] = []
     record("registration.cancel", actor, registration_id=registration.id, session_id=camp.id,
            before=before, after=_state(registration))
-    if held_seat:
-        _release_seat(camp)
-        promoted = _promote_waiting(camp, now, PROMOTED_BY_CANCELLATION)
-    else:
-        _leave_waitlist(camp)
+    promoted = _leave(camp, held_seat, now, PROMOTED_BY_CANCELLATION)
     queue_registration_email("booking_cancelled", registration.id, registration.user.email)
     return CancellationOutcome(registration, promoted)
 
@@ -569,11 +574,6 @@ def move_registration(registration_id: int, target_session_id: int, actor: User,
     db.session.flush()
     record("registration.move", actor, registration_id=registration.id, session_id=target.id,
            before=before, after=_state(registration))
-    promoted: list[Registration] = []
-    if held_seat:
-        _release_seat(source)
-        promoted = _promote_waiting(source, now, PROMOTED_BY_MOVE)
-    else:
-        _leave_waitlist(source)
+    promoted = _leave(source, held_seat, now, PROMOTED_BY_MOVE)
     queue_registration_email("booking_moved", registration.id, registration.user.email)
     return MoveOutcome(registration, promoted)
