@@ -12,15 +12,13 @@ from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import event
 
 from app.cms.models import Article
 from app.common.db import begin_write
 from app.common.time import utcnow
 from app.extensions import db
-from tests.certificate_helpers import DAYS, attend, cohort, issue, revoke
-from tests.factories import book, make_course, make_session
-from tests.test_booking_concurrency import make_students
+from tests.factories import DAYS, attend, book, cohort, issue, make_course, make_session, make_students, revoke
+from tests.helpers import statements_for
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 CHARTS = ("upcoming", "registrations", "checkins", "certificates", "articles")
@@ -291,19 +289,7 @@ def test_a_title_that_looks_like_a_formula_stays_text_in_the_csv(app, admin_clie
 # --- speed ----------------------------------------------------------------------------------------
 
 def _statements(app, client) -> int:
-    seen = []
-
-    def count(*args) -> None:
-        seen.append(1)
-
-    with app.app_context():
-        engine = db.engine
-    event.listen(engine, "before_cursor_execute", count)
-    try:
-        assert client.get("/admin/").status_code == 200
-    finally:
-        event.remove(engine, "before_cursor_execute", count)
-    return len(seen)
+    return len(statements_for(app, client, "/admin/"))
 
 
 def test_the_page_runs_the_same_few_queries_however_many_sessions_and_articles(app, staff, admin_client):
@@ -320,4 +306,4 @@ def test_the_page_runs_the_same_few_queries_however_many_sessions_and_articles(a
     many = _statements(app, admin_client)
 
     assert few == many
-    assert many <= 12  # the account, then one statement per figure (and BEGIN on SQLite)
+    assert many <= 12  # the account, then one statement per figure
