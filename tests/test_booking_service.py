@@ -389,6 +389,26 @@ def test_cancelling_a_waitlist_place_frees_no_seat_and_moves_those_behind_up(ctx
     assert [r.id for r in cancel(seat, first).promoted] == [next_up]
 
 
+def test_waitlist_positions_of_many_registrations_agree_with_each_ones_own(ctx, students):
+    """The batched count (one statement, for 我的报名 and the API) gives each waiting registration
+    the place waitlist_position gives it alone, across sessions; the others have none."""
+    first, second, third, fourth = students
+    small, other = make_dated_session(capacity=1), make_dated_session(capacity=1)
+    seat = book_seat(first, small).registration.id
+    leaving, *waiting = (book_seat(student, small).registration.id for student in (second, third, fourth))
+    book_seat(fourth, other)
+    elsewhere = book_seat(third, other).registration.id
+    cancel(leaving, second)
+    ids = [seat, leaving, *waiting, elsewhere]
+
+    rows = [registration(r) for r in ids]
+    positions = booking.waitlist_positions(rows)
+
+    assert positions == {waiting[0]: 1, waiting[1]: 2, elsewhere: 1}
+    assert positions == {r.id: booking.waitlist_position(r) for r in rows if booking.waitlist_position(r)}
+    assert booking.waitlist_positions([]) == {}
+
+
 # --- capacity -------------------------------------------------------------------------------
 
 def change_capacity_by_admin_form(session_id: int, capacity: int) -> list[Registration]:
