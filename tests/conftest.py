@@ -14,12 +14,10 @@ from aiosmtpd.controller import Controller
 from sqlalchemy import text
 
 from app import create_app
-from app.accounts import service as accounts
 from app.accounts.models import Role
 from app.extensions import db, limiter
+from tests.factories import PASSWORD, make_user
 from tests.helpers import login
-
-PASSWORD = "secret-pass-1"
 
 
 @pytest.fixture(scope="session")
@@ -71,14 +69,6 @@ def ctx(app):
 @pytest.fixture
 def client(app):
     return app.test_client()
-
-
-def make_user(app, email: str, role: Role = Role.STUDENT, name: str = "张三", phone: str | None = None):
-    with app.test_request_context():
-        user = accounts.register_user(email, PASSWORD, name, phone, role=role)
-        user_id = user.id
-        db.session.remove()
-    return user_id
 
 
 @pytest.fixture

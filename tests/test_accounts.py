@@ -7,18 +7,20 @@ from urllib.parse import urlencode, urljoin, urlsplit
 import pytest
 
 from app.accounts.models import Role
-from tests.account_helpers import (
+from tests.factories import PASSWORD
+from tests.helpers import (
     VALID_SIGNUP,
     field_errors,
     find_user,
     is_logged_in,
+    login,
+    logout,
     set_active,
     signup,
+    submit_form,
     text_of,
     user_count,
 )
-from tests.conftest import PASSWORD
-from tests.helpers import login, logout, submit_form
 
 PHONE_ERROR = "请输入 11 位中国大陆手机号，例如 13800138000"
 NAME_LENGTH_ERROR = "姓名长度应为 2–30 个字"

@@ -3,9 +3,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.account_helpers import VALID_SIGNUP, is_logged_in, outbox_messages, text_of, user_count
-from tests.conftest import PASSWORD
-from tests.helpers import login, submit_form
+from tests.factories import PASSWORD
+from tests.helpers import VALID_SIGNUP, is_logged_in, login, outbox_messages, submit_form, text_of, user_count
 
 CSRF_REFUSED = "页面已过期或表单校验失败，请刷新页面后重新提交。"
 

@@ -10,8 +10,7 @@ from sqlalchemy import insert, text
 
 from app.accounts.models import User
 from app.extensions import db
-from tests.account_helpers import VALID_SIGNUP, field_errors, text_of, user_count
-from tests.helpers import csrf_token_from
+from tests.helpers import VALID_SIGNUP, csrf_token_from, field_errors, text_of, user_count
 
 EMAIL_TAKEN = "该邮箱已注册，请直接登录或找回密码"
 PHONE_TAKEN = "该手机号已被其他账号使用"

@@ -5,9 +5,8 @@ import re
 
 import pytest
 
-from tests.account_helpers import field_errors, find_user, get_user, is_logged_in, outbox_messages, text_of
-from tests.conftest import PASSWORD
-from tests.helpers import login, submit_form
+from tests.factories import PASSWORD
+from tests.helpers import field_errors, find_user, get_user, is_logged_in, login, outbox_messages, submit_form, text_of
 
 NEW_PASSWORD = "new-secret-pass-2"
 

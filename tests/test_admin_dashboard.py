@@ -12,17 +12,13 @@ from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import event
 
-from app.accounts.models import User
-from app.booking import service as booking
 from app.cms.models import Article
 from app.common.db import begin_write
 from app.common.time import utcnow
 from app.extensions import db
-from tests.certificate_helpers import DAYS, attend, cohort, issue, revoke
-from tests.factories import make_course, make_session
-from tests.test_booking_concurrency import make_students
+from tests.factories import DAYS, attend, book, cohort, issue, make_course, make_session, make_students, revoke
+from tests.helpers import statements_for
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 CHARTS = ("upcoming", "registrations", "checkins", "certificates", "articles")
@@ -45,12 +41,10 @@ def new_session(app, title: str, **fields) -> int:
     return session_id
 
 
-def book(app, user_ids: list[int], session_id: int, source: str = "web", at: datetime | None = None) -> None:
+def book_all(app, user_ids: list[int], session_id: int, source: str = "web", at: datetime | None = None) -> None:
     """Each person books the session; `at` is when (the registration's created_at)."""
-    with app.app_context():
-        for user_id in user_ids:
-            booking.book_seat(db.session.get(User, user_id), session_id, source=source, now=at)
-        db.session.remove()
+    for user_id in user_ids:
+        book(app, user_id, session_id, source=source, at=at)
 
 
 def article(app, title: str, views: int, clicks: int) -> int:
@@ -141,8 +135,8 @@ def test_upcoming_sessions_show_fill_rate_and_waitlist_soonest_first(app, admin_
     sooner = new_session(app, "快速玩转小红书成长特训营", capacity=2, starts_in_days=10, label="第12期")
     new_session(app, "拼多多运营实战营", capacity=5, starts_at=datetime(2025, 3, 1, 1, tzinfo=UTC),
                 ends_at=datetime(2025, 3, 3, 10, tzinfo=UTC))  # finished: not upcoming
-    book(app, students(app, 3), later)
-    book(app, students(app, 5), sooner)  # 2 seats: 2 confirmed, 3 on the waitlist
+    book_all(app, students(app, 3), later)
+    book_all(app, students(app, 5), sooner)  # 2 seats: 2 confirmed, 3 on the waitlist
 
     rows = download(admin_client, "upcoming")
 
@@ -169,12 +163,12 @@ def test_registrations_are_counted_per_shanghai_day_with_empty_days_as_zero(app,
     late_evening = datetime.combine(five_ago, datetime.min.time(), tzinfo=UTC).replace(hour=15, minute=59)
     after_midnight = late_evening.replace(hour=16, minute=30)
     people = students(app, 7)
-    book(app, people[:1], session_id, at=now - timedelta(days=1))
-    book(app, people[1:3], session_id, at=now - timedelta(days=3))
-    book(app, people[3:4], session_id, at=late_evening)
-    book(app, people[4:5], session_id, at=after_midnight)
-    book(app, people[5:6], session_id, at=now - timedelta(days=40))  # only in the 90-day view
-    book(app, people[6:7], session_id, at=now - timedelta(days=100))  # in neither
+    book_all(app, people[:1], session_id, at=now - timedelta(days=1))
+    book_all(app, people[1:3], session_id, at=now - timedelta(days=3))
+    book_all(app, people[3:4], session_id, at=late_evening)
+    book_all(app, people[4:5], session_id, at=after_midnight)
+    book_all(app, people[5:6], session_id, at=now - timedelta(days=40))  # only in the 90-day view
+    book_all(app, people[6:7], session_id, at=now - timedelta(days=100))  # in neither
 
     rows = download(admin_client, "registrations", days=30)
 
@@ -265,9 +259,9 @@ def test_the_article_funnel_lists_views_clicks_bookings_best_conversion_first(ap
     unread = article(app, "新文章", views=0, clicks=0)
     session_id = new_session(app, "快速玩转小红书成长特训营", capacity=20)
     people = students(app, 4)
-    book(app, people[:2], session_id, source=f"article:{widely_read}")
-    book(app, people[2:3], session_id, source=f"article:{converts}")
-    book(app, people[3:], session_id)  # booked from the course page: no article's
+    book_all(app, people[:2], session_id, source=f"article:{widely_read}")
+    book_all(app, people[2:3], session_id, source=f"article:{converts}")
+    book_all(app, people[3:], session_id)  # booked from the course page: no article's
 
     rows = download(admin_client, "articles")
 
@@ -295,19 +289,7 @@ def test_a_title_that_looks_like_a_formula_stays_text_in_the_csv(app, admin_clie
 # --- speed ----------------------------------------------------------------------------------------
 
 def _statements(app, client) -> int:
-    seen = []
-
-    def count(*args) -> None:
-        seen.append(1)
-
-    with app.app_context():
-        engine = db.engine
-    event.listen(engine, "before_cursor_execute", count)
-    try:
-        assert client.get("/admin/").status_code == 200
-    finally:
-        event.remove(engine, "before_cursor_execute", count)
-    return len(seen)
+    return len(statements_for(app, client, "/admin/"))
 
 
 def test_the_page_runs_the_same_few_queries_however_many_sessions_and_articles(app, staff, admin_client):
@@ -317,11 +299,11 @@ def test_the_page_runs_the_same_few_queries_however_many_sessions_and_articles(a
     few = _statements(app, admin_client)
 
     for n in range(5):
-        book(app, students(app, 2), new_session(app, f"抖音电商特训营{n}", capacity=5, starts_in_days=10 + n))
+        book_all(app, students(app, 2), new_session(app, f"抖音电商特训营{n}", capacity=5, starts_in_days=10 + n))
         article(app, f"文章{n}", views=n, clicks=0)
     for people in (2, 3, 4):  # cohorts of different sizes get different course slugs
         cohort(app, staff, people, attending=1)
     many = _statements(app, admin_client)
 
     assert few == many
-    assert many <= 12  # the account, then one statement per figure (and BEGIN on SQLite)
+    assert many <= 12  # the account, then one statement per figure

@@ -12,11 +12,8 @@ from app.audit.models import AuditEntry
 from app.booking import service as booking
 from app.certificates.models import Certificate
 from app.extensions import db
-from tests.account_helpers import field_errors, text_of
-from tests.certificate_helpers import cohort, issue, person_of, revoke
-from tests.conftest import PASSWORD, make_user
-from tests.factories import make_session
-from tests.helpers import login, submit_form
+from tests.factories import PASSWORD, cohort, issue, make_session, make_user, person_of, revoke
+from tests.helpers import field_errors, login, submit_form, text_of
 
 USERS = "/admin/users/"
 

@@ -12,12 +12,10 @@ from app.accounts import service as accounts
 from app.accounts.errors import AdminRequired, LastActiveAdmin
 from app.accounts.models import Role, User
 from app.extensions import db
-from tests.account_helpers import field_errors, is_logged_in, text_of
-from tests.conftest import PASSWORD, make_user
-from tests.helpers import login
+from tests.factories import PASSWORD, make_user
+from tests.helpers import API, assert_error, bearer, field_errors, is_logged_in, login, text_of, token_for
 from tests.test_accounts_concurrency import wait_until_someone_waits_for_a_lock
 from tests.test_admin_users import USERS, account, account_entries, act
-from tests.test_api_helpers import API, assert_error, bearer, token_for
 
 DISABLED = "该账号已停用。如有疑问，请联系工作人员"
 BAD_CREDENTIALS = "账号或密码不正确"

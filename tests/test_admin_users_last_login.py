@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import re
 
-from tests.account_helpers import find_user, signup, text_of
 from tests.conftest import PASSWORD, make_user
-from tests.test_api_helpers import API, bearer
+from tests.helpers import API, bearer, find_user, signup, text_of
 
 USERS = "/admin/users/"
 

@@ -6,7 +6,7 @@ import re
 import pytest
 
 from app.catalog import service as catalog
-from tests.test_api_helpers import API, assert_error
+from tests.helpers import API, assert_error
 
 # --- errors are JSON ---------------------------------------------------------------------------
 

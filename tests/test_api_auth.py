@@ -9,9 +9,19 @@ from itsdangerous import TimestampSigner
 from app.accounts import service as accounts
 from app.accounts.models import Role, User
 from app.extensions import db
-from tests.account_helpers import find_user, get_user, set_active, user_count
-from tests.conftest import PASSWORD, make_user
-from tests.test_api_helpers import API, VALID_SIGNUP, assert_error, bearer, signup, token_for
+from tests.factories import PASSWORD, make_user
+from tests.helpers import (
+    API,
+    API_SIGNUP,
+    api_signup,
+    assert_error,
+    bearer,
+    find_user,
+    get_user,
+    set_active,
+    token_for,
+    user_count,
+)
 
 MY_REGISTRATIONS = f"{API}/me/registrations"  # any endpoint that needs a token
 
@@ -20,7 +30,7 @@ MY_REGISTRATIONS = f"{API}/me/registrations"  # any endpoint that needs a token
 
 
 def test_signup_creates_a_student_and_normalises_like_the_web_form(app, client):
-    response = signup(client, email=" WangZhe@Example.COM ", phone="+86 139-1234-5678", name="  王喆 ")
+    response = api_signup(client, email=" WangZhe@Example.COM ", phone="+86 139-1234-5678", name="  王喆 ")
 
     assert response.status_code == 201, response.get_json()
     body = response.get_json()
@@ -28,25 +38,25 @@ def test_signup_creates_a_student_and_normalises_like_the_web_form(app, client):
     user = find_user(app, "wangzhe@example.com")
     assert (user.id, user.role, user.phone) == (body["id"], Role.STUDENT, "13912345678")
     # The password given at sign-up is the one that works.
-    assert token_for(client, "13912345678", VALID_SIGNUP["password"])
+    assert token_for(client, "13912345678", API_SIGNUP["password"])
 
 
 @pytest.mark.parametrize("name", ["买买提·艾力", "𠮷野家", "Anna Müller"])
 def test_signup_accepts_the_names_people_have(client, name):
-    assert signup(client, name=name).status_code == 201
+    assert api_signup(client, name=name).status_code == 201
 
 
 def test_signup_with_a_registered_email_is_409_email_taken(client):
-    assert signup(client).status_code == 201
+    assert api_signup(client).status_code == 201
 
-    body = assert_error(signup(client, email="WANGZHE@example.com", phone="13900000000"), 409, "email_taken")
+    body = assert_error(api_signup(client, email="WANGZHE@example.com", phone="13900000000"), 409, "email_taken")
     assert set(body["fields"]) == {"email"}
 
 
 def test_signup_with_a_used_phone_is_409_phone_taken(client):
-    assert signup(client).status_code == 201
+    assert api_signup(client).status_code == 201
 
-    body = assert_error(signup(client, email="other@example.com", phone="139 1234 5678"), 409, "phone_taken")
+    body = assert_error(api_signup(client, email="other@example.com", phone="139 1234 5678"), 409, "phone_taken")
     assert set(body["fields"]) == {"phone"}
 
 
@@ -64,7 +74,7 @@ def test_signup_with_a_used_phone_is_409_phone_taken(client):
     ],
 )
 def test_signup_refuses_what_the_web_form_refuses_with_its_message(app, client, field, value, message):
-    body = assert_error(signup(client, **{field: value}), 400, "invalid_request")
+    body = assert_error(api_signup(client, **{field: value}), 400, "invalid_request")
 
     assert body["fields"] == {field: message}
     assert user_count(app) == 0
@@ -80,7 +90,7 @@ def test_signup_lists_every_missing_field(app, client):
 def test_signup_refuses_wrong_types_instead_of_coercing_them(app, client):
     # A phone number sent as a JSON number is the classic client mistake: refused, not guessed at.
     body = assert_error(
-        signup(client, phone=13912345678, password=12345678, name=None, email=["a@example.com"]),
+        api_signup(client, phone=13912345678, password=12345678, name=None, email=["a@example.com"]),
         400, "invalid_request",
     )
 
@@ -93,11 +103,11 @@ def test_signup_refuses_wrong_types_instead_of_coercing_them(app, client):
 @pytest.mark.parametrize(
     "request_kwargs",
     [
-        pytest.param({"data": VALID_SIGNUP}, id="form-encoded"),
+        pytest.param({"data": API_SIGNUP}, id="form-encoded"),
         pytest.param({"data": '{"email": ', "content_type": "application/json"}, id="malformed-json"),
         pytest.param({"data": b'{"email": "\xff"}', "content_type": "application/json"}, id="not-utf8"),
         pytest.param({"data": "[" * 100_000, "content_type": "application/json"}, id="absurdly-deep"),
-        pytest.param({"json": [VALID_SIGNUP]}, id="json-array"),
+        pytest.param({"json": [API_SIGNUP]}, id="json-array"),
         pytest.param({"json": "wangzhe@example.com"}, id="json-string"),
         pytest.param({"data": "null", "content_type": "application/json"}, id="json-null"),
         pytest.param({}, id="no-body"),
@@ -113,15 +123,15 @@ def test_a_body_that_is_not_a_json_object_is_400(app, client, request_kwargs):
 def test_signup_needs_no_csrf_token(app, client):
     # CSRF protection is on in the tests (the web forms need their token); the API is exempt.
     assert app.config.get("WTF_CSRF_ENABLED", True)
-    assert signup(client).status_code == 201
+    assert api_signup(client).status_code == 201
 
 
 def test_signup_is_rate_limited(app, client, monkeypatch):
     monkeypatch.setitem(app.config, "RATELIMIT_SIGNUP", "2 per minute")
-    assert signup(client).status_code == 201
-    assert signup(client).status_code == 409
+    assert api_signup(client).status_code == 201
+    assert api_signup(client).status_code == 409
 
-    assert_error(signup(client, email="third@example.com", phone="13900000009"), 429, "rate_limited")
+    assert_error(api_signup(client, email="third@example.com", phone="13900000009"), 429, "rate_limited")
     assert user_count(app) == 1
 
 

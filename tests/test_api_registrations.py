@@ -8,14 +8,14 @@ import pytest
 from app.booking.models import Registration
 from app.common.time import utcnow
 from app.extensions import db
-from tests.account_helpers import outbox_messages
-from tests.conftest import make_user
-from tests.test_api_helpers import (
+from tests.factories import make_user, new_session
+from tests.helpers import (
     API,
+    api_book,
     assert_error,
     bearer,
-    book,
-    new_session,
+    outbox_messages,
+    recorded_statements,
     registration_statuses,
     seats_taken,
     student_headers,
@@ -32,8 +32,9 @@ def headers(app, client):
     return student_headers(app, client, "student@example.com", "13800000003", name="张喆")
 
 
-def _others(app, client, count: int) -> list[dict]:
-    return [student_headers(app, client, f"other{n}@example.com", f"1390000{n:04d}") for n in range(count)]
+def _others(app, client, count: int, first: int = 0) -> list[dict]:
+    return [student_headers(app, client, f"other{n}@example.com", f"1390000{n:04d}")
+            for n in range(first, first + count)]
 
 
 def _mine(client, headers) -> list[dict]:
@@ -48,7 +49,7 @@ def _mine(client, headers) -> list[dict]:
 def test_booking_a_free_seat_is_201_confirmed(app, client, headers):
     session_id = new_session(app, capacity=10)
 
-    response = book(client, session_id, headers)
+    response = api_book(client, session_id, headers)
 
     assert response.status_code == 201, response.get_json()
     body = response.get_json()
@@ -63,9 +64,9 @@ def test_booking_a_free_seat_is_201_confirmed(app, client, headers):
 
 def test_booking_again_is_200_with_the_same_registration(app, client, headers):
     session_id = new_session(app, capacity=10)
-    first = book(client, session_id, headers).get_json()
+    first = api_book(client, session_id, headers).get_json()
 
-    again = book(client, session_id, headers)
+    again = api_book(client, session_id, headers)
 
     assert again.status_code == 200
     assert again.get_json()["id"] == first["id"]
@@ -76,10 +77,10 @@ def test_booking_again_is_200_with_the_same_registration(app, client, headers):
 def test_a_full_session_puts_people_on_the_waitlist_in_order(app, client, headers):
     session_id = new_session(app, capacity=1)
     seated, first_waiting = _others(app, client, 2)
-    assert book(client, session_id, seated).get_json()["status"] == "confirmed"
+    assert api_book(client, session_id, seated).get_json()["status"] == "confirmed"
 
-    first = book(client, session_id, first_waiting)
-    second = book(client, session_id, headers)
+    first = api_book(client, session_id, first_waiting)
+    second = api_book(client, session_id, headers)
 
     assert first.status_code == second.status_code == 201
     assert (first.get_json()["status"], first.get_json()["waitlist_position"]) == ("waitlisted", 1)
@@ -87,7 +88,7 @@ def test_a_full_session_puts_people_on_the_waitlist_in_order(app, client, header
     assert second.get_json()["confirmed_at"] is None
     assert seats_taken(app, session_id) == 1
     # Asking again does not queue twice.
-    again = book(client, session_id, headers)
+    again = api_book(client, session_id, headers)
     assert (again.status_code, again.get_json()["waitlist_position"]) == (200, 2)
 
 
@@ -96,13 +97,13 @@ def test_a_bookings_answer_agrees_with_what_is_read_afterwards(app, client, head
     figures and queue place must be what a fresh read says, also after someone ahead left the queue."""
     session_id = new_session(app, capacity=1)
     seated, leaves_the_queue, stays_in_the_queue = _others(app, client, 3)
-    confirmed = book(client, session_id, seated).get_json()
+    confirmed = api_book(client, session_id, seated).get_json()
     assert confirmed["session"] == client.get(f"{API}/sessions/{session_id}").get_json()
-    leaving = book(client, session_id, leaves_the_queue).get_json()
-    book(client, session_id, stays_in_the_queue)
+    leaving = api_book(client, session_id, leaves_the_queue).get_json()
+    api_book(client, session_id, stays_in_the_queue)
     assert client.delete(f"{API}/registrations/{leaving['id']}", headers=leaves_the_queue).status_code == 200
 
-    mine = book(client, session_id, headers).get_json()
+    mine = api_book(client, session_id, headers).get_json()
 
     session_now = client.get(f"{API}/sessions/{session_id}").get_json()
     assert mine["session"] == session_now
@@ -131,13 +132,13 @@ def test_a_bookings_answer_agrees_with_what_is_read_afterwards(app, client, head
 def test_sessions_that_cannot_be_booked_answer_a_stable_code(app, client, headers, fields, status, code):
     session_id = new_session(app, **fields)
 
-    assert_error(book(client, session_id, headers), status, code)
+    assert_error(api_book(client, session_id, headers), status, code)
     assert registration_statuses(app, session_id) == {}
     assert seats_taken(app, session_id) == 0
 
 
 def test_booking_an_unknown_session_is_404(client, headers):
-    assert_error(book(client, 424242, headers), 404, "session_not_found")
+    assert_error(api_book(client, 424242, headers), 404, "session_not_found")
 
 
 def test_booking_without_name_and_phone_is_422_profile_incomplete(app, client):
@@ -145,7 +146,7 @@ def test_booking_without_name_and_phone_is_422_profile_incomplete(app, client):
     make_user(app, "nameless@example.com", name=None, phone=None)
     headers = bearer(token_for(client, "nameless@example.com"))
 
-    assert_error(book(client, session_id, headers), 422, "profile_incomplete")
+    assert_error(api_book(client, session_id, headers), 422, "profile_incomplete")
     assert registration_statuses(app, session_id) == {}
 
 
@@ -159,14 +160,14 @@ def test_booking_needs_a_token(app, client):
 def test_booking_is_rate_limited_per_account_not_per_address(app, client, headers, monkeypatch):
     monkeypatch.setitem(app.config, "RATELIMIT_BOOKING", "2 per minute")
     first_session, second_session, third_session = (new_session(app) for _ in range(3))
-    assert book(client, first_session, headers).status_code == 201
-    assert book(client, first_session, headers).status_code == 200
+    assert api_book(client, first_session, headers).status_code == 201
+    assert api_book(client, first_session, headers).status_code == 200
 
-    assert_error(book(client, second_session, headers), 429, "rate_limited")
+    assert_error(api_book(client, second_session, headers), 429, "rate_limited")
     assert registration_statuses(app, second_session) == {}
     # Everyone in the tests shares 127.0.0.1, like students behind one carrier NAT: others still book.
     (neighbour,) = _others(app, client, 1)
-    assert book(client, third_session, neighbour).status_code == 201
+    assert api_book(client, third_session, neighbour).status_code == 201
 
 
 # --- my registrations -----------------------------------------------------------------------
@@ -174,11 +175,11 @@ def test_booking_is_rate_limited_per_account_not_per_address(app, client, header
 
 def test_my_registrations_include_cancelled_ones_and_only_mine(app, client, headers):
     kept, dropped, not_mine = new_session(app, starts_in_days=20), new_session(app, starts_in_days=10), new_session(app)
-    kept_id = book(client, kept, headers).get_json()["id"]
-    dropped_id = book(client, dropped, headers).get_json()["id"]
+    kept_id = api_book(client, kept, headers).get_json()["id"]
+    dropped_id = api_book(client, dropped, headers).get_json()["id"]
     assert client.delete(f"{API}/registrations/{dropped_id}", headers=headers).status_code == 200
     (other,) = _others(app, client, 1)
-    book(client, not_mine, other)
+    api_book(client, not_mine, other)
 
     items = _mine(client, headers)
 
@@ -199,9 +200,9 @@ def test_my_registrations_are_empty_for_a_new_student(client, headers):
 def test_cancelling_frees_the_seat_for_the_head_of_the_waitlist(app, client, headers):
     session_id = new_session(app, capacity=1)
     first_waiting, second_waiting = _others(app, client, 2)
-    mine = book(client, session_id, headers).get_json()
-    book(client, session_id, first_waiting)
-    book(client, session_id, second_waiting)
+    mine = api_book(client, session_id, headers).get_json()
+    api_book(client, session_id, first_waiting)
+    api_book(client, session_id, second_waiting)
 
     response = client.delete(f"{API}/registrations/{mine['id']}", headers=headers)
 
@@ -221,7 +222,7 @@ def test_cancelling_frees_the_seat_for_the_head_of_the_waitlist(app, client, hea
 def test_cancelling_someone_elses_registration_is_404(app, client, headers):
     session_id = new_session(app)
     (other,) = _others(app, client, 1)
-    theirs = book(client, session_id, other).get_json()
+    theirs = api_book(client, session_id, other).get_json()
 
     assert_error(client.delete(f"{API}/registrations/{theirs['id']}", headers=headers), 404, "registration_not_found")
     assert registration_statuses(app, session_id) == {theirs["id"]: "confirmed"}
@@ -229,7 +230,7 @@ def test_cancelling_someone_elses_registration_is_404(app, client, headers):
 
 
 def test_cancelling_twice_is_409_already_cancelled(app, client, headers):
-    registration_id = book(client, new_session(app), headers).get_json()["id"]
+    registration_id = api_book(client, new_session(app), headers).get_json()["id"]
     assert client.delete(f"{API}/registrations/{registration_id}", headers=headers).status_code == 200
 
     assert_error(client.delete(f"{API}/registrations/{registration_id}", headers=headers), 409, "already_cancelled")
@@ -238,13 +239,36 @@ def test_cancelling_twice_is_409_already_cancelled(app, client, headers):
 def test_cancelling_after_the_deadline_is_409(app, client, headers):
     # Booking is open until the start; students may cancel only until the (earlier) deadline.
     session_id = new_session(app, cancellation_deadline=utcnow() - timedelta(hours=1))
-    registration_id = book(client, session_id, headers).get_json()["id"]
+    registration_id = api_book(client, session_id, headers).get_json()["id"]
 
     assert_error(client.delete(f"{API}/registrations/{registration_id}", headers=headers), 409, "cancellation_closed")
     assert registration_statuses(app, session_id) == {registration_id: "confirmed"}
 
 
 def test_cancelling_needs_a_token(app, client, headers):
-    registration_id = book(client, new_session(app), headers).get_json()["id"]
+    registration_id = api_book(client, new_session(app), headers).get_json()["id"]
 
     assert_error(client.delete(f"{API}/registrations/{registration_id}"), 401, "authentication_required")
+
+
+def test_my_registrations_runs_the_same_statements_however_many_registrations(app, client, headers):
+    def waitlisted_and_confirmed(sessions: range) -> None:
+        """Full sessions where the student waits second in the queue, and as many with a seat."""
+        for n in sessions:
+            full = new_session(app, capacity=1, starts_in_days=20 + n)
+            for other in _others(app, client, 2, first=2 * n):
+                assert api_book(client, full, other).status_code == 201
+            assert api_book(client, full, headers).get_json()["waitlist_position"] == 2
+            assert api_book(client, new_session(app, capacity=5, starts_in_days=40 + n), headers).status_code == 201
+
+    def statements() -> int:
+        with recorded_statements(app) as seen:
+            assert client.get(f"{API}/me/registrations", headers=headers).status_code == 200
+        return len(seen)
+
+    waitlisted_and_confirmed(range(1))
+    few = statements()
+    waitlisted_and_confirmed(range(1, 5))
+
+    assert statements() == few
+    assert sorted(r["waitlist_position"] or 0 for r in _mine(client, headers)) == [0] * 5 + [2] * 5

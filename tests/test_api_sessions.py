@@ -7,8 +7,8 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from app.common.time import utcnow
-from tests.factories import make_course
-from tests.test_api_helpers import API, assert_error, book, new_session, student_headers
+from tests.factories import make_course, new_session
+from tests.helpers import API, api_book, assert_error, student_headers
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 SESSION_KEYS = {
@@ -120,11 +120,11 @@ def test_seats_left_and_waitlist_length_follow_bookings(app, client):
     first = student_headers(app, client, "first@example.com", "13900000001")
     second = student_headers(app, client, "second@example.com", "13900000002")
 
-    assert book(client, session_id, first).status_code == 201
+    assert api_book(client, session_id, first).status_code == 201
     item = client.get(f"{API}/sessions/{session_id}").get_json()
     assert (item["seats_left"], item["waitlist_length"]) == (0, 0)
 
-    assert book(client, session_id, second).status_code == 201
+    assert api_book(client, session_id, second).status_code == 201
     item = client.get(f"{API}/sessions/{session_id}").get_json()
     assert (item["seats_left"], item["waitlist_length"]) == (0, 1)
     # Full is not closed: a full session still takes waitlist bookings.

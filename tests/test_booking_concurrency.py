@@ -6,27 +6,22 @@ database's locks and constraints are what keep the seat count right.
 """
 from __future__ import annotations
 
-import threading
 from collections import Counter
-from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
 import pytest
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
-from werkzeug.security import generate_password_hash
 
-from app.accounts.models import Role, User
+from app.accounts.models import User
 from app.booking import service as booking
 from app.booking.errors import AlreadyCancelled
 from app.booking.models import Registration, RegistrationStatus
 from app.catalog.models import CampSession
 from app.common.db import begin_write
 from app.extensions import db
-from tests.account_helpers import outbox_emails
-from tests.conftest import PASSWORD
-from tests.factories import make_session
+from tests.factories import make_students, new_session
+from tests.helpers import outbox_emails, run_together
 
 TITLE = "快速玩转小红书成长特训营"
 CONFIRMED, WAITLISTED, CANCELLED = (
@@ -34,29 +29,8 @@ CONFIRMED, WAITLISTED, CANCELLED = (
 )
 
 
-def make_students(app, count: int, first_number: int = 0) -> list[int]:
-    """`count` students with complete profiles, inserted in one transaction with one password hash
-    (these tests are about seats, not sign-up, and scrypt would cost 50 ms per account)."""
-    password_hash = generate_password_hash(PASSWORD)
-    with app.app_context():
-        begin_write()
-        users = [
-            User(email=f"racer{n}@example.com", name=f"学员{n}", phone=f"139{n:08d}",
-                 role=Role.STUDENT, password_hash=password_hash)
-            for n in range(first_number, first_number + count)
-        ]
-        db.session.add_all(users)
-        db.session.commit()
-        ids = [user.id for user in users]
-        db.session.remove()
-    return ids
 
 
-def new_session(app, capacity: int) -> int:
-    with app.app_context():
-        session_id = make_session(capacity=capacity)
-        db.session.remove()
-    return session_id
 
 
 @dataclass(frozen=True)
@@ -77,52 +51,6 @@ def cancel_as(user_id: int, registration_id: int) -> list[int]:
     return [registration.id for registration in outcome.promoted]
 
 
-def run_together(app, calls: list[Callable[[], Any]], observe: Callable[[], Any] | None = None):
-    """Run each call in its own thread and application context, all released at once.
-
-    Returns the calls' results in order, and what `observe` returned each time it was called in
-    a loop (in one more thread) while the calls ran. Fails the test if any call raised or hung.
-    """
-    barrier = threading.Barrier(len(calls) + (1 if observe else 0))
-    finished = threading.Event()
-    results: list[Any] = [None] * len(calls)
-    errors: list[BaseException] = []
-    observations: list[Any] = []
-
-    def worker(index: int, call: Callable[[], Any]) -> None:
-        try:
-            with app.app_context():  # its own session and connection
-                barrier.wait(timeout=60)
-                results[index] = call()
-        except BaseException as error:  # noqa: BLE001 - reported below
-            errors.append(error)
-
-    def observer() -> None:
-        try:
-            with app.app_context():
-                barrier.wait(timeout=60)
-                while True:
-                    last_round = finished.is_set()
-                    observations.append(observe())
-                    db.session.rollback()  # the next look sees what was committed since
-                    if last_round:
-                        break
-        except BaseException as error:  # noqa: BLE001 - reported below
-            errors.append(error)
-
-    threads = [threading.Thread(target=worker, args=(n, call)) for n, call in enumerate(calls)]
-    watcher = threading.Thread(target=observer) if observe else None
-    for thread in threads + ([watcher] if watcher else []):
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=180)
-    finished.set()
-    if watcher:
-        watcher.join(timeout=60)
-
-    assert not any(thread.is_alive() for thread in threads + ([watcher] if watcher else [])), "a thread hung"
-    assert errors == []
-    return results, observations
 
 
 def seat_count_snapshot(session_id: int) -> tuple[int, int, int]:

@@ -11,9 +11,8 @@ from app.booking.models import Registration, RegistrationStatus
 from app.catalog.models import CampSession
 from app.common.time import utcnow
 from app.extensions import db
-from tests.conftest import make_user
-from tests.factories import make_course, make_session
-from tests.helpers import submit_form
+from tests.factories import book, make_course, make_session, make_user
+from tests.helpers import statements_for, submit_form
 
 
 def _session(app, **kwargs) -> int:
@@ -91,7 +90,7 @@ def test_booking_again_does_not_duplicate(app, student_client):
 
 def test_the_form_asks_for_missing_phone_and_refuses_a_bad_one(app, client):
     make_user(app, "nophone@example.com", name="刘堃", phone=None)
-    from tests.conftest import PASSWORD
+    from tests.factories import PASSWORD
     from tests.helpers import login
 
     login(client, "nophone@example.com", PASSWORD)
@@ -197,3 +196,25 @@ def test_cancel_without_csrf_token_changes_nothing(app, student_client):
     response = student_client.post(f"/me/registrations/{registration.id}/cancel")
     assert response.status_code == 400
     assert _registrations(app, session_id)[0].status is RegistrationStatus.CONFIRMED
+
+
+def _waitlisted_and_confirmed(app, user_id: int, sessions: range) -> None:
+    """Full sessions where the person waits second in the queue, and as many with a seat."""
+    for n in sessions:
+        full = _session(app, capacity=1, starts_in_days=20 + n)
+        for place in range(2):
+            queued = make_user(app, f"q{n}-{place}@example.com", name="排队学员", phone=f"136{n:04d}{place:04d}")
+            book(app, queued, full)
+        book(app, user_id, full)
+        book(app, user_id, _session(app, capacity=5, starts_in_days=40 + n))
+
+
+def test_my_registrations_runs_the_same_statements_however_many_registrations(app, student, student_client):
+    _waitlisted_and_confirmed(app, student, range(1))
+    few = statements_for(app, student_client, "/me/registrations")
+    _waitlisted_and_confirmed(app, student, range(1, 5))
+    many = statements_for(app, student_client, "/me/registrations")
+
+    assert len(many) == len(few)
+    page = student_client.get("/me/registrations").get_data(as_text=True)
+    assert page.count("候补第 2 位") == 5 and "候补第 1 位" not in page

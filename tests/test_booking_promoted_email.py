@@ -16,8 +16,7 @@ from app.catalog.models import CampSession
 from app.extensions import db
 from app.mail.models import OutboxMessage
 from app.mail.sender import deliver_due
-from tests.conftest import make_user
-from tests.factories import make_session
+from tests.factories import make_session, make_user
 from tests.helpers import submit_form
 
 STARTS = datetime(2027, 9, 17, 1, 0, tzinfo=UTC)
@@ -40,7 +39,7 @@ def full_session(app, ctx, staff):
                                ("kun@example.com", "欧阳堃", "13900000002"),
                                ("zhe@example.com", "王喆", "13900000003")):
         people[name] = make_user(app, email, Role.STUDENT, name, phone)
-    registrations = {name: booking.book_seat(db.session.get(User, user_id), session_id, now=NOW).booked.id
+    registrations = {name: booking.book_seat(db.session.get(User, user_id), session_id, now=NOW).registration.id
                      for name, user_id in people.items()}
     return session_id, people, registrations
 

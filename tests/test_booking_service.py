@@ -32,9 +32,8 @@ from app.catalog.availability import booking_refusal
 from app.catalog.models import CampSession
 from app.extensions import db
 from app.mail.sender import deliver_due
-from tests.account_helpers import Email, outbox_emails
-from tests.conftest import make_user
-from tests.factories import make_course, make_session
+from tests.factories import make_course, make_session, make_user
+from tests.helpers import Email, outbox_emails
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 TITLE = "快速玩转小红书成长特训营"
@@ -65,7 +64,7 @@ def students(app) -> list[int]:
     ]
 
 
-def book(user_id: int, session_id: int, now: datetime = NOW, **kwargs) -> booking.BookingOutcome:
+def book_seat(user_id: int, session_id: int, now: datetime = NOW, **kwargs) -> booking.BookingOutcome:
     return booking.book_seat(db.session.get(User, user_id), session_id, now=now, **kwargs)
 
 
@@ -144,7 +143,7 @@ def test_booking_confirms_a_seat_and_queues_the_confirmation_with_a_calendar_fil
 
 def test_booking_again_returns_the_same_registration_without_a_second_seat_or_email(ctx, student):
     session_id = make_dated_session(capacity=10)
-    first = book(student, session_id).registration.id
+    first = book_seat(student, session_id).registration.id
 
     again = booking.book_seat(db.session.get(User, student), session_id)
 
@@ -158,9 +157,9 @@ def test_booking_again_returns_the_same_registration_without_a_second_seat_or_em
 def test_full_session_puts_students_on_the_waitlist_in_order_and_tells_them_their_place(ctx, students):
     session_id = make_dated_session(capacity=1)
     first, second, third = students[:3]
-    seat = book(first, session_id).registration.id
+    seat = book_seat(first, session_id).registration.id
 
-    waiting = [book(student, session_id).registration.id for student in (second, third)]
+    waiting = [book_seat(student, session_id).registration.id for student in (second, third)]
 
     assert registration(seat).status is RegistrationStatus.CONFIRMED
     for position, registration_id in enumerate(waiting, start=1):
@@ -171,7 +170,7 @@ def test_full_session_puts_students_on_the_waitlist_in_order_and_tells_them_thei
     assert camp(session_id).waitlisted_count == 2
     assert camp(session_id).seats_taken == 1
     # A second click of someone waiting keeps their place instead of taking a new ticket.
-    again = book(third, session_id)
+    again = book_seat(third, session_id)
     assert (again.created, again.registration.id) == (False, waiting[1])
     assert camp(session_id).waitlisted_count == 2
 
@@ -203,7 +202,7 @@ def test_booking_is_refused_with_the_reason_and_leaves_nothing_behind(ctx, stude
     session_id = make_dated_session(course_id=course_id, published=setup.get("published", True))
 
     with pytest.raises(error) as refused:
-        book(student, session_id, now=now)
+        book_seat(student, session_id, now=now)
 
     assert str(refused.value.message) == message
     assert str(booking_refusal(camp(session_id), now).message) == message  # what the session page shows
@@ -214,7 +213,7 @@ def test_booking_is_refused_with_the_reason_and_leaves_nothing_behind(ctx, stude
 
 def test_booking_a_session_that_does_not_exist_is_refused(ctx, student):
     with pytest.raises(SessionNotFound) as refused:
-        book(student, 987654)
+        book_seat(student, 987654)
 
     assert str(refused.value.message) == "找不到这个场次"
     assert outbox() == []
@@ -225,7 +224,7 @@ def test_booking_is_accepted_throughout_the_registration_window(ctx, student, no
     session_id = make_dated_session()
 
     assert booking_refusal(camp(session_id), now) is None
-    assert book(student, session_id, now=now).registration.status is RegistrationStatus.CONFIRMED
+    assert book_seat(student, session_id, now=now).registration.status is RegistrationStatus.CONFIRMED
 
 
 @pytest.mark.parametrize(("name", "phone"), [(None, "13911112222"), ("王五", None)], ids=["no name", "no phone"])
@@ -246,7 +245,7 @@ def test_student_without_name_or_phone_is_asked_to_complete_the_profile(app, ctx
 
 def test_owner_cancels_frees_the_seat_gets_an_email_and_can_book_again(ctx, student):
     session_id = make_dated_session()
-    seat = book(student, session_id).registration.id
+    seat = book_seat(student, session_id).registration.id
 
     outcome = cancel(seat, student)
 
@@ -259,7 +258,7 @@ def test_owner_cancels_frees_the_seat_gets_an_email_and_can_book_again(ctx, stud
     assert (message.to_address, message.subject) == ("student@example.com", f"报名已取消：{TITLE}")
     assert "您的以下报名已取消" in message.body_text
 
-    rebooked = book(student, session_id)
+    rebooked = book_seat(student, session_id)
     assert rebooked.created is True
     assert rebooked.registration.id != seat
     assert rebooked.registration.status is RegistrationStatus.CONFIRMED
@@ -269,7 +268,7 @@ def test_owner_cancels_frees_the_seat_gets_an_email_and_can_book_again(ctx, stud
 def test_someone_elses_registration_cannot_be_cancelled_and_is_not_found(ctx, students):
     owner, other = students[:2]
     session_id = make_dated_session()
-    seat = book(owner, session_id).registration.id
+    seat = book_seat(owner, session_id).registration.id
     emails_before = len(outbox())
 
     with pytest.raises(RegistrationNotFound) as refused:
@@ -288,7 +287,7 @@ def test_unknown_registration_is_not_found(ctx, student):
 
 def test_student_cannot_cancel_after_the_deadline_but_staff_can(ctx, student, staff):
     session_id = make_dated_session()
-    seat = book(student, session_id).registration.id
+    seat = book_seat(student, session_id).registration.id
     after_deadline = CANCEL_DEADLINE + timedelta(hours=1)
 
     with pytest.raises(CancellationClosed) as refused:
@@ -307,7 +306,7 @@ def test_student_cannot_cancel_after_the_deadline_but_staff_can(ctx, student, st
 
 def test_student_can_cancel_until_the_moment_of_the_deadline(ctx, student):
     session_id = make_dated_session()
-    seat = book(student, session_id).registration.id
+    seat = book_seat(student, session_id).registration.id
 
     with pytest.raises(CancellationClosed):
         cancel(seat, student, now=CANCEL_DEADLINE)
@@ -319,8 +318,8 @@ def test_student_can_cancel_until_the_moment_of_the_deadline(ctx, student):
 def test_cancelling_twice_is_refused_and_changes_nothing(ctx, students):
     owner, waiter, later = students[:3]
     session_id = make_dated_session(capacity=1)
-    seat = book(owner, session_id).registration.id
-    promoted, still_waiting = (book(student, session_id).registration.id for student in (waiter, later))
+    seat = book_seat(owner, session_id).registration.id
+    promoted, still_waiting = (book_seat(student, session_id).registration.id for student in (waiter, later))
     assert [r.id for r in cancel(seat, owner).promoted] == [promoted]
     emails_before = len(outbox())
 
@@ -339,8 +338,8 @@ def test_cancelling_twice_is_refused_and_changes_nothing(ctx, students):
 def test_cancelled_seat_goes_to_the_head_of_the_waitlist_who_is_emailed(ctx, students, smtp_server):
     first, second, third = students[:3]
     session_id = make_dated_session(capacity=1)
-    seat = book(first, session_id).registration.id
-    head, behind = (book(student, session_id).registration.id for student in (second, third))
+    seat = book_seat(first, session_id).registration.id
+    head, behind = (book_seat(student, session_id).registration.id for student in (second, third))
     deliver_due()
     smtp_server.messages.clear()
 
@@ -373,8 +372,8 @@ def test_cancelled_seat_goes_to_the_head_of_the_waitlist_who_is_emailed(ctx, stu
 def test_cancelling_a_waitlist_place_frees_no_seat_and_moves_those_behind_up(ctx, students):
     first, second, third, fourth = students
     session_id = make_dated_session(capacity=1)
-    seat = book(first, session_id).registration.id
-    leaving, next_up, last = (book(student, session_id).registration.id for student in (second, third, fourth))
+    seat = book_seat(first, session_id).registration.id
+    leaving, next_up, last = (book_seat(student, session_id).registration.id for student in (second, third, fourth))
 
     outcome = cancel(leaving, second)
 
@@ -391,6 +390,26 @@ def test_cancelling_a_waitlist_place_frees_no_seat_and_moves_those_behind_up(ctx
     assert [r.id for r in cancel(seat, first).promoted] == [next_up]
 
 
+def test_waitlist_positions_of_many_registrations_agree_with_each_ones_own(ctx, students):
+    """The batched count (one statement, for 我的报名 and the API) gives each waiting registration
+    the place waitlist_position gives it alone, across sessions; the others have none."""
+    first, second, third, fourth = students
+    small, other = make_dated_session(capacity=1), make_dated_session(capacity=1)
+    seat = book_seat(first, small).registration.id
+    leaving, *waiting = (book_seat(student, small).registration.id for student in (second, third, fourth))
+    book_seat(fourth, other)
+    elsewhere = book_seat(third, other).registration.id
+    cancel(leaving, second)
+    ids = [seat, leaving, *waiting, elsewhere]
+
+    rows = [registration(r) for r in ids]
+    positions = booking.waitlist_positions(rows)
+
+    assert positions == {waiting[0]: 1, waiting[1]: 2, elsewhere: 1}
+    assert positions == {r.id: booking.waitlist_position(r) for r in rows if booking.waitlist_position(r)}
+    assert booking.waitlist_positions([]) == {}
+
+
 # --- capacity -------------------------------------------------------------------------------
 
 def change_capacity_by_admin_form(session_id: int, capacity: int) -> list[Registration]:
@@ -404,7 +423,7 @@ CAPACITY_CHANGERS = {"change_capacity": booking.change_capacity, "session editor
 @pytest.mark.parametrize("change", CAPACITY_CHANGERS.values(), ids=CAPACITY_CHANGERS.keys())
 def test_capacity_below_the_confirmed_count_is_refused_and_nothing_changes(ctx, students, change):
     session_id = make_dated_session(capacity=3)
-    registrations = [book(student, session_id).registration.id for student in students]
+    registrations = [book_seat(student, session_id).registration.id for student in students]
     emails_before = len(outbox())
 
     with pytest.raises(CapacityBelowConfirmed) as refused:
@@ -422,20 +441,20 @@ def test_capacity_below_the_confirmed_count_is_refused_and_nothing_changes(ctx, 
 def test_capacity_can_be_lowered_to_the_confirmed_count_and_then_the_next_student_waits(ctx, students):
     session_id = make_dated_session(capacity=5)
     for student in students[:2]:
-        book(student, session_id)
+        book_seat(student, session_id)
 
     assert booking.change_capacity(session_id, 2) == []
 
     assert (camp(session_id).capacity, camp(session_id).seats_taken) == (2, 2)
-    assert book(students[2], session_id).registration.status is RegistrationStatus.WAITLISTED
+    assert book_seat(students[2], session_id).registration.status is RegistrationStatus.WAITLISTED
 
 
 @pytest.mark.parametrize("change", CAPACITY_CHANGERS.values(), ids=CAPACITY_CHANGERS.keys())
 def test_more_seats_go_to_the_waitlist_in_order_of_arrival_and_each_is_emailed(ctx, students, smtp_server, change):
     first, second, third, fourth = students
     session_id = make_dated_session(capacity=1)
-    book(first, session_id)
-    waiting = [book(student, session_id).registration.id for student in (second, third, fourth)]
+    book_seat(first, session_id)
+    waiting = [book_seat(student, session_id).registration.id for student in (second, third, fourth)]
     deliver_due()
     smtp_server.messages.clear()
 
@@ -463,7 +482,7 @@ def test_more_seats_go_to_the_waitlist_in_order_of_arrival_and_each_is_emailed(c
 
 def test_calendar_file_has_the_local_shanghai_times_and_the_venue(ctx, student):
     session_id = make_dated_session()
-    seat = book(student, session_id).registration.id
+    seat = book_seat(student, session_id).registration.id
 
     [message] = outbox()
     calendar = ics_of(message.attachments[0])
@@ -530,7 +549,7 @@ def test_the_booking_answer_is_the_session_as_the_database_has_it(ctx, students,
         booking.book_seat(db.session.get(User, students[1]), session_id, now=NOW)
 
     outcome = booking.book_seat(db.session.get(User, students[0]), session_id, now=NOW)
-    answer = outcome.booked
+    answer = outcome.registration
     db.session.expire_all()
     stored = registration(answer.id)
 

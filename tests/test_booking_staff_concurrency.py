@@ -11,8 +11,8 @@ from app.booking.errors import SessionFull
 from app.booking.models import Registration, RegistrationStatus
 from app.catalog.models import CampSession
 from app.extensions import db
-from tests.factories import make_course, make_session
-from tests.test_booking_concurrency import make_students, run_together
+from tests.factories import make_course, make_session, make_students
+from tests.helpers import run_together
 
 CONFIRMED, WAITLISTED = RegistrationStatus.CONFIRMED, RegistrationStatus.WAITLISTED
 

@@ -11,8 +11,7 @@ from app.booking import service as booking
 from app.booking.models import Registration, RegistrationStatus
 from app.catalog.models import CampSession, Course
 from app.extensions import db
-from tests.conftest import make_user
-from tests.factories import make_course, make_session
+from tests.factories import make_course, make_session, make_user
 from tests.helpers import submit_form
 
 SESSION_FORM = {

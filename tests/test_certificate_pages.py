@@ -10,9 +10,8 @@ import pytest
 from app.certificates.models import Certificate
 from app.certificates.service import find_for_verification
 from app.extensions import db
-from tests.account_helpers import outbox_messages
-from tests.certificate_helpers import DAYS, attend, client_of, cohort, issue, pdf_text, person_of, revoke
-from tests.helpers import csrf_token_from, submit_form
+from tests.factories import DAYS, attend, cohort, issue, person_of, revoke
+from tests.helpers import client_of, csrf_token_from, outbox_messages, pdf_text, submit_form
 
 
 def _certificate(app, certificate_id: int) -> dict:

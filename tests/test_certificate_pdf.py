@@ -16,7 +16,7 @@ from reportlab.pdfbase import pdfmetrics
 from app.certificates import pdf
 from app.certificates.pdf import CertificateContent, render_certificate, unprintable_fields
 from app.common import fonts
-from tests.pdf_helpers import RARE_NAMES, UNPRINTABLE, assert_no_font_has, nfc, unembedded_fonts
+from tests.helpers import RARE_NAMES, UNPRINTABLE, assert_no_font_has, nfc, unembedded_fonts
 
 URL = "https://xc.example.com/certificates/verify/XC2025-0002-0017"
 CONTENT = CertificateContent(

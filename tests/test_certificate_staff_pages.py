@@ -12,10 +12,9 @@ from sqlalchemy import select
 from app.accounts.models import User
 from app.booking import service as booking
 from app.certificates.models import Certificate, CertificateStatus
-from app.common.db import begin_write
 from app.extensions import db
-from tests.certificate_helpers import cohort, issue, pdf_text, person_of, revoke
-from tests.helpers import csrf_token_from, submit_form
+from tests.factories import cohort, issue, person_of, rename_person, revoke
+from tests.helpers import csrf_token_from, pdf_text, submit_form
 
 
 def page_url(session_id: int) -> str:
@@ -29,16 +28,6 @@ def certificates_by_registration(app) -> dict[int, dict]:
                  for c in db.session.scalars(select(Certificate))}
         db.session.remove()
     return found
-
-
-def rename(app, registration_id: int, name: str) -> None:
-    """Change the person's name directly (the profile form's own rules are not under test here)."""
-    user_id = person_of(app, registration_id)["id"]
-    with app.app_context():
-        begin_write()
-        db.session.get(User, user_id).name = name
-        db.session.commit()
-        db.session.remove()
 
 
 def flashes(html: str) -> str:
@@ -67,7 +56,7 @@ def test_the_page_lists_each_confirmed_person_with_attendance_and_certificate(ap
 
 def test_names_no_font_can_draw_are_listed_before_issuing(app, staff, staff_client):
     session_id, [odd, plain] = cohort(app, staff, 2)
-    rename(app, odd, "王\ue000明")  # a private-use character: no font has it
+    rename_person(app, odd, "王\ue000明")  # a private-use character: no font has it
 
     html = staff_client.get(page_url(session_id)).get_data(as_text=True)
 
@@ -167,7 +156,7 @@ def test_reissue_after_a_name_correction_keeps_the_serial(app, staff, staff_clie
     session_id, [registration_id] = cohort(app, staff, 1)
     certificate_id = issue(app, registration_id, staff)
     before = certificates_by_registration(app)[registration_id]
-    rename(app, registration_id, "张喆")
+    rename_person(app, registration_id, "张喆")
 
     html = staff_client.get(page_url(session_id)).get_data(as_text=True)
     assert f"/staff/certificates/{certificate_id}/reissue" in html and "现姓名“张喆”" in html

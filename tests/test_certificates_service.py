@@ -2,54 +2,19 @@
 functions staff pages and the CLI call. Serial numbers stay unique under concurrent bulk issuing."""
 from __future__ import annotations
 
-import itertools
-from datetime import UTC, date, datetime, timedelta
-
 import pytest
 from sqlalchemy import func, select
 
 from app.accounts.models import User
 from app.audit.models import AuditEntry
 from app.booking import service as booking
-from app.catalog import service as catalog
 from app.certificates import service as certificates
 from app.certificates.errors import AlreadyRevoked, NotConfirmed, NotEligible, ReasonRequired
 from app.certificates.models import Certificate, CertificateStatus
 from app.extensions import db
 from app.mail.models import OutboxMessage
-from app.roster import service as roster
-from tests.factories import make_course, make_session
-from tests.test_booking_concurrency import make_students, run_together
-
-STARTS = datetime(2025, 9, 17, 1, 0, tzinfo=UTC)  # 9.17 09:00 in Shanghai
-ENDS = datetime(2025, 9, 19, 10, 0, tzinfo=UTC)  # 9.19 18:00
-DAYS = [date(2025, 9, 17), date(2025, 9, 18), date(2025, 9, 19)]
-BOOKED = STARTS - timedelta(days=30)
-AFTER = ENDS + timedelta(hours=2)
-
-
-_student_numbers = itertools.count(0, 100)  # each cohort's students get their own emails and phones
-
-
-def finished_cohort(app, people: int, min_days: int | None = None, capacity: int = 50) -> tuple[int, list[int]]:
-    """A finished 3-day session with `people` confirmed registrations; returns (session, registrations)."""
-    students = make_students(app, people, first_number=next(_student_numbers))
-    with app.app_context():
-        course_id = make_course(slug=f"xhs-{people}-{min_days}")
-        if min_days is not None:
-            catalog.update_course(course_id, min_attendance_days=min_days)
-        session_id = make_session(course_id, capacity=capacity, starts_at=STARTS, ends_at=ENDS, city="杭州")
-        registrations = [booking.book_seat(db.session.get(User, uid), session_id, now=BOOKED).registration.id
-                         for uid in students]
-        db.session.remove()
-    return session_id, registrations
-
-
-def attend(app, registration_id: int, days: list[date], staff_id: int) -> None:
-    with app.app_context():
-        for day in days:
-            roster.set_attendance(registration_id, day, True, db.session.get(User, staff_id))
-        db.session.remove()
+from tests.factories import AFTER, DAYS, attend, finished_cohort
+from tests.helpers import run_together
 
 
 def test_attending_every_day_earns_a_certificate_with_a_readable_serial(app, ctx, staff):

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import func, select
 
-from app.accounts.models import Role, User
+from app.accounts.models import Role
 from app.audit.models import AuditEntry
 from app.booking import service as booking
 from app.booking.models import Registration
@@ -17,8 +17,7 @@ from app.booking.tickets import format_ticket_code, ticket_code_from_scan
 from app.extensions import db
 from app.roster import service as roster
 from app.roster.models import Attendance
-from tests.conftest import make_user
-from tests.factories import make_course, make_session
+from tests.factories import book, make_course, make_session, make_user
 from tests.helpers import csrf_token_from, submit_form
 
 # The camp runs 2027-09-17 09:00 to 2027-09-19 18:00 in Shanghai (UTC+8): three days.
@@ -50,11 +49,9 @@ def make_camp(app, capacity: int = 10, course_id: int | None = None) -> int:
         return make_session(course_id, capacity=capacity, starts_at=STARTS, ends_at=ENDS, label="第12期")
 
 
-def book(app, session_id: int, email: str, name: str, phone: str) -> int:
-    user_id = make_user(app, email, Role.STUDENT, name, phone)
-    with app.test_request_context():
-        registration = booking.book_seat(db.session.get(User, user_id), session_id, now=BOOKED_AT).registration
-        return registration.id
+def book_new_student(app, session_id: int, email: str, name: str, phone: str) -> int:
+    """A new student with this name and phone, booked into the session at BOOKED_AT."""
+    return book(app, make_user(app, email, Role.STUDENT, name, phone), session_id, at=BOOKED_AT)
 
 
 def code_of(app, registration_id: int) -> str:
@@ -91,8 +88,8 @@ def camp(app) -> int:
 def people(app, camp) -> list[int]:
     """Two confirmed students of the camp."""
     return [
-        book(app, camp, "chen@example.com", "陈一", "13900000001"),
-        book(app, camp, "lin@example.com", "林二", "13900000002"),
+        book_new_student(app, camp, "chen@example.com", "陈一", "13900000001"),
+        book_new_student(app, camp, "lin@example.com", "林二", "13900000002"),
     ]
 
 
@@ -184,7 +181,7 @@ def test_a_second_scan_shows_the_first_time_and_adds_nothing(app, staff_client, 
 
 
 def test_typed_codes_in_lower_case_with_spaces_or_dashes_work(app, staff_client, camp, clock):
-    registrations = [book(app, camp, f"p{n}@example.com", f"学员{n}", f"1350000000{n}") for n in range(4)]
+    registrations = [book_new_student(app, camp, f"p{n}@example.com", f"学员{n}", f"1350000000{n}") for n in range(4)]
     codes = [code_of(app, r) for r in registrations]
     typed = [
         codes[0].lower(),
@@ -205,12 +202,12 @@ def bad_tickets(app, camp, people):
         other_session = make_session(make_course("抖音电商运营特训营", slug="douyin"), capacity=5,
                                      starts_at=STARTS, ends_at=ENDS)
     small = make_camp(app, capacity=1)
-    cancelled = book(app, camp, "quit@example.com", "赵退", "13700000001")
+    cancelled = book_new_student(app, camp, "quit@example.com", "赵退", "13700000001")
     with app.test_request_context():
         booking.cancel_registration(cancelled, db.session.get(Registration, cancelled).user, now=BOOKED_AT)
-    book(app, small, "first@example.com", "钱先", "13700000002")
-    waitlisted = book(app, small, "late@example.com", "孙候", "13700000003")
-    elsewhere = book(app, other_session, "other@example.com", "李别", "13700000004")
+    book_new_student(app, small, "first@example.com", "钱先", "13700000002")
+    waitlisted = book_new_student(app, small, "late@example.com", "孙候", "13700000003")
+    elsewhere = book_new_student(app, other_session, "other@example.com", "李别", "13700000004")
     return {"cancelled": code_of(app, cancelled), "waitlisted": code_of(app, waitlisted), "small": small,
             "elsewhere": code_of(app, elsewhere)}
 
@@ -250,10 +247,10 @@ def test_a_day_outside_the_session_is_refused(app, staff_client, camp, people, c
 # --- finding someone without a ticket -------------------------------------------------------
 
 def test_search_lists_only_this_sessions_confirmed_people(app, staff_client, camp, bad_tickets, clock):
-    book(app, camp, "zhangwei@example.com", "张伟", "13600000001")
-    book(app, camp, "lina@example.com", "李娜", "13600000002")
+    book_new_student(app, camp, "zhangwei@example.com", "张伟", "13600000001")
+    book_new_student(app, camp, "lina@example.com", "李娜", "13600000002")
     waiting_camp = bad_tickets["small"]
-    book(app, waiting_camp, "zhangmin@example.com", "张敏", "13600000003")  # waitlisted, other session
+    book_new_student(app, waiting_camp, "zhangmin@example.com", "张敏", "13600000003")  # waitlisted, other session
     url = f"/staff/sessions/{camp}/checkin"
 
     page = staff_client.get(url, query_string={"q": "张"}).get_data(as_text=True)

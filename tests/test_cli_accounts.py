@@ -12,8 +12,7 @@ from app.audit.models import AuditEntry
 from app.booking.models import Registration
 from app.common.time import utcnow
 from app.extensions import db
-from tests.account_helpers import find_user, is_logged_in, user_count
-from tests.helpers import login
+from tests.helpers import find_user, is_logged_in, login, user_count
 
 PHONE_ERROR = "请输入 11 位中国大陆手机号，例如 13800138000"
 

@@ -11,17 +11,16 @@ from app.cms.models import Article, ArticleRevision, ArticleStatus
 from app.cms.service import ArticleInput
 from app.common.time import utcnow
 from app.extensions import db
-from tests.cms_admin_helpers import (
+from tests.factories import make_column, make_editor, make_session, write_article
+from tests.helpers import (
     EDITOR_FORM,
     article_count,
     editor_values,
-    field_errors,
+    field_errors_in,
     only_article,
     submit_editor,
+    submit_form,
 )
-from tests.cms_reading_helpers import make_column, make_editor, write_article
-from tests.factories import make_session
-from tests.helpers import submit_form
 
 
 def _edit_url(article_id: int) -> str:
@@ -120,7 +119,7 @@ def test_bad_input_is_refused_next_to_its_field_and_nothing_typed_is_lost(app, a
 
     assert response.status_code == 200
     page = response.get_data(as_text=True)
-    assert field_errors(page, field) == [message]
+    assert field_errors_in(page, field) == [message]
     shown = editor_values(page)
     for name in ("title", "slug", "summary", "body", "tags", "author_name"):
         assert shown[name].replace("\r\n", "\n") == typed[name].replace("\r\n", "\n"), name
@@ -137,7 +136,7 @@ def test_a_taken_slug_is_refused_on_the_edit_page_with_the_typed_body_kept(app, 
 
     assert response.status_code == 200
     page = response.get_data(as_text=True)
-    assert field_errors(page, "slug") == ["这个链接名已被其他文章使用，请换一个"]
+    assert field_errors_in(page, "slug") == ["这个链接名已被其他文章使用，请换一个"]
     assert "编辑新写的一段正文" in page
     with app.app_context():
         assert db.session.get(Article, article_id).revision_number == 1
@@ -241,7 +240,7 @@ def test_a_bad_schedule_time_saves_nothing_and_keeps_the_typing(app, admin_clien
 
     assert response.status_code == 200
     page = response.get_data(as_text=True)
-    assert message in " ".join(field_errors(page, "publish_at"))
+    assert message in " ".join(field_errors_in(page, "publish_at"))
     assert "准备定时发布的正文" in page
     with app.app_context():
         article = db.session.get(Article, article_id)

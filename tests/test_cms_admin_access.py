@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from app.cms.models import Article
 from app.extensions import db
-from tests.cms_reading_helpers import make_editor, write_article
+from tests.factories import make_editor, write_article
 from tests.helpers import csrf_token_from
 
 # The routes the admin CMS must have; the walk below covers whatever the blueprint has, and this

@@ -16,11 +16,16 @@ from app.cms.models import Article, ArticleStatus, MediaFile
 from app.cms.service import ArticleInput
 from app.common.time import utcnow
 from app.extensions import db
-from tests.cms_admin_helpers import EDITOR_FORM, article_count, field_errors, only_article, submit_editor
-from tests.cms_reading_helpers import editor, make_column, make_editor, png_bytes, write_article
-from tests.conftest import make_user
-from tests.factories import make_session
-from tests.helpers import csrf_token_from, submit_form
+from tests.factories import editor, make_column, make_editor, make_session, make_user, png_bytes, write_article
+from tests.helpers import (
+    EDITOR_FORM,
+    article_count,
+    csrf_token_from,
+    field_errors_in,
+    only_article,
+    submit_editor,
+    submit_form,
+)
 
 
 def _titles(page: str) -> list[str]:
@@ -318,7 +323,7 @@ def test_a_fake_cover_is_refused_next_to_the_cover_field_with_the_typing_kept(ap
 
     assert response.status_code == 200
     page = response.get_data(as_text=True)
-    assert field_errors(page, "cover_file") == ["无法识别这张图片：只支持 JPEG、PNG、GIF 或 WEBP 格式的图片文件"]
+    assert field_errors_in(page, "cover_file") == ["无法识别这张图片：只支持 JPEG、PNG、GIF 或 WEBP 格式的图片文件"]
     assert "认真写的正文" in page
     with app.app_context():
         assert article_count() == 0

@@ -9,7 +9,7 @@ from app.cms import service
 from app.cms.errors import ArticleChanged
 from app.cms.models import ArticleRevision, Tag
 from app.extensions import db
-from tests.test_booking_concurrency import run_together
+from tests.helpers import run_together
 
 
 def new_article(app) -> int:

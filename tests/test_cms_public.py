@@ -6,7 +6,7 @@ import xml.etree.ElementTree as ET
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import event, select
+from sqlalchemy import select
 
 from app.booking.models import Registration
 from app.catalog.models import CampSession
@@ -14,9 +14,8 @@ from app.cms import queries, service
 from app.cms.models import Article
 from app.common.time import utcnow
 from app.extensions import db
-from tests.cms_reading_helpers import make_column, make_editor, upload_png, write_article
-from tests.factories import make_course, make_session
-from tests.helpers import submit_form
+from tests.factories import make_column, make_course, make_editor, make_session, upload_png, write_article
+from tests.helpers import statements_for, submit_form
 
 ATOM = "{http://www.w3.org/2005/Atom}"
 SITEMAP = "{http://www.sitemaps.org/schemas/sitemap/0.9}"
@@ -446,28 +445,6 @@ def test_home_page_shows_latest_articles_and_upcoming_camps(app, client, editor_
     assert re.search(r'<a href="/courses/">课程</a>\s*<a href="/articles/">文章</a>', html)
 
 
-class _StatementCounter:
-    def __init__(self) -> None:
-        self.statements: list[str] = []
-
-    def __call__(self, conn, cursor, statement, parameters, context, executemany) -> None:
-        # BEGIN is SQLite's transaction start (app/common/db.py emits it), not a query.
-        if not statement.lstrip().upper().startswith("BEGIN"):
-            self.statements.append(statement)
-
-
-def _statements_for(app, client, url: str) -> list[str]:
-    counter = _StatementCounter()
-    with app.app_context():
-        engine = db.engine
-    event.listen(engine, "before_cursor_execute", counter)
-    try:
-        assert client.get(url).status_code == 200
-    finally:
-        event.remove(engine, "before_cursor_execute", counter)
-    return counter.statements
-
-
 def test_article_page_runs_a_fixed_number_of_queries(app, client, editor_id):
     sessions = [_card_session(app)]
     with app.app_context():
@@ -486,8 +463,8 @@ def test_article_page_runs_a_fixed_number_of_queries(app, client, editor_id):
 
     # A returning reader (the site's cookie): the view is counted on the page itself.
     client.set_cookie("reader", _genuine_reader_cookie(app))
-    small = _statements_for(app, client, "/articles/small")
-    big = _statements_for(app, client, "/articles/big")
+    small = statements_for(app, client, "/articles/small")
+    big = statements_for(app, client, "/articles/big")
     small_html, big_html = _text(client.get("/articles/small")), _text(client.get("/articles/big"))
     assert small_html.count('class="booking-card"') == 1 and big_html.count('class="booking-card"') == 3
     assert big_html.count("article-item-title") == 4 and "article-item-title" not in small_html

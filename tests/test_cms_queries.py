@@ -12,9 +12,16 @@ from app.cms import queries, service
 from app.cms.service import ArticleInput
 from app.common.time import utcnow
 from app.extensions import db
-from tests.cms_reading_helpers import days_ago, editor, make_column, make_editor, write_article
-from tests.conftest import make_user
-from tests.factories import make_course, make_session
+from tests.factories import (
+    days_ago,
+    editor,
+    make_column,
+    make_course,
+    make_editor,
+    make_session,
+    make_user,
+    write_article,
+)
 
 
 @pytest.fixture

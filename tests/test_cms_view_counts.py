@@ -10,7 +10,7 @@ from app.cms.errors import ArticleNotFound
 from app.cms.models import Article
 from app.common.time import utcnow
 from app.extensions import db
-from tests.test_booking_concurrency import run_together
+from tests.helpers import run_together
 
 WINDOW = timedelta(minutes=30)  # CMS_VIEW_WINDOW_SECONDS
 

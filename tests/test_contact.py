@@ -20,10 +20,8 @@ from app.booking.models import Registration
 from app.catalog.models import CampSession
 from app.common.time import utcnow
 from app.extensions import db
-from tests.account_helpers import outbox_messages
-from tests.factories import make_session
-from tests.helpers import submit_form
-from tests.test_api_helpers import API, book, new_session, student_headers
+from tests.factories import make_session, new_session
+from tests.helpers import API, api_book, outbox_messages, student_headers, submit_form
 
 PHONE, WECHAT, EMAIL = "400-800-1234", "xicheng_kefu𠮷", "kefu@example.com"
 SAID = "请联系客服：电话 400-800-1234，微信 xicheng_kefu𠮷，邮箱 kefu@example.com"
@@ -82,7 +80,7 @@ def test_a_student_past_the_deadline_is_told_whom_to_call(app, student_client, c
 def test_the_api_says_it_too(app, client, contact):
     headers = student_headers(app, client, "api@example.com", "13800000093", name="王喆")
     session_id = new_session(app, cancellation_deadline=utcnow() - timedelta(hours=1))
-    registration_id = book(client, session_id, headers).get_json()["id"]
+    registration_id = api_book(client, session_id, headers).get_json()["id"]
     answer = client.delete(f"{API}/registrations/{registration_id}", headers=headers)
     assert answer.status_code == 409
     assert answer.get_json() == {"code": "cancellation_closed", "message": f"已过取消截止时间。如需取消，{SAID}"}

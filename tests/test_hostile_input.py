@@ -23,9 +23,8 @@ from app.cms.models import Article, ArticleRevision
 from app.common.forms import AppForm
 from app.extensions import db
 from tests.conftest import PASSWORD, make_user
-from tests.factories import make_course
-from tests.helpers import csrf_token_from, login, submit_form
-from tests.test_api_helpers import API, VALID_SIGNUP, bearer, new_session, token_for
+from tests.factories import make_course, new_session
+from tests.helpers import API, API_SIGNUP, bearer, csrf_token_from, login, submit_form, token_for
 
 CONTROL_MESSAGE = "含有不可见的控制字符"
 
@@ -273,7 +272,7 @@ def test_a_nul_or_lone_surrogate_in_a_token_request_is_400_with_the_reason(app, 
 
 
 def test_a_nul_in_the_api_signup_creates_nobody(app, client):
-    response = client.post(f"{API}/auth/signup", json={**VALID_SIGNUP, "name": "王\x00喆"})
+    response = client.post(f"{API}/auth/signup", json={**API_SIGNUP, "name": "王\x00喆"})
     assert response.status_code == 400
     assert CONTROL_MESSAGE in response.get_json()["fields"]["name"]
     with app.app_context():
@@ -320,10 +319,10 @@ def test_no_api_operation_answers_500_to_hostile_values(app, client, student):
 def test_refused_api_signups_do_not_use_up_the_limit(app, client, monkeypatch):
     monkeypatch.setitem(app.config, "RATELIMIT_SIGNUP", "2 per hour")
     for _ in range(5):
-        assert client.post(f"{API}/auth/signup", json={**VALID_SIGNUP, "phone": "123"}).status_code == 400
-    assert client.post(f"{API}/auth/signup", json=VALID_SIGNUP).status_code == 201
-    assert client.post(f"{API}/auth/signup", json=VALID_SIGNUP).status_code == 409  # reached the database
-    third = client.post(f"{API}/auth/signup", json={**VALID_SIGNUP, "email": "c@example.com", "phone": "13912345670"})
+        assert client.post(f"{API}/auth/signup", json={**API_SIGNUP, "phone": "123"}).status_code == 400
+    assert client.post(f"{API}/auth/signup", json=API_SIGNUP).status_code == 201
+    assert client.post(f"{API}/auth/signup", json=API_SIGNUP).status_code == 409  # reached the database
+    third = client.post(f"{API}/auth/signup", json={**API_SIGNUP, "email": "c@example.com", "phone": "13912345670"})
     assert third.status_code == 429
 
 

@@ -17,11 +17,8 @@ from app import create_app
 from app.certificates import documents
 from app.certificates.models import Certificate
 from app.extensions import db
-from tests.account_helpers import outbox_messages
-from tests.certificate_helpers import client_of, cohort
-from tests.cms_reading_helpers import make_editor, upload_png, write_article
-from tests.factories import make_session
-from tests.helpers import csrf_token_from
+from tests.factories import cohort, make_editor, make_session, upload_png, write_article
+from tests.helpers import client_of, csrf_token_from, outbox_messages
 
 SITE = "https://xue.example.com"
 FOREIGN = {"Host": "evil.example"}

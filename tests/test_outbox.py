@@ -26,7 +26,8 @@ from app.extensions import db
 from app.mail.models import OutboxMessage, OutboxStatus
 from app.mail.sender import SEND_LEASE, deliver_due, retry_delay
 from app.mail.service import Attachment, ComposedEmail, composer, queue_email, queue_templated
-from tests.conftest import free_port, make_user
+from tests.conftest import free_port
+from tests.factories import make_user
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 RESET_LINK = "https://example.com/account/reset/token-123"

@@ -8,16 +8,17 @@ from urllib.parse import urlsplit
 import pytest
 from itsdangerous import TimestampSigner, URLSafeTimedSerializer
 
-from tests.account_helpers import (
+from tests.factories import PASSWORD
+from tests.helpers import (
     field_errors,
     is_logged_in,
+    login,
     outbox_messages,
     set_active,
+    submit_form,
     text_of,
     without_csrf_tokens,
 )
-from tests.conftest import PASSWORD
-from tests.helpers import login, submit_form
 
 NEW_PASSWORD = "brand-new-pass-3"
 LINK_REFUSED = "重置链接无效或已过期（有效期 1 小时，且只能使用一次），请重新申请"

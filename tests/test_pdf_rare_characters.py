@@ -20,25 +20,20 @@ from app.certificates import service as certificates
 from app.certificates.errors import UnprintableCharacters
 from app.certificates.models import Certificate
 from app.common import fonts
-from app.common.db import begin_write
 from app.extensions import db
-from tests.certificate_helpers import cohort, issue, person_of
-from tests.conftest import make_user
-from tests.factories import make_course, make_session
-from tests.helpers import csrf_token_from, submit_form
-from tests.pdf_helpers import RARE_NAMES, UNPRINTABLE, all_text, assert_no_font_has, nfc, unembedded_fonts
-from tests.test_certificates_service import DAYS, attend
+from tests.factories import DAYS, attend, cohort, issue, make_course, make_session, make_user, person_of, rename_person
+from tests.helpers import (
+    RARE_NAMES,
+    UNPRINTABLE,
+    all_text,
+    assert_no_font_has,
+    csrf_token_from,
+    nfc,
+    submit_form,
+    unembedded_fonts,
+)
 
 REFUSAL = f"姓名中的「{UNPRINTABLE}」（U+2EBF0）无法打印在证书上"
-
-
-def rename(app, registration_id: int, name: str) -> None:
-    user_id = person_of(app, registration_id)["id"]
-    with app.app_context():
-        begin_write()
-        db.session.get(User, user_id).name = name
-        db.session.commit()
-        db.session.remove()
 
 
 def certificate_pdf(app, certificate_id: int) -> PdfReader:
@@ -57,7 +52,7 @@ def test_the_character_used_for_unprintable_is_in_no_installed_font(ctx):
 def test_rare_names_are_issued_without_a_reason_and_print_whole(app, staff):
     _session, registrations = cohort(app, staff, len(RARE_NAMES))
     for registration_id, name in zip(registrations, RARE_NAMES, strict=True):
-        rename(app, registration_id, name)
+        rename_person(app, registration_id, name)
     for registration_id, name in zip(registrations, RARE_NAMES, strict=True):
         reader = certificate_pdf(app, issue(app, registration_id, staff))
         assert nfc(name) in all_text(reader).replace("\n", "")
@@ -66,7 +61,7 @@ def test_rare_names_are_issued_without_a_reason_and_print_whole(app, staff):
 
 def test_a_name_no_font_can_print_is_refused_then_issued_with_a_reason(app, ctx, staff):
     _session, [registration_id] = cohort(app, staff, 1)
-    rename(app, registration_id, f"王{UNPRINTABLE}")
+    rename_person(app, registration_id, f"王{UNPRINTABLE}")
     actor = db.session.get(User, staff)
 
     with pytest.raises(UnprintableCharacters) as refused:
@@ -101,7 +96,7 @@ def test_a_course_title_or_city_no_font_can_print_is_refused_too(app, ctx, staff
 
 def test_bulk_issuing_leaves_out_and_names_who_cannot_be_printed(app, ctx, staff):
     session_id, [plain, odd] = cohort(app, staff, 2)
-    rename(app, odd, f"王{UNPRINTABLE}")
+    rename_person(app, odd, f"王{UNPRINTABLE}")
     report = certificates.issue_for_session(session_id, db.session.get(User, staff))
     assert len(report.issued) == 1 and report.unprintable == [f"王{UNPRINTABLE}"]
     assert certificates.certificate_of(plain) is not None and certificates.certificate_of(odd) is None
@@ -110,7 +105,7 @@ def test_bulk_issuing_leaves_out_and_names_who_cannot_be_printed(app, ctx, staff
 def test_reissue_to_a_name_no_font_can_print_is_refused(app, ctx, staff):
     _session, [registration_id] = cohort(app, staff, 1)
     certificate_id = issue(app, registration_id, staff)
-    rename(app, registration_id, f"王{UNPRINTABLE}")
+    rename_person(app, registration_id, f"王{UNPRINTABLE}")
     with pytest.raises(UnprintableCharacters) as refused:
         certificates.reissue_certificate(certificate_id, db.session.get(User, staff))
     assert REFUSAL in str(refused.value.message)
@@ -119,7 +114,7 @@ def test_reissue_to_a_name_no_font_can_print_is_refused(app, ctx, staff):
 
 def test_the_staff_page_refuses_and_then_issues_with_a_reason(app, staff, staff_client):
     session_id, [odd, plain] = cohort(app, staff, 2)
-    rename(app, odd, f"王{UNPRINTABLE}")
+    rename_person(app, odd, f"王{UNPRINTABLE}")
     page = f"/staff/sessions/{session_id}/certificates"
     html = staff_client.get(page).get_data(as_text=True)
     warning = html.split('class="flash flash-warning cert-glyphs"', 1)[1].split("</div>", 1)[0]

@@ -18,8 +18,8 @@ from app.catalog.models import CampSession
 from app.common.time import utcnow
 from app.extensions import db
 from app.mail.models import OutboxMessage
-from tests.helpers import submit_form
-from tests.test_roster_pages import book, course, page_text, person, registration, session
+from tests.factories import book, make_person, new_course, new_session
+from tests.helpers import stored_registration, submit_form, text_of
 
 CONFIRMED, WAITLISTED = RegistrationStatus.CONFIRMED, RegistrationStatus.WAITLISTED
 CANCELLED = RegistrationStatus.CANCELLED
@@ -70,17 +70,17 @@ def act(client, registration_id: int, action: str, data: dict | None = None):
 def camp(app, staff):
     """《快速玩转小红书成长特训营》: session A (2 seats: 张喆, 王𠮷; 欧阳娜娜 waiting), session B (3 seats,
     1 taken by 李雷), session C (full: 1 seat, 韩梅梅); and another course's session D with room."""
-    course_id = course(app)
-    a = session(app, course_id, capacity=2, starts_in_days=20, label="第12期")
-    b = session(app, course_id, capacity=3, starts_in_days=50, label="第13期")
-    c = session(app, course_id, capacity=1, starts_in_days=80, label="第14期")
-    d = session(app, course(app, "抖音电商爆单特训营", slug="douyin"), capacity=10)
+    course_id = new_course(app)
+    a = new_session(app, course_id, capacity=2, starts_in_days=20, label="第12期")
+    b = new_session(app, course_id, capacity=3, starts_in_days=50, label="第13期")
+    c = new_session(app, course_id, capacity=1, starts_in_days=80, label="第14期")
+    d = new_session(app, new_course(app, "抖音电商爆单特训营", slug="douyin"), capacity=10)
     ids = {
-        "张喆": book(app, person(app, "张喆", "13800000033", "zhangzhe@example.com"), a),
-        "王𠮷": book(app, person(app, "王𠮷", "13912345678", "wangji@example.com"), a),
-        "欧阳娜娜": book(app, person(app, "欧阳娜娜", "13700001111", "ouyang@example.com"), a),
-        "李雷": book(app, person(app, "李雷", "13600002222", "lilei@example.com"), b),
-        "韩梅梅": book(app, person(app, "韩梅梅", "13500003333", "hanmeimei@example.com"), c),
+        "张喆": book(app, make_person(app, "张喆", "13800000033", "zhangzhe@example.com"), a),
+        "王𠮷": book(app, make_person(app, "王𠮷", "13912345678", "wangji@example.com"), a),
+        "欧阳娜娜": book(app, make_person(app, "欧阳娜娜", "13700001111", "ouyang@example.com"), a),
+        "李雷": book(app, make_person(app, "李雷", "13600002222", "lilei@example.com"), b),
+        "韩梅梅": book(app, make_person(app, "韩梅梅", "13500003333", "hanmeimei@example.com"), c),
     }
     return {"a": a, "b": b, "c": c, "d": d, "ids": ids, "staff": staff}
 
@@ -90,12 +90,12 @@ def camp(app, staff):
 def test_staff_cancel_frees_the_seat_for_the_waitlist_and_is_audited_and_shown(app, staff_client, camp):
     zhang, ouyang = camp["ids"]["张喆"], camp["ids"]["欧阳娜娜"]
 
-    page = page_text(act(staff_client, zhang, "cancel"))
+    page = text_of(act(staff_client, zhang, "cancel"))
 
     assert "已取消 张喆 的报名" in page
     assert "空出的名额已按候补顺序转正：欧阳娜娜" in page
-    assert registration(app, zhang).status is CANCELLED
-    assert registration(app, ouyang).status is CONFIRMED
+    assert stored_registration(app, zhang).status is CANCELLED
+    assert stored_registration(app, ouyang).status is CONFIRMED
     assert seats(app, camp["a"]) == (2, 2)
     [entry] = audit(app, registration_id=zhang)
     assert (entry.action, entry.actor_id) == ("registration.cancel", camp["staff"])
@@ -107,9 +107,9 @@ def test_staff_cancel_frees_the_seat_for_the_waitlist_and_is_audited_and_shown(a
 def test_cancelling_a_waitlist_place_frees_no_seat(app, staff_client, camp):
     ouyang = camp["ids"]["欧阳娜娜"]
 
-    page = page_text(act(staff_client, ouyang, "cancel"))
+    page = text_of(act(staff_client, ouyang, "cancel"))
 
-    assert registration(app, ouyang).status is CANCELLED
+    assert stored_registration(app, ouyang).status is CANCELLED
     assert seats(app, camp["a"]) == (2, 2)
     assert "候补第 1 位 → 已取消" in page
 
@@ -119,7 +119,7 @@ def test_cancelling_twice_says_so_and_changes_nothing(app, staff_client, camp):
     act(staff_client, zhang, "cancel")
     before = snapshot(app)
 
-    page = page_text(act(staff_client, zhang, "cancel"))
+    page = text_of(act(staff_client, zhang, "cancel"))
 
     assert "这条报名已经取消了" in page
     assert snapshot(app) == before
@@ -129,20 +129,20 @@ def test_cancelling_twice_says_so_and_changes_nothing(app, staff_client, camp):
 
 def test_staff_move_a_confirmed_person_to_another_session_of_the_course(app, staff_client, camp):
     zhang, ouyang = camp["ids"]["张喆"], camp["ids"]["欧阳娜娜"]
-    form_page = page_text(staff_client.get(f"/staff/registrations/{zhang}"))
+    form_page = text_of(staff_client.get(f"/staff/registrations/{zhang}"))
     options = re.findall(r'<option[^>]*value="(\d+)"[^>]*>([^<]*)</option>', form_page)
     assert [int(value) for value, _ in options] == [camp["b"], camp["c"]]  # the course's other sessions only
     assert options[0][1].endswith("第13期 · 剩余 2 席") and options[1][1].endswith("第14期（已满）")  # seats left
     assert f'<option disabled value="{camp["c"]}">' in form_page  # full: shown, not selectable
 
-    page = page_text(act(staff_client, zhang, "move", {"target_session_id": camp["b"]}))
+    page = text_of(act(staff_client, zhang, "move", {"target_session_id": camp["b"]}))
 
     assert "已将 张喆 调至" in page and "第13期" in page
-    moved = registration(app, zhang)
+    moved = stored_registration(app, zhang)
     assert (moved.session_id, moved.status) == (camp["b"], CONFIRMED)
     assert seats(app, camp["b"]) == (2, 3)
     assert seats(app, camp["a"]) == (2, 2)  # the freed seat went to 欧阳娜娜
-    assert registration(app, ouyang).status is CONFIRMED
+    assert stored_registration(app, ouyang).status is CONFIRMED
     [entry] = audit(app, registration_id=zhang)
     assert (entry.action, entry.actor_id) == ("registration.move", camp["staff"])
     assert (entry.before["session_id"], entry.after["session_id"]) == (camp["a"], camp["b"])
@@ -154,7 +154,7 @@ def test_staff_move_a_waitlisted_person_into_a_free_seat_elsewhere(app, staff_cl
 
     act(staff_client, ouyang, "move", {"target_session_id": camp["b"]})
 
-    moved = registration(app, ouyang)
+    moved = stored_registration(app, ouyang)
     assert (moved.session_id, moved.status, moved.waitlist_number) == (camp["b"], CONFIRMED, None)
     assert seats(app, camp["a"]) == (2, 2) and seats(app, camp["b"]) == (2, 3)
 
@@ -171,7 +171,7 @@ def test_a_refused_move_says_why_and_changes_nothing(app, staff_client, camp, ta
     zhang = camp["ids"]["张喆"]
     before = snapshot(app)
 
-    page = page_text(act(staff_client, zhang, "move", {"target_session_id": camp.get(target, target)}))
+    page = text_of(act(staff_client, zhang, "move", {"target_session_id": camp.get(target, target)}))
 
     assert message in page
     assert snapshot(app) == before
@@ -182,7 +182,7 @@ def test_moving_a_cancelled_registration_is_refused(app, staff_client, camp):
     act(staff_client, zhang, "cancel")
     before = snapshot(app)
 
-    page = page_text(act(staff_client, zhang, "move", {"target_session_id": camp["b"]}))
+    page = text_of(act(staff_client, zhang, "move", {"target_session_id": camp["b"]}))
 
     assert "这条报名已经取消了" in page
     assert snapshot(app) == before
@@ -192,13 +192,13 @@ def test_moving_a_cancelled_registration_is_refused(app, staff_client, camp):
 
 def test_staff_promote_a_waitlisted_person_by_hand(app, staff_client, camp):
     ouyang = camp["ids"]["欧阳娜娜"]
-    form_page = page_text(staff_client.get(f"/staff/registrations/{ouyang}"))
+    form_page = text_of(staff_client.get(f"/staff/registrations/{ouyang}"))
     assert "手动转正" in form_page and "候补第 1 位" in form_page
 
-    page = page_text(act(staff_client, ouyang, "promote"))
+    page = text_of(act(staff_client, ouyang, "promote"))
 
     assert "欧阳娜娜 已转正" in page
-    assert registration(app, ouyang).status is CONFIRMED
+    assert stored_registration(app, ouyang).status is CONFIRMED
     taken, capacity = seats(app, camp["a"])
     assert taken == 3 and capacity >= taken  # never beyond capacity
     promotion = [e for e in audit(app, registration_id=ouyang) if e.action == "registration.promote"]
@@ -216,7 +216,7 @@ def test_promoting_someone_not_waiting_says_so_and_changes_nothing(app, staff_cl
         act(staff_client, registration_id, "cancel")
     before = snapshot(app)
 
-    page = page_text(act(staff_client, registration_id, "promote"))
+    page = text_of(act(staff_client, registration_id, "promote"))
 
     assert "只有候补中的报名才能转正" in page
     assert snapshot(app) == before
@@ -254,7 +254,7 @@ def test_every_action_without_the_csrf_token_is_refused_and_changes_nothing(app,
     response = staff_client.post("/staff/" + action.format(**ids), data={k: v.format(**ids) for k, v in data.items()})
 
     assert response.status_code == 400
-    assert "页面已过期" in page_text(response)
+    assert "页面已过期" in text_of(response)
     assert snapshot(app) == before
 
 
@@ -266,11 +266,11 @@ def _set_capacity(client, session_id: int, value):
 
 
 def test_staff_raise_capacity_and_the_waitlist_moves_up(app, staff_client, camp):
-    page = page_text(_set_capacity(staff_client, camp["a"], "3"))
+    page = text_of(_set_capacity(staff_client, camp["a"], "3"))
 
     assert "名额已改为 3" in page and "空出的名额已按候补顺序转正：欧阳娜娜" in page
     assert seats(app, camp["a"]) == (3, 3)
-    assert registration(app, camp["ids"]["欧阳娜娜"]).status is CONFIRMED
+    assert stored_registration(app, camp["ids"]["欧阳娜娜"]).status is CONFIRMED
     [entry] = audit(app, action="session.capacity")
     assert (entry.actor_id, entry.session_id, entry.before, entry.after) == (
         camp["staff"], camp["a"], {"capacity": 2}, {"capacity": 3})
@@ -286,7 +286,7 @@ def test_staff_raise_capacity_and_the_waitlist_moves_up(app, staff_client, camp)
 def test_bad_capacity_says_why_and_changes_nothing(app, staff_client, camp, value, message):
     before = snapshot(app)
 
-    page = page_text(_set_capacity(staff_client, camp["a"], value))
+    page = text_of(_set_capacity(staff_client, camp["a"], value))
 
     assert message in page
     assert snapshot(app) == before
@@ -300,7 +300,7 @@ def _add(client, session_id: int, data: dict, follow: bool = True):
 
 @pytest.mark.parametrize("login", ["lilei@example.com", "LiLei@Example.com", "136 0000 2222", "+86 13600002222"])
 def test_staff_add_an_existing_account_by_email_or_phone(app, staff_client, camp, login):
-    lilei = registration(app, camp["ids"]["李雷"]).user_id
+    lilei = stored_registration(app, camp["ids"]["李雷"]).user_id
 
     response = _add(staff_client, camp["c"], {"login": login, "add_existing": "1"}, follow=False)
 
@@ -311,7 +311,7 @@ def test_staff_add_an_existing_account_by_email_or_phone(app, staff_client, camp
         added_id = added.id
     assert (added.status, added.source) == (WAITLISTED, "staff")  # C is full: the waitlist
     assert response.headers["Location"].endswith(f"/staff/registrations/{added_id}")
-    page = page_text(staff_client.get(response.headers["Location"]))
+    page = text_of(staff_client.get(response.headers["Location"]))
     assert "场次已满，李雷 已加入候补：候补第 1 位" in page
     [entry] = audit(app, registration_id=added_id)
     assert (entry.action, entry.actor_id, entry.before) == ("registration.add", camp["staff"], None)
@@ -320,7 +320,7 @@ def test_staff_add_an_existing_account_by_email_or_phone(app, staff_client, camp
 
 
 def test_staff_add_a_walk_in_with_a_new_account(app, staff_client, camp):
-    page = page_text(_add(staff_client, camp["b"], {
+    page = text_of(_add(staff_client, camp["b"], {
         "name": "王𠮷喆", "phone": "139-8765-4321", "email": "Walkin@Example.com", "add_new": "1"}))
 
     assert "已添加 王𠮷喆，名额已确认" in page
@@ -346,7 +346,7 @@ def test_a_new_person_with_bad_or_taken_details_is_refused_and_the_typed_values_
 
     response = _add(staff_client, camp["b"], {**data, "add_new": "1"})
 
-    page = page_text(response)
+    page = text_of(response)
     assert response.status_code == 200
     assert message in page
     assert snapshot(app) == before
@@ -364,14 +364,14 @@ def test_adding_an_unknown_or_already_registered_account_says_why_and_changes_no
         app, staff_client, camp, login, message):
     before = snapshot(app)
 
-    page = page_text(_add(staff_client, camp["a"], {"login": login, "add_existing": "1"}))
+    page = text_of(_add(staff_client, camp["a"], {"login": login, "add_existing": "1"}))
 
     assert message in page
     assert snapshot(app) == before
 
 
 def test_add_page_offers_both_ways(app, staff_client, camp):
-    page = page_text(staff_client.get(f"/staff/sessions/{camp['a']}/add"))
+    page = text_of(staff_client.get(f"/staff/sessions/{camp['a']}/add"))
 
     assert 'name="login"' in page and 'name="name"' in page and 'name="phone"' in page and 'name="email"' in page
     assert "添加已有账号" in page and "新建账号并添加" in page
@@ -385,7 +385,7 @@ def test_a_registration_moved_while_an_action_waited_for_the_lock_is_left_alone(
     session's lock is granted; releasing a seat in the old session then would undercount it. Here the
     move is made to land exactly then (in the same transaction, so the refusal rolls it back too)."""
     zhang = camp["ids"]["张喆"]
-    lock = booking._lock_session
+    lock = booking.lock_session
     moved = []
 
     def move_then_lock(session_id: int):
@@ -394,7 +394,7 @@ def test_a_registration_moved_while_an_action_waited_for_the_lock_is_left_alone(
             db.session.execute(update(Registration).where(Registration.id == zhang).values(session_id=camp["b"]))
         return lock(session_id)
 
-    monkeypatch.setattr(booking, "_lock_session", move_then_lock)
+    monkeypatch.setattr(booking, "lock_session", move_then_lock)
     before = snapshot(app)
     with app.test_request_context():
         staff = db.session.get(User, camp["staff"])

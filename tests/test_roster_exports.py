@@ -19,9 +19,8 @@ from app.booking.models import Registration, RegistrationStatus
 from app.common import fonts
 from app.extensions import db
 from app.roster import service as roster
-from tests.conftest import make_user
-from tests.factories import make_session
-from tests.pdf_helpers import unembedded_fonts
+from tests.factories import make_session, make_user
+from tests.helpers import recorded_statements, unembedded_fonts
 
 TITLE = "快速玩转小红书成长特训营"
 # 2027-09-17 09:00 to 2027-09-19 18:00 in Shanghai: three days to sign for.
@@ -343,23 +342,13 @@ def test_one_query_for_the_rows_and_one_per_batch_for_attendance(app, session_id
     """The rows come from one streamed SELECT read in batches; each batch adds one attendance
     SELECT, however many rows it holds (never a query per row). Two more name the sources once:
     the session's distinct sources, then the titles of their articles."""
-    from sqlalchemy import event
 
     from app.roster import exports
 
-    statements = []
-
-    def record(conn, cursor, statement, *args):
-        if statement.lstrip().upper().startswith("SELECT"):
-            statements.append(statement)
-
     with app.test_request_context():
         camp = exports.session_for_export(session_id)
-        event.listen(db.engine, "before_cursor_execute", record)
-        try:
+        with recorded_statements(app) as statements:
             rows = [row for batch in exports.roster_batches(camp, batch_size=batch_size) for row in batch]
-        finally:
-            event.remove(db.engine, "before_cursor_execute", record)
         db.session.remove()
     assert len(rows) == 6
-    assert len(statements) == selects
+    assert len([s for s in statements if s.lstrip().upper().startswith("SELECT")]) == selects

@@ -2,82 +2,43 @@
 filters, pages), one registration with its history; who may open them."""
 from __future__ import annotations
 
-import functools
 import re
 from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import event, select
-from werkzeug.security import generate_password_hash
+from sqlalchemy import select
 
-from app.accounts.models import Role, User
+from app.accounts.models import User
 from app.audit.models import AuditEntry
 from app.booking import service as booking
-from app.booking.models import Registration, RegistrationStatus
+from app.booking.models import RegistrationStatus
 from app.booking.tickets import format_ticket_code
 from app.catalog.models import CampSession
-from app.common.db import begin_write
 from app.common.time import utcnow
 from app.extensions import db
 from app.roster import service as roster
-from tests.conftest import PASSWORD
-from tests.factories import make_course, make_session
-from tests.helpers import submit_form
+from tests.factories import book, make_person, new_course, new_session
+from tests.helpers import statements_for, stored_registration, submit_form, text_of
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 
 # --- building a roster ------------------------------------------------------------------------
 
-@functools.cache
-def _password_hash() -> str:
-    return generate_password_hash(PASSWORD)
 
 
-def person(app, name: str, phone: str, email: str | None = None) -> int:
-    """A student account, inserted directly (scrypt per account would make these tests slow)."""
-    with app.app_context():
-        begin_write()
-        user = User(email=(email or f"p{phone}@example.com").lower(), name=name, phone=phone, role=Role.STUDENT,
-                    password_hash=_password_hash())
-        db.session.add(user)
-        db.session.commit()
-        user_id = user.id
-        db.session.remove()
-    return user_id
 
 
-def course(app, title: str = "快速玩转小红书成长特训营", slug: str = "xhs") -> int:
-    with app.app_context():
-        course_id = make_course(title, slug=slug)
-        db.session.remove()
-    return course_id
 
 
-def session(app, course_id: int | None = None, **fields) -> int:
-    with app.app_context():
-        session_id = make_session(course_id, **fields)
-        db.session.remove()
-    return session_id
 
 
 def running_session(app, course_id: int | None = None, capacity: int = 10) -> int:
     """A three-day session that began at midnight (Shanghai) today: today is its first day."""
     midnight = datetime.combine(today_in_shanghai(), time(0, 0), tzinfo=SHANGHAI).astimezone(UTC)
-    return session(app, course_id, capacity=capacity, starts_at=midnight,
+    return new_session(app, course_id, capacity=capacity, starts_at=midnight,
                    ends_at=midnight + timedelta(days=2, hours=18))
-
-
-def book(app, user_id: int, session_id: int, source: str = "web", at: datetime | None = None) -> int:
-    """Book as the student would; `at` is when (before the session starts)."""
-    with app.test_request_context():
-        camp = db.session.get(CampSession, session_id)
-        at = at or min(utcnow(), camp.starts_at - timedelta(days=1))
-        registration_id = booking.book_seat(db.session.get(User, user_id), session_id, source=source,
-                                            now=at).registration.id
-        db.session.remove()
-    return registration_id
 
 
 def mark_present(app, registration_id: int, day, actor_id: int) -> None:
@@ -91,15 +52,8 @@ def session_days(app, session_id: int):
         return roster.session_days(db.session.get(CampSession, session_id))
 
 
-def registration(app, registration_id: int) -> Registration:
-    with app.app_context():
-        found = db.session.get(Registration, registration_id)
-        db.session.expunge_all()
-        return found
 
 
-def page_text(response) -> str:
-    return response.get_data(as_text=True)
 
 
 def roster_names(html: str) -> list[str]:
@@ -114,8 +68,8 @@ def today_in_shanghai():
 @pytest.fixture
 def world(app, staff):
     """One session with one confirmed student, and the ids every route needs."""
-    session_id = session(app, capacity=5)
-    student_id = person(app, "张喆", "13800000013", "zhangzhe@example.com")
+    session_id = new_session(app, capacity=5)
+    student_id = make_person(app, "张喆", "13800000013", "zhangzhe@example.com")
     return {"session": session_id, "registration": book(app, student_id, session_id), "staff": staff}
 
 
@@ -150,7 +104,7 @@ def test_student_gets_403_on_every_roster_page(student_client, world, url):
     response = student_client.get(url.format(**world))
 
     assert response.status_code == 403
-    assert "没有权限" in page_text(response)
+    assert "没有权限" in text_of(response)
 
 
 @pytest.mark.parametrize("role_client", ["staff_client", "admin_client"])
@@ -159,7 +113,7 @@ def test_staff_and_admins_open_every_roster_page(request, world, role_client, ur
     response = request.getfixturevalue(role_client).get(url.format(**world))
 
     assert response.status_code == 200
-    assert "快速玩转小红书成长特训营" in page_text(response)
+    assert "快速玩转小红书成长特训营" in text_of(response)
 
 
 @pytest.mark.parametrize(("url", "data"), ACTIONS)
@@ -169,7 +123,7 @@ def test_anonymous_posts_to_every_action_go_to_login_and_change_nothing(app, cli
 
     assert response.status_code == 302
     assert response.headers["Location"].startswith("/account/login?next=")
-    assert registration(app, world["registration"]).status is RegistrationStatus.CONFIRMED
+    assert stored_registration(app, world["registration"]).status is RegistrationStatus.CONFIRMED
     with app.app_context():
         assert db.session.get(CampSession, world["session"]).capacity == 5
         assert db.session.scalar(select(AuditEntry.id)) is None
@@ -181,7 +135,7 @@ def test_students_posts_to_every_action_are_refused_and_change_nothing(app, stud
     response = submit_form(student_client, url.format(**world), data, form_page="/")
 
     assert response.status_code == 403
-    assert registration(app, world["registration"]).status is RegistrationStatus.CONFIRMED
+    assert stored_registration(app, world["registration"]).status is RegistrationStatus.CONFIRMED
     with app.app_context():
         assert db.session.get(CampSession, world["session"]).capacity == 5
         assert db.session.scalar(select(AuditEntry.id)) is None
@@ -200,20 +154,20 @@ def test_unknown_ids_are_404(staff_client, world, url):
 # --- sessions at a glance -------------------------------------------------------------------
 
 def test_overview_lists_upcoming_sessions_first_then_past_ones_with_their_fill(app, staff, staff_client):
-    course_id = course(app)
-    later = session(app, course_id, capacity=3, starts_in_days=60, label="第13期")
-    sooner = session(app, course_id, capacity=2, starts_in_days=10, label="第12期")
+    course_id = new_course(app)
+    later = new_session(app, course_id, capacity=3, starts_in_days=60, label="第13期")
+    sooner = new_session(app, course_id, capacity=2, starts_in_days=10, label="第12期")
     running = running_session(app, course_id, capacity=4)
     past_start = utcnow().replace(microsecond=0) - timedelta(days=200)
-    past = session(app, course_id, capacity=50, starts_at=past_start, ends_at=past_start + timedelta(days=2),
+    past = new_session(app, course_id, capacity=50, starts_at=past_start, ends_at=past_start + timedelta(days=2),
                    label="第1期")
-    people = [person(app, f"学员{n}", f"1390000000{n}") for n in range(4)]
+    people = [make_person(app, f"学员{n}", f"1390000000{n}") for n in range(4)]
     for user_id in people[:3]:  # the 2 seats of `sooner` go, the third waits
         book(app, user_id, sooner)
     present = book(app, people[3], running, at=utcnow() - timedelta(days=3))
     mark_present(app, present, today_in_shanghai(), staff)
 
-    html = page_text(staff_client.get("/staff/sessions/"))
+    html = text_of(staff_client.get("/staff/sessions/"))
 
     assert html.index("第1期") > html.index("已结束")  # past below
     assert html.index("已结束") > html.index("第13期") > html.index("第12期")  # soonest first
@@ -233,9 +187,9 @@ def _row_of(html: str, link: str) -> str:
 
 
 def test_staff_home_shows_the_upcoming_sessions_and_links_to_all(app, staff_client):
-    session(app, capacity=60, label="第12期")
+    new_session(app, capacity=60, label="第12期")
 
-    html = page_text(staff_client.get("/staff/"))
+    html = text_of(staff_client.get("/staff/"))
 
     assert "第12期" in html and "<strong>0</strong> / 60" in html
     assert 'href="/staff/sessions/"' in html
@@ -243,31 +197,15 @@ def test_staff_home_shows_the_upcoming_sessions_and_links_to_all(app, staff_clie
 
 def test_overview_uses_the_same_number_of_queries_for_two_sessions_or_eight(app, staff_client):
     """Counts come from grouped queries, not one query per row."""
-    course_id = course(app)
-    first = [session(app, course_id, starts_in_days=10 + n) for n in range(2)]
-    count_for_two = _queries_during(app, lambda: staff_client.get("/staff/sessions/"))
+    course_id = new_course(app)
+    first = [new_session(app, course_id, starts_in_days=10 + n) for n in range(2)]
+    count_for_two = len(statements_for(app, staff_client, "/staff/sessions/"))
     for n in range(6):
-        session(app, course_id, starts_in_days=20 + n)
-    book(app, person(app, "学员甲", "13900000001"), first[0])
-    count_for_eight = _queries_during(app, lambda: staff_client.get("/staff/sessions/"))
+        new_session(app, course_id, starts_in_days=20 + n)
+    book(app, make_person(app, "学员甲", "13900000001"), first[0])
+    count_for_eight = len(statements_for(app, staff_client, "/staff/sessions/"))
 
     assert count_for_eight == count_for_two
-
-
-def _queries_during(app, call) -> int:
-    statements = []
-
-    def count(conn, cursor, statement, *args):
-        statements.append(statement)
-
-    with app.app_context():
-        engine = db.engine
-    event.listen(engine, "before_cursor_execute", count)
-    try:
-        assert call().status_code == 200
-    finally:
-        event.remove(engine, "before_cursor_execute", count)
-    return len(statements)
 
 
 # --- the roster -----------------------------------------------------------------------------------
@@ -279,12 +217,12 @@ def crowd(app, staff):
     session_id = running_session(app, capacity=2)
     early = utcnow().replace(microsecond=0) - timedelta(days=5)
     ids = {
-        "张喆": book(app, person(app, "张喆", "13800000033", "Zhang.Zhe@example.com"), session_id, at=early),
-        "王𠮷": book(app, person(app, "王𠮷", "13912345678", "wangji@example.com"), session_id, source="api",
+        "张喆": book(app, make_person(app, "张喆", "13800000033", "Zhang.Zhe@example.com"), session_id, at=early),
+        "王𠮷": book(app, make_person(app, "王𠮷", "13912345678", "wangji@example.com"), session_id, source="api",
                     at=early + timedelta(hours=1)),
-        "欧阳娜娜": book(app, person(app, "欧阳娜娜", "13700001111", "ouyang@example.com"), session_id,
+        "欧阳娜娜": book(app, make_person(app, "欧阳娜娜", "13700001111", "ouyang@example.com"), session_id,
                       source="article:12", at=early + timedelta(hours=2)),
-        "李雷": book(app, person(app, "李雷", "13600002222", "lilei@example.com"), session_id,
+        "李雷": book(app, make_person(app, "李雷", "13600002222", "lilei@example.com"), session_id,
                    at=early + timedelta(hours=3)),
     }
     with app.test_request_context():
@@ -297,7 +235,7 @@ def crowd(app, staff):
 def _roster(client, session_id: int, **args) -> str:
     response = client.get(f"/staff/sessions/{session_id}/roster", query_string=args)
     assert response.status_code == 200
-    return page_text(response)
+    return text_of(response)
 
 
 def test_roster_shows_everyone_with_contact_status_booking_time_source_ticket_and_attendance(app, staff_client,
@@ -314,7 +252,7 @@ def test_roster_shows_everyone_with_contact_status_booking_time_source_ticket_an
     assert '<td class="source">网站</td>' in sources["张喆"]
     assert '<td class="source">API（小程序）</td>' in sources["王𠮷"]
     assert '<td class="source">文章 #12</td>' in sources["欧阳娜娜"]
-    ticket = registration(app, crowd["ids"]["张喆"]).ticket_code
+    ticket = stored_registration(app, crowd["ids"]["张喆"]).ticket_code
     assert format_ticket_code(ticket) in html and len(format_ticket_code(ticket)) == 14
     days = session_days(app, crowd["session"])
     assert len(days) == 3
@@ -385,11 +323,11 @@ def test_search_and_filters_combine(staff_client, crowd):
 
 
 def test_roster_pages_keep_the_search_and_filters(app, staff_client):
-    session_id = session(app, capacity=10)
+    session_id = new_session(app, capacity=10)
     for n in range(5):
-        book(app, person(app, f"学员{'一二三四五'[n]}", f"1390000000{n}"), session_id,
+        book(app, make_person(app, f"学员{'一二三四五'[n]}", f"1390000000{n}"), session_id,
              at=utcnow() - timedelta(days=2, minutes=10 - n))
-    book(app, person(app, "王老师", "13900000009"), session_id)
+    book(app, make_person(app, "王老师", "13900000009"), session_id)
 
     first = _roster(staff_client, session_id, q="学员", status="confirmed", per_page=2)
     second = _roster(staff_client, session_id, q="学员", status="confirmed", per_page=2, page=2)
@@ -412,7 +350,7 @@ def _query_of(link: str) -> dict:
 
 
 def test_roster_of_an_empty_session_says_so(app, staff_client):
-    html = _roster(staff_client, session(app))
+    html = _roster(staff_client, new_session(app))
 
     assert roster_names(html) == [] and "还没有人报名" in html
 
@@ -435,13 +373,13 @@ def test_roster_links_exports_only_once_they_exist(app, staff_client, world):
 
 def test_roster_uses_the_same_number_of_queries_for_one_row_or_six(app, staff, staff_client):
     session_id = running_session(app, capacity=3)
-    first = book(app, person(app, "学员一", "13900000001"), session_id, at=utcnow() - timedelta(days=2))
+    first = book(app, make_person(app, "学员一", "13900000001"), session_id, at=utcnow() - timedelta(days=2))
     mark_present(app, first, today_in_shanghai(), staff)
     url = f"/staff/sessions/{session_id}/roster"
-    count_for_one = _queries_during(app, lambda: staff_client.get(url))
+    count_for_one = len(statements_for(app, staff_client, url))
     for n in range(2, 7):  # three confirmed, three waiting
-        book(app, person(app, f"学员{n}", f"1390000000{n}"), session_id, at=utcnow() - timedelta(days=2))
-    count_for_six = _queries_during(app, lambda: staff_client.get(url))
+        book(app, make_person(app, f"学员{n}", f"1390000000{n}"), session_id, at=utcnow() - timedelta(days=2))
+    count_for_six = len(statements_for(app, staff_client, url))
 
     assert count_for_six == count_for_one
 
@@ -458,12 +396,12 @@ def test_admins_get_a_link_to_the_session_editor_and_staff_do_not(app, world, st
 def test_registration_page_shows_the_person_session_ticket_attendance_and_history(app, staff, staff_client, crowd):
     wang = crowd["ids"]["王𠮷"]
 
-    html = page_text(staff_client.get(f"/staff/registrations/{wang}"))
+    html = text_of(staff_client.get(f"/staff/registrations/{wang}"))
 
     assert "<h1>王𠮷</h1>" in html
     assert 'href="tel:13912345678"' in html and "wangji@example.com" in html
     assert "快速玩转小红书成长特训营" in html
-    assert format_ticket_code(registration(app, wang).ticket_code) in html
+    assert format_ticket_code(stored_registration(app, wang).ticket_code) in html
     assert "<dd>API（小程序）</dd>" in html
     assert html.count("✓ 已签到") == 1 and html.count("— 未签到") == 2
     today = today_in_shanghai()
@@ -481,8 +419,8 @@ def test_registration_history_is_newest_first_with_who_what_and_before_after(app
         booking.cancel_registration(zhang, db.session.get(User, staff), by_staff=True)
         db.session.remove()
 
-    zhang_page = page_text(staff_client.get(f"/staff/registrations/{zhang}"))
-    ouyang_page = page_text(staff_client.get(f"/staff/registrations/{ouyang}"))
+    zhang_page = text_of(staff_client.get(f"/staff/registrations/{zhang}"))
+    ouyang_page = text_of(staff_client.get(f"/staff/registrations/{ouyang}"))
 
     assert "取消报名" in zhang_page and "李助教" in zhang_page and "已确认 → 已取消" in zhang_page
     # 欧阳娜娜 got the freed seat, by the system, in order of the waitlist.
@@ -492,6 +430,6 @@ def test_registration_history_is_newest_first_with_who_what_and_before_after(app
 
 
 def test_registration_without_changes_says_when_it_was_booked(app, staff_client, world):
-    html = page_text(staff_client.get(f"/staff/registrations/{world['registration']}"))
+    html = text_of(staff_client.get(f"/staff/registrations/{world['registration']}"))
 
     assert "之后没有变动" in html

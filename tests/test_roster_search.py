@@ -12,8 +12,9 @@ from app.accounts.models import User
 from app.accounts.search import name_search_key
 from app.common.time import utcnow
 from app.extensions import db
-from tests.helpers import submit_form
-from tests.test_roster_pages import book, page_text, person, registration, roster_names, running_session
+from tests.factories import book, make_person
+from tests.helpers import stored_registration, submit_form, text_of
+from tests.test_roster_pages import roster_names, running_session
 
 
 @pytest.fixture
@@ -25,14 +26,14 @@ def door(app, staff):
               ("阿依古丽・买买提", "13800000104"),  # stored with the katakana middle dot U+30FB
               ("司马迁", "13800000105"), ("张喆", "13800000106"), ("李䶮", "13800000107"),
               ("Anna Müller", "13800000108"), ("汪继", "13800000109")]
-    ids = {name: book(app, person(app, name, phone), session_id, at=early) for name, phone in people}
+    ids = {name: book(app, make_person(app, name, phone), session_id, at=early) for name, phone in people}
     return {"session": session_id, "ids": ids}
 
 
 def search(client, session_id: int, q: str, **args) -> list[str]:
     response = client.get(f"/staff/sessions/{session_id}/roster", query_string={"q": q, **args})
     assert response.status_code == 200
-    return roster_names(page_text(response))
+    return roster_names(text_of(response))
 
 
 @pytest.mark.parametrize(("q", "expected"), [
@@ -78,7 +79,7 @@ def test_a_search_holding_a_control_character_is_refused_with_a_reason(staff_cli
 
 
 def test_search_finds_a_ticket_code_typed_any_way(app, staff_client, door):
-    wanted = registration(app, door["ids"]["司马·光"]).ticket_code
+    wanted = stored_registration(app, door["ids"]["司马·光"]).ticket_code
     grouped = "-".join(wanted[i:i + 4] for i in range(0, 12, 4))
     for typed in (wanted, wanted.lower(), grouped, grouped.lower(), f"  {wanted[:4]} {wanted[4:8]} {wanted[8:]} ",
                   f"{wanted[:6]}-{wanted[6:]}"):
@@ -89,8 +90,8 @@ def test_search_finds_a_ticket_code_typed_any_way(app, staff_client, door):
 
 def test_a_ticket_of_another_session_is_not_found_here(app, staff_client, door):
     other = running_session(app, capacity=5)
-    outsider = book(app, person(app, "赵六", "13800000199"), other, at=utcnow() - timedelta(days=3))
-    code = registration(app, outsider).ticket_code
+    outsider = book(app, make_person(app, "赵六", "13800000199"), other, at=utcnow() - timedelta(days=3))
+    code = stored_registration(app, outsider).ticket_code
     assert search(staff_client, door["session"], code) == []
     assert search(staff_client, other, code) == ["赵六"]
 
@@ -100,14 +101,14 @@ def test_pinyin_search_pages_through_every_match_once(app, staff_client):
     early = utcnow() - timedelta(days=3)
     names = [f"王{given}" for given in "吉继极季记纪计技寄济际剂"]  # all wang ji, twelve of them
     for n, name in enumerate(names):
-        book(app, person(app, name, f"139{n:08d}"), session_id, at=early + timedelta(minutes=n))
-    book(app, person(app, "李四", "13700000000"), session_id, at=early)
+        book(app, make_person(app, name, f"139{n:08d}"), session_id, at=early + timedelta(minutes=n))
+    book(app, make_person(app, "李四", "13700000000"), session_id, at=early)
 
     pages = [search(staff_client, session_id, "wang ji", per_page=5, page=page) for page in (1, 2, 3, 4)]
 
     assert [len(page) for page in pages] == [5, 5, 2, 0]
     assert [name for page in pages for name in page] == names  # booking order, none twice, none lost
-    html = page_text(staff_client.get(f"/staff/sessions/{session_id}/roster",
+    html = text_of(staff_client.get(f"/staff/sessions/{session_id}/roster",
                                       query_string={"q": "wang ji", "per_page": 5}))
     assert "共 12 人" in html
     assert "q=wang+ji" in html  # the page links keep the search

@@ -14,10 +14,9 @@ from app.booking import service as booking
 from app.booking.models import Registration, RegistrationStatus
 from app.extensions import db
 from app.mail.models import OutboxMessage
-from tests.certificate_helpers import cohort, issue
-from tests.helpers import submit_form
+from tests.factories import cohort, issue
+from tests.helpers import stored_registration, submit_form, text_of
 from tests.test_roster_actions import camp  # noqa: F401  (the fixture)
-from tests.test_roster_pages import page_text, registration
 
 WALK_IN = {"name": "阿依古丽·买买提", "phone": "139 8765 4321", "email": "", "add_new": "1"}
 
@@ -46,7 +45,7 @@ def user_count(app) -> int:
 def test_a_walk_in_with_a_name_and_a_phone_only_is_booked(app, staff_client, camp):  # noqa: F811
     mails_before = outbox_to(app)
 
-    page = page_text(add(staff_client, camp["b"], WALK_IN))
+    page = text_of(add(staff_client, camp["b"], WALK_IN))
 
     assert "已添加 阿依古丽·买买提，名额已确认（未留邮箱，不发确认邮件）" in page
     assert "未留邮箱" in page  # the registration page, where the email would be
@@ -56,7 +55,7 @@ def test_a_walk_in_with_a_name_and_a_phone_only_is_booked(app, staff_client, cam
         added = db.session.scalar(select(Registration).where(Registration.user_id == user.id))
         assert (added.session_id, added.status, added.source) == (camp["b"], RegistrationStatus.CONFIRMED, "staff")
     assert outbox_to(app) == mails_before  # nobody to write to
-    roster = page_text(staff_client.get(f"/staff/sessions/{camp['b']}/roster", query_string={"q": "买买提"}))
+    roster = text_of(staff_client.get(f"/staff/sessions/{camp['b']}/roster", query_string={"q": "买买提"}))
     assert "阿依古丽·买买提" in roster and "None" not in roster
 
 
@@ -69,10 +68,10 @@ def test_two_walk_ins_without_email_are_two_people(app, staff_client, camp):  # 
 
 
 def test_a_phone_already_known_books_that_person_instead_of_a_new_account(app, staff_client, camp):  # noqa: F811
-    lilei = registration(app, camp["ids"]["李雷"]).user_id  # 李雷, 13600002222, booked on session B
+    lilei = stored_registration(app, camp["ids"]["李雷"]).user_id  # 李雷, 13600002222, booked on session B
     people = user_count(app)
 
-    page = page_text(add(staff_client, camp["c"], {"name": "李雷雷", "phone": "136-0000-2222",
+    page = text_of(add(staff_client, camp["c"], {"name": "李雷雷", "phone": "136-0000-2222",
                                                    "email": "someone.else@example.com", "add_new": "1"}))
 
     assert "手机号 13600002222 已有账号（李雷），已为该账号报名，未新建账号" in page
@@ -89,14 +88,14 @@ def test_a_phone_already_known_books_that_person_instead_of_a_new_account(app, s
 def test_a_known_phone_already_on_the_session_says_so_and_changes_nothing(app, staff_client, camp):  # noqa: F811
     people = user_count(app)
 
-    page = page_text(add(staff_client, camp["b"], {"name": "李雷", "phone": "13600002222", "add_new": "1"}))
+    page = text_of(add(staff_client, camp["b"], {"name": "李雷", "phone": "13600002222", "add_new": "1"}))
 
     assert "此人已经报名了这个场次" in page
     assert user_count(app) == people
 
 
 def test_an_email_given_is_still_checked(app, staff_client, camp):  # noqa: F811
-    page = page_text(add(staff_client, camp["b"], {**WALK_IN, "email": "not-an-email"}))
+    page = text_of(add(staff_client, camp["b"], {**WALK_IN, "email": "not-an-email"}))
     assert "邮箱格式不正确" in page
     assert walk_in(app) is None
 
@@ -118,7 +117,7 @@ def test_no_email_is_queued_for_them_when_promoted_moved_or_cancelled(app, staff
         response = submit_form(staff_client, f"{url}/{action}", data, form_page=url)
         assert response.status_code == 302, action
 
-    assert registration(app, booked_walk_in).status is RegistrationStatus.CANCELLED
+    assert stored_registration(app, booked_walk_in).status is RegistrationStatus.CANCELLED
     # The one message is 欧阳娜娜's: the walk-in's move out of A freed the seat she waited for.
     assert outbox_to(app)[len(before):] == ["ouyang@example.com"]
 
@@ -158,7 +157,7 @@ def test_exports_and_admin_pages_show_them_without_an_email(app, staff_client, a
     assert staff_client.get(f"/staff/sessions/{camp['a']}/signin.pdf").status_code == 200
 
     user_id = walk_in(app).id
-    listing = page_text(admin_client.get("/admin/users/", query_string={"q": "13987654321"}))
+    listing = text_of(admin_client.get("/admin/users/", query_string={"q": "13987654321"}))
     assert "阿依古丽·买买提" in listing and "None" not in listing
-    page = page_text(admin_client.get(f"/admin/users/{user_id}"))
+    page = text_of(admin_client.get(f"/admin/users/{user_id}"))
     assert "未留邮箱" in page and "从未登录" in page

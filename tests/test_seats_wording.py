@@ -12,9 +12,7 @@ from app.accounts.models import User
 from app.booking import service as booking
 from app.catalog.models import CampSession
 from app.extensions import db
-from tests.cms_reading_helpers import make_editor, write_article
-from tests.conftest import make_user
-from tests.factories import make_course, make_session
+from tests.factories import make_course, make_editor, make_session, make_user, write_article
 
 
 @pytest.mark.parametrize("capacity, taken, few", [

@@ -14,11 +14,8 @@ from app.catalog.models import CampSession
 from app.certificates.models import Certificate
 from app.cms.models import Article
 from app.extensions import db
-from tests.certificate_helpers import client_of, cohort, issue
-from tests.cms_reading_helpers import make_editor, upload_png, write_article
-from tests.conftest import PASSWORD
-from tests.factories import make_session
-from tests.test_api_helpers import bearer, token_for
+from tests.factories import PASSWORD, cohort, issue, make_editor, make_session, upload_png, write_article
+from tests.helpers import bearer, client_of, token_for
 
 ROOT = Path(__file__).resolve().parent.parent
 STRONG_KEY = "4b7e1d9a2c6f0e3b8d5a1c7f9e2b4d6a0c3e5f7b9d1a2c4e6f8b0d3a5c7e9f1b"

@@ -18,8 +18,7 @@ from app.booking.tickets import format_ticket_code
 from app.extensions import db
 from app.roster import service as roster
 from app.roster.models import Attendance
-from tests.conftest import PASSWORD, make_user
-from tests.factories import make_session
+from tests.factories import PASSWORD, make_session, make_user
 from tests.helpers import csrf_token_from, login
 
 STARTS = datetime(2027, 9, 17, 1, 0, tzinfo=UTC)  # 9.17 09:00 to 9.19 18:00 in Shanghai

@@ -15,15 +15,12 @@ from PIL import Image
 
 from app.accounts.models import Role, User
 from app.booking import service as booking
-from app.booking.models import Registration
 from app.booking.tickets import format_ticket_code, ticket_qr_png
 from app.catalog.models import CampSession
 from app.extensions import db
 from app.roster import service as roster
-from tests.account_helpers import Email, outbox_messages
-from tests.conftest import make_user
-from tests.factories import make_session
-from tests.helpers import submit_form
+from tests.factories import book, make_session, make_user
+from tests.helpers import Email, outbox_messages, stored_registration, submit_form
 
 STARTS = datetime(2027, 9, 17, 1, 0, tzinfo=UTC)  # 9.17 09:00 in Shanghai
 ENDS = datetime(2027, 9, 19, 10, 0, tzinfo=UTC)
@@ -51,16 +48,6 @@ def make_camp(app, capacity: int = 10, course_id: int | None = None, **fields) -
                             address="西湖区文三路 478 号", **fields)
 
 
-def book(app, user_id: int, session_id: int) -> int:
-    with app.test_request_context():
-        return booking.book_seat(db.session.get(User, user_id), session_id, now=BOOKED_AT).registration.id
-
-
-def registration(app, registration_id: int) -> Registration:
-    with app.app_context():
-        found = db.session.get(Registration, registration_id)
-        db.session.expunge(found)
-        return found
 
 
 def emails(app) -> list[Email]:
@@ -75,7 +62,7 @@ def camp(app) -> int:
 # --- who sees a ticket ---------------------------------------------------------------------
 
 def test_anonymous_visitors_are_sent_to_login(app, client, student, camp):
-    seat = book(app, student, camp)
+    seat = book(app, student, camp, at=BOOKED_AT)
     response = client.get(f"/me/registrations/{seat}")
     assert response.status_code == 302
     assert "/account/login?next=" in response.headers["Location"]
@@ -83,24 +70,24 @@ def test_anonymous_visitors_are_sent_to_login(app, client, student, camp):
 
 def test_a_ticket_is_its_owners_only(app, student_client, student, camp):
     other = make_user(app, "other@example.com", Role.STUDENT, "王五", "13900000009")
-    theirs = book(app, other, camp)
-    mine = book(app, student, camp)
+    theirs = book(app, other, camp, at=BOOKED_AT)
+    mine = book(app, student, camp, at=BOOKED_AT)
     assert student_client.get(f"/me/registrations/{mine}").status_code == 200
     response = student_client.get(f"/me/registrations/{theirs}")
     assert response.status_code == 404
-    assert registration(app, theirs).ticket_code not in response.get_data(as_text=True)
+    assert stored_registration(app, theirs).ticket_code not in response.get_data(as_text=True)
     assert student_client.get("/me/registrations/999999").status_code == 404
 
 
 def test_staff_see_only_their_own_tickets_here_too(app, staff_client, student, camp):
-    seat = book(app, student, camp)
+    seat = book(app, student, camp, at=BOOKED_AT)
     assert staff_client.get(f"/me/registrations/{seat}").status_code == 404
 
 
 # --- what a ticket shows -------------------------------------------------------------------
 
 def test_a_confirmed_ticket_shows_the_code_and_its_qr_code(app, student_client, student, camp):
-    seat = registration(app, book(app, student, camp))
+    seat = stored_registration(app, book(app, student, camp, at=BOOKED_AT))
     page = student_client.get(f"/me/registrations/{seat.id}").get_data(as_text=True)
     assert "快速玩转小红书成长特训营" in page and "已确认" in page
     assert "2027年9月17日 – 9月19日" in page and "第12期" in page
@@ -119,7 +106,7 @@ def test_a_confirmed_ticket_shows_the_code_and_its_qr_code(app, student_client, 
 def test_the_qr_code_read_by_a_camera_opens_the_ticket_and_checks_in_at_the_door(
         app, student_client, staff_client, student, camp, monkeypatch):
     monkeypatch.setitem(app.config, "SITE_URL", "https://xue.example.com/")
-    seat = registration(app, book(app, student, camp))
+    seat = stored_registration(app, book(app, student, camp, at=BOOKED_AT))
     with app.app_context():
         [payload] = read_qr(ticket_qr_png(seat.ticket_code))
     assert payload == f"https://xue.example.com/t/{seat.ticket_code}"  # no double slash
@@ -135,8 +122,8 @@ def test_the_qr_code_read_by_a_camera_opens_the_ticket_and_checks_in_at_the_door
 def test_waitlisted_and_cancelled_tickets_have_no_code_or_qr(app, student_client, student):
     small = make_camp(app, capacity=1)
     first = make_user(app, "first@example.com", Role.STUDENT, "钱先", "13900000008")
-    book(app, first, small)
-    waiting = registration(app, book(app, student, small))
+    book(app, first, small, at=BOOKED_AT)
+    waiting = stored_registration(app, book(app, student, small, at=BOOKED_AT))
 
     page = student_client.get(f"/me/registrations/{waiting.id}").get_data(as_text=True)
     assert "候补第 1 位" in page
@@ -153,7 +140,7 @@ def test_waitlisted_and_cancelled_tickets_have_no_code_or_qr(app, student_client
 
 def test_my_registrations_links_every_card_to_its_ticket(app, student_client, student, camp):
     other_camp = make_camp(app)
-    seats = [book(app, student, camp), book(app, student, other_camp)]
+    seats = [book(app, student, camp, at=BOOKED_AT), book(app, student, other_camp, at=BOOKED_AT)]
     page = student_client.get("/me/registrations").get_data(as_text=True)
     for seat in seats:
         assert f'href="/me/registrations/{seat}"' in page
@@ -167,7 +154,7 @@ def ticket_link(app, registration_id: int) -> str:
 
 
 def assert_has_ticket(app, body: str, registration_id: int) -> None:
-    code = registration(app, registration_id).ticket_code
+    code = stored_registration(app, registration_id).ticket_code
     assert f"票码：{format_ticket_code(code)}" in body
     assert ticket_link(app, registration_id) in body
     assert "入场时出示票码或二维码" in body
@@ -193,8 +180,8 @@ def test_promoted_moved_and_staff_added_seats_get_the_ticket_too(app, student, s
     small = make_camp(app, capacity=1, course_id=course_id)  # moves stay within a course
     first = make_user(app, "first@example.com", Role.STUDENT, "钱先", "13900000008")
     walk_in = make_user(app, "walkin@example.com", Role.STUDENT, "孙来", "13900000007")
-    first_seat = book(app, first, small)
-    waiting = book(app, student, small)
+    first_seat = book(app, first, small, at=BOOKED_AT)
+    waiting = book(app, student, small, at=BOOKED_AT)
     [_, waitlisted_email] = emails(app)
     assert "票码" not in waitlisted_email.body_text  # no ticket while waiting
 
@@ -225,7 +212,7 @@ def test_the_confirmation_email_carries_the_door_qr_code_as_an_image(app, studen
     assert attachments["ticket-qr.png"]["content_type"] == "image/png"
     assert png.startswith(b"\x89PNG\r\n\x1a\n")
     [seat] = re.findall(r"/me/registrations/(\d+)", message.body_text)
-    code = registration(app, int(seat)).ticket_code
+    code = stored_registration(app, int(seat)).ticket_code
     with app.app_context():
         assert png == ticket_qr_png(code)
     assert read_qr(png) == [link_of(app, code)]  # what WeChat's scanner reads: the ticket link

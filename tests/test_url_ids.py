@@ -10,7 +10,7 @@ import re
 import pytest
 
 from app.common.routing import MAX_ID
-from tests.test_api_helpers import assert_error
+from tests.helpers import assert_error
 
 HUGE = "99999999999999999999"  # more than 64 bits
 _INT_SEGMENT = re.compile(r"<int(?:\([^)]*\))?:\w+>")

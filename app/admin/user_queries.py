@@ -3,13 +3,13 @@ certificates and account history. Nothing here writes (accounts change in app/ac
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
 
 from flask_babel import gettext as _
 from sqlalchemy import or_, select
 from sqlalchemy.orm import joinedload
 
 from app.accounts.models import Role, User
+from app.audit.history import HistoryLine, history_line
 from app.audit.models import AuditEntry
 from app.booking.models import Registration
 from app.catalog.models import CampSession
@@ -79,16 +79,6 @@ def certificates_of(user_id: int) -> list[Certificate]:
 
 # --- the account's history ------------------------------------------------------------------
 
-@dataclass(frozen=True)
-class AccountEvent:
-    at: datetime
-    who: str
-    what: str
-    before: str
-    after: str
-    note: str
-
-
 def _state_text(action: str, state: dict | None) -> str:
     if not state:
         return ""
@@ -111,7 +101,7 @@ def _action_label(action: str) -> str:
     }.get(action, action)
 
 
-def account_history(user_id: int) -> list[AccountEvent]:
+def account_history(user_id: int) -> list[HistoryLine]:
     """Role changes, deactivations and reactivations of the account, newest first.
 
     Audit entries name the account in their states ({"user_id": ...}), not in a column of their own.
@@ -123,13 +113,10 @@ def account_history(user_id: int) -> list[AccountEvent]:
         .order_by(AuditEntry.created_at.desc(), AuditEntry.id.desc())
     )
     return [
-        AccountEvent(
-            at=entry.created_at,
-            who=entry.actor.display_name if entry.actor else _("系统"),
-            what=_action_label(entry.action),
-            before=_state_text(entry.action, entry.before),
-            after=_state_text(entry.action, entry.after),
-            note=entry.note or "",
+        history_line(
+            entry, _action_label(entry.action), _state_text(entry.action, entry.before),
+            _state_text(entry.action, entry.after),
+            note=_("原因：%(reason)s", reason=entry.note) if entry.note else "",
         )
         for entry in entries
     ]

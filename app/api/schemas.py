@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import date, datetime
-from decimal import ROUND_HALF_UP, Decimal
 from types import SimpleNamespace
 from typing import Annotated, Literal
 
@@ -20,6 +19,7 @@ from app.booking import service as booking
 from app.booking.models import Registration
 from app.catalog.availability import booking_refusal
 from app.catalog.models import CampSession
+from app.common.money import plain_amount
 from app.common.time import site_zone
 from app.common.validators import normalise_newlines, unstorable_text_reason
 
@@ -169,10 +169,6 @@ def _local(moment: datetime | None) -> datetime | None:
     return moment.astimezone(site_zone()) if moment is not None else None
 
 
-def _money(amount: Decimal) -> str:
-    return format(Decimal(amount).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP), "f")
-
-
 def user_json(user: User) -> dict:
     return UserOut(id=user.id, email=user.email, name=user.name, phone=user.phone).model_dump(mode="json")
 
@@ -192,7 +188,7 @@ def session_out(camp: CampSession, now: datetime) -> SessionOut:
         city=camp.city,
         venue=camp.venue,
         address=camp.address,
-        price=_money(camp.price),
+        price=plain_amount(camp.price),
         capacity=camp.capacity,
         seats_left=camp.seats_left,
         waitlist_length=camp.waitlisted_count,
@@ -210,15 +206,14 @@ def session_list_json(camps: list[CampSession], now: datetime) -> dict:
     return SessionListOut(items=[session_out(camp, now) for camp in camps]).model_dump(mode="json")
 
 
-def registration_out(registration: Registration, now: datetime,
-                     booked: booking.BookingOutcome | None = None) -> RegistrationOut:
-    """`booked`: the outcome of the booking that returned this registration, whose queue position
-    is used instead of counting it again."""
+def registration_out(registration: Registration, now: datetime, waitlist_position: int | None) -> RegistrationOut:
+    """`waitlist_position`: the registration's place in the queue, counted by the caller (for a
+    list, all at once; for a booking, by the booking itself)."""
     return RegistrationOut(
         id=registration.id,
         session_id=registration.session_id,
         status=registration.status.value,
-        waitlist_position=booking.waitlist_position(registration) if booked is None else booked.waitlist_position,
+        waitlist_position=waitlist_position,
         created_at=_local(registration.created_at),
         confirmed_at=_local(registration.confirmed_at),
         cancelled_at=_local(registration.cancelled_at),
@@ -227,16 +222,19 @@ def registration_out(registration: Registration, now: datetime,
 
 
 def registration_json(registration: Registration, now: datetime) -> dict:
-    return registration_out(registration, now).model_dump(mode="json")
+    return registration_out(registration, now, booking.waitlist_position(registration)).model_dump(mode="json")
 
 
 def booking_json(outcome: booking.BookingOutcome, now: datetime) -> dict:
     """The answer to a booking (the camp rush's hot path): no queries beyond the booking's own."""
-    return registration_out(outcome.booked, now, booked=outcome).model_dump(mode="json")
+    return registration_out(outcome.registration, now, outcome.waitlist_position).model_dump(mode="json")
 
 
 def registration_list_json(registrations: list[Registration], now: datetime) -> dict:
-    return RegistrationListOut(items=[registration_out(r, now) for r in registrations]).model_dump(mode="json")
+    positions = booking.waitlist_positions(registrations)
+    return RegistrationListOut(
+        items=[registration_out(r, now, positions.get(r.id)) for r in registrations]
+    ).model_dump(mode="json")
 
 
 def error_json(code: str, message: str, fields: dict[str, str] | None = None) -> dict:

@@ -15,13 +15,14 @@ keeps waitlist numbers unique.
 """
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlalchemy import func, select, update
 from sqlalchemy.engine import Row
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import joinedload, make_transient_to_detached, selectinload
+from sqlalchemy.orm import aliased, joinedload, make_transient_to_detached, selectinload
 from sqlalchemy.orm.attributes import set_committed_value
 
 from app.accounts.models import User
@@ -66,23 +67,26 @@ from app.extensions import db
 
 @dataclass
 class BookingOutcome:
-    """What a booking did. `booked`: the registration with its session and course as the booking's
-    own statements returned them (a new booking reads nothing back; not attached to the database
-    session); `registration`: the same registration from the database, loaded when first asked for."""
+    """What a booking did. `registration`: for a new booking, the registration with its session and
+    course as the booking's own statements returned them (nothing is read back, so it is not
+    attached to the database session: reading a value they did not return fails loudly); for a
+    repeated booking, the person's existing registration."""
 
-    booked: Registration
+    registration: Registration
     created: bool  # False when the person already had an active registration (double click)
     waitlist_position: int | None  # 1 for the head of the queue; None when confirmed
-
-    @property
-    def registration(self) -> Registration:
-        return db.session.get(Registration, self.booked.id)
 
 
 @dataclass
 class CancellationOutcome:
     registration: Registration
-    promoted: list[Registration] = field(default_factory=list)
+    promoted: list[Registration] = field(default_factory=list)  # given the seat it freed
+
+
+@dataclass
+class MoveOutcome:
+    registration: Registration  # now in the target session
+    promoted: list[Registration] = field(default_factory=list)  # given the seat it left
 
 
 # --- reading ------------------------------------------------------------------------------
@@ -120,22 +124,29 @@ def registration_of(user_id: int, registration_id: int) -> Registration | None:
 
 def waitlist_position(registration: Registration) -> int | None:
     """1 for the head of the queue; None when not waitlisted."""
-    if registration.status is not RegistrationStatus.WAITLISTED:
-        return None
-    return db.session.scalar(
-        select(func.count()).where(
-            Registration.session_id == registration.session_id,
-            Registration.status == RegistrationStatus.WAITLISTED,
-            Registration.waitlist_number <= registration.waitlist_number,
-        )
+    return waitlist_positions([registration]).get(registration.id)
+
+
+def waitlist_positions(registrations: Iterable[Registration]) -> dict[int, int]:
+    """Registration id -> place in its session's queue (1 = next to get a seat), for the waitlisted
+    ones among these registrations, of any sessions, in one statement (a page of them is one query)."""
+    waiting = [r.id for r in registrations if r.status is RegistrationStatus.WAITLISTED]
+    if not waiting:
+        return {}
+    ahead = aliased(Registration)
+    place = (
+        select(func.count())
+        .where(ahead.session_id == Registration.session_id, ahead.status == RegistrationStatus.WAITLISTED,
+               ahead.waitlist_number <= Registration.waitlist_number)
+        .correlate(Registration)
+        .scalar_subquery()
     )
+    rows = db.session.execute(select(Registration.id, place).where(Registration.id.in_(waiting)))
+    return {registration_id: position for registration_id, position in rows}
 
 
 # --- the transaction's building blocks ------------------------------------------------------
 
-def _lock_session(session_id: int) -> CampSession:
-    """The session row, fresh and locked until the transaction ends (its course loaded with it)."""
-    return catalog.lock_session(session_id)
 
 
 # Each reason a session cannot be booked (catalog's one rule) as the booking's domain error,
@@ -231,6 +242,16 @@ def _promote_waiting(camp: CampSession, now: datetime, reason: str) -> list[Regi
                                  promotion_reason=reason)
         promoted.append(registration)
     return promoted
+
+
+def _leave(camp: CampSession, held_seat: bool, now: datetime, reason: str) -> list[Registration]:
+    """A registration has left `camp` (cancelled or moved): its seat goes to the head of the
+    waitlist (the promoted are returned), or the queue it was in is one shorter."""
+    if held_seat:
+        _release_seat(camp)
+        return _promote_waiting(camp, now, reason)
+    _leave_waitlist(camp)
+    return []
 
 
 # --- what people do -------------------------------------------------------------------------
@@ -362,7 +383,7 @@ def cancel_registration(
     registration = db.session.get(Registration, registration_id)
     if registration is None or (not by_staff and registration.user_id != actor.id):
         raise RegistrationNotFound()
-    camp = _lock_session(registration.session_id)
+    camp = catalog.lock_session(registration.session_id)
     db.session.refresh(registration)  # re-read under the lock
     if registration.session_id != camp.id:
         # Moved to another session while we waited for the lock: the lock held is the wrong
@@ -379,14 +400,9 @@ def cancel_registration(
     registration.waitlist_number = None
     registration.cancelled_at = now
     db.session.flush()
-    promoted: list[Registration] = []
     record("registration.cancel", actor, registration_id=registration.id, session_id=camp.id,
            before=before, after=_state(registration))
-    if held_seat:
-        _release_seat(camp)
-        promoted = _promote_waiting(camp, now, PROMOTED_BY_CANCELLATION)
-    else:
-        _leave_waitlist(camp)
+    promoted = _leave(camp, held_seat, now, PROMOTED_BY_CANCELLATION)
     queue_registration_email("booking_cancelled", registration.id, registration.user.email)
     return CancellationOutcome(registration, promoted)
 
@@ -395,7 +411,7 @@ def cancel_registration(
 def change_capacity(session_id: int, new_capacity: int, now: datetime | None = None,
                     actor: User | None = None) -> list[Registration]:
     """Set a session's capacity; refuse to go below the confirmed count; fill new seats from the waitlist."""
-    camp = _lock_session(session_id)
+    camp = catalog.lock_session(session_id)
     return apply_capacity(camp, new_capacity, now or utcnow(), actor)
 
 
@@ -420,11 +436,6 @@ def _apply_requested_capacity(camp: CampSession, *, capacity: int, actor: User |
     transaction and under the session's lock: the capacity rule applies, as above."""
     return apply_capacity(camp, capacity, now, actor)
 
-
-def lock_session(session_id: int) -> CampSession:
-    """This session, locked for the rest of the caller's write transaction (certificates draw
-    serial numbers under it)."""
-    return _lock_session(session_id)
 
 
 # --- what staff do --------------------------------------------------------------------------
@@ -475,7 +486,7 @@ def staff_add(session_id: int, user: User, actor: User, now: datetime | None = N
     """Staff put a person on a session (walk-in, phone booking): a seat if one is free, else the
     waitlist. The registration window does not apply; the capacity does."""
     now = now or utcnow()
-    camp = _lock_session(session_id)
+    camp = catalog.lock_session(session_id)
     if active_registration(user.id, session_id) is not None:
         raise AlreadyRegistered()
     if not (user.name and user.phone):
@@ -498,7 +509,7 @@ def promote_by_hand(registration_id: int, actor: User, now: datetime | None = No
     registration = db.session.get(Registration, registration_id)
     if registration is None:
         raise RegistrationNotFound()
-    camp = _lock_session(registration.session_id)
+    camp = catalog.lock_session(registration.session_id)
     db.session.refresh(registration)
     if registration.status is not RegistrationStatus.WAITLISTED:
         raise NotWaitlisted()
@@ -527,7 +538,7 @@ def promote_by_hand(registration_id: int, actor: User, now: datetime | None = No
 
 @write_transaction
 def move_registration(registration_id: int, target_session_id: int, actor: User,
-                      now: datetime | None = None) -> CancellationOutcome:
+                      now: datetime | None = None) -> MoveOutcome:
     """Move a person to another session of the same course, only into a free seat. A seat freed
     in the old session goes to the head of its waitlist, in the same transaction."""
     now = now or utcnow()
@@ -538,7 +549,7 @@ def move_registration(registration_id: int, target_session_id: int, actor: User,
     if target_session_id == source_id:
         raise MoveToSameSession()
     # Lock both rows, lower id first, so two opposite moves cannot deadlock.
-    locked = {sid: _lock_session(sid) for sid in sorted((source_id, target_session_id))}
+    locked = {sid: catalog.lock_session(sid) for sid in sorted((source_id, target_session_id))}
     source, target = locked[source_id], locked[target_session_id]
     db.session.refresh(registration)
     if registration.session_id != source_id:  # moved by someone else while we waited for the locks
@@ -558,11 +569,6 @@ def move_registration(registration_id: int, target_session_id: int, actor: User,
     db.session.flush()
     record("registration.move", actor, registration_id=registration.id, session_id=target.id,
            before=before, after=_state(registration))
-    promoted: list[Registration] = []
-    if held_seat:
-        _release_seat(source)
-        promoted = _promote_waiting(source, now, PROMOTED_BY_MOVE)
-    else:
-        _leave_waitlist(source)
+    promoted = _leave(source, held_seat, now, PROMOTED_BY_MOVE)
     queue_registration_email("booking_moved", registration.id, registration.user.email)
-    return CancellationOutcome(registration, promoted)
+    return MoveOutcome(registration, promoted)

@@ -86,7 +86,7 @@ def my_registrations():
     return render_template(
         "booking/my_registrations.html",
         registrations=registrations,
-        positions={r.id: service.waitlist_position(r) for r in registrations},
+        positions=service.waitlist_positions(registrations),
         cancel_form=CancelForm(),
         now=utcnow(),
     )

@@ -3,12 +3,11 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import CheckConstraint, ForeignKey, Numeric, String, Text, false, func
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from app.common.time import UtcDateTime, utcnow
+from app.common.time import UtcDateTime, site_zone, utcnow
 from app.extensions import db
 
 
@@ -109,8 +108,9 @@ class CampSession(db.Model):
         left = self.seats_left
         return 0 < left < self.capacity and left <= max(FEW_SEATS, self.capacity // 5)
 
-    def local_dates(self, zone: str = "Asia/Shanghai") -> tuple[date, date]:
-        tz = ZoneInfo(zone)
+    def local_dates(self) -> tuple[date, date]:
+        """The first and last day, in the configured zone (a camp's days are the site's days)."""
+        tz = site_zone()
         return self.starts_at.astimezone(tz).date(), self.ends_at.astimezone(tz).date()
 
     def can_student_cancel(self, now: datetime) -> bool:

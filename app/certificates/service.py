@@ -12,9 +12,9 @@ from sqlalchemy import func, or_, select, update
 
 from app.accounts.models import User
 from app.audit.service import record
-from app.booking import service as booking
 from app.booking.errors import RegistrationNotFound
 from app.booking.models import Registration, RegistrationStatus
+from app.catalog import service as catalog
 from app.catalog.models import CampSession
 from app.certificates import serials
 from app.certificates.errors import (
@@ -106,7 +106,7 @@ def _next_serial(camp: CampSession) -> str:
         .values(certificates_issued=sessions.c.certificates_issued + 1)
         .returning(sessions.c.certificates_issued)
     ).scalar_one()
-    _first, last = camp.local_dates(site_zone().key)
+    _first, last = camp.local_dates()
     return serials.format_serial(last.year, camp.id, number)
 
 
@@ -125,7 +125,7 @@ def _issue(registration_id: int, actor: User | None, reason: str | None,
     registration = db.session.get(Registration, registration_id)
     if registration is None:
         raise RegistrationNotFound()
-    camp = booking.lock_session(registration.session_id)  # serial numbers are drawn one at a time
+    camp = catalog.lock_session(registration.session_id)  # serial numbers are drawn one at a time
     existing = certificate_of(registration_id)
     if existing is not None:
         return existing, False
@@ -141,7 +141,7 @@ def _issue(registration_id: int, actor: User | None, reason: str | None,
     unprintable = unprintable_fields(name, camp.course.title, camp.city)
     if unprintable and reason is None:
         raise UnprintableCharacters(unprintable)
-    first, last = camp.local_dates(site_zone().key)
+    first, last = camp.local_dates()
     certificate = Certificate(
         registration_id=registration.id,
         serial=_next_serial(camp),

@@ -99,16 +99,3 @@ def _insert_media(media: MediaFile) -> MediaFile:
     db.session.add(media)
     return media
 
-
-def media_path(filename: str) -> str | None:
-    """The stored file of an uploaded image's name, or None for names that are not ours."""
-    if not _is_generated_name(filename):
-        return None
-    path = os.path.join(upload_folder(), filename)
-    return path if os.path.isfile(path) else None
-
-
-def _is_generated_name(filename: str) -> bool:
-    stem, dot, extension = filename.partition(".")
-    return (len(stem) == 32 and all(c in "0123456789abcdef" for c in stem)
-            and f".{extension}" in {ext for _, ext in IMAGE_TYPES.values()} and dot == ".")

@@ -1,11 +1,20 @@
-"""Money is CNY, stored exactly (Numeric(10, 2)) and shown as ¥1,234.00."""
+"""Money is CNY, stored exactly (Numeric(10, 2)) and shown as ¥1,234.00 (pages) or 1234.00 (API)."""
 from __future__ import annotations
 
 from decimal import ROUND_HALF_UP, Decimal
 
 
+def to_fen(amount: Decimal | int) -> Decimal:
+    """The amount to the fen, rounding half up (as a shop would)."""
+    return Decimal(amount).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+
+
 def format_money(amount: Decimal | int | None) -> str:
     if amount is None:
         return ""
-    value = Decimal(amount).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
-    return f"¥{value:,.2f}"
+    return f"¥{to_fen(amount):,.2f}"
+
+
+def plain_amount(amount: Decimal | int) -> str:
+    """The amount as the API gives it: digits and a point, no sign or separators ("1234.00")."""
+    return format(to_fen(amount), "f")

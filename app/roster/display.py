@@ -3,12 +3,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date
 
 from flask import url_for
 from flask_babel import format_date
 from flask_babel import gettext as _
 
+from app.audit.history import HistoryLine, history_line
 from app.audit.models import AuditEntry
 from app.booking.models import RegistrationStatus, waitlist_place_label
 from app.catalog.models import CampSession
@@ -84,27 +85,11 @@ def move_option_label(camp: CampSession) -> str:
     return _("%(session)s · 剩余 %(n)s 席", session=session_label(camp), n=camp.seats_left)
 
 
-@dataclass(frozen=True)
-class HistoryLine:
-    at: datetime
-    who: str
-    what: str
-    before: str
-    after: str
-    note: str
-
-
 def history_lines(entries: list[AuditEntry], sessions: dict[int, CampSession]) -> list[HistoryLine]:
     """Audit entries in words. `sessions`: every session the entries' states name."""
     return [
-        HistoryLine(
-            at=entry.created_at,
-            who=entry.actor.display_name if entry.actor else _("系统"),
-            what=action_label(entry.action),
-            before=_state_text(entry.before, entry.after, sessions),
-            after=_state_text(entry.after, entry.before, sessions),
-            note=entry.note or "",
-        )
+        history_line(entry, action_label(entry.action), _state_text(entry.before, entry.after, sessions),
+                     _state_text(entry.after, entry.before, sessions))
         for entry in entries
     ]
 

@@ -72,7 +72,7 @@ def day_heading(day: date) -> str:
 
 def export_filename(camp: CampSession, what: str, extension: str) -> str:
     """快速玩转小红书成长特训营-第12期-2026-09-17-名单.csv"""
-    first_day, _last = camp.local_dates(site_zone().key)
+    first_day, _last = camp.local_dates()
     parts = [camp.course.title, camp.label, first_day.isoformat(), what]
     name = "-".join(_UNSAFE_IN_FILENAME.sub("_", part).strip() for part in parts if part)
     return f"{name}.{extension}"

@@ -5,7 +5,7 @@ app/roster/service.py) and redirects; a refusal is the service's own Chinese mes
 """
 from __future__ import annotations
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -38,15 +38,9 @@ def _staff_only() -> None:
     """Every page here is for staff and admins."""
 
 
-def has_endpoint(name: str) -> bool:
-    """Whether a view exists, so that links to pages still being built appear once they do."""
-    return name in current_app.view_functions
-
-
 @bp.context_processor
 def _roster_helpers() -> dict:
     return {
-        "has_endpoint": has_endpoint,
         "source_link": _source_link,
         "status_label": roster.status_label,
         "day_label": display.day_label,
