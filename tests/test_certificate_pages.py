@@ -10,7 +10,7 @@ import pytest
 from app.certificates.models import Certificate
 from app.certificates.service import find_for_verification
 from app.extensions import db
-from tests.factories import DAYS, attend, cohort, issue, person_of, revoke
+from tests.factories import DAYS, attend, cohort, finished_cohort, issue, person_of, revoke
 from tests.helpers import client_of, csrf_token_from, outbox_messages, pdf_text, submit_form
 
 
@@ -293,3 +293,22 @@ def test_a_certificate_issued_by_exception_does_not_claim_the_whole_course(app, 
     exception_email = emails[person_of(app, two_days)["email"]]
     assert "全部课程" not in exception_email and "经主办方审核" in exception_email
     assert "全部课程" in emails[person_of(app, every_day)["email"]]
+
+
+def test_a_certificate_earned_under_a_minimum_of_days_does_not_claim_every_day(app, staff):
+    """The course asks for 2 of 3 days: whoever qualifies reads 出勤达到结业要求, not 完成全部课程,
+    on the PDF and in the email, even the one who came every day (the sentence states the rule met)."""
+    _session_id, [two_days, every_day] = finished_cohort(app, 2, min_days=2)
+    attend(app, two_days, DAYS[:2], staff)
+    attend(app, every_day, DAYS, staff)
+    for registration_id in (two_days, every_day):
+        issue(app, registration_id, staff)
+        client = client_of(app, registration_id)
+        [link] = re.findall(r'href="(/me/certificates/\d+)"', client.get("/me/registrations").get_data(as_text=True))
+        text = pdf_text(client.get(link).data)
+        assert "完成全部课程" not in text
+        assert ("于 2025年9月17日 至 2025年9月19日 参加《快速玩转小红书成长特训营》课程学习（课程共计 24 学时），"
+                "出勤达到结业要求，准予结业。") in text
+    for message in outbox_messages(app):
+        if message.subject.startswith("结业证书已颁发"):
+            assert "全部课程" not in message.body_text and "出勤达到结业要求" in message.body_text

@@ -33,6 +33,7 @@ def content_of(certificate: Certificate) -> CertificateContent:
         serial=certificate.serial,
         verify_url=service.verify_url(certificate),
         by_exception=certificate.by_exception,
+        fewer_days_required=service.fewer_days_required(certificate.registration.session),
     )
 
 

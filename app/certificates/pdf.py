@@ -64,6 +64,9 @@ class CertificateContent:
     # Issued by exception (破例颁发, staff's reason, attendance rule not met): the sentence then
     # claims no completed course, only the student's participation, approved by the organiser.
     by_exception: bool = False
+    # The course asks for fewer days than the session has (min_attendance_days): the holder may have
+    # missed one, so the sentence does not say 完成全部课程.
+    fewer_days_required: bool = False
 
 
 @dataclass(frozen=True)
@@ -125,6 +128,9 @@ def certificate_sentence(content: CertificateContent) -> str:
                      start=start, course=content.course_title, hours=content.hours)
         return _("于 %(start)s 至 %(end)s 参加《%(course)s》课程学习（课程共计 %(hours)d 学时），"
                  "经主办方审核，准予结业。", start=start, end=end, course=content.course_title, hours=content.hours)
+    if content.fewer_days_required:
+        return _("于 %(start)s 至 %(end)s 参加《%(course)s》课程学习（课程共计 %(hours)d 学时），出勤达到结业要求，"
+                 "准予结业。", start=start, end=end, course=content.course_title, hours=content.hours)
     if content.start_date == content.end_date:
         return _("于 %(start)s 参加《%(course)s》，完成全部课程，共计 %(hours)d 学时，准予结业。",
                  start=start, course=content.course_title, hours=content.hours)

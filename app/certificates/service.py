@@ -47,6 +47,11 @@ def required_days(camp: CampSession) -> int:
     return min(minimum, days) if minimum else days
 
 
+def fewer_days_required(camp: CampSession) -> bool:
+    """True when the course lets people qualify without attending every day of the session."""
+    return required_days(camp) < len(session_days(camp))
+
+
 def attended_days(registration: Registration) -> int:
     days = session_days(registration.session)
     return db.session.scalar(select(func.count()).where(
@@ -171,6 +176,7 @@ def _issue(registration_id: int, actor: User | None, reason: str | None,
         course_title=certificate.course_title,
         serial=certificate.serial,
         by_exception=certificate.by_exception,
+        fewer_days_required=fewer_days_required(camp),
         download_url=download_url(certificate),
         verify_url=verify_url(certificate),
     )
