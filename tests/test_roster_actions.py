@@ -14,6 +14,7 @@ from app.audit.models import AuditEntry
 from app.booking import service as booking
 from app.booking.errors import RegistrationChanged
 from app.booking.models import Registration, RegistrationStatus
+from app.catalog import service as catalog
 from app.catalog.models import CampSession
 from app.common.time import utcnow
 from app.extensions import db
@@ -385,7 +386,7 @@ def test_a_registration_moved_while_an_action_waited_for_the_lock_is_left_alone(
     session's lock is granted; releasing a seat in the old session then would undercount it. Here the
     move is made to land exactly then (in the same transaction, so the refusal rolls it back too)."""
     zhang = camp["ids"]["张喆"]
-    lock = booking.lock_session
+    lock = catalog.lock_session  # what the booking service locks sessions with
     moved = []
 
     def move_then_lock(session_id: int):
@@ -394,7 +395,7 @@ def test_a_registration_moved_while_an_action_waited_for_the_lock_is_left_alone(
             db.session.execute(update(Registration).where(Registration.id == zhang).values(session_id=camp["b"]))
         return lock(session_id)
 
-    monkeypatch.setattr(booking, "lock_session", move_then_lock)
+    monkeypatch.setattr(catalog, "lock_session", move_then_lock)
     before = snapshot(app)
     with app.test_request_context():
         staff = db.session.get(User, camp["staff"])
