@@ -322,10 +322,9 @@ def test_a_schedule_refused_after_the_edits_were_written_undoes_them_and_the_cov
     article_id = _draft(app)
     before = _article_state(app, article_id)
     cover = FileStorage(stream=_cover_file()[0], filename="封面.png", content_type="image/png")
-    with app.test_request_context():
-        with pytest.raises(PublishAtInPast):
-            editor.save_and_schedule(article_id, ArticleInput(title="抖音直播间的五个信号", body="改过的正文 䶮"),
-                                     utcnow() - timedelta(minutes=1), editor_user(), cover=cover)
+    with app.test_request_context(), pytest.raises(PublishAtInPast):
+        editor.save_and_schedule(article_id, ArticleInput(title="抖音直播间的五个信号", body="改过的正文 䶮"),
+                                 utcnow() - timedelta(minutes=1), editor_user(), cover=cover)
 
     assert _article_state(app, article_id) == before
     assert _media_count(app) == 0 and os.listdir(uploads) == []
