@@ -325,8 +325,7 @@ def _write_booking(values: dict) -> BookingOutcome | None:
     has an active registration for it. The outcome is built after the commit: while the
     transaction is open, every other booking of the session waits for it.
 
-    As a step of a caller's write transaction (complete_profile_and_book), the statements run in
-    a savepoint and the caller commits: a booking that did not happen undoes only its own."""
+    As a step of a caller's write transaction (complete_profile_and_book), see _write_booking_step."""
     if in_write_transaction():
         return _write_booking_step(values)
     begin_write()
@@ -346,6 +345,8 @@ def _write_booking(values: dict) -> BookingOutcome | None:
 
 
 def _write_booking_step(values: dict) -> BookingOutcome | None:
+    """_write_booking inside a caller's write transaction: the same statements, in a savepoint so
+    that a double booking's unique-index error undoes only them; the caller commits."""
     try:
         with db.session.begin_nested():
             written = _booking_statements(values)
@@ -355,6 +356,7 @@ def _write_booking_step(values: dict) -> BookingOutcome | None:
 
 
 def _booking_statements(values: dict) -> tuple[dict, dict, dict] | None:
+    """The booking's statements for this database: the values they returned, or None (nothing booked)."""
     if db.session.get_bind().dialect.name == "postgresql":
         return _write_booking_postgresql(values)
     return _write_booking_sqlite(values)
