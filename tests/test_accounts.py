@@ -5,7 +5,10 @@ import re
 from urllib.parse import urlencode, urljoin, urlsplit
 
 import pytest
+from sqlalchemy.exc import OperationalError
 
+from app.accounts import logins
+from app.accounts import service as accounts
 from app.accounts.models import Role
 from tests.factories import PASSWORD
 from tests.helpers import (
@@ -115,6 +118,25 @@ def test_signup_refuses_a_phone_number_already_in_use(app, client, student, phon
     assert response.status_code == 200
     assert PHONE_TAKEN in field_errors(response)
     assert user_count(app) == 1
+
+
+def test_signup_is_the_account_and_its_first_login_together(app, client, monkeypatch):
+    """Had the login not been written (the database failing at that moment), no account is left
+    that its owner was never logged in to and could not sign up for again with the same email."""
+    def login_row_refused(user, user_agent=""):
+        raise OperationalError("INSERT INTO login_sessions", {}, Exception("disk I/O error"))
+
+    with monkeypatch.context() as patch:
+        patch.setattr(logins, "add_login", login_row_refused)
+        with app.test_request_context(), pytest.raises(OperationalError):
+            accounts.sign_up("wangzhe@example.com", "abcdefgh1", "王喆", "13912345678", "Mozilla/5.0")
+    assert find_user(app, "wangzhe@example.com") is None
+
+    response = signup(client)  # the same person, a moment later
+
+    assert response.status_code == 302 and is_logged_in(client)
+    user = find_user(app, "wangzhe@example.com")
+    assert user.last_login_at is not None and user.phone == "13912345678"
 
 
 # --- logging in ------------------------------------------------------------------------------

@@ -3,16 +3,18 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from app.accounts.models import User
 from app.booking import service as booking
 from app.booking.models import Registration, RegistrationStatus
+from app.catalog import service as catalog
 from app.catalog.models import CampSession
 from app.common.time import utcnow
 from app.extensions import db
-from tests.factories import book, make_course, make_session, make_user
-from tests.helpers import statements_for, submit_form
+from app.mail.models import OutboxMessage
+from tests.factories import PASSWORD, book, make_course, make_session, make_user
+from tests.helpers import csrf_token_from, login, recorded_statements, statements_for, submit_form
 
 
 def _session(app, **kwargs) -> int:
@@ -108,6 +110,76 @@ def test_the_form_asks_for_missing_phone_and_refuses_a_bad_one(app, client):
     assert len(_registrations(app, session_id)) == 1
     with app.app_context():
         assert db.session.scalar(select(User.phone).where(User.email == "nophone@example.com")) == "13912345678"
+
+
+def _newcomer(app, client, email: str = "newcomer@example.com") -> int:
+    """A student logged in whose profile has neither 姓名 nor 手机号: the booking form asks for both."""
+    user_id = make_user(app, email, name=None, phone=None)
+    assert login(client, email, PASSWORD).status_code == 302
+    return user_id
+
+
+def _profile(app, user_id: int) -> tuple[str | None, str | None]:
+    with app.app_context():
+        user = db.session.get(User, user_id)
+        return user.name, user.phone
+
+
+def _outbox_count(app) -> int:
+    with app.app_context():
+        return db.session.scalar(select(func.count()).select_from(OutboxMessage))
+
+
+def test_a_booking_refused_after_the_form_was_shown_saves_nothing_of_the_profile(app, client):
+    """姓名 and 手机号 are saved with the booking or not at all: here registration closed while the
+    form was open, so the person is told why and the profile is as it was."""
+    user_id = _newcomer(app, client)
+    session_id = _session(app)
+    page = client.get(f"/sessions/{session_id}/book").get_data(as_text=True)
+    assert 'name="name"' in page and 'name="phone"' in page
+    with app.app_context():
+        catalog.update_session(session_id, registration_closes_at=utcnow() - timedelta(minutes=1))
+
+    response = client.post(f"/sessions/{session_id}/book", data={
+        "name": "𠮷田堃", "phone": "13912345678", "source": "web", "csrf_token": csrf_token_from(page)})
+
+    assert response.status_code == 200 and "报名已截止" in response.get_data(as_text=True)
+    assert _profile(app, user_id) == (None, None)
+    assert _registrations(app, session_id) == [] and _outbox_count(app) == 0
+    # Open again: the same form books, and saves the profile with it.
+    with app.app_context():
+        catalog.update_session(session_id, registration_closes_at=None)
+    booked = submit_form(client, f"/sessions/{session_id}/book", {"name": "𠮷田堃", "phone": "13912345678"})
+    assert booked.status_code == 302
+    assert _profile(app, user_id) == ("𠮷田堃", "13912345678")
+    assert [r.status for r in _registrations(app, session_id)] == [RegistrationStatus.CONFIRMED]
+
+
+def test_a_phone_number_someone_else_has_books_nothing(app, client):
+    make_user(app, "first@example.com", name="先来的", phone="13912345678")
+    user_id = _newcomer(app, client)
+    session_id = _session(app)
+
+    response = submit_form(client, f"/sessions/{session_id}/book", {"name": "张喆", "phone": "13912345678"})
+
+    assert response.status_code == 200 and "该手机号已被其他账号使用" in response.get_data(as_text=True)
+    assert _profile(app, user_id) == (None, None)
+    assert _registrations(app, session_id) == [] and _outbox_count(app) == 0
+
+
+def test_a_complete_profile_books_in_the_statements_it_always_took(app, student, student_client):
+    """The profile step adds nothing to a booking that needs none: the rush path is unchanged."""
+    session_id = _session(app)
+    page = student_client.get(f"/sessions/{session_id}/book").get_data(as_text=True)
+    with app.app_context():
+        dialect = db.engine.dialect.name
+    with recorded_statements(app) as seen:
+        response = student_client.post(f"/sessions/{session_id}/book",
+                                       data={"source": "web", "csrf_token": csrf_token_from(page)})
+    assert response.status_code == 302
+    writes = [sql for sql in seen if sql.lstrip().upper().startswith(("INSERT", "UPDATE", "WITH", "SAVEPOINT"))]
+    # PostgreSQL: the one booking statement (a data-modifying WITH); SQLite: registration, counters, email.
+    assert len(writes) == (1 if dialect == "postgresql" else 3), writes
 
 
 def test_full_session_offers_the_waitlist_and_shows_the_position(app, student_client):

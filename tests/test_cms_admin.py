@@ -1,17 +1,22 @@
 """The article editor: writing, saving revisions, refusals that keep the typed text, publishing."""
 from __future__ import annotations
 
+import io
+import os
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from werkzeug.datastructures import FileStorage
 
 from app.accounts.models import User
-from app.cms import service
-from app.cms.models import Article, ArticleRevision, ArticleStatus
+from app.cms import editor, service
+from app.cms.errors import PublishAtInPast
+from app.cms.models import Article, ArticleRevision, ArticleStatus, MediaFile
 from app.cms.service import ArticleInput
 from app.common.time import utcnow
 from app.extensions import db
-from tests.factories import make_column, make_editor, make_session, write_article
+from tests.factories import editor as editor_user
+from tests.factories import make_column, make_editor, make_session, png_bytes, write_article
 from tests.helpers import (
     EDITOR_FORM,
     article_count,
@@ -245,6 +250,95 @@ def test_a_bad_schedule_time_saves_nothing_and_keeps_the_typing(app, admin_clien
     with app.app_context():
         article = db.session.get(Article, article_id)
         assert (article.status, article.revision_number) == (ArticleStatus.DRAFT, 1)
+
+
+# --- one button, one transaction: the cover, the edits and the publishing together ----------------
+
+@pytest.fixture
+def uploads(app, tmp_path, monkeypatch):
+    monkeypatch.setitem(app.config, "CMS_UPLOAD_FOLDER", str(tmp_path))
+    return tmp_path
+
+
+def _cover_file(name: str = "封面 𠮷.png") -> tuple:
+    return io.BytesIO(png_bytes((64, 36))), name
+
+
+def _media_count(app) -> int:
+    with app.app_context():
+        return db.session.scalar(db.select(db.func.count()).select_from(MediaFile))
+
+
+def _article_state(app, article_id: int) -> tuple:
+    with app.app_context():
+        article = db.session.get(Article, article_id)
+        revisions = db.session.scalar(db.select(db.func.count()).select_from(ArticleRevision)
+                                      .where(ArticleRevision.article_id == article_id))
+        return article.status, article.revision_number, revisions, article.body, article.cover_image
+
+
+def test_a_publish_refused_for_an_unknown_session_keeps_nothing_not_even_the_cover(app, admin_client, uploads):
+    article_id = _draft(app)
+    before = _article_state(app, article_id)
+
+    response = _post_editor(admin_client, article_id, "publish", body="报名入口：\n\n[[session:987654]]",
+                            cover_file=_cover_file())
+
+    assert response.status_code == 200
+    assert field_errors_in(response.get_data(as_text=True), "body") == ["预约卡片中的场次不存在：987654"]
+    assert _article_state(app, article_id) == before  # still a draft, one revision, the old body, no cover
+    assert _media_count(app) == 0 and os.listdir(uploads) == []
+
+
+def test_a_new_article_refused_keeps_no_cover(app, admin_client, uploads):
+    typed = {**EDITOR_FORM, "body": "[[session:987654]]", "cover_file": _cover_file()}
+
+    response = submit_editor(admin_client, "/admin/articles/new", typed)
+
+    assert response.status_code == 200
+    with app.app_context():
+        assert article_count() == 0
+    assert _media_count(app) == 0 and os.listdir(uploads) == []
+
+
+def test_a_stale_save_with_a_cover_keeps_no_cover(app, admin_client, uploads):
+    article_id = _draft(app)
+    page = admin_client.get(_edit_url(article_id)).get_data(as_text=True)
+    with app.app_context():  # another admin saves revision 2 meanwhile
+        other = db.session.scalar(db.select(User).filter_by(email="editor@example.com"))
+        service.save_article(article_id, ArticleInput(title="抖音直播间的五个信号", body="同事保存的版本"), other)
+
+    response = submit_editor(admin_client, _edit_url(article_id), {**editor_values(page), "cover_file": _cover_file()},
+                             form_page=_edit_url(article_id))
+
+    assert "其他人已保存了更新的版本" in response.get_data(as_text=True)
+    assert _article_state(app, article_id)[1:4] == (2, 2, "同事保存的版本")
+    assert _media_count(app) == 0 and os.listdir(uploads) == []
+
+
+def test_a_schedule_refused_after_the_edits_were_written_undoes_them_and_the_cover(app, uploads):
+    """The edits are valid and written first; scheduling in the past is refused after them: the
+    revision, the cover's row and its file all go with it."""
+    article_id = _draft(app)
+    before = _article_state(app, article_id)
+    cover = FileStorage(stream=_cover_file()[0], filename="封面.png", content_type="image/png")
+    with app.test_request_context(), pytest.raises(PublishAtInPast):
+        editor.save_and_schedule(article_id, ArticleInput(title="抖音直播间的五个信号", body="改过的正文 䶮"),
+                                 utcnow() - timedelta(minutes=1), editor_user(), cover=cover)
+
+    assert _article_state(app, article_id) == before
+    assert _media_count(app) == 0 and os.listdir(uploads) == []
+
+
+def test_publishing_with_a_cover_keeps_the_cover_the_edits_and_the_status_together(app, admin_client, uploads):
+    article_id = _draft(app)
+
+    response = _post_editor(admin_client, article_id, "publish", body="发布前改的一句", cover_file=_cover_file())
+
+    assert response.status_code == 302
+    status, number, revisions, body, cover = _article_state(app, article_id)
+    assert (status, number, revisions, body) == (ArticleStatus.PUBLISHED, 2, 2, "发布前改的一句")
+    assert os.listdir(uploads) == [cover] and _media_count(app) == 1
 
 
 def test_unpublish_and_archive_take_an_article_off_the_site(app, admin_client):

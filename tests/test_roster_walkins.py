@@ -11,11 +11,14 @@ from sqlalchemy import func, select, update
 
 from app.accounts.models import User
 from app.booking import service as booking
+from app.booking.errors import AlreadyRegistered, ProfileIncomplete
 from app.booking.models import Registration, RegistrationStatus
+from app.catalog.errors import SessionNotFound
 from app.extensions import db
 from app.mail.models import OutboxMessage
+from app.roster import service as roster
 from tests.factories import cohort, issue
-from tests.helpers import stored_registration, submit_form, text_of
+from tests.helpers import run_together, stored_registration, submit_form, text_of
 from tests.test_roster_actions import camp  # noqa: F401  (the fixture)
 
 WALK_IN = {"name": "阿依古丽·买买提", "phone": "139 8765 4321", "email": "", "add_new": "1"}
@@ -92,6 +95,58 @@ def test_a_known_phone_already_on_the_session_says_so_and_changes_nothing(app, s
 
     assert "此人已经报名了这个场次" in page
     assert user_count(app) == people
+
+
+def test_a_known_phone_already_on_the_session_gets_no_name_filled_in_either(app, staff_client, camp):  # noqa: F811
+    """The account lacks a name (an operator made it so); the name typed for it would be saved only
+    with the booking, which is refused: the account is as it was."""
+    lilei = stored_registration(app, camp["ids"]["李雷"]).user_id  # booked on session B
+    with app.app_context():
+        db.session.execute(update(User).where(User.id == lilei).values(name=None))
+        db.session.commit()
+
+    page = text_of(add(staff_client, camp["b"], {"name": "李雷", "phone": "13600002222", "add_new": "1"}))
+
+    assert "此人已经报名了这个场次" in page
+    with app.app_context():
+        assert db.session.get(User, lilei).name is None
+
+
+@pytest.mark.parametrize("refusal, session, name", [
+    (SessionNotFound, "unknown", "阿依古丽·买买提"),  # the session went between the page and the button
+    (ProfileIncomplete, "b", None),  # a caller that gave no name: the booking needs one
+], ids=["unknown-session", "no-name"])
+def test_a_walk_in_whose_booking_is_refused_gets_no_account(app, camp, refusal, session, name):  # noqa: F811
+    people = user_count(app)
+    session_id = camp.get(session, 987654)
+    with app.test_request_context(), pytest.raises(refusal):
+        roster.add_person(session_id, db.session.get(User, camp["staff"]), name=name, phone="13987654321",
+                          email="ayigul@example.com")
+
+    assert user_count(app) == people and walk_in(app) is None
+    assert "ayigul@example.com" not in outbox_to(app)
+
+
+def test_the_same_walk_in_added_at_two_desks_at_once_is_one_account_booked_once(app, camp):  # noqa: F811
+    """Both desks find no account for the phone; one makes it and books it, the other then books
+    that account (on PostgreSQL after its own insert lost the race and was rolled back) and is told
+    the person is already registered."""
+    def add_at_a_desk():
+        try:
+            return roster.add_person(camp["b"], db.session.get(User, camp["staff"]), name="阿依古丽·买买提",
+                                     phone="13987654321").registration.id
+        except AlreadyRegistered as refused:
+            return refused
+
+    results, _ = run_together(app, [add_at_a_desk, add_at_a_desk])
+
+    assert sorted(type(result).__name__ for result in results) == ["AlreadyRegistered", "int"]
+    user = walk_in(app)
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(User).where(User.phone == "13987654321")) == 1
+        booked = list(db.session.scalars(select(Registration.user_id).where(Registration.session_id == camp["b"],
+                                                                           Registration.user_id == user.id)))
+    assert booked == [user.id]
 
 
 def test_an_email_given_is_still_checked(app, staff_client, camp):  # noqa: F811

@@ -70,7 +70,7 @@ class User(UserMixin, db.Model):
 
     def get_id(self) -> str:
         if not self.login_token:
-            # A login must be started (logins.start_login) before Flask-Login stores its id; the
+            # A login must be started (accounts.service: log_in, sign_up) before Flask-Login stores its id; the
             # account id alone would be a cookie no logout could end.
             raise RuntimeError("no login started for this user")
         return self.login_token

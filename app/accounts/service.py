@@ -85,18 +85,37 @@ def _flush_account_change() -> None:
 
 def register_user(
     email: str | None, password: str, name: str | None, phone: str | None, role: Role = Role.STUDENT,
-    logs_in: bool = False,
 ) -> User:
-    """A new account. `logs_in`: the sign-up page logs the person in at once, which is their
-    first login (the admin pages' 最近登录). `email` may be None only for an account staff make
-    for a walk-in who gave a phone number alone (app/roster/service.py: add_person)."""
-    # Slow on purpose (scrypt), so hashed before the write transaction: on SQLite its lock is shared by all.
-    return _insert_user(email, generate_password_hash(password), name, phone, role, logs_in)
+    """A new account. `email` may be None only for an account staff make for a walk-in who gave a
+    phone number alone (app/roster/service.py: add_person)."""
+    return insert_account(email, hash_password(password), name, phone, role)
+
+
+def sign_up(email: str, password: str, name: str | None, phone: str | None, user_agent: str = "") -> User:
+    """The sign-up page: a new student account, logged in at once (its first login, the admin
+    pages' 最近登录), in one transaction: no account is left that its owner was never logged in to.
+    The returned user carries the login's token (`login_token`)."""
+    return _sign_up(email, hash_password(password), name, phone, user_agent)
 
 
 @write_transaction
-def _insert_user(email: str | None, password_hash: str, name: str | None, phone: str | None, role: Role,
-                 logs_in: bool = False) -> User:
+def _sign_up(email: str, password_hash: str, name: str | None, phone: str | None, user_agent: str) -> User:
+    user = insert_account(email, password_hash, name, phone, Role.STUDENT, logs_in=True)
+    logins.add_login(user, user_agent)
+    return user
+
+
+def hash_password(password: str) -> str:
+    """The password's hash: slow on purpose (scrypt), so made before the write transaction that
+    stores it (on SQLite its lock is shared by all)."""
+    return generate_password_hash(password)
+
+
+@write_transaction
+def insert_account(email: str | None, password_hash: str, name: str | None, phone: str | None,
+                   role: Role = Role.STUDENT, logs_in: bool = False) -> User:
+    """A new account row with a password hashed beforehand (`hash_password`); EmailTaken or
+    PhoneTaken when either is someone's. A step of the caller's write transaction, if one runs."""
     email = email.strip().lower() if email else None
     phone = phone or None
     _raise_if_taken(email, phone)
@@ -143,13 +162,6 @@ def _record_login(user: User, web_user_agent: str | None = None) -> User:
     user.last_login_at = utcnow()
     if web_user_agent is not None:
         logins.add_login(user, web_user_agent)
-    return user
-
-
-@write_transaction
-def start_login(user: User, user_agent: str = "") -> User:
-    """Start a web login for an account that has just been created (sign-up logs the person in)."""
-    logins.add_login(user, user_agent)
     return user
 
 

@@ -57,12 +57,12 @@ def signup():
     if form.validate_on_submit():
         mark_signup_attempt()
         try:
-            user = service.register_user(form.email.data, form.password.data, form.name.data, form.phone.data,
-                                          logs_in=True)
+            user = service.sign_up(form.email.data, form.password.data, form.name.data, form.phone.data,
+                                   _user_agent())
         except DomainError as error:
             show_error_on_form(form, error)
         else:
-            login_user(service.start_login(user, _user_agent()))
+            login_user(user)
             flash(_("注册成功，欢迎加入！"), "success")
             return redirect(_safe_next(url_for("main.index")))
     return render_template("accounts/signup.html", form=form)

@@ -25,6 +25,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased, joinedload, make_transient_to_detached, selectinload
 from sqlalchemy.orm.attributes import set_committed_value
 
+from app.accounts import service as accounts
 from app.accounts.models import User
 from app.audit.service import record
 from app.booking import statements
@@ -59,7 +60,7 @@ from app.booking.tickets import new_ticket_code
 from app.catalog import service as catalog
 from app.catalog.availability import BookingRefusal, booking_refusal
 from app.catalog.models import CampSession, Course
-from app.common.db import begin_write, write_transaction
+from app.common.db import begin_write, in_write_transaction, write_transaction
 from app.common.errors import DomainError
 from app.common.time import utcnow
 from app.extensions import db
@@ -287,6 +288,24 @@ def book_seat(user: User, session_id: int, source: str = "web", now: datetime | 
     raise SessionChanging()
 
 
+def complete_profile_and_book(user: User, session_id: int, *, name: str | None = None, phone: str | None = None,
+                              source: str = "web", now: datetime | None = None) -> BookingOutcome:
+    """The booking page of someone whose profile lacks 姓名 or 手机号 (`name`, `phone`: what they
+    typed; None when not asked): fill them in and book, as one write transaction. A booking refused
+    (the session closed or went since the page was shown) leaves the profile as it was; a phone
+    number someone else has books nothing. With nothing to fill in, this is book_seat, unchanged."""
+    if not name and not phone:
+        return book_seat(user, session_id, source=source, now=now)
+    return _complete_profile_and_book(user, session_id, name, phone, source, now)
+
+
+@write_transaction
+def _complete_profile_and_book(user: User, session_id: int, name: str | None, phone: str | None, source: str,
+                               now: datetime | None) -> BookingOutcome:
+    accounts.complete_profile(user, name=name, phone=phone)
+    return book_seat(user, session_id, source=source, now=now)
+
+
 def _existing_or_refusal(user_id: int, session_id: int, now: datetime) -> BookingOutcome | None:
     """The person's active registration for the session as the outcome of a repeated booking;
     else the reason the session cannot be booked, raised as its domain error; else None."""
@@ -304,13 +323,14 @@ def _write_booking(values: dict) -> BookingOutcome | None:
     """Run the booking's statements in one write transaction and commit: the outcome, or None
     (rolled back) when the session cannot be booked now, does not exist, or the person already
     has an active registration for it. The outcome is built after the commit: while the
-    transaction is open, every other booking of the session waits for it."""
+    transaction is open, every other booking of the session waits for it.
+
+    As a step of a caller's write transaction (complete_profile_and_book), see _write_booking_step."""
+    if in_write_transaction():
+        return _write_booking_step(values)
     begin_write()
     try:
-        if db.session.get_bind().dialect.name == "postgresql":
-            written = _write_booking_postgresql(values)
-        else:
-            written = _write_booking_sqlite(values)
+        written = _booking_statements(values)
         if written is None:
             db.session.rollback()
             return None
@@ -322,6 +342,24 @@ def _write_booking(values: dict) -> BookingOutcome | None:
         db.session.rollback()
         raise
     return _outcome(*written)
+
+
+def _write_booking_step(values: dict) -> BookingOutcome | None:
+    """_write_booking inside a caller's write transaction: the same statements, in a savepoint so
+    that a double booking's unique-index error undoes only them; the caller commits."""
+    try:
+        with db.session.begin_nested():
+            written = _booking_statements(values)
+    except IntegrityError:  # already registered (a double click); the caller's transaction goes on
+        return None
+    return None if written is None else _outcome(*written)
+
+
+def _booking_statements(values: dict) -> tuple[dict, dict, dict] | None:
+    """The booking's statements for this database: the values they returned, or None (nothing booked)."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        return _write_booking_postgresql(values)
+    return _write_booking_sqlite(values)
 
 
 def _write_booking_postgresql(values: dict) -> tuple[dict, dict, dict] | None:

@@ -7,7 +7,6 @@ from flask import Blueprint, abort, current_app, flash, redirect, render_templat
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from app.accounts import service as accounts
 from app.booking import service
 from app.booking.forms import BookingForm, CancelForm
 from app.booking.models import RegistrationStatus, waitlist_place_label
@@ -56,12 +55,10 @@ def book(session_id: int):
     if form.validate_on_submit():
         source = form.source.data if _SOURCE_RE.match(form.source.data or "") else "web"
         try:
-            if "name" in form or "phone" in form:
-                accounts.complete_profile(
-                    current_user, name=form.name.data if "name" in form else None,
-                    phone=form.phone.data if "phone" in form else None,
-                )
-            outcome = service.book_seat(current_user, camp.id, source=source)
+            outcome = service.complete_profile_and_book(
+                current_user, camp.id, name=form.name.data if "name" in form else None,
+                phone=form.phone.data if "phone" in form else None, source=source,
+            )
         except DomainError as error:
             show_error_on_form(form, error)
         else:

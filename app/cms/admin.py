@@ -20,13 +20,14 @@ from flask import (
 from flask_babel import gettext as _
 from flask_login import current_user
 from markupsafe import Markup
+from werkzeug.datastructures import FileStorage
 
 from app.accounts.permissions import admin_required
 from app.catalog.service import upcoming_published_sessions
-from app.cms import admin_queries, queries, rendering, service
+from app.cms import admin_queries, editor, queries, rendering, service
 from app.cms.admin_display import diff_sections, status_label
 from app.cms.errors import ArticleChanged, BodyTooLong, ImageTooLarge, RevisionNotFound
-from app.cms.forms import ArticleForm, differs_from, list_filters, schedule_time_error
+from app.cms.forms import ArticleForm, list_filters, schedule_time_error
 from app.cms.models import Article
 from app.common.errors import DomainError
 from app.common.forms import show_error_on_form
@@ -101,23 +102,16 @@ def _show_error(form: ArticleForm, error: DomainError) -> None:
         show_error_on_form(form, error)
 
 
-def _typed_article(form: ArticleForm):
-    """The form as service input; a cover chosen without the page's script is stored first, so that
-    it is kept (and shown) even if the article itself is then refused."""
+def _cover(form: ArticleForm) -> FileStorage | None:
+    """A cover chosen without the page's script, posted with the form: kept only with the action
+    it came with (app/cms/editor.py), so a refused save leaves no image behind."""
     upload = form.cover_file.data
-    if upload and getattr(upload, "filename", ""):
-        media = service.save_image(upload, current_user)
-        form.cover_image.data = media.filename
-    return form.article_input()
+    return upload if upload and getattr(upload, "filename", "") else None
 
 
-def _save_typed(article: Article, form: ArticleForm) -> bool:
-    """Save what the editor typed as a new revision, unless it changes nothing. True when saved."""
-    data = _typed_article(form)
-    if not differs_from(article, data):
-        return False
-    service.save_article(article.id, data, current_user, base_revision=form.base_revision.data)
-    return True
+def _typed(form: ArticleForm) -> dict:
+    """What every editor button passes on: the base of the edit and the posted cover."""
+    return {"base_revision": form.base_revision.data, "cover": _cover(form)}
 
 
 def _stale(form: ArticleForm, article: Article, error: ArticleChanged) -> None:
@@ -133,7 +127,7 @@ def new_article():
     form = _editor_form(None)
     if form.validate_on_submit():
         try:
-            article = service.create_article(_typed_article(form), current_user)
+            article = editor.create_draft(form.article_input(), current_user, cover=_cover(form))
         except DomainError as error:
             _show_error(form, error)
         else:
@@ -148,7 +142,7 @@ def edit_article(article_id: int):
     form = _editor_form(article)
     if form.validate_on_submit():
         try:
-            saved = _save_typed(article, form)
+            saved = editor.save_edits(article.id, form.article_input(), current_user, **_typed(form))
         except ArticleChanged as error:
             _stale(form, article, error)
         except DomainError as error:
@@ -164,13 +158,12 @@ def edit_article(article_id: int):
 
 @bp.route("/<int:article_id>/publish", methods=["POST"])
 def publish(article_id: int):
-    """立即发布 from the editor: what was typed is saved first, then published."""
+    """立即发布 from the editor: what was typed is saved, then published, together."""
     article = _article_or_404(article_id)
     form = _editor_form(article)
     if form.validate_on_submit():
         try:
-            _save_typed(article, form)
-            service.publish_article(article.id, current_user)
+            editor.save_and_publish(article.id, form.article_input(), current_user, **_typed(form))
         except ArticleChanged as error:
             _stale(form, article, error)
         except DomainError as error:
@@ -192,8 +185,8 @@ def schedule(article_id: int):
             form.publish_at.errors = [*form.publish_at.errors, problem]
             return _editor(form, article)
         try:
-            _save_typed(article, form)
-            service.schedule_article(article.id, form.publish_at_utc(), current_user)
+            editor.save_and_schedule(article.id, form.article_input(), form.publish_at_utc(), current_user,
+                                     **_typed(form))
         except ArticleChanged as error:
             _stale(form, article, error)
         except DomainError as error:

@@ -111,20 +111,6 @@ class ArticleForm(AppForm):
         return from_local_input(self.publish_at.data)
 
 
-def differs_from(article: Article, data: ArticleInput) -> bool:
-    """Whether saving `data` would change the article (publishing an unchanged one writes no revision)."""
-
-    def text(value) -> str:
-        return str(value or "").replace("\r\n", "\n")  # browsers post textareas with \r\n
-
-    saved = (article.title, article.slug, article.summary, article.body, article.author_name,
-             article.seo_description, article.cover_image, article.column_id)
-    typed = (data.title, data.slug or article.slug, data.summary, data.body, data.author_name,
-             data.seo_description, data.cover_image, data.column_id)
-    return ([text(v) for v in saved] != [text(v) for v in typed]
-            or sorted(tag.name for tag in article.tags) != sorted(data.tag_names))
-
-
 @dataclass(frozen=True)
 class ListFilters:
     q: str = ""

@@ -5,6 +5,8 @@ import io
 import os
 import secrets
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from flask import current_app
 from PIL import Image
@@ -68,12 +70,25 @@ def inspect_image(data: bytes) -> tuple[str, int, int]:
 
 
 def save_image(upload: FileStorage, actor: User | None) -> MediaFile:
-    """Check an uploaded image and keep it: the file on disk, then its MediaFile row.
+    """Check an uploaded image and keep it: the file on disk, then its MediaFile row (the editor's
+    script uploads an image on its own, before the article is saved)."""
+    with stored_image(upload, actor) as media:
+        return add_media(media)
+
+
+@contextmanager
+def stored_image(upload: FileStorage | None, actor: User | None) -> Iterator[MediaFile | None]:
+    """Check an uploaded image and write its file; the block adds the MediaFile it is given
+    (`add_media`) in its write transaction. None for no upload.
 
     Reading and decoding happen before the write transaction (on SQLite its lock is shared by
-    all). The file is written first so a committed row always has its file; if the transaction
-    fails, at the insert or at the commit, the file is removed again: no row, no file.
+    all). The file is written first so a committed row always has its file; if the block fails,
+    at the insert, at a later step of its transaction or at the commit, the file is removed
+    again: no row, no file.
     """
+    if upload is None:
+        yield None
+        return
     data = _read_limited(upload, current_app.config["CMS_MAX_IMAGE_BYTES"])
     image_format, width, height = inspect_image(data)
     content_type, extension = IMAGE_TYPES[image_format]
@@ -84,18 +99,17 @@ def save_image(upload: FileStorage, actor: User | None) -> MediaFile:
     with open(path, "xb") as stored:  # "x": never overwrite, even on a (1 in 2**128) clash
         stored.write(data)
     try:
-        return _insert_media(MediaFile(
+        yield MediaFile(
             filename=filename, content_type=content_type, size_bytes=len(data), width=width, height=height,
             original_name=storable_text(upload.filename)[:200],
             uploaded_by_id=actor.id if actor else None,
-        ))
+        )
     except BaseException:
         os.remove(path)
         raise
 
 
 @write_transaction
-def _insert_media(media: MediaFile) -> MediaFile:
+def add_media(media: MediaFile) -> MediaFile:
     db.session.add(media)
     return media
-

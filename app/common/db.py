@@ -25,6 +25,7 @@ from typing import ParamSpec, TypeVar
 
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session
 
 from app.extensions import db
 
@@ -34,6 +35,8 @@ except ImportError:  # Windows has no flock: writers there rely on the busy time
     fcntl = None
 
 _IMMEDIATE = "sqlite_begin_immediate"
+# Session.info key: the transaction a `write_transaction` function has begun and will commit.
+_OPEN_WRITE = "app_open_write_transaction"
 
 
 class QueuedWriterConnection(sqlite3.Connection):
@@ -143,6 +146,8 @@ def begin_write() -> None:
     reloaded when next used, so checks see current data.
     """
     session = db.session()  # the request's Session behind the scoped proxy
+    if _OPEN_WRITE in session.info:
+        return  # a step of a write transaction already begun (see write_transaction)
     if session.in_transaction():
         if session.new or session.dirty or session.deleted:
             raise RuntimeError("begin_write() called with unsaved changes in the session")
@@ -160,20 +165,49 @@ R = TypeVar("R")
 
 def write_transaction(func: Callable[P, R]) -> Callable[P, R]:
     """Run a service function as one write transaction: begin_write(), then commit when it
-    returns, roll back when it raises (a domain error or anything else). Nothing half-done stays."""
+    returns, roll back when it raises (a domain error or anything else). Nothing half-done stays.
+
+    Called while another one runs, it is a step of that one: it neither begins nor commits, and
+    whatever it raises rolls the whole back once it leaves the outer function. So one user action
+    made of several service functions (complete the profile, then book) is an outer
+    `@write_transaction` function calling them: it commits once, or not at all. A step that ends
+    the transaction early (a commit or rollback of its own) is a bug, refused loudly. An outer
+    function that catches a step's error and goes on keeps what the step wrote before raising.
+    """
 
     @wraps(func)
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        session = db.session()
+        if _OPEN_WRITE in session.info:
+            return func(*args, **kwargs)
         begin_write()
+        session.info[_OPEN_WRITE] = transaction = session.get_transaction()
         try:
             result = func(*args, **kwargs)
+            if session.get_transaction() is not transaction:
+                raise RuntimeError(f"{func.__qualname__}: a step ended the write transaction before it was done")
+            del session.info[_OPEN_WRITE]
             db.session.commit()
         except BaseException:
+            session.info.pop(_OPEN_WRITE, None)
             db.session.rollback()
             raise
         return result
 
     return wrapper
+
+
+def in_write_transaction() -> bool:
+    """Whether a `write_transaction` function is running: what is written now commits with it."""
+    return _OPEN_WRITE in db.session().info
+
+
+@event.listens_for(Session, "before_commit")
+def _refuse_commit_inside_write_transaction(session: Session) -> None:
+    """A commit in the middle of a write transaction would keep the first half of a user action
+    if the rest then failed. (A savepoint's release is no such commit.)"""
+    if _OPEN_WRITE in session.info and not session.in_nested_transaction():
+        raise RuntimeError("commit inside a write transaction: its function commits once, when it returns")
 
 
 def render_migration_item(type_: str, obj, autogen_context) -> str | bool:

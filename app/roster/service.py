@@ -132,22 +132,32 @@ def add_person(session_id: int, actor: User, *, login: str | None = None, name: 
     A walk-in's phone number may already be someone's (they signed up once, or came before): that
     account is booked, never a second one made. A new account gets a random password, so nobody
     can log in to it until its owner sets one (忘记密码, by email; one without an email cannot log in
-    at all yet, and gets no email: the outbox skips it)."""
+    at all yet, and gets no email: the outbox skips it). The account (or the name it lacked) and the
+    booking are one transaction: a booking refused leaves no account made or changed for it."""
     if login:
         user = accounts.find_by_login(login)
         if user is None:
             raise AccountNotFound()
         return AddedPerson(booking.staff_add(session_id, user, actor), existing_account=True)
+    # Hashed before the write transaction (scrypt is slow), unless the phone is already someone's.
+    password_hash = None if phone and accounts.find_by_login(phone) else accounts.hash_password(
+        secrets.token_urlsafe(24))
+    try:
+        return _add_walk_in(session_id, actor, name, phone, email, password_hash)
+    except PhoneTaken:
+        # Made by a parallel request a moment ago (everything of this one was rolled back): book that one.
+        return _add_walk_in(session_id, actor, name, phone, email, password_hash)
+
+
+@write_transaction
+def _add_walk_in(session_id: int, actor: User, name: str | None, phone: str | None, email: str | None,
+                 password_hash: str | None) -> AddedPerson:
     user = accounts.find_by_login(phone) if phone else None
-    existing = user is not None
     if user is None:
-        try:
-            user = accounts.register_user(email or None, secrets.token_urlsafe(24), name, phone)
-        except PhoneTaken:  # made by a parallel request a moment ago: book that one
-            user = accounts.find_by_login(phone)
-            if user is None:
-                raise
-            existing = True
-    if existing and not user.name and name:
-        user = accounts.complete_profile(user, name=name)  # an account an operator made without a name
-    return AddedPerson(booking.staff_add(session_id, user, actor), existing_account=existing)
+        # (No hash made only if the account seen a moment ago has gone since: rare enough to hash here.)
+        password_hash = password_hash or accounts.hash_password(secrets.token_urlsafe(24))
+        user = accounts.insert_account(email or None, password_hash, name, phone)
+        return AddedPerson(booking.staff_add(session_id, user, actor), existing_account=False)
+    if not user.name and name:
+        accounts.complete_profile(user, name=name)  # an account an operator made without a name
+    return AddedPerson(booking.staff_add(session_id, user, actor), existing_account=True)
