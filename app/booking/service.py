@@ -380,16 +380,18 @@ def _write_booking_sqlite(values: dict) -> tuple[dict, dict, dict] | None:
     counted = connection.execute(
         statements.sqlite_count_registration(), {"session_id": inserted.session_id, "status": inserted.status}
     ).one()._mapping
-    position = counted["camp__waitlisted_count"] if inserted.status == statements.WAITLISTED else None
+    waiting = inserted.status == statements.WAITLISTED
+    position = counted[statements.SESSION_PREFIX + "waitlisted_count"] if waiting else None
     queue_registration_email(
         "booking_confirmed" if position is None else "booking_waitlisted", inserted.id, values["to_address"], position)
     return dict(inserted._mapping), *_session_and_course(counted)
 
 
 def _session_and_course(row) -> tuple[dict, dict]:
-    """The session's and the course's columns of a booking statement's row (prefixed camp__ and course__)."""
-    return ({name.removeprefix("camp__"): value for name, value in row.items() if name.startswith("camp__")},
-            {name.removeprefix("course__"): value for name, value in row.items() if name.startswith("course__")})
+    """The session's and the course's columns of a booking statement's row (their prefixed names)."""
+    session, course = statements.SESSION_PREFIX, statements.COURSE_PREFIX
+    return ({name.removeprefix(session): value for name, value in row.items() if name.startswith(session)},
+            {name.removeprefix(course): value for name, value in row.items() if name.startswith(course)})
 
 
 def _outcome(registration_values, camp_values, course_values) -> BookingOutcome:

@@ -56,6 +56,10 @@ SESSION_COLUMNS = ("id", "label", "starts_at", "ends_at", "city", "venue", "addr
                    "capacity", "seats_taken", "waitlisted_count", "registration_opens_at", "registration_closes_at",
                    "is_published")
 COURSE_COLUMNS = ("id", "slug", "title", "is_published")
+# The statements' row names the session's columns s_<name> and the course's c_<name> (the
+# registration's have no prefix): short, because every label is written twice in PostgreSQL's
+# statement, which must stay under psycopg's 4 kB (tests/test_booking_service.py checks it).
+SESSION_PREFIX, COURSE_PREFIX = "s_", "c_"
 
 
 def _now():
@@ -112,7 +116,7 @@ def postgresql_booking():
               .where(sessions.c.id == reg.c.session_id, courses.c.id == sessions.c.course_id)
               .values(**_counted(reg.c.status))
               .returning(*(sessions.c[name] for name in SESSION_COLUMNS),
-                         *(courses.c[name].label(f"course__{name}") for name in COURSE_COLUMNS))
+                         *(courses.c[name].label(COURSE_PREFIX + name) for name in COURSE_COLUMNS))
               .cte("counts"))
     position = case((reg.c.status == WAITLISTED, counts.c.waitlisted_count), else_=null())
     email = insert(outbox).from_select(
@@ -132,8 +136,8 @@ def postgresql_booking():
         .where(cast(bindparam("to_address"), String).is_not(None)),  # typed: PostgreSQL cannot infer it
     ).cte("email")
     return (select(*(reg.c[name] for name in REGISTRATION_COLUMNS),
-                   *(counts.c[name].label(f"camp__{name}") for name in SESSION_COLUMNS),
-                   *(counts.c[f"course__{name}"] for name in COURSE_COLUMNS))
+                   *(counts.c[name].label(SESSION_PREFIX + name) for name in SESSION_COLUMNS),
+                   *(counts.c[COURSE_PREFIX + name] for name in COURSE_COLUMNS))
             .select_from(reg.join(counts, true()))
             .add_cte(email))
 
@@ -156,5 +160,5 @@ def sqlite_count_registration():
               for name in COURSE_COLUMNS}
     return (update(sessions).where(sessions.c.id == bindparam("session_id"))
             .values(**_counted(bindparam("status")))
-            .returning(*(sessions.c[name].label(f"camp__{name}") for name in SESSION_COLUMNS),
-                       *(course[name].label(f"course__{name}") for name in COURSE_COLUMNS)))
+            .returning(*(sessions.c[name].label(SESSION_PREFIX + name) for name in SESSION_COLUMNS),
+                       *(course[name].label(COURSE_PREFIX + name) for name in COURSE_COLUMNS)))
