@@ -123,6 +123,7 @@ def _init_extensions(app: Flask) -> None:
 def _register_blueprints(app: Flask) -> None:
     from app.accounts.views import bp as accounts_bp
     from app.admin.dashboard import bp as admin_dashboard_bp
+    from app.admin.outbox import bp as outbox_bp
     from app.admin.users import bp as admin_users_bp
     from app.api import bp as api_bp
     from app.booking.views import bp as booking_bp
@@ -133,7 +134,6 @@ def _register_blueprints(app: Flask) -> None:
     from app.cms.admin import bp as cms_admin_bp
     from app.cms.views import bp as cms_bp
     from app.extensions import csrf
-    from app.mail.views import bp as mail_bp
     from app.main.views import bp as main_bp
     from app.roster.checkin_views import bp as checkin_bp
     from app.roster.export_views import bp as roster_exports_bp
@@ -145,7 +145,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(catalog_bp)
     app.register_blueprint(booking_bp)
     app.register_blueprint(catalog_admin_bp)
-    app.register_blueprint(mail_bp)
+    app.register_blueprint(outbox_bp)
     app.register_blueprint(roster_bp)
     app.register_blueprint(roster_exports_bp)
     app.register_blueprint(checkin_bp)

@@ -11,7 +11,7 @@ from app.extensions import db
 from app.mail.models import OutboxMessage, OutboxStatus
 from app.mail.service import compose, template_label
 
-bp = Blueprint("mail", __name__, url_prefix="/admin/outbox")
+bp = Blueprint("outbox", __name__, url_prefix="/admin/outbox")
 PAGE_SIZE = 50
 
 
@@ -25,7 +25,7 @@ def outbox():
     # The page number bounded (common/pagination.py), not Flask-SQLAlchemy's unbounded ?page=.
     page = db.paginate(query, page=page_number(request.args), per_page=PAGE_SIZE, error_out=False)
     counts = dict(db.session.execute(select(OutboxMessage.status, func.count()).group_by(OutboxMessage.status)).all())
-    return render_template("mail/outbox.html", page=page, counts=counts, status_filter=status_filter,
+    return render_template("admin/outbox.html", page=page, counts=counts, status_filter=status_filter,
                            template_label=template_label, statuses=list(OutboxStatus))
 
 
@@ -38,5 +38,5 @@ def message(message_id: int):
         composed, problem = compose(message), None
     except LookupError as error:  # its registration was deleted, or no composer knows its template
         composed, problem = None, str(error)
-    return render_template("mail/message.html", message=message, composed=composed, problem=problem,
+    return render_template("admin/outbox_message.html", message=message, composed=composed, problem=problem,
                            label=template_label(message.template))
