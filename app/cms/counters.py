@@ -108,23 +108,23 @@ def record_view(article_id: int, visitor: str, now: datetime | None = None) -> b
 
     Only a written mark adds a view, and the count goes up by an atomic UPDATE, so concurrent
     readers never lose one. True when counted."""
-    if not _mark_once(article_id, visitor, now or utcnow()):
-        return False
-    db.session.execute(
-        update(Article).where(Article.id == article_id).values(view_count=Article.view_count + 1)
-        .execution_options(synchronize_session=False)
-    )
-    return True
+    return _count_once(article_id, visitor, "view_count", now or utcnow())
 
 
 @write_transaction
 def record_card_click(article_id: int, clicker: str, now: datetime | None = None) -> bool:
     """A reader pressed 立即预约 on one of the article's booking cards: counted once per reader
     (`clicker_key`) and window, like views. True when counted."""
-    if not _mark_once(article_id, clicker, now or utcnow()):
+    return _count_once(article_id, clicker, "card_clicks", now or utcnow())
+
+
+def _count_once(article_id: int, reader: str, counter: str, now: datetime) -> bool:
+    """Add one to the article's `counter` column unless this reader was counted within the window."""
+    if not _mark_once(article_id, reader, now):
         return False
+    column = getattr(Article, counter)
     db.session.execute(
-        update(Article).where(Article.id == article_id).values(card_clicks=Article.card_clicks + 1)
+        update(Article).where(Article.id == article_id).values({column: column + 1})
         .execution_options(synchronize_session=False)
     )
     return True

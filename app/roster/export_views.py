@@ -35,10 +35,7 @@ def roster_csv(session_id: int):
     status = exports.parse_status(request.args.get("status"))
     # Streamed: the first bytes leave before the last rows are read, and memory stays flat.
     response = Response(stream_with_context(exports.roster_csv(camp, status)), mimetype="text/csv")
-    response.headers["Content-Disposition"] = _attachment(
-        exports.export_filename(camp, "名单", "csv"), f"roster-{camp.id}.csv"
-    )
-    return _private(response)
+    return _download(response, camp, "名单", "roster", "csv")
 
 
 @bp.get("/sessions/<int:session_id>/roster.xlsx", endpoint="xlsx")
@@ -46,21 +43,23 @@ def roster_xlsx(session_id: int):
     camp = _session_or_404(session_id)
     status = exports.parse_status(request.args.get("status"))
     file = exports.roster_xlsx(camp, status)  # a temporary file, closed (and so deleted) after sending
-    response = send_file(file, mimetype=XLSX_MIMETYPE)
-    response.headers["Content-Disposition"] = _attachment(
-        exports.export_filename(camp, "名单", "xlsx"), f"roster-{camp.id}.xlsx"
-    )
-    return _private(response)
+    return _download(send_file(file, mimetype=XLSX_MIMETYPE), camp, "名单", "roster", "xlsx")
 
 
 @bp.get("/sessions/<int:session_id>/signin.pdf", endpoint="signin_pdf")
 def signin_pdf(session_id: int):
     camp = _session_or_404(session_id)
     response = send_file(io.BytesIO(signin_sheet_pdf(camp)), mimetype="application/pdf")
+    return _download(response, camp, "签到表", "signin", "pdf")
+
+
+def _download(response: Response, camp: CampSession, what: str, ascii_what: str, extension: str) -> Response:
+    """The file as a download named for the session (名单 / 签到表) and kept by no shared cache."""
     response.headers["Content-Disposition"] = _attachment(
-        exports.export_filename(camp, "签到表", "pdf"), f"signin-{camp.id}.pdf"
-    )
-    return _private(response)
+        exports.export_filename(camp, what, extension), f"{ascii_what}-{camp.id}.{extension}")
+    # Phone numbers and emails: no shared cache may keep a copy.
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
 
 
 def _attachment(filename: str, ascii_fallback: str) -> str:
@@ -68,9 +67,3 @@ def _attachment(filename: str, ascii_fallback: str) -> str:
     a readable ASCII one for the rest (werkzeug's own fallback strips the Chinese and leaves
     "-12-2026-09-17-.pdf")."""
     return f"attachment; filename=\"{ascii_fallback}\"; filename*=UTF-8''{quote(filename)}"
-
-
-def _private(response: Response) -> Response:
-    # Phone numbers and emails: no shared cache may keep a copy.
-    response.headers["Cache-Control"] = "private, no-store"
-    return response
