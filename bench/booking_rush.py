@@ -13,7 +13,7 @@ second, p50 and p99 latency, bookings per minute, and booking throughput as a ra
 baseline (the figure that matters: it does not depend on how fast this machine is), and the CPU
 time one request of each kind cost the gunicorn workers, PostgreSQL and the load generator (from
 /proc, on Linux). Then it checks the database: for every session exactly C confirmed, the rest
-waitlisted with positions 1..N-C.
+waitlisted with positions 1..N-C, and one audit entry and one queued email per booking.
 
     .venv/bin/python bench/booking_rush.py                      # SQLite and PostgreSQL, 1000 students, 60 seats
     .venv/bin/python bench/booking_rush.py --db sqlite --students 200 --seats 20 --rounds 1
@@ -222,13 +222,23 @@ def _check_database(database_url: str, session_id: int, seats: int, students: in
             "ORDER BY waitlist_number"), {"s": session_id})]
         seats_taken = connection.execute(text("SELECT seats_taken FROM camp_sessions WHERE id = :s"),
                                          {"s": session_id}).scalar()
+        # Every booking leaves its audit entry and its email, whatever the database.
+        audited = connection.execute(text(
+            "SELECT count(*) FROM audit_entries WHERE session_id = :s AND action = 'registration.book'"),
+            {"s": session_id}).scalar()
+        emails = connection.execute(text(
+            "SELECT count(*) FROM outbox_messages o JOIN registrations r ON r.id = CAST(o.context ->> 'registration_id'"
+            " AS INTEGER) WHERE r.session_id = :s"), {"s": session_id}).scalar()
     engine.dispose()
     problems = []
     if confirmed != seats or seats_taken != seats:
         problems.append(f"confirmed rows {confirmed}, seats_taken {seats_taken}, expected {seats}")
     if len(numbers) != students - seats or len(set(numbers)) != len(numbers):
         problems.append(f"{len(numbers)} waitlisted (unique: {len(set(numbers))}), expected {students - seats}")
-    return "OK: " + f"{confirmed} confirmed, waitlist 1..{len(numbers)} unique" if not problems else "; ".join(problems)
+    if audited != students or emails != students:
+        problems.append(f"{audited} audit entries and {emails} emails for {students} bookings")
+    return ("OK: " + f"{confirmed} confirmed, waitlist 1..{len(numbers)} unique, {audited} audit entries, "
+            f"{emails} emails") if not problems else "; ".join(problems)
 
 
 def _round_figures(rush: Phase, baseline_rps: float) -> dict:

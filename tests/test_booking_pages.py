@@ -178,8 +178,9 @@ def test_a_complete_profile_books_in_the_statements_it_always_took(app, student,
                                        data={"source": "web", "csrf_token": csrf_token_from(page)})
     assert response.status_code == 302
     writes = [sql for sql in seen if sql.lstrip().upper().startswith(("INSERT", "UPDATE", "WITH", "SAVEPOINT"))]
-    # PostgreSQL: the one booking statement (a data-modifying WITH); SQLite: registration, counters, email.
-    assert len(writes) == (1 if dialect == "postgresql" else 3), writes
+    # PostgreSQL: the one booking statement (a data-modifying WITH); SQLite: registration, counters,
+    # email, audit entry.
+    assert len(writes) == (1 if dialect == "postgresql" else 4), writes
 
 
 def test_full_session_offers_the_waitlist_and_shows_the_position(app, student_client):

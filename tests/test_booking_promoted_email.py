@@ -105,7 +105,8 @@ def test_the_reason_is_in_the_queued_row_not_guessed_when_sending(ctx, full_sess
     booking.cancel_registration(registrations["𠮷田"], db.session.get(User, people["𠮷田"]), now=NOW)
     row = db.session.scalar(select(OutboxMessage).where(OutboxMessage.template == "booking_promoted"))
     assert row.body_text is None  # not composed yet
-    assert row.context == {"registration_id": registrations["欧阳堃"], "promotion_reason": "cancellation"}
+    assert row.context == {"registration_id": registrations["欧阳堃"], "waitlist_position": None,
+                           "promotion_reason": "cancellation"}
 
 
 def test_a_message_queued_without_a_reason_claims_none(app, ctx, smtp_server, full_session):

@@ -6,9 +6,11 @@ import os
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from sqlalchemy import select
 from werkzeug.datastructures import FileStorage
 
 from app.accounts.models import User
+from app.audit.models import AuditEntry
 from app.cms import editor, service
 from app.cms.errors import PublishAtInPast
 from app.cms.models import Article, ArticleRevision, ArticleStatus, MediaFile
@@ -25,6 +27,7 @@ from tests.helpers import (
     only_article,
     submit_editor,
     submit_form,
+    text_of,
 )
 
 
@@ -226,6 +229,25 @@ def test_schedule_reads_the_time_as_beijing_time(app, admin_client):
     page = admin_client.get(_edit_url(article_id)).get_data(as_text=True)
     assert "2099-09-17 09:00 自动发布" in page
     assert 'name="publish_at" type="datetime-local" value="2099-09-17T09:00"' in page
+
+
+def test_the_revisions_page_lists_who_published_scheduled_and_unpublished_the_article(app, admin_client):
+    article_id = _draft(app)
+    _post_editor(admin_client, article_id, "schedule", publish_at="2099-09-17T09:00")
+    _post_editor(admin_client, article_id, "publish")
+    submit_form(admin_client, f"/admin/articles/{article_id}/unpublish", {}, form_page=_edit_url(article_id))
+
+    page = text_of(admin_client.get(f"/admin/articles/{article_id}/revisions"))
+
+    history = page[page.index("操作记录"):]
+    # Newest first, each with its status before and after.
+    assert history.index("撤回文章") < history.index("发布文章") < history.index("定时发布文章")
+    assert "已发布 → 草稿" in history
+    assert "草稿 → 定时发布 2099-09-17 09:00" in history
+    with app.app_context():
+        entries = db.session.scalars(select(AuditEntry).where(AuditEntry.article_id == article_id)).all()
+        assert {entry.action for entry in entries} >= {"article.schedule", "article.publish", "article.unpublish"}
+        assert all(entry.actor.email == "admin@example.com" for entry in entries if entry.action != "article.create")
 
 
 @pytest.mark.parametrize(

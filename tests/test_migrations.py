@@ -146,3 +146,36 @@ def test_0008_fills_the_search_keys_of_existing_people_and_gives_walk_ins_an_add
 
     with db.engine.connect() as connection:
         assert connection.execute(text("SELECT email FROM users WHERE id = 4")).scalar() == "walk-in-4@example.invalid"
+
+
+def test_0010_names_the_account_and_the_article_of_the_entries_already_written(migrated_app):
+    flask_migrate.upgrade(revision="0009")
+    with db.engine.begin() as connection:
+        run = lambda sql: connection.execute(text(sql))  # noqa: E731
+        for user_id in (1, 2):
+            run("INSERT INTO users (id, email, name, password_hash, role, is_active, session_version, created_at)"
+                f" VALUES ({user_id}, 'u{user_id}@example.com', '王𠮷', 'x', 'student', true, 1, CURRENT_TIMESTAMP)")
+        run("INSERT INTO articles (id, slug, title) VALUES (7, 'xiaohongshu', '小红书电商')")
+        run("INSERT INTO courses (id, slug, title) VALUES (1, 'xhs', '快速玩转小红书成长特训营')")
+        run("INSERT INTO camp_sessions (id, course_id, starts_at, ends_at, price, capacity)"
+            " VALUES (1, 1, '2027-09-17 01:00:00+00', '2027-09-19 09:00:00+00', 3980, 60)")
+        run("INSERT INTO registrations (id, session_id, user_id, status, ticket_code)"
+            " VALUES (5, 1, 2, 'confirmed', 'ABCDEFGHJK')")
+        entries = [
+            (1, "account.role", None, '{"user_id": 1, "role": "staff"}', ""),
+            (2, "account.deactivate", None, '{"user_id": 99, "active": false}', "离职"),  # an account since deleted
+            (3, "article.publish", None, '{"article_id": 7, "status": "published"}', "article:7 小红书电商"),
+            (4, "registration.cancel", 5, '{"status": "cancelled", "session_id": 1}', ""),
+            (5, "session.capacity", None, '{"capacity": 70}', ""),
+        ]
+        for entry_id, action, registration_id, after, note in entries:
+            run("INSERT INTO audit_entries (id, action, registration_id, after, note, created_at) VALUES"
+                f" ({entry_id}, '{action}', {registration_id or 'NULL'}, '{after}', '{note}', CURRENT_TIMESTAMP)")
+
+    flask_migrate.upgrade()
+
+    with db.engine.connect() as connection:
+        subjects = {row.id: (row.account_id, row.article_id, row.note) for row in connection.execute(
+            text("SELECT id, account_id, article_id, note FROM audit_entries"))}
+    assert subjects == {1: (1, None, ""), 2: (None, None, "离职"), 3: (None, 7, "小红书电商"), 4: (2, None, ""),
+                        5: (None, None, "")}

@@ -98,7 +98,10 @@ def test_staff_cancel_frees_the_seat_for_the_waitlist_and_is_audited_and_shown(a
     assert stored_registration(app, zhang).status is CANCELLED
     assert stored_registration(app, ouyang).status is CONFIRMED
     assert seats(app, camp["a"]) == (2, 2)
-    [entry] = audit(app, registration_id=zhang)
+    booked, entry = audit(app, registration_id=zhang)
+    # Booked by 张喆 themselves; both entries are about 张喆's account.
+    assert booked.action == "registration.book"
+    assert booked.actor_id == booked.account_id == entry.account_id == stored_registration(app, zhang).user_id
     assert (entry.action, entry.actor_id) == ("registration.cancel", camp["staff"])
     assert entry.before["status"] == "confirmed" and entry.after["status"] == "cancelled"
     assert "取消报名" in page and "李助教" in page and "已确认 → 已取消" in page  # the history line
@@ -144,7 +147,7 @@ def test_staff_move_a_confirmed_person_to_another_session_of_the_course(app, sta
     assert seats(app, camp["b"]) == (2, 3)
     assert seats(app, camp["a"]) == (2, 2)  # the freed seat went to 欧阳娜娜
     assert stored_registration(app, ouyang).status is CONFIRMED
-    [entry] = audit(app, registration_id=zhang)
+    _booked, entry = audit(app, registration_id=zhang)
     assert (entry.action, entry.actor_id) == ("registration.move", camp["staff"])
     assert (entry.before["session_id"], entry.after["session_id"]) == (camp["a"], camp["b"])
     assert "调整场次" in page and "第12期 → " in page and " → 已确认 · " in page

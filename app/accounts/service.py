@@ -31,6 +31,7 @@ from app.accounts.errors import (
     WrongPassword,
 )
 from app.accounts.models import Role, User
+from app.audit.actions import AuditAction
 from app.audit.service import record
 from app.common.db import write_transaction
 from app.common.time import utcnow
@@ -213,7 +214,7 @@ def _store_profile(user: User, name: str, phone: str, email: str) -> User:
     _flush_account_change()
     after = _contact_state(user)
     if after != before:
-        record("account.contact", user, before=before, after=after)
+        record(AuditAction.ACCOUNT_CONTACT, user, account_id=user.id, before=before, after=after)
         _tell_old_address(user, before)
     return user
 
@@ -304,7 +305,7 @@ def change_role(user_id: int, role: Role, actor: User | None, note: str = "") ->
             raise CannotChangeOwnRole()
     before = _account_state(user)
     user.role = role
-    record("account.role", actor, before=before, after=_account_state(user), note=note)
+    record(AuditAction.ACCOUNT_ROLE, actor, account_id=user.id, before=before, after=_account_state(user), note=note)
     return user
 
 
@@ -327,7 +328,8 @@ def deactivate_user(user_id: int, actor: User, reason: str) -> User:
     # its API tokens carry the old session_version.
     logins.end_logins(user.id)
     user.session_version += 1
-    record("account.deactivate", actor, before=before, after=_account_state(user), note=reason)
+    record(AuditAction.ACCOUNT_DEACTIVATE, actor, account_id=user.id, before=before, after=_account_state(user),
+           note=reason)
     return user
 
 
@@ -339,7 +341,7 @@ def reactivate_user(user_id: int, actor: User) -> User:
         raise AlreadyActive()
     before = _account_state(user)
     user.is_active = True
-    record("account.reactivate", actor, before=before, after=_account_state(user))
+    record(AuditAction.ACCOUNT_REACTIVATE, actor, account_id=user.id, before=before, after=_account_state(user))
     return user
 
 

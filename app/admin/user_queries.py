@@ -9,6 +9,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import joinedload
 
 from app.accounts.models import Role, User
+from app.audit.actions import AuditAction
 from app.audit.history import HistoryLine, history_line
 from app.audit.models import AuditEntry
 from app.booking.models import Registration
@@ -20,7 +21,6 @@ from app.extensions import db
 PER_PAGE = 30
 ROLE_FILTERS = ("", *(role.value for role in Role))  # "": every role
 STATUS_FILTERS = ("", "active", "inactive")  # "": active and deactivated
-ACCOUNT_ACTIONS = ("account.role", "account.deactivate", "account.reactivate", "account.contact")
 
 
 @dataclass(frozen=True)
@@ -79,12 +79,12 @@ def certificates_of(user_id: int) -> list[Certificate]:
 
 # --- the account's history ------------------------------------------------------------------
 
-def _state_text(action: str, state: dict | None) -> str:
+def _state_text(action: AuditAction, state: dict | None) -> str:
     if not state:
         return ""
-    if action == "account.contact":
+    if action is AuditAction.ACCOUNT_CONTACT:
         return " · ".join(value for value in (state.get("email"), state.get("phone")) if value)
-    if action == "account.role":
+    if action is AuditAction.ACCOUNT_ROLE:
         try:
             return Role(state.get("role")).label
         except ValueError:
@@ -92,29 +92,17 @@ def _state_text(action: str, state: dict | None) -> str:
     return _("启用") if state.get("active") else _("已停用")
 
 
-def _action_label(action: str) -> str:
-    return {
-        "account.role": _("修改角色"),
-        "account.deactivate": _("停用账号"),
-        "account.reactivate": _("重新启用账号"),
-        "account.contact": _("修改邮箱或手机号"),
-    }.get(action, action)
-
-
 def account_history(user_id: int) -> list[HistoryLine]:
-    """Role changes, deactivations and reactivations of the account, newest first.
-
-    Audit entries name the account in their states ({"user_id": ...}), not in a column of their own.
-    """
+    """Changes of the account itself (contact details, role, deactivation, reactivation), newest first."""
     entries = db.session.scalars(
         select(AuditEntry)
-        .where(AuditEntry.action.in_(ACCOUNT_ACTIONS), AuditEntry.after["user_id"].as_integer() == user_id)
+        .where(AuditEntry.account_id == user_id, AuditEntry.action.in_(AuditAction.of_prefix("account.")))
         .options(joinedload(AuditEntry.actor))
         .order_by(AuditEntry.created_at.desc(), AuditEntry.id.desc())
     )
     return [
         history_line(
-            entry, _action_label(entry.action), _state_text(entry.action, entry.before),
+            entry, str(entry.action.label), _state_text(entry.action, entry.before),
             _state_text(entry.action, entry.after),
             note=_("原因：%(reason)s", reason=entry.note) if entry.note else "",
         )
@@ -126,7 +114,7 @@ def deactivation_reason(user_id: int) -> str:
     """The reason given when the account was last deactivated."""
     note = db.session.scalar(
         select(AuditEntry.note)
-        .where(AuditEntry.action == "account.deactivate", AuditEntry.after["user_id"].as_integer() == user_id)
+        .where(AuditEntry.account_id == user_id, AuditEntry.action == AuditAction.ACCOUNT_DEACTIVATE)
         .order_by(AuditEntry.created_at.desc(), AuditEntry.id.desc()).limit(1)
     )
     return note or ""

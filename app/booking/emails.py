@@ -1,7 +1,8 @@
 """The emails about a registration: booked, waitlisted, promoted, moved, cancelled.
 
 The booking service queues them by template name and registration id (`queue_registration_email`,
-one INSERT in its transaction); the outbox sender composes them when it takes them
+one INSERT in its transaction; a new booking's row is built by the same `registration_email`,
+in SQL on PostgreSQL); the outbox sender composes them when it takes them
 (`compose_registration_email`), reading the registration, its session and its person then. So a
 booking in a rush renders nothing while it holds the session's lock, and an email shows the
 session as it is when sent (a venue corrected a minute later is the one the student reads).
@@ -10,19 +11,29 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 
 from flask import render_template
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
+from sqlalchemy import case, select
 from sqlalchemy.orm import joinedload
 
 from app.booking.calendar import registration_ics
-from app.booking.models import Registration
+from app.booking.models import Registration, RegistrationStatus
 from app.booking.tickets import format_ticket_code, ticket_qr_png, ticket_url
 from app.catalog.models import CampSession
+from app.common.sql import constant
+from app.common.time import utcnow
 from app.extensions import db
-from app.mail.service import Attachment, ComposedEmail, composer, queue_templated, render_email
+from app.mail.service import (
+    Attachment,
+    ComposedEmail,
+    composer,
+    queue_message,
+    render_email,
+    templated_message,
+)
 
 
 @dataclass(frozen=True)
@@ -52,21 +63,52 @@ PROMOTED_BY_STAFF = "staff"  # a staff member confirmed this person by hand
 PROMOTION_REASONS = (PROMOTED_BY_CANCELLATION, PROMOTED_BY_MOVE, PROMOTED_BY_CAPACITY, PROMOTED_BY_STAFF)
 
 
-def queue_registration_email(template: str, registration_id: int, to_address: str | None,
-                             waitlist_position: int | None = None, promotion_reason: str | None = None) -> None:
-    """Queue one of the emails above in the caller's transaction. `waitlist_position`: the place
-    in the queue the booking was given (the waitlisted email says it, as the booking's answer did);
-    `promotion_reason`: one of PROMOTION_REASONS, for the promoted email."""
-    if template not in _EMAILS:  # caught here, in the action's tests, not by the sender later
-        raise ValueError(f"no registration email {template!r}")
-    if (template == "booking_promoted") != (promotion_reason in PROMOTION_REASONS):  # needed there, only there
-        raise ValueError(f"promotion reason {promotion_reason!r} for {template!r}")
-    context = {"registration_id": registration_id}
-    if waitlist_position is not None:
-        context["waitlist_position"] = waitlist_position
+# The email a new booking queues, by what it got. Every booking, on either database and by
+# whoever makes it, takes its template from here (the PostgreSQL statement through
+# booking_email_template, a CASE over this table).
+BOOKING_EMAILS = {RegistrationStatus.CONFIRMED: "booking_confirmed",
+                  RegistrationStatus.WAITLISTED: "booking_waitlisted"}
+
+
+def booking_email_template(status):
+    """The template of a new booking's email: BOOKING_EMAILS[status], or for a SQL column of the
+    status, the CASE that picks it in the statement."""
+    if isinstance(status, RegistrationStatus):
+        return BOOKING_EMAILS[status]
+    return case(*((status == constant(s.value), constant(t)) for s, t in BOOKING_EMAILS.items()))
+
+
+def registration_email(template, registration_id, to_address, queued_at, waitlist_position=None,
+                       promotion_reason: str | None = None) -> dict:
+    """The outbox row of one of the emails above (mail.service.templated_message), checked here: a
+    template this module composes, and a promotion reason for the promoted email, only there. The
+    context is what compose_registration_email reads: the registration id; the place in the queue
+    the booking was given (the waitlisted email says it, as the booking's answer did); why a
+    promoted person got the seat. Values may be SQL: the PostgreSQL booking selects the row from
+    the registration it inserts, with booking_email_template(status) as the template."""
+    if isinstance(template, str):
+        if template not in _EMAILS:  # caught in the action's tests, not by the sender later
+            raise ValueError(f"no registration email {template!r}")
+        if (template == "booking_promoted") != (promotion_reason in PROMOTION_REASONS):  # needed there, only there
+            raise ValueError(f"promotion reason {promotion_reason!r} for {template!r}")
+    # The same keys whoever builds it (a position of null when there is none), as in SQL.
+    context = {"registration_id": registration_id, "waitlist_position": waitlist_position}
     if promotion_reason is not None:
         context["promotion_reason"] = promotion_reason
-    queue_templated(to_address, template, **context)
+    return templated_message(to_address, template, context, queued_at)
+
+
+def queue_registration_email(template: str, registration_id: int, to_address: str | None,
+                             waitlist_position: int | None = None, promotion_reason: str | None = None,
+                             queued_at: datetime | None = None) -> None:
+    """Queue one of the emails above in the caller's transaction (none without an address).
+    `queued_at`: the time of the change it tells of (default: now)."""
+    queue_message(registration_email(template, registration_id, to_address, queued_at or utcnow(),
+                                     waitlist_position, promotion_reason))
+
+
+if not set(BOOKING_EMAILS.values()) <= _EMAILS.keys():
+    raise RuntimeError("BOOKING_EMAILS names a template this module does not compose")
 
 
 @composer({template: email.label for template, email in _EMAILS.items()})

@@ -36,6 +36,14 @@ def waitlist_place_label(position: int) -> str:
     return _("候补第 %(n)s 位", n=position)
 
 
+def registration_state(status, session_id, waitlist_position=None) -> dict:
+    """A registration's state as its audit entries keep it (values, or SQL in the booking statement).
+    A waiting one's place in the queue at that moment too (`waitlist_position`, what the history
+    shows as 候补第 N 位; the drawn `waitlist_number` is not a place, and the place cannot be worked
+    out later, so the place is what is kept; null when not waiting)."""
+    return {"status": status, "session_id": session_id, "waitlist_position": waitlist_position}
+
+
 ACTIVE_STATUSES = (RegistrationStatus.CONFIRMED, RegistrationStatus.WAITLISTED)
 _ACTIVE_SQL = "status IN ('confirmed', 'waitlisted')"
 

@@ -27,13 +27,15 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from app.accounts import service as accounts
 from app.accounts.models import User
-from app.audit.service import record
+from app.audit.actions import AuditAction
+from app.audit.service import entry, insert_entry, record
 from app.booking import statements
 from app.booking.emails import (
     PROMOTED_BY_CANCELLATION,
     PROMOTED_BY_CAPACITY,
     PROMOTED_BY_MOVE,
     PROMOTED_BY_STAFF,
+    booking_email_template,
     queue_registration_email,
 )
 from app.booking.errors import (
@@ -55,7 +57,7 @@ from app.booking.errors import (
     SessionNotFound,
     SessionNotPublished,
 )
-from app.booking.models import ACTIVE_STATUSES, Registration, RegistrationStatus
+from app.booking.models import ACTIVE_STATUSES, Registration, RegistrationStatus, registration_state
 from app.booking.tickets import new_ticket_code
 from app.catalog import service as catalog
 from app.catalog.availability import BookingRefusal, booking_refusal
@@ -237,8 +239,7 @@ def _promote_waiting(camp: CampSession, now: datetime, reason: str) -> list[Regi
             break
         before = _state(registration)
         _confirm(registration, now)
-        record("registration.promote", None, registration_id=registration.id, session_id=camp.id,
-               before=before, after=_state(registration), note=_PROMOTION_NOTES[reason])
+        _audit(AuditAction.REGISTRATION_PROMOTE, None, registration, before, note=_PROMOTION_NOTES[reason])
         queue_registration_email("booking_promoted", registration.id, registration.user.email,
                                  promotion_reason=reason)
         promoted.append(registration)
@@ -274,8 +275,7 @@ def book_seat(user: User, session_id: int, source: str = "web", now: datetime | 
         if existing is not None:
             return existing
         raise ProfileIncomplete()
-    values = {"session_id": session_id, "user_id": user_id, "to_address": user.email, "source": source[:40],
-              "ticket_code": new_ticket_code(), "now": now}
+    values = _booking_values(user, session_id, source, now)
     for _attempt in range(3):
         booked = _write_booking(values)
         if booked is not None:
@@ -304,6 +304,16 @@ def _complete_profile_and_book(user: User, session_id: int, name: str | None, ph
                                now: datetime | None) -> BookingOutcome:
     accounts.complete_profile(user, name=name, phone=phone)
     return book_seat(user, session_id, source=source, now=now)
+
+
+def _booking_values(user: User, session_id: int, source: str, now: datetime, actor: User | None = None) -> dict:
+    """The booking statements' parameters: `user` books `session_id`, by themselves or, with
+    `actor`, by staff (no registration window; audited as staff's)."""
+    by_staff = actor is not None
+    return {"session_id": session_id, "user_id": user.id, "to_address": user.email, "source": source[:40],
+            "ticket_code": new_ticket_code(), "now": now, "by_staff": by_staff,
+            "action": (AuditAction.REGISTRATION_ADD if by_staff else AuditAction.REGISTRATION_BOOK).value,
+            "actor_id": actor.id if by_staff else user.id}
 
 
 def _existing_or_refusal(user_id: int, session_id: int, now: datetime) -> BookingOutcome | None:
@@ -372,7 +382,8 @@ def _write_booking_postgresql(values: dict) -> tuple[dict, dict, dict] | None:
 
 
 def _write_booking_sqlite(values: dict) -> tuple[dict, dict, dict] | None:
-    """Three statements: the registration, the counters (with the course's columns), the email."""
+    """Four statements: the registration, the counters (with the course's columns), the email, the
+    audit entry; the last two from the builders PostgreSQL's statement uses, with values."""
     connection = db.session.connection()
     inserted = connection.execute(statements.sqlite_insert_registration(), values).first()
     if inserted is None:
@@ -380,10 +391,14 @@ def _write_booking_sqlite(values: dict) -> tuple[dict, dict, dict] | None:
     counted = connection.execute(
         statements.sqlite_count_registration(), {"session_id": inserted.session_id, "status": inserted.status}
     ).one()._mapping
-    waiting = inserted.status == statements.WAITLISTED
-    position = counted[statements.SESSION_PREFIX + "waitlisted_count"] if waiting else None
-    queue_registration_email(
-        "booking_confirmed" if position is None else "booking_waitlisted", inserted.id, values["to_address"], position)
+    status = RegistrationStatus(inserted.status)
+    position = counted[statements.SESSION_PREFIX + "waitlisted_count"] if status is RegistrationStatus.WAITLISTED \
+        else None
+    queue_registration_email(booking_email_template(status), inserted.id, values["to_address"], position,
+                             queued_at=inserted.created_at)
+    insert_entry(entry(values["action"], values["actor_id"], inserted.created_at, registration_id=inserted.id,
+                       session_id=inserted.session_id, account_id=values["user_id"],
+                       after=registration_state(status.value, inserted.session_id, position)))
     return dict(inserted._mapping), *_session_and_course(counted)
 
 
@@ -440,8 +455,7 @@ def cancel_registration(
     registration.waitlist_number = None
     registration.cancelled_at = now
     db.session.flush()
-    record("registration.cancel", actor, registration_id=registration.id, session_id=camp.id,
-           before=before, after=_state(registration))
+    _audit(AuditAction.REGISTRATION_CANCEL, actor, registration, before)
     promoted = _leave(camp, held_seat, now, PROMOTED_BY_CANCELLATION)
     queue_registration_email("booking_cancelled", registration.id, registration.user.email)
     return CancellationOutcome(registration, promoted)
@@ -462,7 +476,7 @@ def apply_capacity(camp: CampSession, new_capacity: int, now: datetime,
     if new_capacity < camp.seats_taken:
         raise CapacityBelowConfirmed(camp.seats_taken)
     if new_capacity != camp.capacity:
-        record("session.capacity", actor, session_id=camp.id, before={"capacity": camp.capacity},
+        record(AuditAction.SESSION_CAPACITY, actor, session_id=camp.id, before={"capacity": camp.capacity},
                after={"capacity": new_capacity})
     camp.capacity = new_capacity
     db.session.flush()
@@ -481,62 +495,45 @@ def _apply_requested_capacity(camp: CampSession, *, capacity: int, actor: User |
 # --- what staff do --------------------------------------------------------------------------
 
 def _state(registration: Registration) -> dict:
-    """A registration's state as an audit entry keeps it; a waiting one's place in the queue at
-    that moment too (`waitlist_position`, what the history shows as 候补第 N 位: the drawn
-    `waitlist_number` is not a place, and the place cannot be worked out later)."""
-    state = {
-        "status": registration.status.value,
-        "session_id": registration.session_id,
-        "waitlist_number": registration.waitlist_number,
-    }
+    """A registration's state as an audit entry keeps it (models.registration_state), with a
+    waiting one's place in the queue now."""
+    position = None
     if registration.status is RegistrationStatus.WAITLISTED:
         db.session.flush()  # a new registration's row, for the count
-        state["waitlist_position"] = waitlist_position(registration)
-    return state
+        position = waitlist_position(registration)
+    return registration_state(registration.status.value, registration.session_id, position)
 
 
-def _add_registration(camp: CampSession, user: User, source: str, now: datetime) -> tuple[Registration, int | None]:
-    """A seat if one is free, else the next place in the queue, under the session's lock already
-    held (the ORM way: staff add one person at a time); the registration and its waitlist position."""
-    if _take_seat(camp) is not None:
-        registration = Registration(session_id=camp.id, user_id=user.id, status=RegistrationStatus.CONFIRMED,
-                                    confirmed_at=now, ticket_code=new_ticket_code(), source=source, created_at=now)
-        position = None
-    else:
-        sessions = CampSession.__table__
-        number, position = db.session.connection().execute(
-            update(sessions).where(sessions.c.id == camp.id)
-            .values(waitlist_issued=sessions.c.waitlist_issued + 1, waitlisted_count=sessions.c.waitlisted_count + 1)
-            .returning(sessions.c.waitlist_issued, sessions.c.waitlisted_count)
-        ).one()
-        db.session.expire(camp, ["waitlist_issued", "waitlisted_count"])
-        registration = Registration(session_id=camp.id, user_id=user.id, status=RegistrationStatus.WAITLISTED,
-                                    waitlist_number=number, ticket_code=new_ticket_code(), source=source,
-                                    created_at=now)
-    db.session.add(registration)
-    try:
-        db.session.flush()
-    except IntegrityError as error:  # a parallel booking of the same person committed first
-        raise AlreadyRegistered() from error
-    return registration, position
+def _audit(action: AuditAction, actor: User | None, registration: Registration, before: dict | None,
+           note: str = "") -> None:
+    """The audit entry of a change of this registration (its state now is the entry's after)."""
+    record(action, actor, registration_id=registration.id, session_id=registration.session_id,
+           account_id=registration.user_id, before=before, after=_state(registration), note=note)
 
 
-@write_transaction
 def staff_add(session_id: int, user: User, actor: User, now: datetime | None = None) -> Registration:
     """Staff put a person on a session (walk-in, phone booking): a seat if one is free, else the
-    waitlist. The registration window does not apply; the capacity does."""
+    waitlist, by the same statements as a student's booking. The registration window does not
+    apply; the capacity does. The registration, attached to the database session (the roster's
+    page reads its person)."""
     now = now or utcnow()
-    camp = catalog.lock_session(session_id)
-    if active_registration(user.id, session_id) is not None:
-        raise AlreadyRegistered()
     if not (user.name and user.phone):
+        _refuse_staff_add(user.id, session_id)
         raise ProfileIncomplete()
-    registration, position = _add_registration(camp, user, "staff", now)
-    queue_registration_email("booking_confirmed" if position is None else "booking_waitlisted", registration.id,
-                             user.email, position)
-    record("registration.add", actor, registration_id=registration.id, session_id=camp.id,
-           after=_state(registration))
-    return registration
+    booked = _write_booking(_booking_values(user, session_id, "staff", now, actor=actor))
+    if booked is None:
+        _refuse_staff_add(user.id, session_id)
+        # The person's registration was there when the statements ran and gone when asked (a
+        # cancellation in between): rare, and worth another press of the button.
+        raise SessionChanging()
+    return db.session.get(Registration, booked.registration.id)
+
+
+def _refuse_staff_add(user_id: int, session_id: int) -> None:
+    if active_registration(user_id, session_id) is not None:
+        raise AlreadyRegistered()
+    if db.session.get(CampSession, session_id) is None:
+        raise SessionNotFound()
 
 
 @write_transaction
@@ -560,7 +557,7 @@ def promote_by_hand(registration_id: int, actor: User, now: datetime | None = No
         # One more seat, for this person: not through apply_capacity, which would give it to
         # the head of the waitlist. The lock means nobody else can take it meanwhile.
         db.session.refresh(camp, ["capacity"])
-        record("session.capacity", actor, session_id=camp.id, before={"capacity": camp.capacity},
+        record(AuditAction.SESSION_CAPACITY, actor, session_id=camp.id, before={"capacity": camp.capacity},
                after={"capacity": camp.capacity + 1}, note="手动转正增加名额")
         camp.capacity += 1
         db.session.flush()
@@ -569,8 +566,7 @@ def promote_by_hand(registration_id: int, actor: User, now: datetime | None = No
         note = "工作人员手动转正（名额 +1）"
     before = _state(registration)
     _confirm(registration, now)
-    record("registration.promote", actor, registration_id=registration.id, session_id=camp.id,
-           before=before, after=_state(registration), note=note)
+    _audit(AuditAction.REGISTRATION_PROMOTE, actor, registration, before, note=note)
     queue_registration_email("booking_promoted", registration.id, registration.user.email,
                              promotion_reason=PROMOTED_BY_STAFF)
     return registration
@@ -607,8 +603,7 @@ def move_registration(registration_id: int, target_session_id: int, actor: User,
     registration.session_id = target.id
     _confirm(registration, now)
     db.session.flush()
-    record("registration.move", actor, registration_id=registration.id, session_id=target.id,
-           before=before, after=_state(registration))
+    _audit(AuditAction.REGISTRATION_MOVE, actor, registration, before)
     promoted = _leave(source, held_seat, now, PROMOTED_BY_MOVE)
     queue_registration_email("booking_moved", registration.id, registration.user.email)
     return MoveOutcome(registration, promoted)

@@ -8,10 +8,15 @@ Both databases decide the same way, from the session's row as locked: a seat if 
 capacity, else waitlist number waitlist_issued + 1; then the counters move with the registration.
 - PostgreSQL: one statement (`postgresql_booking`), a data-modifying WITH: lock the row
   (`FOR UPDATE`, which waits for a booking holding it and then reads its committed counts), insert
-  the registration, move the counters, queue the email. One round trip while the row is locked.
+  the registration, move the counters, queue the email, write the audit entry. One round trip
+  while the row is locked.
 - SQLite: the same decision as an INSERT ... SELECT from the row (`sqlite_insert_registration`),
-  then the counters (`sqlite_count_registration`) and the email's outbox row, in a BEGIN IMMEDIATE
-  transaction that has the database to itself; SQLite has no data-modifying WITH.
+  then the counters (`sqlite_count_registration`), the email's outbox row and the audit entry, in a
+  BEGIN IMMEDIATE transaction that has the database to itself; SQLite has no data-modifying WITH.
+Every booking runs them: a student's on the site or the API, and staff's (`:by_staff`, which
+skips the registration window but not the capacity). The email's and the audit entry's rows come
+from the builders the rest of the app uses (emails.registration_email, audit.service.entry), here
+with SQL values; constants are written into the SQL (common/sql.py `constant`) to keep it short.
 Either way the database has the last word: CHECK seats_taken <= capacity, one active registration
 per person and session (partial unique index), unique waitlist numbers.
 """
@@ -19,29 +24,20 @@ from __future__ import annotations
 
 import functools
 
-from sqlalchemy import (
-    JSON,
-    String,
-    bindparam,
-    case,
-    cast,
-    func,
-    insert,
-    literal,
-    null,
-    select,
-    true,
-    update,
-)
+from sqlalchemy import Boolean, Integer, String, bindparam, case, cast, insert, null, or_, select, true, update
 
-from app.booking.models import Registration, RegistrationStatus
+from app.audit.models import AuditEntry
+from app.audit.service import entry
+from app.booking.emails import booking_email_template, registration_email
+from app.booking.models import Registration, RegistrationStatus, registration_state
 from app.catalog.availability import bookable_clause
 from app.catalog.models import CampSession, Course
+from app.common.sql import constant, sql_value
 from app.common.time import UtcDateTime
-from app.mail.models import OutboxMessage, OutboxStatus
+from app.mail.models import OutboxMessage
 
 sessions, courses = CampSession.__table__, Course.__table__
-registrations, outbox = Registration.__table__, OutboxMessage.__table__
+registrations, outbox, audit = Registration.__table__, OutboxMessage.__table__, AuditEntry.__table__
 
 CONFIRMED, WAITLISTED = RegistrationStatus.CONFIRMED.value, RegistrationStatus.WAITLISTED.value
 # The registration columns a booking inserts, in the order _new_registration selects them.
@@ -57,8 +53,8 @@ SESSION_COLUMNS = ("id", "label", "starts_at", "ends_at", "city", "venue", "addr
                    "is_published")
 COURSE_COLUMNS = ("id", "slug", "title", "is_published")
 # The statements' row names the session's columns s_<name> and the course's c_<name> (the
-# registration's have no prefix): short, because every label is written twice in PostgreSQL's
-# statement, which must stay under psycopg's 4 kB (tests/test_booking_service.py checks it).
+# registration's have no prefix): short, as PostgreSQL's statement should stay under psycopg's
+# 4 kB (tests/test_booking_service.py checks it; past it, each booking parses it again, ~25 µs).
 SESSION_PREFIX, COURSE_PREFIX = "s_", "c_"
 
 
@@ -68,14 +64,18 @@ def _now():
 
 def _session_to_book():
     """The row of session :session_id if it can be booked now (catalog's rule as SQL,
-    app/catalog/availability.py, beside its Python form), locked (PostgreSQL), with the decision:
-    has_seat, and the waitlist number the booking gets if it has none."""
+    app/catalog/availability.py, beside its Python form; staff, :by_staff, may book outside the
+    registration window), locked (PostgreSQL), with the decision: has_seat, and the waitlist
+    number and place in the queue the booking gets if it has none."""
     return (
         select(sessions.c.id.label("session_id"),
                (sessions.c.seats_taken < sessions.c.capacity).label("has_seat"),
-               (sessions.c.waitlist_issued + 1).label("next_number"),
+               (sessions.c.waitlist_issued + constant(1)).label("next_number"),
+               # A waitlisted booking's place in the queue: the count after it, as the row is locked.
+               (sessions.c.waitlisted_count + constant(1)).label("next_place"),
                _now().label("booked_at"))
-        .where(sessions.c.id == bindparam("session_id"), bookable_clause(_now()))
+        .where(sessions.c.id == bindparam("session_id"),
+               or_(bindparam("by_staff", type_=Boolean), bookable_clause(_now())))
         .with_for_update(of=sessions)  # not rendered on SQLite, where the transaction has the database
     )
 
@@ -85,7 +85,7 @@ def _new_registration(target):
     return select(
         target.c.session_id,
         bindparam("user_id"),
-        case((target.c.has_seat, CONFIRMED), else_=WAITLISTED),
+        case((target.c.has_seat, constant(CONFIRMED)), else_=constant(WAITLISTED)),
         case((target.c.has_seat, null()), else_=target.c.next_number),
         bindparam("ticket_code"),
         bindparam("source"),
@@ -97,49 +97,51 @@ def _new_registration(target):
 
 def _counted(status_column) -> dict:
     """The session's counters after one more registration of this status (a column or parameter)."""
-    seat = case((status_column == CONFIRMED, 1), else_=0)
-    waiting = case((status_column == WAITLISTED, 1), else_=0)
+    seat = cast(status_column == constant(CONFIRMED), Integer)  # true: 1, false: 0
+    waiting = cast(status_column == constant(WAITLISTED), Integer)
     return {"seats_taken": sessions.c.seats_taken + seat, "waitlist_issued": sessions.c.waitlist_issued + waiting,
             "waitlisted_count": sessions.c.waitlisted_count + waiting}
 
 
 @functools.cache
 def postgresql_booking():
-    """One statement: lock, insert, count, queue the email (template by status, composed when sent,
-    with the place in the queue: the waitlisted count after this booking, read from the locked row).
-    No row when the session cannot be booked now or does not exist; a unique violation when the
-    person already has an active registration for it."""
+    """One statement: lock and decide (target), insert the registration (reg), queue its email
+    (template by status, composed when sent, with the place in the queue), write its audit entry
+    (:action by :actor_id), and, as the statement itself, move the session's counters, returning
+    the registration's columns, the session's (as counted after it) and the course's. No row when
+    the session cannot be booked now or does not exist; a unique violation when the person
+    already has an active registration for it."""
     target = _session_to_book().cte("target")
     reg = (insert(registrations).from_select(_INSERTED, _new_registration(target))
            .returning(*(registrations.c[name] for name in REGISTRATION_COLUMNS)).cte("reg"))
-    counts = (update(sessions)
-              .where(sessions.c.id == reg.c.session_id, courses.c.id == sessions.c.course_id)
-              .values(**_counted(reg.c.status))
-              .returning(*(sessions.c[name] for name in SESSION_COLUMNS),
-                         *(courses.c[name].label(COURSE_PREFIX + name) for name in COURSE_COLUMNS))
-              .cte("counts"))
-    position = case((reg.c.status == WAITLISTED, counts.c.waitlisted_count), else_=null())
-    email = insert(outbox).from_select(
-        ["to_address", "template", "context", "attachments", "status", "attempts", "next_attempt_at", "created_at"],
-        select(
-            bindparam("to_address"),
-            case((reg.c.status == CONFIRMED, "booking_confirmed"), else_="booking_waitlisted"),
-            func.json_build_object("registration_id", reg.c.id, "waitlist_position", position),
-            bindparam("no_attachments", [], type_=JSON),
-            literal(OutboxStatus.PENDING.value),
-            literal(0),
-            reg.c.created_at,
-            reg.c.created_at,
-        ).select_from(reg.join(counts, true()))
-        # A walk-in staff added without an email address gets no message (mail/service.py skips
-        # them the same way on SQLite).
-        .where(cast(bindparam("to_address"), String).is_not(None)),  # typed: PostgreSQL cannot infer it
-    ).cte("email")
-    return (select(*(reg.c[name] for name in REGISTRATION_COLUMNS),
-                   *(counts.c[name].label(SESSION_PREFIX + name) for name in SESSION_COLUMNS),
-                   *(counts.c[COURSE_PREFIX + name] for name in COURSE_COLUMNS))
-            .select_from(reg.join(counts, true()))
-            .add_cte(email))
+    booked = reg.join(target, true())
+    position = case((reg.c.status == constant(WAITLISTED), target.c.next_place))
+    to_address = bindparam("to_address", type_=String)
+    email = registration_email(booking_email_template(reg.c.status), reg.c.id, to_address, reg.c.created_at,
+                               position)
+    # A walk-in staff added without an email address gets no message (mail/service.py skips them
+    # the same way on SQLite). The parameter is typed: PostgreSQL cannot infer a type in IS NULL.
+    email_insert = insert(outbox).from_select(
+        list(email), _row_select(outbox, email).select_from(booked).where(to_address.is_not(None)),
+        include_defaults=False)
+    audit_entry = entry(bindparam("action", type_=String), bindparam("actor_id"), reg.c.created_at,
+                        registration_id=reg.c.id, session_id=reg.c.session_id, account_id=bindparam("user_id"),
+                        after=registration_state(reg.c.status, reg.c.session_id, position))
+    audit_insert = insert(audit).from_select(
+        list(audit_entry), _row_select(audit, audit_entry).select_from(booked), include_defaults=False)
+    return (update(sessions)
+            .where(sessions.c.id == reg.c.session_id, courses.c.id == sessions.c.course_id)
+            .values(**_counted(reg.c.status))
+            .returning(*(reg.c[name] for name in REGISTRATION_COLUMNS),
+                       *(sessions.c[name].label(SESSION_PREFIX + name) for name in SESSION_COLUMNS),
+                       *(courses.c[name].label(COURSE_PREFIX + name) for name in COURSE_COLUMNS))
+            .add_cte(target, reg, email_insert.cte("email"), audit_insert.cte("audited")))
+
+
+def _row_select(table, row: dict):
+    """SELECT of a row built by one of the app's builders (column -> value, SQL or plain; plain
+    ones bound with their column's type)."""
+    return select(*(sql_value(value, table.c[column].type) for column, value in row.items()))
 
 
 @functools.cache

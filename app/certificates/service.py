@@ -11,6 +11,7 @@ from flask_babel import gettext as _
 from sqlalchemy import func, or_, select, update
 
 from app.accounts.models import User
+from app.audit.actions import AuditAction
 from app.audit.service import record
 from app.booking.errors import RegistrationNotFound
 from app.booking.models import Registration, RegistrationStatus
@@ -166,8 +167,8 @@ def _issue(registration_id: int, actor: User | None, reason: str | None,
     after = {"serial": certificate.serial, "name": certificate.name}
     if unprintable:
         after["unprintable"] = [f"U+{ord(char):04X}" for _what, chars in unprintable for char in chars]
-    record("certificate.issue", actor, registration_id=registration.id, session_id=camp.id,
-           after=after, note=certificate.manual_reason or "")
+    record(AuditAction.CERTIFICATE_ISSUE, actor, registration_id=registration.id, session_id=camp.id,
+           account_id=registration.user_id, after=after, note=certificate.manual_reason or "")
     queue_email(
         to=registration.user.email,
         subject=_("结业证书已颁发：%(title)s", title=camp.course.title),
@@ -230,8 +231,9 @@ def revoke_certificate(certificate_id: int, actor: User, reason: str, now: datet
     certificate.status = CertificateStatus.REVOKED
     certificate.revoked_reason = reason[:200]
     certificate.revoked_at = now or utcnow()
-    record("certificate.revoke", actor, registration_id=certificate.registration_id,
-           before={"status": "valid"}, after={"status": "revoked"}, note=reason)
+    registration = certificate.registration
+    record(AuditAction.CERTIFICATE_REVOKE, actor, registration_id=registration.id, session_id=registration.session_id,
+           account_id=registration.user_id, before={"status": "valid"}, after={"status": "revoked"}, note=reason)
     return certificate
 
 
@@ -252,6 +254,8 @@ def reissue_certificate(certificate_id: int, actor: User) -> Certificate:
     if unprintable:
         raise UnprintableCharacters(unprintable, can_override=False)
     certificate.name = name
-    record("certificate.reissue", actor, registration_id=certificate.registration_id,
-           before=before, after={"name": certificate.name, "serial": certificate.serial})
+    registration = certificate.registration
+    record(AuditAction.CERTIFICATE_REISSUE, actor, registration_id=registration.id,
+           session_id=registration.session_id, account_id=registration.user_id, before=before,
+           after={"name": certificate.name, "serial": certificate.serial})
     return certificate

@@ -281,7 +281,8 @@ def _alt_text(original_name: str) -> str:
 @bp.route("/<int:article_id>/revisions")
 def revisions(article_id: int):
     article = _article_or_404(article_id)
-    return render_template("cms/admin/revisions.html", article=article, rows=admin_queries.revisions(article.id))
+    return render_template("cms/admin/revisions.html", article=article, rows=admin_queries.revisions(article.id),
+                           history=admin_queries.article_history(article.id))
 
 
 @bp.route("/<int:article_id>/revisions/<int:number>")

@@ -11,8 +11,11 @@ from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import joinedload, selectinload
 
 from app.accounts.models import User
+from app.audit.history import HistoryLine, history_line
+from app.audit.models import AuditEntry
 from app.cms.forms import LIST_PER_PAGE, ListFilters
 from app.cms.models import Article, ArticleColumn, ArticleRevision, ArticleStatus
+from app.common.time import local_datetime
 from app.extensions import db
 
 
@@ -93,6 +96,34 @@ def revisions(article_id: int) -> list[RevisionRow]:
         .order_by(ArticleRevision.number.desc())
     ).all()
     return [RevisionRow(revision, user.display_name if user else "") for revision, user in rows]
+
+
+def article_history(article_id: int) -> list[HistoryLine]:
+    """What was done to the article (created, saved, published, scheduled, unpublished, archived,
+    a revision restored), newest first, with who did it and the status before and after."""
+    entries = db.session.scalars(
+        select(AuditEntry).where(AuditEntry.article_id == article_id)
+        .options(joinedload(AuditEntry.actor))
+        .order_by(AuditEntry.created_at.desc(), AuditEntry.id.desc())
+    )
+    return [history_line(entry, str(entry.action.label), _status_text(entry.before), _status_text(entry.after))
+            for entry in entries]
+
+
+def _status_text(state: dict | None) -> str:
+    """An article's state in an audit entry: its status, and when a scheduled one goes public."""
+    if not state:
+        return ""
+    try:
+        status = ArticleStatus(state.get("status"))
+    except ValueError:
+        return str(state.get("status") or "")
+    if status is ArticleStatus.SCHEDULED and state.get("publish_at"):
+        try:
+            return f"{status.label} {local_datetime(datetime.fromisoformat(state['publish_at']))}"
+        except ValueError:
+            pass
+    return status.label
 
 
 def revision_or_none(article_id: int, number: int) -> ArticleRevision | None:

@@ -18,6 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from app.accounts.models import User
+from app.audit.actions import AuditAction
 from app.audit.service import record
 from app.catalog.models import CampSession
 
@@ -229,9 +230,9 @@ def _state(article: Article) -> dict:
     }
 
 
-def _audit(action: str, article: Article, actor: User | None, before: dict | None = None, note: str = "") -> None:
-    record(action, actor, before=before, after=_state(article),
-           note=(note or f"article:{article.id} {article.title}")[:200])
+def _audit(action: AuditAction, article: Article, actor: User | None, before: dict | None = None,
+          note: str = "") -> None:
+    record(action, actor, article_id=article.id, before=before, after=_state(article), note=note)
 
 
 # --- writing ----------------------------------------------------------------------------------
@@ -254,7 +255,7 @@ def create_article(data: ArticleInput, actor: User | None, note: str = "") -> Ar
     _flush_slug()
     _write_revision(article, actor, note=_text(note))
     db.session.flush()
-    _audit("article.create", article, actor)
+    _audit(AuditAction.ARTICLE_CREATE, article, actor)
     return article
 
 
@@ -276,7 +277,7 @@ def save_article(article_id: int, data: ArticleInput, actor: User | None,
     _apply(article, checked, _tags(checked.tag_names))
     _flush_slug()
     _write_revision(article, actor)
-    _audit("article.save", article, actor, before)
+    _audit(AuditAction.ARTICLE_SAVE, article, actor, before)
     return article
 
 
@@ -290,7 +291,7 @@ def publish_article(article_id: int, actor: User | None, now: datetime | None = 
     if article.publish_at is None or article.publish_at > now:
         article.publish_at = now
     article.updated_at = now
-    _audit("article.publish", article, actor, before)
+    _audit(AuditAction.ARTICLE_PUBLISH, article, actor, before)
     return article
 
 
@@ -310,11 +311,11 @@ def schedule_article(article_id: int, publish_at: datetime | None, actor: User |
     article.status = ArticleStatus.SCHEDULED
     article.publish_at = publish_at
     article.updated_at = now
-    _audit("article.schedule", article, actor, before)
+    _audit(AuditAction.ARTICLE_SCHEDULE, article, actor, before)
     return article
 
 
-def _set_status(article_id: int, status: ArticleStatus, action: str, actor: User | None) -> Article:
+def _set_status(article_id: int, status: ArticleStatus, action: AuditAction, actor: User | None) -> Article:
     article = _lock_article(article_id)
     before = _state(article)
     article.status = status
@@ -326,12 +327,12 @@ def _set_status(article_id: int, status: ArticleStatus, action: str, actor: User
 @write_transaction
 def unpublish_article(article_id: int, actor: User | None) -> Article:
     """Back to draft (its publish date is kept for when it is published again)."""
-    return _set_status(article_id, ArticleStatus.DRAFT, "article.unpublish", actor)
+    return _set_status(article_id, ArticleStatus.DRAFT, AuditAction.ARTICLE_UNPUBLISH, actor)
 
 
 @write_transaction
 def archive_article(article_id: int, actor: User | None) -> Article:
-    return _set_status(article_id, ArticleStatus.ARCHIVED, "article.archive", actor)
+    return _set_status(article_id, ArticleStatus.ARCHIVED, AuditAction.ARTICLE_ARCHIVE, actor)
 
 
 @write_transaction
@@ -357,7 +358,7 @@ def restore_revision(article_id: int, number: int, actor: User | None) -> Articl
     _flush_slug()
     note = _("恢复自第 %(number)s 版", number=number)
     _write_revision(article, actor, note=note)
-    _audit("article.restore", article, actor, before, note=f"article:{article.id} {note}")
+    _audit(AuditAction.ARTICLE_RESTORE, article, actor, before, note=note)
     return article
 
 

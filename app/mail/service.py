@@ -18,6 +18,8 @@ from flask import current_app, render_template
 from jinja2 import TemplateNotFound
 from sqlalchemy import insert
 
+from app.common.sql import json_value
+from app.common.time import utcnow
 from app.extensions import db
 from app.mail.models import OutboxMessage
 
@@ -124,16 +126,30 @@ def queue_email(
     return message
 
 
+def templated_message(to_address, template, context: dict, queued_at) -> dict:
+    """The outbox row of a message composed when sent (see `composer`): column -> value. Any value,
+    and any of the context's, may be a SQL expression, for a statement that queues its message from
+    the rows it writes (the PostgreSQL booking, app/booking/statements.py); queue_templated inserts
+    the row of plain values. Status, attempts and when it is due take the columns' defaults
+    (pending, 0, at once)."""
+    return {"to_address": to_address, "template": template, "context": json_value(context), "attachments": [],
+            "created_at": queued_at}
+
+
 @functools.cache
 def _insert_sql():
     return insert(OutboxMessage.__table__)
 
 
 def queue_templated(to: str | None, template: str, **context) -> None:
-    """Queue a message to be composed when sent (see `composer`), with one INSERT added to the
-    caller's transaction (built once: this runs under the session's lock in a booking rush).
-    The context must be JSON: ids and plain values, not objects. No address: nothing is queued."""
-    if not to:
-        return
-    # Status, attempts and times take the columns' defaults.
-    db.session.connection().execute(_insert_sql(), {"to_address": to, "template": template, "context": context})
+    """Queue a message to be composed when sent, with one INSERT added to the caller's transaction
+    (built once: this runs under the session's lock in a booking rush). The context must be JSON:
+    ids and plain values, not objects. No address (a walk-in staff added with a phone number
+    alone): nothing is queued."""
+    queue_message(templated_message(to, template, context, utcnow()))
+
+
+def queue_message(row: dict) -> None:
+    """Insert a templated_message() of plain values in the caller's transaction; none without an address."""
+    if row["to_address"]:
+        db.session.connection().execute(_insert_sql(), row)

@@ -55,18 +55,6 @@ def source_link(source: str | None, articles: Mapping[int, SourceArticle], for_a
     return source_label(source, articles), href
 
 
-def action_label(action: str) -> str:
-    return {
-        "registration.add": _("工作人员添加报名"),
-        "registration.cancel": _("取消报名"),
-        "registration.promote": _("候补转正"),
-        "registration.move": _("调整场次"),
-        "attendance.check_in": _("签到"),
-        "attendance.set": _("修改出勤"),
-        "session.capacity": _("修改名额"),
-    }.get(action, action)
-
-
 def day_label(day: date) -> str:
     return format_date(day, "M月d日")
 
@@ -88,7 +76,7 @@ def move_option_label(camp: CampSession) -> str:
 def history_lines(entries: list[AuditEntry], sessions: dict[int, CampSession]) -> list[HistoryLine]:
     """Audit entries in words. `sessions`: every session the entries' states name."""
     return [
-        history_line(entry, action_label(entry.action), _state_text(entry.before, entry.after, sessions),
+        history_line(entry, str(entry.action.label), _state_text(entry.before, entry.after, sessions),
                      _state_text(entry.after, entry.before, sessions))
         for entry in entries
     ]

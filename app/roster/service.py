@@ -11,6 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from app.accounts import service as accounts
 from app.accounts.errors import AccountNotFound, PhoneTaken
 from app.accounts.models import User
+from app.audit.actions import AuditAction
 from app.audit.service import record
 from app.booking import service as booking
 from app.booking.errors import RegistrationNotFound
@@ -86,7 +87,8 @@ def _mark_present(registration: Registration, day: date, actor: User, now: datet
     except IntegrityError:
         existing = _attendance(registration.id, day)
         return CheckIn(registration, day, existing.checked_in_at, already=True)
-    record("attendance.check_in", actor, registration_id=registration.id, session_id=registration.session_id,
+    record(AuditAction.ATTENDANCE_CHECK_IN, actor, registration_id=registration.id,
+           session_id=registration.session_id, account_id=registration.user_id,
            after={"day": day.isoformat(), "present": True})
     return CheckIn(registration, day, now, already=False)
 
@@ -114,7 +116,8 @@ def set_attendance(registration_id: int, day: date, present: bool, actor: User,
         db.session.delete(existing)
     else:
         return  # already as asked: nothing to change or record
-    record("attendance.set", actor, registration_id=registration_id, session_id=registration.session_id,
+    record(AuditAction.ATTENDANCE_SET, actor, registration_id=registration_id, session_id=registration.session_id,
+           account_id=registration.user_id,
            before={"day": day.isoformat(), "present": not present}, after={"day": day.isoformat(), "present": present})
 
 

@@ -1,0 +1,53 @@
+"""Every kind of audit entry, with the words the history lists use for it: the one registry.
+
+A feature records one of these (app/audit/service.py: `record`); the staff and admin history pages
+show `action.label`. A new kind of change is a new member here, with its label beside it; the value
+is what the `audit_entries.action` column stores, so a member's value never changes once written.
+"""
+from __future__ import annotations
+
+from enum import StrEnum
+
+from flask_babel import lazy_gettext as _l
+
+
+class AuditAction(StrEnum):
+    label: str
+
+    def __new__(cls, value: str, label) -> AuditAction:
+        member = str.__new__(cls, value)
+        member._value_ = value
+        member.label = label  # lazy: translated when shown, in the reader's language
+        return member
+
+    # A registration (its person is the entry's account, its session the entry's session).
+    REGISTRATION_BOOK = "registration.book", _l("学员报名")  # by the student, on the site or the API
+    REGISTRATION_ADD = "registration.add", _l("工作人员添加报名")
+    REGISTRATION_CANCEL = "registration.cancel", _l("取消报名")
+    REGISTRATION_PROMOTE = "registration.promote", _l("候补转正")
+    REGISTRATION_MOVE = "registration.move", _l("调整场次")
+    ATTENDANCE_CHECK_IN = "attendance.check_in", _l("签到")
+    ATTENDANCE_SET = "attendance.set", _l("修改出勤")
+    CERTIFICATE_ISSUE = "certificate.issue", _l("颁发证书")
+    CERTIFICATE_REVOKE = "certificate.revoke", _l("撤销证书")
+    CERTIFICATE_REISSUE = "certificate.reissue", _l("重新颁发证书")
+    # A session.
+    SESSION_CAPACITY = "session.capacity", _l("修改名额")
+    # An account (the entry's account).
+    ACCOUNT_CONTACT = "account.contact", _l("修改邮箱或手机号")
+    ACCOUNT_ROLE = "account.role", _l("修改角色")
+    ACCOUNT_DEACTIVATE = "account.deactivate", _l("停用账号")
+    ACCOUNT_REACTIVATE = "account.reactivate", _l("重新启用账号")
+    # An article (the entry's article).
+    ARTICLE_CREATE = "article.create", _l("新建文章")
+    ARTICLE_SAVE = "article.save", _l("保存文章")
+    ARTICLE_PUBLISH = "article.publish", _l("发布文章")
+    ARTICLE_SCHEDULE = "article.schedule", _l("定时发布文章")
+    ARTICLE_UNPUBLISH = "article.unpublish", _l("撤回文章")
+    ARTICLE_ARCHIVE = "article.archive", _l("归档文章")
+    ARTICLE_RESTORE = "article.restore", _l("恢复历史版本")
+
+    @classmethod
+    def of_prefix(cls, prefix: str) -> tuple[AuditAction, ...]:
+        """The members whose value starts with `prefix` ("account." for an account's history)."""
+        return tuple(action for action in cls if action.value.startswith(prefix))
