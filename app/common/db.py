@@ -152,11 +152,30 @@ def begin_write() -> None:
         if session.new or session.dirty or session.deleted:
             raise RuntimeError("begin_write() called with unsaved changes in the session")
         transaction = session.get_transaction()
-        if session.get_bind().dialect.name != "sqlite" and transaction is not None and transaction.is_active:
+        if transaction is not None and transaction.is_active:
             session.expire_all()
+            if session.get_bind().dialect.name == "sqlite":
+                _upgrade_to_write(session.connection())
             return
         session.rollback()
     session.connection(execution_options={_IMMEDIATE: True})
+
+
+def _upgrade_to_write(connection) -> None:
+    """SQLite: end the request's read transaction (the login's, the token check's) and begin the
+    write on the same connection, so that what is written is decided on data read under the write
+    lock. On the same connection rather than through a rollback, which would give the connection
+    back to the pool and take one out again: a booking in a rush saves that much."""
+    connection.exec_driver_sql("ROLLBACK")  # only reads happened (no unsaved changes: checked above)
+    dbapi_connection = connection.connection.dbapi_connection
+    if isinstance(dbapi_connection, QueuedWriterConnection):
+        dbapi_connection.take_write_turn()
+    try:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+    except BaseException:
+        if isinstance(dbapi_connection, QueuedWriterConnection):
+            dbapi_connection.give_back_turn()
+        raise
 
 
 P = ParamSpec("P")

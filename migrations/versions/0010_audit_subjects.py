@@ -4,7 +4,8 @@ audit_entries.account_id: the person an entry is about (an account's change, or 
 registration's change); audit_entries.article_id: the article of an article's change. Until now
 accounts were found through the entries' JSON ({"user_id": ...}) and articles through the note's
 text ("article:12 ...", which loses that prefix here). Both are filled in here for the entries that exist, and indexed with the
-time, like the registration's and the session's columns: each history is one index range. An entry
+time, like the registration's and the session's columns: each history is one index range (the
+article's index only over the entries that name one: most are about registrations). An entry
 outlives the account or article it names (SET NULL), as it outlives its actor.
 
 Revision ID: 0010
@@ -31,7 +32,9 @@ def upgrade():
         batch_op.create_foreign_key('fk_audit_entries_article_id_articles', 'articles', ['article_id'], ['id'],
                                     ondelete='SET NULL')
         batch_op.create_index('ix_audit_entries_account', ['account_id', 'created_at'], unique=False)
-        batch_op.create_index('ix_audit_entries_article', ['article_id', 'created_at'], unique=False)
+        batch_op.create_index('ix_audit_entries_article', ['article_id', 'created_at'], unique=False,
+                              postgresql_where=sa.text('article_id IS NOT NULL'),
+                              sqlite_where=sa.text('article_id IS NOT NULL'))
 
     # Accounts and articles that no longer exist are left unnamed (the foreign keys would refuse them).
     if op.get_bind().dialect.name == 'postgresql':
