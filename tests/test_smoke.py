@@ -1,4 +1,4 @@
-from tests.helpers import submit_form
+from tests.helpers import recorded_statements, submit_form
 
 
 def test_signup_then_home(client, ctx):
@@ -18,3 +18,13 @@ def test_favicon_ico_leads_browsers_to_the_site_icon(client):
     assert icon.status_code == 200
     assert icon.mimetype == "image/svg+xml"
     assert b"<svg" in icon.get_data()
+
+
+
+def test_the_health_check_answers_without_asking_the_database(app, client):
+    """A load balancer asks /healthz: a slow database must not take every server out of rotation."""
+    with recorded_statements(app) as seen:
+        response = client.get("/healthz")
+    assert (response.status_code, response.get_data(as_text=True)) == (200, "ok\n")
+    assert response.headers["Cache-Control"] == "no-store"
+    assert seen == []

@@ -1,4 +1,4 @@
-from flask import Blueprint, redirect, render_template, url_for
+from flask import Blueprint, Response, redirect, render_template, url_for
 
 from app.accounts.permissions import staff_required
 from app.accounts.service import count_users_by_role
@@ -26,6 +26,14 @@ def staff_home():
     now = utcnow()
     return render_template("main/staff_home.html", counts=count_users_by_role(),
                            upcoming=roster_queries.upcoming_sessions(now, local_today(now)))
+
+
+@bp.route("/healthz")
+def healthz():
+    """For a load balancer or a process supervisor: the app answers (it reads nothing, so a slow
+    database does not take every server out of rotation at once). Also the trivial endpoint the
+    page benchmarks compare with (bench/pages.py)."""
+    return Response("ok\n", mimetype="text/plain", headers={"Cache-Control": "no-store"})
 
 
 @bp.route("/favicon.ico")
