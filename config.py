@@ -78,6 +78,13 @@ class Config:
     CMS_MAX_BODY_CHARS = env_int("CMS_MAX_BODY_CHARS", 200_000)
     # Reloads by the same visitor within this many seconds count as one view.
     CMS_VIEW_WINDOW_SECONDS = env_int("CMS_VIEW_WINDOW_SECONDS", 30 * 60)
+    # Redis, shared by every process of every server (redis://127.0.0.1:6379/0): the cache of the
+    # pages anonymous readers get and the buffer of counted views. Unset: both stay in each process.
+    REDIS_URL = os.environ.get("REDIS_URL", "")
+    # How long a rendered page (article, home, course; without its live seats, which are read on
+    # every request) is kept. Edits, publishing and unpublishing replace it at once in the process
+    # that made them and, with REDIS_URL, in every process; other processes see them within this.
+    PAGE_CACHE_SECONDS = env_int("PAGE_CACHE_SECONDS", 10)
     # Requests larger than this are refused before reading (uploads and long article bodies fit).
     MAX_CONTENT_LENGTH = env_int("MAX_CONTENT_LENGTH", 16 * 1024 * 1024)
     # Largest text field of a posted form. Flask's default (500 kB) answers a bare 413 that loses what

@@ -115,6 +115,9 @@ def _init_extensions(app: Flask) -> None:
     # "basic" marks a session non-fresh when the browser's address changes; "strong" would log
     # out every phone that moves between Wi-Fi and 4G, which is most of our readers.
     login_manager.session_protection = "basic"
+    from app.common.page_cache import init_page_cache
+
+    init_page_cache(app)
 
     from app import models as _all_models  # noqa: F401  (complete metadata for migrations)
     from app.accounts import permissions as _user_loader  # noqa: F401  (registers the user loader)

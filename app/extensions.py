@@ -3,6 +3,7 @@
 `create_app()` binds them to the application.
 """
 from flask_babel import Babel
+from flask_caching import Cache
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
@@ -31,5 +32,7 @@ migrate = Migrate()
 login_manager = LoginManager()
 csrf = CSRFProtect()
 babel = Babel()
+# Pages anonymous readers share (app/common/page_cache.py); Redis or in-process, from REDIS_URL.
+cache = Cache()
 # Limits are declared on the views; storage and on/off come from the RATELIMIT_* settings.
 limiter = Limiter(key_func=get_remote_address)

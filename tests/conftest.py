@@ -15,7 +15,7 @@ from sqlalchemy import text
 
 from app import create_app
 from app.accounts.models import Role
-from app.extensions import db, limiter
+from app.extensions import cache, db, limiter
 from tests.factories import PASSWORD, make_user
 from tests.helpers import login
 
@@ -50,11 +50,12 @@ def _empty_all_tables() -> None:
 
 @pytest.fixture(autouse=True)
 def clean_database(app):
-    """Every test starts with empty tables and fresh rate-limit counters."""
+    """Every test starts with empty tables, fresh rate-limit counters and no kept pages."""
     yield
     with app.app_context():
         db.session.remove()
         _empty_all_tables()
+        cache.clear()
     limiter.reset()
 
 

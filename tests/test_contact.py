@@ -19,7 +19,7 @@ from app.booking import service as booking
 from app.booking.models import Registration
 from app.catalog.models import CampSession
 from app.common.time import utcnow
-from app.extensions import db
+from app.extensions import cache, db
 from tests.factories import make_session, new_session
 from tests.helpers import API, api_book, outbox_messages, student_headers, submit_form
 
@@ -47,6 +47,8 @@ def test_every_page_footer_shows_the_contact_details(client, contact):
 def test_only_what_is_configured_is_shown(app, client, monkeypatch):
     assert "客服" not in _footer(client.get("/").get_data(as_text=True))  # none set: no empty line
     monkeypatch.setitem(app.config, "CONTACT_WECHAT", "  xicheng-kefu ")
+    with app.app_context():
+        cache.clear()  # a new setting comes with a restart, and the pages kept before it expire
     footer = _footer(client.get("/").get_data(as_text=True))
     assert "客服：<span>微信 xicheng-kefu</span>" in footer and "电话" not in footer and "邮箱" not in footer
 

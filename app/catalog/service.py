@@ -18,6 +18,7 @@ from app.accounts.models import User
 from app.catalog.errors import CourseNotFound, SessionNotFound, SlugTaken
 from app.catalog.models import CampSession, Course
 from app.common.db import write_transaction
+from app.common.page_cache import content_changed
 from app.common.slugs import pinyin_slug, unused_slug
 from app.common.time import utcnow
 from app.extensions import db
@@ -56,6 +57,7 @@ def create_course(**fields) -> Course:
     course = Course(**{name: fields[name] for name in COURSE_FIELDS if name in fields})
     db.session.add(course)
     _flush_course()
+    content_changed()
     return course
 
 
@@ -70,6 +72,7 @@ def update_course(course_id: int, **fields) -> Course:
         if name in fields:
             setattr(course, name, fields[name])
     _flush_course()
+    content_changed()
     return course
 
 
@@ -79,6 +82,7 @@ def create_session(course_id: int, capacity: int, **fields) -> CampSession:
                        **{name: fields[name] for name in SESSION_FIELDS if name in fields})
     db.session.add(camp)
     db.session.flush()
+    content_changed()
     return camp
 
 
@@ -109,6 +113,7 @@ def update_session(session_id: int, capacity: int | None = None, actor: User | N
     for name in SESSION_FIELDS:
         if name in fields:
             setattr(camp, name, fields[name])
+    content_changed()
     promoted = []
     if capacity is not None:
         answers = capacity_requested.send(camp, capacity=capacity, actor=actor, now=utcnow())
@@ -130,6 +135,11 @@ def upcoming_sessions(course: Course, now: datetime | None = None) -> list[CampS
     """Published sessions of a course that have not ended, soonest first."""
     now = now or utcnow()
     return [s for s in course.sessions if s.is_published and s.ends_at > now]
+
+
+def published_course_id(slug: str) -> int | None:
+    """The course's id if students may see it (one indexed row, asked on every request)."""
+    return db.session.scalar(select(Course.id).where(Course.slug == slug, Course.is_published.is_(True)))
 
 
 def published_course_by_slug(slug: str) -> Course | None:

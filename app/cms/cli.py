@@ -13,6 +13,7 @@ from app.cms import importer, rendering, service
 from app.cms.models import Article, ArticleColumn, ArticleRevision
 from app.common.db import write_transaction
 from app.common.errors import DomainError
+from app.common.page_cache import content_changed
 from app.common.slugs import pinyin_slug, unused_slug
 from app.common.time import site_zone
 from app.common.validators import remove_unstorable
@@ -112,4 +113,6 @@ def _rerender_batch(after_id: int) -> tuple[int, int]:
     for revision in revisions:
         revision.body_html = rendering.render_markdown(revision.body)
         revision.renderer_version = rendering.RENDERER_VERSION
+    if revisions:
+        content_changed()
     return len(revisions), (revisions[-1].id if revisions else after_id)

@@ -169,6 +169,12 @@ def booking_card_ids(body_markdown: str) -> list[int]:
     return ids
 
 
+def card_slot_ids(html_text: str) -> list[int]:
+    """The session ids of the booking-card placeholders in rendered HTML (a body, or a whole page
+    rendered around one), in order, each once."""
+    return list(dict.fromkeys(int(found) for found in _SLOT.findall(html_text)))
+
+
 def fill_booking_cards(body_html: str, render_card: Callable[[int], str]) -> Markup:
     """The cached HTML with each placeholder replaced by render_card(id) ("" drops the card).
 

@@ -62,6 +62,7 @@ from app.cms.models import (
 from app.cms.rendering import RENDERER_VERSION, booking_card_ids, render_markdown, storable_text
 from app.cms.revisions import DiffLine, find_revision, revision_diff  # noqa: F401
 from app.common.db import write_transaction
+from app.common.page_cache import content_changed
 from app.common.slugs import numbered_slug, pinyin_slug, unused_slug
 from app.common.time import utcnow
 from app.extensions import db
@@ -232,7 +233,9 @@ def _state(article: Article) -> dict:
 
 def _audit(action: AuditAction, article: Article, actor: User | None, before: dict | None = None,
           note: str = "") -> None:
+    """The change's audit entry; and cached pages are rendered again once it commits."""
     record(action, actor, article_id=article.id, before=before, after=_state(article), note=note)
+    content_changed()
 
 
 # --- writing ----------------------------------------------------------------------------------
@@ -376,6 +379,7 @@ def create_column(name: str, slug: str = "", description: str = "", position: in
     column = ArticleColumn(name=name, slug=slug or unused_slug(ArticleColumn.slug, pinyin_slug(name) or "column"),
                            description=_text(description)[:200], position=position)
     db.session.add(column)
+    content_changed()
     try:
         db.session.flush()
     except IntegrityError as error:

@@ -21,10 +21,12 @@ from flask import (
 from flask_login import current_user
 from markupsafe import Markup
 
+from app.catalog.availability import session_availability
 from app.catalog.models import CampSession
 from app.cms import queries, rendering, service
 from app.cms.feed import atom_feed
 from app.cms.models import Article
+from app.common import page_cache
 from app.common.pagination import page_number
 from app.common.time import utcnow
 
@@ -111,24 +113,42 @@ def _count_view(article_id: int, reader_id: str | None, now: datetime) -> None:
         service.record_view(article_id, visitor, now=now)
 
 
-def _render_card(cards: dict[int, CampSession], article_id: int, now, session_id: int) -> str:
+def _render_card(cards: dict[int, CampSession], article_id: int | None, now, shown: list, session_id: int) -> str:
+    """One booking card with the session's seats now; its rendering kept per state shown (added to `shown`)."""
     camp = cards.get(session_id)
     if camp is None:
         return ""  # a session since unpublished or deleted: the card quietly disappears
-    booking_card = get_template_attribute("cms/_booking_card.html", "booking_card")
-    return str(booking_card(camp, article_id=article_id, now=now))
+    offer = session_availability(camp, now)
+    state = (camp.id, article_id, camp.seats_taken, camp.capacity, camp.waitlisted_count, offer.refusal,
+             offer.opens_at, offer.waitlist)
+    shown.append(state)
+
+    def render() -> str:
+        booking_card = get_template_attribute("cms/_booking_card.html", "booking_card")
+        return str(booking_card(camp, article_id=article_id, now=now))
+
+    return page_cache.kept_fragment(f"card:{state}", render)
 
 
-def filled_body(body_html: str, body_markdown: str, article_id: int | None, now) -> Markup:
-    """The cached HTML with its booking cards filled with live seats (one query for all cards)."""
-    cards = queries.booking_cards(rendering.booking_card_ids(body_markdown))
-    return rendering.fill_booking_cards(body_html, partial(_render_card, cards, article_id, now))
+def filled_cards(html_text: str, article_id: int | None, now, shown: list | None = None) -> Markup:
+    """HTML (a body, or a whole page) with its booking cards filled with live seats: one query for
+    all cards. `article_id`: the article they are read in (the 立即预约 click is counted for it).
+    `shown`: a list that gets what each card showed (for an ETag)."""
+    cards = queries.booking_cards(rendering.card_slot_ids(html_text))
+    return rendering.fill_booking_cards(html_text, partial(_render_card, cards, article_id, now,
+                                                           [] if shown is None else shown))
+
+
+# The parts of an article's page that differ between requests for the same revision, left as
+# slots in the rendered page anonymous readers share and filled on each request.
+VIEW_COUNT_SLOT = Markup("<!--view-count-->")
+VIEW_BEACON_SLOT = Markup("<!--view-beacon-->")
 
 
 @bp.route("/articles/<slug>")
 def article(slug: str):
     now = utcnow()
-    article_id = queries.public_article_id(_slug(slug), now) or abort(404)
+    head = queries.article_head(_slug(slug), now) or abort(404)
     reader_id = _reader_id()
     new_cookie = None
     if reader_id is None:
@@ -137,21 +157,36 @@ def article(slug: str):
         # who reads one article from a WeChat share is counted, and a client that keeps no
         # cookies (a script, a crawler) never is.
         reader_id, new_cookie = service.issue_reader()
-    # Counted before the page is read, so the page shows this view, and because the counting
-    # transaction expires whatever the session had loaded.
     if new_cookie is None or current_user.is_authenticated:
-        _count_view(article_id, reader_id, now)
-        view_beacon = None
+        _count_view(head.id, reader_id, now)
+        view_beacon = Markup()
     else:
-        view_beacon = None if _is_crawler() else url_for("cms.article_seen", article_id=article_id)
-    page = queries.article_page(slug, now) or abort(404)
-    body = filled_body(page.body_html, page.article.body, page.article.id, now)
-    response = make_response(render_template("cms/article.html", page=page, article=page.article, body=body,
-                                              now=now, view_beacon=view_beacon))
+        view_beacon = Markup() if _is_crawler() else Markup(render_template(
+            "cms/_view_beacon.html", src=url_for("cms.article_seen", article_id=head.id)))
+    if page_cache.is_shared_page_request():
+        shell_key, shell = page_cache.shared_page(
+            f"article:{head.id}:{head.revision_number}:{head.updated_at.isoformat()}:{rendering.RENDERER_VERSION}",
+            partial(_article_page, slug, now, VIEW_COUNT_SLOT, VIEW_BEACON_SLOT))
+        cards_shown: list = []
+        page = filled_cards(shell, head.id, now, cards_shown)
+        html = page.replace(VIEW_COUNT_SLOT, str(head.view_count)).replace(VIEW_BEACON_SLOT, view_beacon)
+        # Validators: the page as kept and what its cards show (their seats); not the view count,
+        # which a 304 may leave a few views behind.
+        response = page_cache.shared_response(html, (shell_key, *cards_shown), private=new_cookie is not None)
+    else:
+        html = _article_page(slug, now, head.view_count, view_beacon)
+        response = make_response(filled_cards(html, head.id, now))
     if new_cookie is not None:
         response.set_cookie(VISITOR_COOKIE, new_cookie, max_age=VISITOR_COOKIE_MAX_AGE, httponly=True,
                             samesite="Lax", secure=current_app.config.get("SESSION_COOKIE_SECURE", False))
     return response
+
+
+def _article_page(slug: str, now, view_count, view_beacon) -> str:
+    """The article's page with its booking cards as slots (filled by the caller)."""
+    page = queries.article_page(slug, now) or abort(404)
+    return render_template("cms/article.html", page=page, article=page.article, body=Markup(page.body_html),
+                           now=now, view_count=view_count, view_beacon=view_beacon)
 
 
 @bp.route("/articles/<int:article_id>/seen")

@@ -1,9 +1,13 @@
+from functools import partial
+
 from flask import Blueprint, Response, redirect, render_template, url_for
 
 from app.accounts.permissions import staff_required
 from app.accounts.service import count_users_by_role
+from app.catalog.cards import fill_session_cards
 from app.catalog.service import upcoming_published_sessions
 from app.cms import queries as cms_queries
+from app.common import page_cache
 from app.common.time import utcnow
 from app.roster import queries as roster_queries
 from app.roster.service import local_today
@@ -16,6 +20,16 @@ HOME_ARTICLES = 5
 @bp.route("/")
 def index():
     now = utcnow()
+    if not page_cache.is_shared_page_request():
+        return fill_session_cards(_home_page(now), now)
+    key, page = page_cache.shared_page("home", partial(_home_page, now))
+    shown: list = []
+    html = fill_session_cards(page, now, shown)
+    return page_cache.shared_response(html, (key, *shown))
+
+
+def _home_page(now) -> str:
+    """The home page with its sessions as slots (filled with live seats by the caller)."""
     return render_template("main/index.html", sessions=upcoming_published_sessions(now, limit=6), now=now,
                            articles=cms_queries.latest_articles(HOME_ARTICLES, now), columns=cms_queries.columns())
 
