@@ -85,6 +85,9 @@ class Config:
     # every request) is kept. Edits, publishing and unpublishing replace it at once in the process
     # that made them and, with REDIS_URL, in every process; other processes see them within this.
     PAGE_CACHE_SECONDS = env_int("PAGE_CACHE_SECONDS", 10)
+    # How long a process shows a booking card's or a session card's seats before reading them again
+    # (a booking in the same process refreshes them at once; the booking page always reads them).
+    LIVE_PARTS_SECONDS = env_int("LIVE_PARTS_SECONDS", 2)
     # Requests larger than this are refused before reading (uploads and long article bodies fit).
     MAX_CONTENT_LENGTH = env_int("MAX_CONTENT_LENGTH", 16 * 1024 * 1024)
     # Largest text field of a posted form. Flask's default (500 kB) answers a bare 413 that loses what

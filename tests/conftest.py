@@ -15,6 +15,7 @@ from sqlalchemy import text
 
 from app import create_app
 from app.accounts.models import Role
+from app.common import page_cache
 from app.extensions import cache, db, limiter
 from tests.factories import PASSWORD, make_user
 from tests.helpers import login
@@ -56,6 +57,7 @@ def clean_database(app):
         db.session.remove()
         _empty_all_tables()
         cache.clear()
+    page_cache.forget_live_parts()
     limiter.reset()
 
 

@@ -64,6 +64,7 @@ from app.catalog.availability import BookingRefusal, booking_refusal
 from app.catalog.models import CampSession, Course
 from app.common.db import begin_write, in_write_transaction, write_transaction
 from app.common.errors import DomainError
+from app.common.page_cache import seats_changed
 from app.common.time import utcnow
 from app.extensions import db
 
@@ -175,6 +176,7 @@ def _move_counts(camp: CampSession, *conditions, **changes) -> Row | None:
     """UPDATE the locked session's counters (`changes`: column=expression) where `conditions`
     hold; the new (seats_taken, capacity), or None if the conditions did not hold."""
     sessions = CampSession.__table__
+    seats_changed()
     counts = db.session.connection().execute(
         update(sessions).where(sessions.c.id == camp.id, *conditions).values(**changes)
         .returning(sessions.c.seats_taken, sessions.c.capacity)
@@ -367,6 +369,7 @@ def _write_booking_step(values: dict) -> BookingOutcome | None:
 
 def _booking_statements(values: dict) -> tuple[dict, dict, dict] | None:
     """The booking's statements for this database: the values they returned, or None (nothing booked)."""
+    seats_changed()  # the pages' cards of this process are read again once it commits
     if db.session.get_bind().dialect.name == "postgresql":
         return _write_booking_postgresql(values)
     return _write_booking_sqlite(values)

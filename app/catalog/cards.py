@@ -15,7 +15,6 @@ from markupsafe import Markup
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
-from app.catalog.availability import session_availability
 from app.catalog.models import CampSession, Course
 from app.common import page_cache
 from app.extensions import db
@@ -30,28 +29,23 @@ def session_slot(camp: CampSession, show_course: bool = False) -> Markup:
 
 
 def fill_session_cards(html: str, now: datetime, shown: list | None = None) -> Markup:
-    """The page with each slot replaced by its session's card now (a session no longer published
-    leaves nothing). `shown` gets what each card showed, for the page's ETag."""
-    ids = {int(found) for found, _course in _SLOT.findall(html)}
-    sessions = {}
-    if ids:
-        sessions = {camp.id: camp for camp in db.session.scalars(
-            select(CampSession).join(Course)
-            .where(CampSession.id.in_(ids), CampSession.is_published.is_(True), Course.is_published.is_(True))
-            .options(joinedload(CampSession.course)))}
-    shown = [] if shown is None else shown
+    """The page with each slot replaced by its session's card (page_cache.live_parts: a few
+    seconds old at most); a session no longer published leaves nothing. `shown` gets the cards, for
+    the page's ETag."""
+    slots = list(dict.fromkeys((int(found), course == "1") for found, course in _SLOT.findall(html)))
+    cards = page_cache.live_parts("session", slots, lambda missing: _render_cards(missing, now))
+    if shown is not None:
+        shown.extend(cards[slot] for slot in slots)
+    return Markup(_SLOT.sub(lambda match: cards.get((int(match.group(1)), match.group(2) == "1"), ""), html))
 
-    def card(match: re.Match) -> str:
-        camp = sessions.get(int(match.group(1)))
-        if camp is None:
-            return ""
-        show_course = match.group(2) == "1"
-        offer = session_availability(camp, now)
-        state = (camp.id, show_course, camp.seats_taken, camp.capacity, camp.waitlisted_count, offer.refusal,
-                 offer.opens_at, offer.waitlist)
-        shown.append(state)
-        session_card = get_template_attribute("catalog/_macros.html", "session_card")
-        return page_cache.kept_fragment(f"session:{state}",
-                                        lambda: str(session_card(camp, now, show_course=show_course)))
 
-    return Markup(_SLOT.sub(card, html))
+def _render_cards(slots: list[tuple[int, bool]], now: datetime) -> dict[tuple[int, bool], str]:
+    """The cards of these (session id, show course) slots as they are now: one query."""
+    sessions = {camp.id: camp for camp in db.session.scalars(
+        select(CampSession).join(Course)
+        .where(CampSession.id.in_({session_id for session_id, _course in slots}), CampSession.is_published.is_(True),
+               Course.is_published.is_(True))
+        .options(joinedload(CampSession.course)))}
+    session_card = get_template_attribute("catalog/_macros.html", "session_card")
+    return {(session_id, show_course): str(session_card(sessions[session_id], now, show_course=show_course))
+            for session_id, show_course in slots if session_id in sessions}

@@ -137,11 +137,6 @@ def upcoming_sessions(course: Course, now: datetime | None = None) -> list[CampS
     return [s for s in course.sessions if s.is_published and s.ends_at > now]
 
 
-def published_course_id(slug: str) -> int | None:
-    """The course's id if students may see it (one indexed row, asked on every request)."""
-    return db.session.scalar(select(Course.id).where(Course.slug == slug, Course.is_published.is_(True)))
-
-
 def published_course_by_slug(slug: str) -> Course | None:
     return db.session.scalar(select(Course).where(Course.slug == slug, Course.is_published.is_(True)))
 

@@ -28,10 +28,11 @@ def courses():
 @bp.route("/<slug>")
 def course(slug: str):
     now = utcnow()
-    course_id = service.published_course_id(slug) or abort(404)
     if not page_cache.is_shared_page_request():
         return fill_session_cards(_course_page(slug, now), now)
-    key, page = page_cache.shared_page(f"course:{course_id}", partial(_course_page, slug, now))
+    # Rendered once per content generation (editing or unpublishing a course starts a new one);
+    # a 404 is never kept.
+    key, page = page_cache.shared_page(f"course:{slug}", partial(_course_page, slug, now))
     shown: list = []
     html = fill_session_cards(page, now, shown)
     return page_cache.shared_response(html, (key, *shown))

@@ -157,25 +157,6 @@ def public_article_id(slug: str, now: datetime | None = None) -> int | None:
     return db.session.scalar(select(Article.id).where(Article.slug == slug, public_filter(now or utcnow())))
 
 
-@dataclass(frozen=True)
-class ArticleHead:
-    """What says whether a public article's page changed, read on every request (one indexed row)."""
-
-    id: int
-    revision_number: int
-    updated_at: datetime
-    view_count: int
-
-
-def article_head(slug: str, now: datetime | None = None) -> ArticleHead | None:
-    """The article's head if readers may see it now, else None."""
-    row = db.session.execute(
-        select(Article.id, Article.revision_number, Article.updated_at, Article.view_count)
-        .where(Article.slug == slug, public_filter(now or utcnow()))
-    ).first()
-    return ArticleHead(*row) if row is not None else None
-
-
 def is_public_article(article_id: int, now: datetime | None = None) -> bool:
     found = db.session.scalar(select(Article.id).where(Article.id == article_id, public_filter(now or utcnow())))
     return found is not None

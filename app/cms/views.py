@@ -21,8 +21,6 @@ from flask import (
 from flask_login import current_user
 from markupsafe import Markup
 
-from app.catalog.availability import session_availability
-from app.catalog.models import CampSession
 from app.cms import queries, rendering, service
 from app.cms.feed import atom_feed
 from app.cms.models import Article
@@ -113,42 +111,43 @@ def _count_view(article_id: int, reader_id: str | None, now: datetime) -> None:
         service.record_view(article_id, visitor, now=now)
 
 
-def _render_card(cards: dict[int, CampSession], article_id: int | None, now, shown: list, session_id: int) -> str:
-    """One booking card with the session's seats now; its rendering kept per state shown (added to `shown`)."""
-    camp = cards.get(session_id)
-    if camp is None:
-        return ""  # a session since unpublished or deleted: the card quietly disappears
-    offer = session_availability(camp, now)
-    state = (camp.id, article_id, camp.seats_taken, camp.capacity, camp.waitlisted_count, offer.refusal,
-             offer.opens_at, offer.waitlist)
-    shown.append(state)
-
-    def render() -> str:
-        booking_card = get_template_attribute("cms/_booking_card.html", "booking_card")
-        return str(booking_card(camp, article_id=article_id, now=now))
-
-    return page_cache.kept_fragment(f"card:{state}", render)
-
-
 def filled_cards(html_text: str, article_id: int | None, now, shown: list | None = None) -> Markup:
-    """HTML (a body, or a whole page) with its booking cards filled with live seats: one query for
-    all cards. `article_id`: the article they are read in (the 立即预约 click is counted for it).
-    `shown`: a list that gets what each card showed (for an ETag)."""
-    cards = queries.booking_cards(rendering.card_slot_ids(html_text))
-    return rendering.fill_booking_cards(html_text, partial(_render_card, cards, article_id, now,
-                                                           [] if shown is None else shown))
+    """HTML (a body, or a whole page) with its booking cards filled with their seats
+    (page_cache.live_parts: a few seconds old at most; one query for the ones to read).
+    `article_id`: the article they are read in (the 立即预约 click is counted for it). `shown` gets
+    the cards, for the page's ETag."""
+    slots = [(article_id, session_id) for session_id in rendering.card_slot_ids(html_text)]
+    cards = page_cache.live_parts("booking", slots, lambda missing: _render_cards(missing, now))
+    if shown is not None:
+        shown.extend(cards[slot] for slot in slots)
+    return rendering.fill_booking_cards(html_text, lambda session_id: cards.get((article_id, session_id), ""))
 
 
-# The parts of an article's page that differ between requests for the same revision, left as
-# slots in the rendered page anonymous readers share and filled on each request.
-VIEW_COUNT_SLOT = Markup("<!--view-count-->")
+def _render_cards(slots: list[tuple[int | None, int]], now) -> dict[tuple[int | None, int], str]:
+    """The booking cards of these (article, session) slots as they are now; a session since
+    unpublished or deleted has none (the card quietly disappears)."""
+    sessions = queries.booking_cards([session_id for _article_id, session_id in slots])
+    booking_card = get_template_attribute("cms/_booking_card.html", "booking_card")
+    return {(article_id, session_id): str(booking_card(sessions[session_id], article_id=article_id, now=now))
+            for article_id, session_id in slots if session_id in sessions}
+
+
+# Where a first visit's view beacon goes in the page anonymous readers share.
 VIEW_BEACON_SLOT = Markup("<!--view-beacon-->")
 
 
 @bp.route("/articles/<slug>")
 def article(slug: str):
     now = utcnow()
-    head = queries.article_head(_slug(slug), now) or abort(404)
+    slug = _slug(slug)
+    shared = page_cache.is_shared_page_request()
+    if shared:
+        # Rendered once per content generation (an edit, a publication, an unpublication starts a
+        # new one); a 404 is never kept, so a scheduled article appears when its time comes.
+        shell_key, (article_id, shell) = page_cache.shared_page(
+            f"article:{slug}:{rendering.RENDERER_VERSION}", partial(_shared_article_page, slug, now))
+    else:
+        article_id = queries.public_article_id(slug, now) or abort(404)
     reader_id = _reader_id()
     new_cookie = None
     if reader_id is None:
@@ -158,35 +157,37 @@ def article(slug: str):
         # cookies (a script, a crawler) never is.
         reader_id, new_cookie = service.issue_reader()
     if new_cookie is None or current_user.is_authenticated:
-        _count_view(head.id, reader_id, now)
+        _count_view(article_id, reader_id, now)
         view_beacon = Markup()
     else:
         view_beacon = Markup() if _is_crawler() else Markup(render_template(
-            "cms/_view_beacon.html", src=url_for("cms.article_seen", article_id=head.id)))
-    if page_cache.is_shared_page_request():
-        shell_key, shell = page_cache.shared_page(
-            f"article:{head.id}:{head.revision_number}:{head.updated_at.isoformat()}:{rendering.RENDERER_VERSION}",
-            partial(_article_page, slug, now, VIEW_COUNT_SLOT, VIEW_BEACON_SLOT))
+            "cms/_view_beacon.html", src=url_for("cms.article_seen", article_id=article_id)))
+    if shared:
         cards_shown: list = []
-        page = filled_cards(shell, head.id, now, cards_shown)
-        html = page.replace(VIEW_COUNT_SLOT, str(head.view_count)).replace(VIEW_BEACON_SLOT, view_beacon)
-        # Validators: the page as kept and what its cards show (their seats); not the view count,
-        # which a 304 may leave a few views behind.
+        html = filled_cards(shell, article_id, now, cards_shown).replace(VIEW_BEACON_SLOT, view_beacon)
         response = page_cache.shared_response(html, (shell_key, *cards_shown), private=new_cookie is not None)
     else:
-        html = _article_page(slug, now, head.view_count, view_beacon)
-        response = make_response(filled_cards(html, head.id, now))
+        response = make_response(filled_cards(_article_page(slug, now, view_beacon), article_id, now))
     if new_cookie is not None:
         response.set_cookie(VISITOR_COOKIE, new_cookie, max_age=VISITOR_COOKIE_MAX_AGE, httponly=True,
                             samesite="Lax", secure=current_app.config.get("SESSION_COOKIE_SECURE", False))
     return response
 
 
-def _article_page(slug: str, now, view_count, view_beacon) -> str:
-    """The article's page with its booking cards as slots (filled by the caller)."""
+def _shared_article_page(slug: str, now) -> tuple[int, str]:
+    """The article's id and the page every anonymous reader gets, its beacon a slot."""
     page = queries.article_page(slug, now) or abort(404)
+    return page.article.id, _render_article(page, now, VIEW_BEACON_SLOT)
+
+
+def _article_page(slug: str, now, view_beacon: Markup) -> str:
+    """The article's page with its booking cards as slots (filled by the caller)."""
+    return _render_article(queries.article_page(slug, now) or abort(404), now, view_beacon)
+
+
+def _render_article(page: queries.ArticlePage, now, view_beacon: Markup) -> str:
     return render_template("cms/article.html", page=page, article=page.article, body=Markup(page.body_html),
-                           now=now, view_count=view_count, view_beacon=view_beacon)
+                           now=now, view_beacon=view_beacon)
 
 
 @bp.route("/articles/<int:article_id>/seen")

@@ -1,18 +1,18 @@
 """The pages anonymous readers share, from a cache: the article, the home page, a course page.
 
 A reader arriving from a WeChat share is not logged in, and so gets the same page as every other
-such reader. That page is rendered once and kept (Flask-Caching: Redis with REDIS_URL, else in
-each process for PAGE_CACHE_SECONDS) under a key that says what it shows:
-- what the feature puts in the key: an article's revision and time of its last change, which the
-  view reads on every request (one indexed row), so an edit, a publication or an unpublication is
-  seen by the very next request in every process, and a draft is never served;
-- the content generation: moved on after every commit that changed articles or the catalogue
-  (`content_changed()` in the transaction), so lists and navigation follow at once in this process
-  and, with Redis, everywhere; elsewhere within PAGE_CACHE_SECONDS.
-What changes with every booking is not in the cached page: seats are slots (an empty element with
-the session's id) that the view fills on every request from one query, so a booking card or a
-session card is exact whatever the cache holds. Only the rendering of a card is kept, keyed by the
-values it shows.
+such reader. That page is rendered once and kept (Flask-Caching: in Redis with REDIS_URL, else in
+each process for PAGE_CACHE_SECONDS), under the current content generation: a number moved on after
+every commit that changed articles or the catalogue (`content_changed()` in the transaction). Every
+process reads it once a request, from Redis or, on the embedded default, from a small file in the
+instance folder; so an edit, a publication or an unpublication replaces the kept page at the next
+request in every process, and a draft or an unpublished article is never served. A 404 is never
+kept: a scheduled article appears when its time comes.
+
+What changes with every booking is not in the kept page: seats are slots (an empty element with the
+session's id) filled on every request with the cards as they are (`live_parts`): each process keeps
+a card for LIVE_PARTS_SECONDS at most (a few seconds behind a booking made by another process) and
+reads it again as soon as a seat changes in this process. The booking page itself always reads.
 
 HTTP: a weak ETag from what the page shows, so a phone that has it gets a 304; `Cache-Control:
 no-cache` (shared caches may keep it but must ask) and `Vary: Cookie`, as logged-in readers get
@@ -21,18 +21,26 @@ their own page. Responses that set a cookie are private.
 from __future__ import annotations
 
 import hashlib
+import os
 import threading
-from collections.abc import Callable, Iterable
+import time
+from collections.abc import Callable, Hashable, Iterable
 from typing import Any
 
-from flask import Flask, Response, current_app, request, session
+from flask import Flask, Response, current_app, g, request, session
 from flask_login import current_user
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
 from app.extensions import cache, db
 
+try:
+    import fcntl
+except ImportError:  # Windows: bumps are not serialised (one developer's machine)
+    fcntl = None
+
 _CHANGED = "app_content_changed"  # Session.info key: this transaction changed what pages show
+_SEATS_CHANGED = "app_seats_changed"  # ... and seats
 _GENERATION_KEY = "content-generation"
 
 
@@ -69,26 +77,51 @@ def _move_generation_on(session: Session) -> None:
         if current_app.config["REDIS_URL"]:
             cache.cache.inc(_GENERATION_KEY)  # Redis INCR: atomic, shared, never expires
         else:
-            with _local_lock:
-                _local_generation[0] += 1
+            _bump_generation_file(_generation_path())
+        g.pop("page_generation", None)
 
 
 @event.listens_for(Session, "after_soft_rollback")
 def _forget_change(session: Session, previous_transaction) -> None:
     if not session.in_transaction():
         session.info.pop(_CHANGED, None)
-
-
-# Without Redis each process has its own cache, so its own generation: a plain counter (a cache
-# entry could expire or be pruned, and an older generation's pages would come back).
-_local_generation = [0]
-_local_lock = threading.Lock()
+        session.info.pop(_SEATS_CHANGED, None)
 
 
 def current_generation() -> int:
-    if current_app.config["REDIS_URL"]:
-        return int(cache.get(_GENERATION_KEY) or 0)
-    return _local_generation[0]
+    """The content generation, read once a request: from Redis, or without it from a small file
+    in the instance folder, which every process of this machine reads (its pages are its own)."""
+    if "page_generation" not in g:
+        if current_app.config["REDIS_URL"]:
+            g.page_generation = int(cache.get(_GENERATION_KEY) or 0)
+        else:
+            g.page_generation = _read_generation_file(_generation_path())
+    return g.page_generation
+
+
+def _generation_path() -> str:
+    return os.path.join(current_app.instance_path, "page-generation")
+
+
+def _read_generation_file(path: str) -> int:
+    try:
+        with open(path, "rb") as file:
+            return int(file.read() or 0)
+    except FileNotFoundError:
+        return 0
+
+
+def _bump_generation_file(path: str) -> None:
+    """Add one, in turn with other processes (a lock file), and replace the file whole (os.replace):
+    a reader sees the old number or the new one, never a half-written file."""
+    with open(path + ".lock", "ab") as lock:
+        if fcntl is not None:
+            fcntl.flock(lock.fileno(), fcntl.LOCK_EX)
+        value = _read_generation_file(path) + 1
+        temporary = f"{path}.{os.getpid()}.{threading.get_ident()}"
+        with open(temporary, "wb") as file:
+            file.write(str(value).encode())
+        os.replace(temporary, path)
 
 
 # --- the shared page ---------------------------------------------------------------------------------
@@ -104,14 +137,55 @@ def shared_page(key: str, render: Callable[[], Any]) -> tuple[str, Any]:
     return full_key, value
 
 
-def kept_fragment(key: str, render: Callable[[], str]) -> str:
-    """A small piece of a page (a session card in a given state), rendered once per key."""
-    full_key = f"{current_generation()}:fragment:{key}"
-    value = cache.get(full_key)
-    if value is None:
-        value = render()
-        cache.set(full_key, value)
-    return value
+def live_parts(kind: str, keys: Iterable[Hashable], render: Callable[[list], dict[Hashable, str]]) -> dict:
+    """The parts of a page that show seats (booking cards, session cards), by key: kept in this
+    process for LIVE_PARTS_SECONDS at most, and only until a seat changes in this process; the
+    missing ones rendered together by `render(missing keys)` (one query for all of them). So a card
+    is at most that many seconds behind a booking made by another process, and never behind one
+    made by this one; and a burst of readers costs one query per process and interval."""
+    now = time.monotonic()
+    generation = (current_generation(), _seats_generation[0])
+    found, missing = {}, []
+    for key in keys:
+        kept = _live.get((kind, key))
+        if kept is not None and kept[0] == generation and kept[1] > now:
+            found[key] = kept[2]
+        else:
+            missing.append(key)
+    if missing:
+        rendered = render(missing)
+        expires = now + current_app.config["LIVE_PARTS_SECONDS"]
+        if len(_live) > _LIVE_MAX:
+            _live.clear()  # a crude bound: only cards of pages being read come back
+        for key in missing:
+            html = rendered.get(key, "")
+            _live[(kind, key)] = (generation, expires, html)
+            found[key] = html
+    return found
+
+
+def seats_changed() -> None:
+    """Call in a transaction that changes seats: once it commits, this process's cards are read again."""
+    db.session().info[_SEATS_CHANGED] = True
+
+
+@event.listens_for(Session, "after_commit")
+def _seats_moved(session: Session) -> None:
+    if session.info.pop(_SEATS_CHANGED, False):
+        with _seats_lock:
+            _seats_generation[0] += 1
+
+
+def forget_live_parts() -> None:
+    """Drop this process's kept cards (the tests' clean slate: their ids are reused)."""
+    _live.clear()
+
+
+# (kind, key) -> ((content generation, seats generation), monotonic expiry, html); this process's own.
+_live: dict[tuple, tuple[tuple[int, int], float, str]] = {}
+_LIVE_MAX = 5000
+_seats_generation = [0]
+_seats_lock = threading.Lock()
 
 
 def shared_response(html: str, validators: Iterable[Any], *, private: bool = False) -> Response:
