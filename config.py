@@ -27,6 +27,11 @@ def env_int(name: str, default: int) -> int:
     return int(value) if value not in (None, "") else default
 
 
+def env_float(name: str, default: float) -> float:
+    value = os.environ.get(name)
+    return float(value) if value not in (None, "") else default
+
+
 def env_list(name: str) -> list[str] | None:
     """A comma-separated list (`a.example,b.example`); None when the variable is unset or empty."""
     items = [item.strip() for item in os.environ.get(name, "").split(",") if item.strip()]
@@ -78,6 +83,16 @@ class Config:
     CMS_MAX_BODY_CHARS = env_int("CMS_MAX_BODY_CHARS", 200_000)
     # Reloads by the same visitor within this many seconds count as one view.
     CMS_VIEW_WINDOW_SECONDS = env_int("CMS_VIEW_WINDOW_SECONDS", 30 * 60)
+    # Views and card clicks are buffered and written in batches this often (app/cms/count_buffer.py),
+    # and at exit: a process that dies loses at most this much. 0: no flusher thread (only at exit and
+    # `flask cms flush-counts`).
+    CMS_COUNT_FLUSH_SECONDS = env_float("CMS_COUNT_FLUSH_SECONDS", 2)
+    # Events a process keeps while the database is away; beyond it the oldest are dropped (logged).
+    CMS_COUNT_BUFFER_LIMIT = env_int("CMS_COUNT_BUFFER_LIMIT", 100_000)
+    # Redis, e.g. redis://127.0.0.1:6379/0. Set: the count buffer is shared by all processes (none lost
+    # with a worker) under the key CMS_COUNT_REDIS_KEY; empty: each process buffers in its memory.
+    REDIS_URL = os.environ.get("REDIS_URL", "")
+    CMS_COUNT_REDIS_KEY = os.environ.get("CMS_COUNT_REDIS_KEY", "cms:counts")
     # Requests larger than this are refused before reading (uploads and long article bodies fit).
     MAX_CONTENT_LENGTH = env_int("MAX_CONTENT_LENGTH", 16 * 1024 * 1024)
     # Largest text field of a posted form. Flask's default (500 kB) answers a bare 413 that loses what
@@ -192,6 +207,10 @@ class TestingConfig(Config):
     RATELIMIT_BOOKING = "1000 per minute"
     RATELIMIT_PROFILE = "1000 per minute"
     CMS_UPLOAD_FOLDER = str(INSTANCE_DIR / "test-uploads")
+    # Counts are flushed when a test says so (tests/helpers.py: flushed_counts), in this process's
+    # buffer unless a test opts into Redis.
+    CMS_COUNT_FLUSH_SECONDS = 0
+    REDIS_URL = ""
     MAIL_BACKEND = "smtp"
     MAIL_SERVER = "127.0.0.1"
 
