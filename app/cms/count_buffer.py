@@ -182,6 +182,7 @@ class CountBuffers:
         self._redis_failing = False
         self._flusher_lock = threading.Lock()
         self._flusher_started = False
+        self._stop = threading.Event()
 
     def add(self, event: CountEvent) -> None:
         if self.shared is not None:
@@ -209,8 +210,12 @@ class CountBuffers:
             atexit.register(_flush_at_exit, app)
             interval = float(app.config["CMS_COUNT_FLUSH_SECONDS"])
             if interval > 0:
-                threading.Thread(target=_flush_every, args=(app, interval), name="cms-count-flusher",
+                threading.Thread(target=_flush_every, args=(app, interval, self._stop), name="cms-count-flusher",
                                  daemon=True).start()
+
+    def stop_flusher(self) -> None:
+        """End the flusher thread after its current flush (tests; a process ends it by exiting)."""
+        self._stop.set()
 
     def pending(self) -> int:
         return len(self.local) + (self.shared.pending() if self.shared is not None else 0)
@@ -301,9 +306,8 @@ def pending_counts() -> int:
     return buffers_of(current_app._get_current_object()).pending()
 
 
-def _flush_every(app: Flask, interval: float) -> None:
-    while True:
-        time.sleep(interval)
+def _flush_every(app: Flask, interval: float, stop: threading.Event) -> None:
+    while not stop.wait(interval):
         try:
             with app.app_context():
                 flush_counts()
