@@ -27,6 +27,11 @@ def env_int(name: str, default: int) -> int:
     return int(value) if value not in (None, "") else default
 
 
+def env_float(name: str, default: float) -> float:
+    value = os.environ.get(name)
+    return float(value) if value not in (None, "") else default
+
+
 def env_list(name: str) -> list[str] | None:
     """A comma-separated list (`a.example,b.example`); None when the variable is unset or empty."""
     items = [item.strip() for item in os.environ.get(name, "").split(",") if item.strip()]
@@ -88,6 +93,14 @@ class Config:
     # How long a process shows a booking card's or a session card's seats before reading them again
     # (a booking in the same process refreshes them at once; the booking page always reads them).
     LIVE_PARTS_SECONDS = env_int("LIVE_PARTS_SECONDS", 2)
+    # Views and card clicks are buffered and written in batches this often (app/cms/count_buffer.py),
+    # and at exit: a process that dies loses at most this much. 0: no flusher thread (only at exit and
+    # `flask cms flush-counts`).
+    CMS_COUNT_FLUSH_SECONDS = env_float("CMS_COUNT_FLUSH_SECONDS", 2)
+    # Events a process keeps while the database is away; beyond it the oldest are dropped (logged).
+    CMS_COUNT_BUFFER_LIMIT = env_int("CMS_COUNT_BUFFER_LIMIT", 100_000)
+    # With REDIS_URL the count buffer is shared by all processes (none lost with a worker), under this key.
+    CMS_COUNT_REDIS_KEY = os.environ.get("CMS_COUNT_REDIS_KEY", "cms:counts")
     # Requests larger than this are refused before reading (uploads and long article bodies fit).
     MAX_CONTENT_LENGTH = env_int("MAX_CONTENT_LENGTH", 16 * 1024 * 1024)
     # Largest text field of a posted form. Flask's default (500 kB) answers a bare 413 that loses what
@@ -202,6 +215,10 @@ class TestingConfig(Config):
     RATELIMIT_BOOKING = "1000 per minute"
     RATELIMIT_PROFILE = "1000 per minute"
     CMS_UPLOAD_FOLDER = str(INSTANCE_DIR / "test-uploads")
+    # Counts are flushed when a test says so (tests/helpers.py: flushed_counts), in this process's
+    # buffer unless a test opts into Redis.
+    CMS_COUNT_FLUSH_SECONDS = 0
+    REDIS_URL = ""
     MAIL_BACKEND = "smtp"
     MAIL_SERVER = "127.0.0.1"
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 import socket
 import threading
+import uuid
 
 import pytest
 from aiosmtpd.controller import Controller
@@ -15,6 +16,7 @@ from sqlalchemy import text
 
 from app import create_app
 from app.accounts.models import Role
+from app.cms.count_buffer import buffers_of
 from app.common import page_cache
 from app.extensions import cache, db, limiter
 from tests.factories import PASSWORD, make_user
@@ -51,14 +53,53 @@ def _empty_all_tables() -> None:
 
 @pytest.fixture(autouse=True)
 def clean_database(app):
-    """Every test starts with empty tables, fresh rate-limit counters and no kept pages."""
+    """Every test starts with empty tables, no buffered view counts, no kept pages and fresh rate-limit
+    counters."""
     yield
     with app.app_context():
         db.session.remove()
+        buffers_of(app).clear()  # events left unflushed would count on the next test's articles
         _empty_all_tables()
         cache.clear()
     page_cache.forget_live_parts()
     limiter.reset()
+
+
+# Redis for the tests that share the count buffer through it; each test run has its own keys.
+TEST_REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+_REDIS_RUN_PREFIX = f"test-{uuid.uuid4().hex[:12]}"
+_COUNT_BUFFERS = "cms_count_buffers"  # app/cms/count_buffer.py keeps an app's buffers there
+
+
+@pytest.fixture(scope="session")
+def _redis_keys_of_this_run():
+    """Deletes every Redis key this test run made, whatever a test left."""
+    yield
+    import redis
+
+    client = redis.Redis.from_url(TEST_REDIS_URL)
+    for key in client.scan_iter(match=f"{_REDIS_RUN_PREFIX}:*"):
+        client.delete(key)
+    client.close()
+
+
+@pytest.fixture
+def redis_counts(app, monkeypatch, _redis_keys_of_this_run):
+    """The app with its view counts buffered in Redis (under keys of this test only)."""
+    monkeypatch.setitem(app.config, "REDIS_URL", TEST_REDIS_URL)
+    monkeypatch.setitem(app.config, "CMS_COUNT_REDIS_KEY", f"{_REDIS_RUN_PREFIX}:{uuid.uuid4().hex[:8]}:counts")
+    app.extensions.pop(_COUNT_BUFFERS, None)  # the next event makes buffers from the settings above
+    yield app
+    buffers_of(app).clear()
+    app.extensions.pop(_COUNT_BUFFERS, None)  # back to this process's memory after the test
+
+
+@pytest.fixture(params=["memory", "redis"])
+def counting(request, app):
+    """Each test that uses it runs twice: counts buffered in this process, then in Redis."""
+    if request.param == "redis":
+        request.getfixturevalue("redis_counts")
+    return request.param
 
 
 @pytest.fixture

@@ -23,6 +23,7 @@ from sqlalchemy import event, func, select
 from app.accounts.models import User
 from app.booking.models import Registration
 from app.catalog.models import CampSession
+from app.cms.count_buffer import FlushReport, flush_counts
 from app.cms.models import Article
 from app.common.fonts import PdfFonts
 from app.extensions import db
@@ -288,6 +289,21 @@ def only_article() -> Article:
 
 def article_count() -> int:
     return db.session.scalar(db.select(db.func.count()).select_from(Article))
+
+
+# --- buffered view counts ---------------------------------------------------------------------
+
+def flushed_counts(app) -> FlushReport:
+    """Write the buffered views and card clicks now, as the flusher does every few seconds (tests
+    run without the flusher thread): what a reader sees once it has run."""
+    if has_app_context():
+        report = flush_counts()
+    else:
+        with app.app_context():
+            report = flush_counts()
+            db.session.remove()
+    assert not report.failed
+    return report
 
 
 # --- SQL statements ---------------------------------------------------------------------------

@@ -22,6 +22,7 @@ from tests.helpers import (
     article_count,
     csrf_token_from,
     field_errors_in,
+    flushed_counts,
     only_article,
     submit_editor,
     submit_form,
@@ -96,6 +97,7 @@ def test_list_shows_views_card_clicks_bookings_and_conversion(app, admin_client)
             service.record_view(article_id, service.visitor_key(None, visitor * 32))
         for clicker in ("a", "b", "c"):
             service.record_card_click(article_id, service.clicker_key(None, clicker * 32))
+        flushed_counts(app)
     for number in range(2):
         user_id = make_user(app, f"reader{number}@example.com", name="读者", phone=f"1390000000{number}")
         with app.test_request_context():

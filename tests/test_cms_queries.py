@@ -22,6 +22,7 @@ from tests.factories import (
     make_user,
     write_article,
 )
+from tests.helpers import flushed_counts
 
 
 @pytest.fixture
@@ -174,6 +175,7 @@ def test_figures_count_views_clicks_and_attributed_bookings(app, cms):
         service.record_view(read, visitor)
     service.record_card_click(read, "clicker-a")
     service.record_card_click(read, "clicker-b")
+    flushed_counts(app)
     readers = [make_user(app, f"reader{n}@example.com", name="读者", phone=f"1390000000{n}") for n in range(7)]
     kept = booking.book_seat(db.session.get(User, readers[0]), session_id, source=f"article:{read}")
     dropped = booking.book_seat(db.session.get(User, readers[1]), session_id, source=f"article:{read}")

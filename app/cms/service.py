@@ -26,7 +26,6 @@ from app.catalog.models import CampSession
 # each lives with its own idea.
 from app.cms.counters import (  # noqa: F401
     clicker_key,
-    dialect_insert,
     issue_reader,
     reader_from_cookie,
     record_card_click,
@@ -64,6 +63,7 @@ from app.cms.revisions import DiffLine, find_revision, revision_diff  # noqa: F4
 from app.common.db import write_transaction
 from app.common.page_cache import content_changed
 from app.common.slugs import numbered_slug, pinyin_slug, unused_slug
+from app.common.sql import dialect_insert
 from app.common.time import utcnow
 from app.extensions import db
 

@@ -6,9 +6,12 @@ import re
 from typing import Any
 
 from sqlalchemy import JSON, literal, literal_column, null
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql import ColumnElement
 from sqlalchemy.sql.functions import FunctionElement
+
+from app.extensions import db
 
 _PLAIN_TEXT = re.compile(r"[A-Za-z0-9_.:]*")
 
@@ -24,6 +27,12 @@ def constant(value: int | str) -> ColumnElement:
     if not _PLAIN_TEXT.fullmatch(value):
         raise ValueError(f"not a plain word: {value!r}")
     return literal_column(f"'{value}'")
+
+
+def dialect_insert(table):
+    """INSERT with on_conflict_do_nothing / on_conflict_do_update (both dialects spell them alike)."""
+    dialect = postgresql if db.session.get_bind().dialect.name == "postgresql" else sqlite
+    return dialect.insert(table)
 
 
 def is_sql(value: Any) -> bool:

@@ -6,6 +6,7 @@ import io
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from time import sleep
 from typing import TypeVar
 from zoneinfo import ZoneInfo
 
@@ -25,6 +26,7 @@ from app.common.time import utcnow
 from app.extensions import db
 from app.roster.models import Attendance
 from tests.e2e.pages import DEMO_PASSWORD
+from tests.e2e.server import COUNT_FLUSH_SECONDS
 from tests.factories import make_course, make_session
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -111,7 +113,9 @@ def article_with_card(site, title: str, course_title: str) -> Story:
 
 
 def funnel_of(site, article_id: int):
-    """The article's views, booking-card clicks and attributed bookings, as the dashboard counts them."""
+    """The article's views, booking-card clicks and attributed bookings, as the dashboard counts them
+    once the workers have flushed the views and clicks they buffered (three flushes later)."""
+    sleep(3 * COUNT_FLUSH_SECONDS)
     return _in_site(site, lambda: cms_queries.article_figures([article_id])[0])
 
 

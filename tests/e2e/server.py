@@ -33,6 +33,9 @@ PR_SET_PDEATHSIG = 1  # linux/prctl.h
 START_TIMEOUT_SECONDS = 60  # a busy machine takes a while to import the app twice (two workers)
 
 
+COUNT_FLUSH_SECONDS = 0.5
+
+
 class LiveSite:
     """The running site: its address, and an app object on the same database for test data."""
 
@@ -63,6 +66,7 @@ class LiveSite:
             "CMS_UPLOAD_FOLDER": str(self.uploads),
             "RATELIMIT_LOGIN": "200 per minute",
             "RATELIMIT_SIGNUP": "200 per hour",
+            "CMS_COUNT_FLUSH_SECONDS": str(COUNT_FLUSH_SECONDS),  # the workers write views this often
             "PYTHONUNBUFFERED": "1",
         })
         return environment
