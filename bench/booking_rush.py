@@ -75,8 +75,8 @@ def rush_sessions(course_id: int, seats: int, count: int, days_ahead: int) -> li
 
 
 def students_with_tokens(count: int) -> list[str]:
-    """`count` students (one shared password hash: sign-up is not what is measured) and one API
-    token each; in an app context."""
+    """`count` students (one shared password hash: sign-up is not what is measured; phones 137...,
+    apart from the demo accounts') and one API token each; in an app context."""
     from werkzeug.security import generate_password_hash
 
     from app.accounts.models import User
@@ -85,7 +85,7 @@ def students_with_tokens(count: int) -> list[str]:
 
     password_hash = generate_password_hash("bench-password")
     users = [
-        User(email=f"rush{n:05d}@example.com", name="抢位学员", phone=f"138{n:08d}", password_hash=password_hash)
+        User(email=f"rush{n:05d}@example.com", name="抢位学员", phone=f"137{n:08d}", password_hash=password_hash)
         for n in range(count)
     ]
     db.session.add_all(users)

@@ -1,0 +1,325 @@
+"""The share spike: thousands of phones open an article from a WeChat share, then its booking card.
+
+Starts the app under gunicorn (production settings, sync workers) on a fresh database seeded with
+the demo content through the app's own services (app/demo: courses, sessions, bookings, articles
+with their booking cards), then, against the same server in the same run:
+
+  Pages alone. Anonymous readers (--readers client connections at once, each a phone that keeps the
+  cookies the site sets: the article's `reader` cookie on the first visit, so its later visits are
+  counted views) load, one phase each, the lead article (the 小红书 analysis with the booking card
+  for 《快速玩转小红书成长特训营》), the home page and the course page; before and after every page
+  phase the same readers load the trivial endpoint GET /healthz (no database). Each page phase is
+  compared with the mean of the two trivial phases around it (a machine that speeds up or slows
+  down during the run moves both alike); --rounds rounds, medians. Per page: req/s, p50/p99
+  latency, ratio, CPU per request of the gunicorn workers, PostgreSQL and the load generator
+  (from /proc), and non-200 answers as errors.
+
+  During a booking rush (--with-rush, on by default). Per round: the rush alone (--students
+  students with API tokens book one session of --seats seats on another course than the article's
+  card: POST /api/v1/sessions/<id>/registrations), bracketed by GET /api/v1/me; then each page
+  again, loaded for as long as a rush on a fresh session runs beside it, bracketed by /healthz;
+  then GET /api/v1/me again. Prints the page ratios during the rush (against /healthz measured
+  alone) and the rush's ratio against GET /api/v1/me (measured alone) for the rush alone and
+  beside each page; then checks every rush in the database (exactly --seats confirmed, the rest
+  waitlisted 1..N, one audit entry and one email per booking) as bench/booking_rush.py does.
+
+  --profile PAGE: instead of all this, N requests of one page in-process (Flask test client,
+  production settings, the same seeded database), the time split by part and cProfile's top
+  functions (bench/page_profile.py).
+
+    .venv/bin/python bench/pages.py                              # both databases, 16 readers, 3 rounds, with the rush
+    .venv/bin/python bench/pages.py --db sqlite --readers 8 --requests 300 --rounds 1 --no-rush
+    .venv/bin/python bench/pages.py --db postgres --profile article --profile-requests 300
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import tempfile
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+from booking_rush import (  # noqa: E402  (bench/booking_rush.py)
+    baseline_phase,
+    check_rush_database,
+    rush_figures,
+    rush_phase,
+    rush_sessions,
+    students_with_tokens,
+)
+from common import (  # noqa: E402  (bench/common.py)
+    Call,
+    Client,
+    Phase,
+    free_port,
+    fresh_database,
+    gunicorn,
+    median_cpu,
+    migrate,
+    production_app,
+    run_phase,
+)
+
+LEAD_ARTICLE_SLUG = "xiaohongshu-ecommerce-opportunity"  # app/demo/article_texts.py
+TRIVIAL = "/healthz"
+PG_NAME = "bench_pages"
+# The rush sessions start far ahead, after every demo session, so that the pages show the demo's.
+RUSH_DAYS_AHEAD = 400
+
+
+@dataclass
+class Site:
+    pages: dict[str, str]  # page name -> path
+    card_session_id: int  # the lead article's booking card
+    rush_session_ids: list[int]
+    tokens: list[str]
+
+
+def seed_site(database_url: str, rushes: int, seats: int, students: int) -> Site:
+    """Migrate and seed the demo content, as `flask seed-demo` does (through the services), plus
+    the rush sessions and students; in-process, production settings."""
+    migrate(database_url)
+    app = production_app(database_url)
+    with app.app_context():
+        from app.accounts import service as accounts
+        from app.catalog import service as catalog
+        from app.cms import rendering
+        from app.cms.queries import article_page
+        from app.common.time import utcnow
+        from app.demo.articles import DOUYIN_SLUG, seed_articles
+        from app.demo.catalog import XHS_SLUG, seed_catalog
+        from app.demo.cli import DEMO_PASSWORD, seed_accounts
+        from app.extensions import db
+
+        seed_accounts()
+        seed_catalog(DEMO_PASSWORD, demo_student=accounts.find_by_login("student@example.com"))
+        seed_articles(actor=accounts.find_by_login("admin@example.com"))
+        lead = article_page(LEAD_ARTICLE_SLUG, utcnow())
+        cards = rendering.booking_card_ids(lead.article.body) if lead else []
+        if len(cards) != 1:
+            raise RuntimeError(f"the lead article {LEAD_ARTICLE_SLUG} should have one booking card, has {cards}")
+        # The rush books another course than the article's card (the 抖音 camp), so the card's seats stay put.
+        douyin = catalog.published_course_by_slug(DOUYIN_SLUG)
+        session_ids = rush_sessions(douyin.id, seats, rushes, days_ahead=RUSH_DAYS_AHEAD) if rushes else []
+        tokens = students_with_tokens(students) if rushes else []
+        db.engine.dispose()
+    pages = {"article": f"/articles/{LEAD_ARTICLE_SLUG}", "home": "/", "course": f"/courses/{XHS_SLUG}"}
+    return Site(pages, cards[0], session_ids, tokens)
+
+
+def _page_calls(path: str, count: int) -> list[Call]:
+    return [Call("GET", path, {"User-Agent": "Mozilla/5.0 (iPhone) MicroMessenger/8.0"})] * count
+
+
+def _trivial(readers: list[Client], requests: int, server_pid: int | None = None) -> Phase:
+    return run_phase(f"GET {TRIVIAL}", readers, _page_calls(TRIVIAL, requests), server_pid, ok_statuses=(200,))
+
+
+def _ratio(phase: Phase, before: Phase, after: Phase) -> float:
+    baseline = (before.requests_per_second + after.requests_per_second) / 2
+    return phase.requests_per_second / baseline if baseline else 0.0
+
+
+def _pages_alone(readers: list[Client], pages: dict[str, str], rounds: int, requests: int, trivial_requests: int,
+                 server_pid: int) -> tuple[dict[str, list[tuple[Phase, float]]], list[Phase]]:
+    """trivial, page, trivial, page, ... : each page phase with its ratio to the trivial phases around it."""
+    measured: dict[str, list[tuple[Phase, float]]] = {name: [] for name in pages}
+    trivial = [_trivial(readers, trivial_requests, server_pid)]
+    for _ in range(rounds):
+        for name, path in pages.items():
+            phase = run_phase(f"GET {path}", readers, _page_calls(path, requests), server_pid, ok_statuses=(200,))
+            trivial.append(_trivial(readers, trivial_requests, server_pid))
+            measured[name].append((phase, _ratio(phase, trivial[-2], trivial[-1])))
+    return measured, trivial
+
+
+def _beside_rush(readers: list[Client], path: str, students: list[Client], session_id: int,
+                 tokens: list[str]) -> tuple[Phase, Phase]:
+    """The page, loaded by every reader over and over for as long as the rush runs."""
+    rush_over = threading.Event()
+    with ThreadPoolExecutor(max_workers=1) as background:
+        pages = background.submit(run_phase, f"GET {path}", readers, _page_calls(path, len(readers)),
+                                  ok_statuses=(200,), until=rush_over)
+        try:
+            rush = rush_phase(students, session_id, tokens)
+        finally:
+            rush_over.set()
+        return pages.result(), rush
+
+
+@dataclass
+class RushRound:
+    alone: dict  # rush_figures of the rush alone
+    beside: dict[str, tuple[Phase, float, dict]]  # page -> (page phase, its ratio, rush_figures of the rush)
+
+
+def _pages_during_rush(readers: list[Client], students: list[Client], site: Site, rounds: int,
+                       trivial_requests: int) -> tuple[list[RushRound], list[Phase]]:
+    sessions = iter(site.rush_session_ids)
+    results, me = [], []
+    for _ in range(rounds):
+        me_before = baseline_phase(students, site.tokens)
+        rush_alone = rush_phase(students, next(sessions), site.tokens)
+        me_between = baseline_phase(students, site.tokens)
+        trivial = [_trivial(readers, trivial_requests)]
+        beside = {}
+        for name, path in site.pages.items():
+            page, rush = _beside_rush(readers, path, students, next(sessions), site.tokens)
+            trivial.append(_trivial(readers, trivial_requests))
+            beside[name] = (page, _ratio(page, trivial[-2], trivial[-1]), rush)
+        me_after = baseline_phase(students, site.tokens)
+        me += [me_before, me_between, me_after]
+        alone = rush_figures(rush_alone, (me_before.requests_per_second + me_between.requests_per_second) / 2)
+        me_around_pages = (me_between.requests_per_second + me_after.requests_per_second) / 2
+        results.append(RushRound(alone, {name: (page, ratio, rush_figures(rush, me_around_pages))
+                                         for name, (page, ratio, rush) in beside.items()}))
+        me += trivial
+    return results, me
+
+
+def run(kind: str, args: argparse.Namespace) -> None:
+    rushes = 4 * args.rounds if args.with_rush else 0  # per round: alone, then beside each of the 3 pages
+    with tempfile.TemporaryDirectory() as workdir:
+        database_url = fresh_database(kind, Path(workdir), PG_NAME)
+        site = seed_site(database_url, rushes, args.seats, args.students)
+        port = free_port()
+        readers = [Client(port, keeps_cookies=True) for _ in range(args.readers)]
+        with gunicorn(database_url, port, args.workers) as server_pid:
+            for path in site.pages.values():  # warm-up; each reader gets its reader cookie here
+                run_phase("warm-up", readers, _page_calls(path, 2 * len(readers)), ok_statuses=(200,))
+            alone, trivial = _pages_alone(readers, site.pages, args.rounds, args.requests, args.trivial_requests,
+                                          server_pid)
+            _print_alone(kind, args, alone, trivial)
+            if args.with_rush:
+                students = [Client(port) for _ in range(args.rush_clients)]
+                baseline_phase(students, site.tokens[: 2 * len(students)])  # warm-up
+                during, brackets = _pages_during_rush(readers, students, site, args.rounds, args.trivial_requests)
+        if args.with_rush:
+            verdicts = [check_rush_database(database_url, session_id, args.seats, args.students)
+                        for session_id in site.rush_session_ids]
+            _print_during_rush(args, during, brackets, verdicts)
+
+
+def _errors(phases: list[Phase]) -> tuple[int, list[str]]:
+    errors = [error for phase in phases for error in phase.errors]
+    return len(errors), errors[:3]
+
+
+def _print_alone(kind: str, args: argparse.Namespace, alone: dict[str, list[tuple[Phase, float]]],
+                 trivial: list[Phase]) -> None:
+    print(f"\n[{kind}] pages alone: {args.readers} readers, {args.requests} requests a page phase, "
+          f"{args.trivial_requests} a trivial phase, {args.rounds} rounds")
+    count, first = _errors(trivial)
+    print(f"  {'GET ' + TRIVIAL:<54} {statistics.median(p.requests_per_second for p in trivial):6.0f} req/s  "
+          f"p50 {statistics.median(p.percentile(50) for p in trivial):5.1f} ms  "
+          f"p99 {statistics.median(p.percentile(99) for p in trivial):6.1f} ms  "
+          f"(phases {' / '.join(f'{p.requests_per_second:.0f}' for p in trivial)})  errors {count}")
+    print("  " + _cpu_line(median_cpu(trivial)))
+    for name, measured in alone.items():
+        phases = [phase for phase, _ratio in measured]
+        ratios = [ratio for _phase, ratio in measured]
+        count, first = _errors(phases)
+        print(f"  {name + ' ' + phases[0].name:<54} {statistics.median(p.requests_per_second for p in phases):6.0f} "
+              f"req/s  p50 {statistics.median(p.percentile(50) for p in phases):5.1f} ms  "
+              f"p99 {statistics.median(p.percentile(99) for p in phases):6.1f} ms  ratio "
+              f"{statistics.median(ratios):.3f} (rounds {min(ratios):.3f}-{max(ratios):.3f})  errors {count}")
+        print("  " + _cpu_line(median_cpu(phases)))
+        for error in first:
+            print(f"    error: {error}")
+
+
+def _cpu_line(cpu: dict[str, float]) -> str:
+    if not cpu:
+        return ""
+    return ("  CPU per request: " + ", ".join(f"{kind} {ms:.2f} ms" for kind, ms in cpu.items())
+            + f", total {sum(cpu.values()):.2f} ms")
+
+
+def _print_during_rush(args: argparse.Namespace, during: list[RushRound], brackets: list[Phase],
+                       verdicts: list[str]) -> None:
+    print(f"  during a booking rush: {args.students} students, {args.seats} seats, {args.rush_clients} "
+          f"student connections, beside the {args.readers} readers")
+    alone = [r.alone for r in during]
+    print(f"  {'rush alone':<54} {statistics.median(f['booking_rps'] for f in alone):6.0f} req/s  "
+          f"p50 {statistics.median(f['booking_p50_ms'] for f in alone):5.1f} ms  "
+          f"p99 {statistics.median(f['booking_p99_ms'] for f in alone):6.1f} ms  ratio to GET /api/v1/me "
+          f"{statistics.median(f['ratio'] for f in alone):.3f} "
+          f"(rounds {min(f['ratio'] for f in alone):.3f}-{max(f['ratio'] for f in alone):.3f})  "
+          f"errors {sum(f['errors'] for f in alone):.0f}")
+    for name in during[0].beside:
+        pages = [r.beside[name][0] for r in during]
+        ratios = [r.beside[name][1] for r in during]
+        rushes = [r.beside[name][2] for r in during]
+        count, first = _errors(pages)
+        print(f"  {name + ' during the rush':<54} {statistics.median(p.requests_per_second for p in pages):6.0f} "
+              f"req/s  p50 {statistics.median(p.percentile(50) for p in pages):5.1f} ms  "
+              f"p99 {statistics.median(p.percentile(99) for p in pages):6.1f} ms  ratio "
+              f"{statistics.median(ratios):.3f} (rounds {min(ratios):.3f}-{max(ratios):.3f})  errors {count}")
+        print(f"  {'  the rush meanwhile':<54} {statistics.median(f['booking_rps'] for f in rushes):6.0f} req/s  "
+              f"p50 {statistics.median(f['booking_p50_ms'] for f in rushes):5.1f} ms  "
+              f"p99 {statistics.median(f['booking_p99_ms'] for f in rushes):6.1f} ms  ratio to GET /api/v1/me "
+              f"{statistics.median(f['ratio'] for f in rushes):.3f} "
+              f"(rounds {min(f['ratio'] for f in rushes):.3f}-{max(f['ratio'] for f in rushes):.3f})  "
+              f"errors {sum(f['errors'] for f in rushes):.0f}")
+        for error in first:
+            print(f"    error: {error}")
+    me = [phase for phase in brackets if phase.name == "GET /api/v1/me"]
+    trivial = [phase for phase in brackets if phase.name != "GET /api/v1/me"]
+    count, first = _errors(brackets)
+    print(f"  brackets: GET /api/v1/me {' / '.join(f'{p.requests_per_second:.0f}' for p in me)} req/s, "
+          f"GET {TRIVIAL} {' / '.join(f'{p.requests_per_second:.0f}' for p in trivial)} req/s, errors {count}")
+    for error in first:
+        print(f"    error: {error}")
+    print(f"  database: {len(verdicts)} rushes; " + "; ".join(sorted(set(verdicts))))
+
+
+def profile(kind: str, args: argparse.Namespace) -> None:
+    from page_profile import profile_page
+
+    with tempfile.TemporaryDirectory() as workdir:
+        database_url = fresh_database(kind, Path(workdir), PG_NAME)
+        site = seed_site(database_url, 0, args.seats, 0)
+        path = TRIVIAL if args.profile == "healthz" else site.pages[args.profile]
+        # The test client speaks plain http: a secure cookie would not come back.
+        app = production_app(database_url, {"SESSION_COOKIE_SECURE": False, "REMEMBER_COOKIE_SECURE": False})
+        print(f"\n[{kind}] profile")
+        print(profile_page(app, path, args.profile_requests))
+        with app.app_context():
+            from app.extensions import db
+
+            db.engine.dispose()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--db", choices=["sqlite", "postgres", "both"], default="both")
+    parser.add_argument("--readers", type=int, default=16, help="readers (client connections) at once")
+    parser.add_argument("--requests", type=int, default=800, help="requests of each page phase")
+    parser.add_argument("--trivial-requests", type=int, default=3000,
+                        help="requests of each trivial phase (GET /healthz: about 2 s, like a page phase)")
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--workers", type=int, default=4, help="gunicorn sync workers")
+    parser.add_argument("--with-rush", action=argparse.BooleanOptionalAction, default=True,
+                        help="also the pages during a booking rush (--no-rush: pages alone)")
+    parser.add_argument("--students", type=int, default=1000)
+    parser.add_argument("--seats", type=int, default=60)
+    parser.add_argument("--rush-clients", type=int, default=50, help="student connections at once in a rush")
+    parser.add_argument("--profile", choices=["article", "home", "course", "healthz"],
+                        help="profile one page in-process instead of the load")
+    parser.add_argument("--profile-requests", type=int, default=300)
+    args = parser.parse_args()
+    kinds = ["sqlite", "postgres"] if args.db == "both" else [args.db]
+    for kind in kinds:
+        if args.profile:
+            profile(kind, args)
+            continue
+        if kind == kinds[0]:
+            print(f"share-spike pages: gunicorn {args.workers} sync workers, {os.cpu_count()} CPU cores")
+        run(kind, args)
+
+
+if __name__ == "__main__":
+    main()
