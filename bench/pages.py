@@ -42,6 +42,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
+import common  # noqa: E402  (bench/common.py)
 from booking_rush import (  # noqa: E402  (bench/booking_rush.py)
     baseline_phase,
     check_rush_database,
@@ -50,18 +51,7 @@ from booking_rush import (  # noqa: E402  (bench/booking_rush.py)
     rush_sessions,
     students_with_tokens,
 )
-from common import (  # noqa: E402  (bench/common.py)
-    Call,
-    Client,
-    Phase,
-    free_port,
-    fresh_database,
-    gunicorn,
-    median_cpu,
-    migrate,
-    production_app,
-    run_phase,
-)
+from common import Client, Phase, run_phase  # noqa: E402
 
 LEAD_ARTICLE_SLUG = "xiaohongshu-ecommerce-opportunity"  # app/demo/article_texts.py
 TRIVIAL = "/healthz"
@@ -81,8 +71,8 @@ class Site:
 def seed_site(database_url: str, rushes: int, seats: int, students: int) -> Site:
     """Migrate and seed the demo content, as `flask seed-demo` does (through the services), plus
     the rush sessions and students; in-process, production settings."""
-    migrate(database_url)
-    app = production_app(database_url)
+    common.migrate(database_url)
+    app = common.production_app(database_url)
     with app.app_context():
         from app.accounts import service as accounts
         from app.catalog import service as catalog
@@ -110,8 +100,8 @@ def seed_site(database_url: str, rushes: int, seats: int, students: int) -> Site
     return Site(pages, cards[0], session_ids, tokens)
 
 
-def _page_calls(path: str, count: int) -> list[Call]:
-    return [Call("GET", path, {"User-Agent": "Mozilla/5.0 (iPhone) MicroMessenger/8.0"})] * count
+def _page_calls(path: str, count: int) -> list[common.Call]:
+    return [common.Call("GET", path, {"User-Agent": "Mozilla/5.0 (iPhone) MicroMessenger/8.0"})] * count
 
 
 def _trivial(readers: list[Client], requests: int, server_pid: int | None = None) -> Phase:
@@ -183,11 +173,11 @@ def _pages_during_rush(readers: list[Client], students: list[Client], site: Site
 def run(kind: str, args: argparse.Namespace) -> None:
     rushes = 4 * args.rounds if args.with_rush else 0  # per round: alone, then beside each of the 3 pages
     with tempfile.TemporaryDirectory() as workdir:
-        database_url = fresh_database(kind, Path(workdir), PG_NAME)
+        database_url = common.fresh_database(kind, Path(workdir), PG_NAME)
         site = seed_site(database_url, rushes, args.seats, args.students)
-        port = free_port()
+        port = common.free_port()
         readers = [Client(port, keeps_cookies=True) for _ in range(args.readers)]
-        with gunicorn(database_url, port, args.workers) as server_pid:
+        with common.gunicorn(database_url, port, args.workers) as server_pid:
             for path in site.pages.values():  # warm-up; each reader gets its reader cookie here
                 run_phase("warm-up", readers, _page_calls(path, 2 * len(readers)), ok_statuses=(200,))
             alone, trivial = _pages_alone(readers, site.pages, args.rounds, args.requests, args.trivial_requests,
@@ -203,75 +193,76 @@ def run(kind: str, args: argparse.Namespace) -> None:
             _print_during_rush(args, during, brackets, verdicts)
 
 
-def _errors(phases: list[Phase]) -> tuple[int, list[str]]:
-    errors = [error for phase in phases for error in phase.errors]
-    return len(errors), errors[:3]
+def _first_errors(phases: list[Phase]) -> list[str]:
+    return [error for phase in phases for error in phase.errors][:3]
+
+
+def _line(label: str, rps: list[float], p50: list[float], p99: list[float], errors: int,
+          ratios: list[float] | None = None, ratio_of: str = "") -> str:
+    """One measured thing: medians over the rounds, and the range of its ratio."""
+    text = (f"  {label:<54} {statistics.median(rps):6.0f} req/s  p50 {statistics.median(p50):5.1f} ms  "
+            f"p99 {statistics.median(p99):6.1f} ms")
+    if ratios:
+        text += (f"  ratio{ratio_of} {statistics.median(ratios):.3f} "
+                 f"(rounds {min(ratios):.3f}-{max(ratios):.3f})")
+    return text + f"  errors {errors}"
+
+
+def _phases_line(label: str, phases: list[Phase], ratios: list[float] | None = None) -> str:
+    return _line(label, [p.requests_per_second for p in phases], [p.percentile(50) for p in phases],
+                 [p.percentile(99) for p in phases], sum(len(p.errors) for p in phases), ratios)
+
+
+def _rush_line(label: str, rushes: list[dict]) -> str:
+    return _line(label, [f["booking_rps"] for f in rushes], [f["booking_p50_ms"] for f in rushes],
+                 [f["booking_p99_ms"] for f in rushes], int(sum(f["errors"] for f in rushes)),
+                 [f["ratio"] for f in rushes], " to GET /api/v1/me")
+
+
+def _rates(phases: list[Phase]) -> str:
+    return " / ".join(f"{phase.requests_per_second:.0f}" for phase in phases)
+
+
+def _cpu_line(phases: list[Phase]) -> str:
+    cpu = common.median_cpu(phases)
+    if not cpu:
+        return ""
+    return ("    CPU per request: " + ", ".join(f"{kind} {ms:.2f} ms" for kind, ms in cpu.items())
+            + f", total {sum(cpu.values()):.2f} ms")
 
 
 def _print_alone(kind: str, args: argparse.Namespace, alone: dict[str, list[tuple[Phase, float]]],
                  trivial: list[Phase]) -> None:
     print(f"\n[{kind}] pages alone: {args.readers} readers, {args.requests} requests a page phase, "
           f"{args.trivial_requests} a trivial phase, {args.rounds} rounds")
-    count, first = _errors(trivial)
-    print(f"  {'GET ' + TRIVIAL:<54} {statistics.median(p.requests_per_second for p in trivial):6.0f} req/s  "
-          f"p50 {statistics.median(p.percentile(50) for p in trivial):5.1f} ms  "
-          f"p99 {statistics.median(p.percentile(99) for p in trivial):6.1f} ms  "
-          f"(phases {' / '.join(f'{p.requests_per_second:.0f}' for p in trivial)})  errors {count}")
-    print("  " + _cpu_line(median_cpu(trivial)))
+    print(_phases_line(f"GET {TRIVIAL}", trivial) + f"  (phases {_rates(trivial)})")
+    print(_cpu_line(trivial))
+    for error in _first_errors(trivial):
+        print(f"    error: {error}")
     for name, measured in alone.items():
         phases = [phase for phase, _ratio in measured]
-        ratios = [ratio for _phase, ratio in measured]
-        count, first = _errors(phases)
-        print(f"  {name + ' ' + phases[0].name:<54} {statistics.median(p.requests_per_second for p in phases):6.0f} "
-              f"req/s  p50 {statistics.median(p.percentile(50) for p in phases):5.1f} ms  "
-              f"p99 {statistics.median(p.percentile(99) for p in phases):6.1f} ms  ratio "
-              f"{statistics.median(ratios):.3f} (rounds {min(ratios):.3f}-{max(ratios):.3f})  errors {count}")
-        print("  " + _cpu_line(median_cpu(phases)))
-        for error in first:
+        print(_phases_line(f"{name} {phases[0].name}", phases, [ratio for _phase, ratio in measured]))
+        print(_cpu_line(phases))
+        for error in _first_errors(phases):
             print(f"    error: {error}")
-
-
-def _cpu_line(cpu: dict[str, float]) -> str:
-    if not cpu:
-        return ""
-    return ("  CPU per request: " + ", ".join(f"{kind} {ms:.2f} ms" for kind, ms in cpu.items())
-            + f", total {sum(cpu.values()):.2f} ms")
 
 
 def _print_during_rush(args: argparse.Namespace, during: list[RushRound], brackets: list[Phase],
                        verdicts: list[str]) -> None:
     print(f"  during a booking rush: {args.students} students, {args.seats} seats, {args.rush_clients} "
           f"student connections, beside the {args.readers} readers")
-    alone = [r.alone for r in during]
-    print(f"  {'rush alone':<54} {statistics.median(f['booking_rps'] for f in alone):6.0f} req/s  "
-          f"p50 {statistics.median(f['booking_p50_ms'] for f in alone):5.1f} ms  "
-          f"p99 {statistics.median(f['booking_p99_ms'] for f in alone):6.1f} ms  ratio to GET /api/v1/me "
-          f"{statistics.median(f['ratio'] for f in alone):.3f} "
-          f"(rounds {min(f['ratio'] for f in alone):.3f}-{max(f['ratio'] for f in alone):.3f})  "
-          f"errors {sum(f['errors'] for f in alone):.0f}")
+    print(_rush_line("rush alone", [r.alone for r in during]))
     for name in during[0].beside:
         pages = [r.beside[name][0] for r in during]
-        ratios = [r.beside[name][1] for r in during]
-        rushes = [r.beside[name][2] for r in during]
-        count, first = _errors(pages)
-        print(f"  {name + ' during the rush':<54} {statistics.median(p.requests_per_second for p in pages):6.0f} "
-              f"req/s  p50 {statistics.median(p.percentile(50) for p in pages):5.1f} ms  "
-              f"p99 {statistics.median(p.percentile(99) for p in pages):6.1f} ms  ratio "
-              f"{statistics.median(ratios):.3f} (rounds {min(ratios):.3f}-{max(ratios):.3f})  errors {count}")
-        print(f"  {'  the rush meanwhile':<54} {statistics.median(f['booking_rps'] for f in rushes):6.0f} req/s  "
-              f"p50 {statistics.median(f['booking_p50_ms'] for f in rushes):5.1f} ms  "
-              f"p99 {statistics.median(f['booking_p99_ms'] for f in rushes):6.1f} ms  ratio to GET /api/v1/me "
-              f"{statistics.median(f['ratio'] for f in rushes):.3f} "
-              f"(rounds {min(f['ratio'] for f in rushes):.3f}-{max(f['ratio'] for f in rushes):.3f})  "
-              f"errors {sum(f['errors'] for f in rushes):.0f}")
-        for error in first:
+        print(_phases_line(f"{name} during the rush", pages, [r.beside[name][1] for r in during]))
+        print(_rush_line("  the rush meanwhile", [r.beside[name][2] for r in during]))
+        for error in _first_errors(pages):
             print(f"    error: {error}")
     me = [phase for phase in brackets if phase.name == "GET /api/v1/me"]
     trivial = [phase for phase in brackets if phase.name != "GET /api/v1/me"]
-    count, first = _errors(brackets)
-    print(f"  brackets: GET /api/v1/me {' / '.join(f'{p.requests_per_second:.0f}' for p in me)} req/s, "
-          f"GET {TRIVIAL} {' / '.join(f'{p.requests_per_second:.0f}' for p in trivial)} req/s, errors {count}")
-    for error in first:
+    print(f"  brackets: GET /api/v1/me {_rates(me)} req/s, GET {TRIVIAL} {_rates(trivial)} req/s, "
+          f"errors {sum(len(phase.errors) for phase in brackets)}")
+    for error in _first_errors(brackets):
         print(f"    error: {error}")
     print(f"  database: {len(verdicts)} rushes; " + "; ".join(sorted(set(verdicts))))
 
@@ -280,11 +271,11 @@ def profile(kind: str, args: argparse.Namespace) -> None:
     from page_profile import profile_page
 
     with tempfile.TemporaryDirectory() as workdir:
-        database_url = fresh_database(kind, Path(workdir), PG_NAME)
+        database_url = common.fresh_database(kind, Path(workdir), PG_NAME)
         site = seed_site(database_url, 0, args.seats, 0)
         path = TRIVIAL if args.profile == "healthz" else site.pages[args.profile]
         # The test client speaks plain http: a secure cookie would not come back.
-        app = production_app(database_url, {"SESSION_COOKIE_SECURE": False, "REMEMBER_COOKIE_SECURE": False})
+        app = common.production_app(database_url, {"SESSION_COOKIE_SECURE": False, "REMEMBER_COOKIE_SECURE": False})
         print(f"\n[{kind}] profile")
         print(profile_page(app, path, args.profile_requests))
         with app.app_context():
