@@ -64,6 +64,7 @@ RUSH_DAYS_AHEAD = 400
 class Site:
     pages: dict[str, str]  # page name -> path
     card_session_id: int  # the lead article's booking card
+    lead_views: int  # the lead article's reading count (阅读) once seeded
     rush_session_ids: list[int]
     tokens: list[str]
 
@@ -97,7 +98,7 @@ def seed_site(database_url: str, rushes: int, seats: int, students: int) -> Site
         tokens = students_with_tokens(students) if rushes else []
         db.engine.dispose()
     pages = {"article": f"/articles/{LEAD_ARTICLE_SLUG}", "home": "/", "course": f"/courses/{XHS_SLUG}"}
-    return Site(pages, cards[0], session_ids, tokens)
+    return Site(pages, cards[0], lead.article.view_count, session_ids, tokens)
 
 
 def _page_calls(path: str, count: int) -> list[common.Call]:
@@ -178,6 +179,7 @@ def run(kind: str, args: argparse.Namespace) -> None:
         port = common.free_port()
         readers = [Client(port, keeps_cookies=True) for _ in range(args.readers)]
         with common.gunicorn(database_url, port, args.workers) as server_pid:
+            _check_card(port, site)
             for path in site.pages.values():  # warm-up; each reader gets its reader cookie here
                 run_phase("warm-up", readers, _page_calls(path, 2 * len(readers)), ok_statuses=(200,))
             alone, trivial = _pages_alone(readers, site.pages, args.rounds, args.requests, args.trivial_requests,
@@ -187,10 +189,30 @@ def run(kind: str, args: argparse.Namespace) -> None:
                 students = [Client(port) for _ in range(args.rush_clients)]
                 baseline_phase(students, site.tokens[: 2 * len(students)])  # warm-up
                 during, brackets = _pages_during_rush(readers, students, site, args.rounds, args.trivial_requests)
+        print(f"  the lead article's reading count went up by {_lead_views(database_url) - site.lead_views} "
+              f"({len(readers)} readers: each counted once, on its first visit with the reader cookie)")
         if args.with_rush:
             verdicts = [check_rush_database(database_url, session_id, args.seats, args.students)
                         for session_id in site.rush_session_ids]
             _print_during_rush(args, during, brackets, verdicts)
+
+
+def _check_card(port: int, site: Site) -> None:
+    """The page under load is the real one: the lead article shows its booking card."""
+    status, body = Client(port).send(_page_calls(site.pages["article"], 1)[0])
+    if status != 200 or f"/book/{site.card_session_id}".encode() not in body:
+        raise RuntimeError(f"the lead article answered {status} without its booking card")
+
+
+def _lead_views(database_url: str) -> int:
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(database_url)
+    with engine.connect() as connection:
+        views = connection.execute(text("SELECT view_count FROM articles WHERE slug = :slug"),
+                                   {"slug": LEAD_ARTICLE_SLUG}).scalar_one()
+    engine.dispose()
+    return views
 
 
 def _first_errors(phases: list[Phase]) -> list[str]:
@@ -293,7 +315,7 @@ def main() -> None:
                         help="requests of each trivial phase (GET /healthz: about 2 s, like a page phase)")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--workers", type=int, default=4, help="gunicorn sync workers")
-    parser.add_argument("--with-rush", action=argparse.BooleanOptionalAction, default=True,
+    parser.add_argument("--with-rush", "--rush", action=argparse.BooleanOptionalAction, default=True,
                         help="also the pages during a booking rush (--no-rush: pages alone)")
     parser.add_argument("--students", type=int, default=1000)
     parser.add_argument("--seats", type=int, default=60)
