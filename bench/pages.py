@@ -92,13 +92,14 @@ def seed_site(database_url: str, rushes: int, seats: int, students: int) -> Site
         cards = rendering.booking_card_ids(lead.article.body) if lead else []
         if len(cards) != 1:
             raise RuntimeError(f"the lead article {LEAD_ARTICLE_SLUG} should have one booking card, has {cards}")
+        lead_views = lead.article.view_count
         # The rush books another course than the article's card (the 抖音 camp), so the card's seats stay put.
         douyin = catalog.published_course_by_slug(DOUYIN_SLUG)
         session_ids = rush_sessions(douyin.id, seats, rushes, days_ahead=RUSH_DAYS_AHEAD) if rushes else []
         tokens = students_with_tokens(students) if rushes else []
         db.engine.dispose()
     pages = {"article": f"/articles/{LEAD_ARTICLE_SLUG}", "home": "/", "course": f"/courses/{XHS_SLUG}"}
-    return Site(pages, cards[0], lead.article.view_count, session_ids, tokens)
+    return Site(pages, cards[0], lead_views, session_ids, tokens)
 
 
 def _page_calls(path: str, count: int) -> list[common.Call]:
