@@ -6,8 +6,9 @@ with their booking cards), then, against the same server in the same run:
 
   Pages alone. Anonymous readers (--readers client connections at once, each a phone that keeps the
   cookies the site sets: the article's `reader` cookie on the first visit, so its later visits are
-  counted views) load, one phase each, the lead article (the 小红书 analysis with the booking card
-  for 《快速玩转小红书成长特训营》), the home page and the course page; before and after every page
+  counted views; with --first-visits no cookies, every request a new phone's first visit) load, one
+  phase each, the lead article (the 小红书 analysis with the booking card for
+  《快速玩转小红书成长特训营》), the home page and the course page; before and after every page
   phase the same readers load the trivial endpoint GET /healthz (no database). Each page phase is
   compared with the mean of the two trivial phases around it (a machine that speeds up or slows
   down during the run moves both alike); --rounds rounds, medians. Per page: req/s, p50/p99
@@ -178,7 +179,7 @@ def run(kind: str, args: argparse.Namespace) -> None:
         database_url = common.fresh_database(kind, Path(workdir), PG_NAME)
         site = seed_site(database_url, rushes, args.seats, args.students)
         port = common.free_port()
-        readers = [Client(port, keeps_cookies=True) for _ in range(args.readers)]
+        readers = [Client(port, keeps_cookies=not args.first_visits) for _ in range(args.readers)]
         with common.gunicorn(database_url, port, args.workers) as server_pid:
             _check_card(port, site)
             for path in site.pages.values():  # warm-up; each reader gets its reader cookie here
@@ -190,8 +191,10 @@ def run(kind: str, args: argparse.Namespace) -> None:
                 students = [Client(port) for _ in range(args.rush_clients)]
                 baseline_phase(students, site.tokens[: 2 * len(students)])  # warm-up
                 during, brackets = _pages_during_rush(readers, students, site, args.rounds, args.trivial_requests)
+        expected = ("none expected: no reader sends the cookie back" if args.first_visits else
+                    f"{len(readers)} readers, each counted once, on its first visit with the reader cookie")
         print(f"  the lead article's reading count went up by {_lead_views(database_url) - site.lead_views} "
-              f"({len(readers)} readers: each counted once, on its first visit with the reader cookie)")
+              f"({expected})")
         if args.with_rush:
             verdicts = [check_rush_database(database_url, session_id, args.seats, args.students)
                         for session_id in site.rush_session_ids]
@@ -318,6 +321,9 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=4, help="gunicorn sync workers")
     parser.add_argument("--with-rush", "--rush", action=argparse.BooleanOptionalAction, default=True,
                         help="also the pages during a booking rush (--no-rush: pages alone)")
+    parser.add_argument("--first-visits", action="store_true",
+                        help="readers keep no cookies: every article request is a new phone's first visit "
+                             "(no view counted in the request; the page's beacon, not fetched here, would)")
     parser.add_argument("--students", type=int, default=1000)
     parser.add_argument("--seats", type=int, default=60)
     parser.add_argument("--rush-clients", type=int, default=50, help="student connections at once in a rush")
