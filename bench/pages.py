@@ -134,13 +134,13 @@ def _beside_rush(readers: list[Client], path: str, students: list[Client], sessi
     """The page, loaded by every reader over and over for as long as the rush runs."""
     rush_over = threading.Event()
     with ThreadPoolExecutor(max_workers=1) as background:
-        pages = background.submit(run_phase, f"GET {path}", readers, _page_calls(path, len(readers)),
-                                  ok_statuses=(200,), until=rush_over)
+        page_load = background.submit(run_phase, f"GET {path}", readers, _page_calls(path, len(readers)),
+                                      ok_statuses=(200,), until=rush_over)
         try:
             rush = rush_phase(students, session_id, tokens)
         finally:
             rush_over.set()
-        return pages.result(), rush
+        return page_load.result(), rush
 
 
 @dataclass
@@ -151,8 +151,10 @@ class RushRound:
 
 def _pages_during_rush(readers: list[Client], students: list[Client], site: Site, rounds: int,
                        trivial_requests: int) -> tuple[list[RushRound], list[Phase]]:
+    """Per round: the rush alone between GET /api/v1/me phases, then each page beside a rush of its
+    own between /healthz phases, then /api/v1/me again. Returns the rounds and the bracket phases."""
     sessions = iter(site.rush_session_ids)
-    results, me = [], []
+    results, brackets = [], []
     for _ in range(rounds):
         me_before = baseline_phase(students, site.tokens)
         rush_alone = rush_phase(students, next(sessions), site.tokens)
@@ -164,13 +166,12 @@ def _pages_during_rush(readers: list[Client], students: list[Client], site: Site
             trivial.append(_trivial(readers, trivial_requests))
             beside[name] = (page, _ratio(page, trivial[-2], trivial[-1]), rush)
         me_after = baseline_phase(students, site.tokens)
-        me += [me_before, me_between, me_after]
+        brackets += [me_before, me_between, me_after, *trivial]
         alone = rush_figures(rush_alone, (me_before.requests_per_second + me_between.requests_per_second) / 2)
         me_around_pages = (me_between.requests_per_second + me_after.requests_per_second) / 2
         results.append(RushRound(alone, {name: (page, ratio, rush_figures(rush, me_around_pages))
                                          for name, (page, ratio, rush) in beside.items()}))
-        me += trivial
-    return results, me
+    return results, brackets
 
 
 def run(kind: str, args: argparse.Namespace) -> None:
