@@ -21,195 +21,90 @@ waitlisted with positions 1..N-C, and one audit entry and one queued email per b
 from __future__ import annotations
 
 import argparse
-import http.client
 import json
 import os
 import statistics
-import subprocess
-import sys
 import tempfile
-import threading
-import time
-from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
-from dataclasses import dataclass, field
 from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
 
-from common import APP_SETTINGS, ROOT, fresh_database, production_env  # noqa: E402  (bench/common.py)
-
-
-@dataclass
-class Phase:
-    name: str
-    latencies: list[float] = field(default_factory=list)
-    statuses: dict[str, int] = field(default_factory=dict)
-    errors: list[str] = field(default_factory=list)
-    seconds: float = 0.0
-
-    cpu_ms_per_request: dict[str, float] = field(default_factory=dict)
-
-    @property
-    def requests_per_second(self) -> float:
-        return len(self.latencies) / self.seconds if self.seconds else 0.0
-
-    def percentile(self, p: float) -> float:
-        ordered = sorted(self.latencies)
-        return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))] * 1000 if ordered else 0.0
-
-
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
+from common import (  # noqa: E402  (bench/common.py)
+    Call,
+    Client,
+    Phase,
+    free_port,
+    fresh_database,
+    gunicorn,
+    median_cpu,
+    migrate,
+    production_app,
+    run_phase,
+)
 
 
 def _prepare(database_url: str, students: int, seats: int, rounds: int) -> tuple[list[int], list[str]]:
-    """Migrate, create one session per round and the students (one shared password hash: sign-up
-    is not what is measured), and return the session ids and one API token per student."""
-    env = production_env(database_url)
-    subprocess.run([sys.executable, "-m", "flask", "--app", "wsgi", "db", "upgrade"], cwd=ROOT, env=env,
-                   check=True, capture_output=True)
-    os.environ.update({k: env[k] for k in APP_SETTINGS})
-    from werkzeug.security import generate_password_hash
-
-    from app import create_app
-    from app.accounts.models import User
-    from app.api.auth import make_token
-    from app.catalog import service as catalog
-    from app.common.time import utcnow
-    from app.extensions import db
-
-    app = create_app("production", {"SQLALCHEMY_DATABASE_URI": database_url})
+    """Migrate, create one session per round and the students, and return the session ids and one
+    API token per student."""
+    migrate(database_url)
+    app = production_app(database_url)
     with app.app_context():
+        from app.catalog import service as catalog
+        from app.extensions import db
+
         course = catalog.create_course(title="快速玩转小红书成长特训营", duration_label="3天2夜", is_published=True)
-        session_ids = []
-        for week in range(rounds):
-            starts_at = utcnow() + timedelta(days=60 + 7 * week)
-            session_ids.append(catalog.create_session(
-                course.id, capacity=seats, starts_at=starts_at, ends_at=starts_at + timedelta(days=2, hours=9),
-                city="杭州", venue="玺承集团杭州培训中心", price=Decimal("3980.00"), is_published=True,
-            ).id)
-        password_hash = generate_password_hash("bench-password")
-        users = [
-            User(email=f"rush{n:05d}@example.com", name="抢位学员", phone=f"138{n:08d}",
-                 password_hash=password_hash)
-            for n in range(students)
-        ]
-        db.session.add_all(users)
-        db.session.commit()
-        tokens = [make_token(user) for user in users]
+        session_ids = rush_sessions(course.id, seats, rounds, days_ahead=60)
+        tokens = students_with_tokens(students)
         db.engine.dispose()
     return session_ids, tokens
 
 
-@contextmanager
-def _gunicorn(database_url: str, port: int, workers: int):
-    command = [sys.executable, "-m", "gunicorn", "--workers", str(workers), "--bind", f"127.0.0.1:{port}",
-               "--backlog", "2048", "--log-level", "warning", "wsgi:app"]
-    server = subprocess.Popen(command, cwd=ROOT, env=production_env(database_url))
-    try:
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                connection = http.client.HTTPConnection("127.0.0.1", port, timeout=1)
-                connection.request("GET", "/api/v1/openapi.json")
-                if connection.getresponse().status == 200:
-                    break
-            except OSError:
-                time.sleep(0.2)
-        else:
-            raise RuntimeError("gunicorn did not start")
-        yield server.pid
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
+def rush_sessions(course_id: int, seats: int, count: int, days_ahead: int) -> list[int]:
+    """`count` published sessions of `seats` seats, a week apart (one rush each); in an app context."""
+    from app.catalog import service as catalog
+    from app.common.time import utcnow
+
+    session_ids = []
+    for week in range(count):
+        starts_at = utcnow() + timedelta(days=days_ahead + 7 * week)
+        session_ids.append(catalog.create_session(
+            course_id, capacity=seats, starts_at=starts_at, ends_at=starts_at + timedelta(days=2, hours=9),
+            city="杭州", venue="玺承集团杭州培训中心", price=Decimal("3980.00"), is_published=True,
+        ).id)
+    return session_ids
 
 
-def _cpu_seconds(gunicorn_pid: int) -> dict[str, float]:
-    """CPU time (user + system) used so far by the gunicorn workers, the PostgreSQL server
-    processes and this load generator, from /proc (Linux; empty elsewhere)."""
-    tick = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
-    used = {"gunicorn": 0.0, "postgres": 0.0, "client": sum(os.times()[:2])}
-    try:
-        pids = [name for name in os.listdir("/proc") if name.isdigit()]
-    except OSError:
-        return {}
-    for pid in pids:
-        try:
-            with open(f"/proc/{pid}/stat") as stat_file:
-                fields = stat_file.read().rsplit(")", 1)[1].split()
-            with open(f"/proc/{pid}/cmdline", "rb") as cmdline_file:
-                command = cmdline_file.read()
-        except OSError:  # ended meanwhile
-            continue
-        parent, cpu = int(fields[1]), (int(fields[11]) + int(fields[12])) / tick
-        if parent == gunicorn_pid or int(pid) == gunicorn_pid:
-            used["gunicorn"] += cpu
-        elif command.startswith(b"postgres"):
-            used["postgres"] += cpu
-    return used
+def students_with_tokens(count: int) -> list[str]:
+    """`count` students (one shared password hash: sign-up is not what is measured; phones 137...,
+    apart from the demo accounts') and one API token each; in an app context."""
+    from werkzeug.security import generate_password_hash
+
+    from app.accounts.models import User
+    from app.api.auth import make_token
+    from app.extensions import db
+
+    password_hash = generate_password_hash("bench-password")
+    users = [
+        User(email=f"rush{n:05d}@example.com", name="抢位学员", phone=f"137{n:08d}", password_hash=password_hash)
+        for n in range(count)
+    ]
+    db.session.add_all(users)
+    db.session.commit()
+    return [make_token(user) for user in users]
 
 
-def _run_phase(name: str, port: int, method: str, path: str, tokens: list[str], concurrency: int,
-               gunicorn_pid: int | None = None) -> Phase:
-    """Every token makes one request; `concurrency` client threads, all released at once."""
-    phase = Phase(name)
-    lock = threading.Lock()
-    local = threading.local()
-    start_line = threading.Barrier(concurrency)
-
-    def connection() -> http.client.HTTPConnection:
-        if getattr(local, "connection", None) is None:
-            local.connection = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
-        return local.connection
-
-    def one_request(token: str) -> None:
-        began = time.perf_counter()
-        try:
-            conn = connection()
-            conn.request(method, path, body=b"" if method == "POST" else None,
-                         headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"})
-            response = conn.getresponse()
-            body = response.read()
-            status = str(response.status)
-            if response.status in (200, 201) and method == "POST":
-                status = json.loads(body)["status"]
-            elif response.status >= 400:
-                with lock:
-                    phase.errors.append(f"{response.status} {body[:200]!r}")
-        except (OSError, http.client.HTTPException) as error:
-            local.connection = None
-            status = "exception"
-            with lock:
-                phase.errors.append(repr(error))
-        elapsed = time.perf_counter() - began
-        with lock:
-            phase.latencies.append(elapsed)
-            phase.statuses[status] = phase.statuses.get(status, 0) + 1
-
-    def worker(share: list[str]) -> None:
-        start_line.wait()
-        for token in share:
-            one_request(token)
-
-    shares = [tokens[i::concurrency] for i in range(concurrency)]
-    cpu_before = _cpu_seconds(gunicorn_pid) if gunicorn_pid else {}
-    with ThreadPoolExecutor(max_workers=concurrency) as pool:
-        began = time.perf_counter()
-        list(pool.map(worker, shares))
-        phase.seconds = time.perf_counter() - began
-    if cpu_before:
-        cpu_after = _cpu_seconds(gunicorn_pid)
-        phase.cpu_ms_per_request = {kind: (cpu_after[kind] - cpu_before[kind]) * 1000 / len(tokens)
-                                    for kind in cpu_before}
-    return phase
+def api_calls(method: str, path: str, tokens: list[str]) -> list[Call]:
+    """One API call per student, each with their token."""
+    return [Call(method, path, {"Authorization": f"Bearer {token}", "Content-Type": "application/json"})
+            for token in tokens]
 
 
-def _check_database(database_url: str, session_id: int, seats: int, students: int) -> str:
+def booking_outcome(status: int, body: bytes) -> str:
+    """What a booking answer says: confirmed or waitlisted."""
+    return json.loads(body)["status"]
+
+
+def check_rush_database(database_url: str, session_id: int, seats: int, students: int) -> str:
     from sqlalchemy import create_engine, text
 
     engine = create_engine(database_url)
@@ -241,7 +136,7 @@ def _check_database(database_url: str, session_id: int, seats: int, students: in
             f"{emails} emails") if not problems else "; ".join(problems)
 
 
-def _round_figures(rush: Phase, baseline_rps: float) -> dict:
+def rush_figures(rush: Phase, baseline_rps: float) -> dict:
     return {
         "confirmed": rush.statuses.get("confirmed", 0),
         "waitlisted": rush.statuses.get("waitlisted", 0),
@@ -255,24 +150,33 @@ def _round_figures(rush: Phase, baseline_rps: float) -> dict:
     }
 
 
+def baseline_phase(clients: list[Client], tokens: list[str], server_pid: int | None = None) -> Phase:
+    """Every student calls the trivial authenticated endpoint once."""
+    return run_phase("GET /api/v1/me", clients, api_calls("GET", "/api/v1/me", tokens), server_pid)
+
+
+def rush_phase(clients: list[Client], session_id: int, tokens: list[str], server_pid: int | None = None) -> Phase:
+    """Every student books the session at once."""
+    return run_phase("book", clients, api_calls("POST", f"/api/v1/sessions/{session_id}/registrations", tokens),
+                     server_pid, outcome=booking_outcome)
+
+
 def run(kind: str, students: int, seats: int, workers: int, concurrency: int, rounds: int) -> dict:
     with tempfile.TemporaryDirectory() as workdir:
         database_url = fresh_database(kind, Path(workdir), "bench_booking_rush")
         session_ids, tokens = _prepare(database_url, students, seats, rounds)
-        port = _free_port()
+        port = free_port()
+        clients = [Client(port) for _ in range(concurrency)]
         baselines, rushes = [], []
-        with _gunicorn(database_url, port, workers) as server_pid:
-            _run_phase("warm-up", port, "GET", "/api/v1/me", tokens[: concurrency * 2], concurrency)
+        with gunicorn(database_url, port, workers) as server_pid:
+            run_phase("warm-up", clients, api_calls("GET", "/api/v1/me", tokens[: concurrency * 2]))
             for session_id in session_ids:
-                baselines.append(_run_phase("GET /api/v1/me", port, "GET", "/api/v1/me", tokens, concurrency,
-                                            server_pid))
-                rushes.append(_run_phase("book", port, "POST", f"/api/v1/sessions/{session_id}/registrations",
-                                         tokens, concurrency, server_pid))
-            baselines.append(_run_phase("GET /api/v1/me", port, "GET", "/api/v1/me", tokens, concurrency,
-                                        server_pid))
-        verdicts = [_check_database(database_url, session_id, seats, students) for session_id in session_ids]
+                baselines.append(baseline_phase(clients, tokens, server_pid))
+                rushes.append(rush_phase(clients, session_id, tokens, server_pid))
+            baselines.append(baseline_phase(clients, tokens, server_pid))
+        verdicts = [check_rush_database(database_url, session_id, seats, students) for session_id in session_ids]
     per_round = [
-        _round_figures(rush, (baselines[n].requests_per_second + baselines[n + 1].requests_per_second) / 2)
+        rush_figures(rush, (baselines[n].requests_per_second + baselines[n + 1].requests_per_second) / 2)
         for n, rush in enumerate(rushes)
     ]
     baseline_errors = sum(len(phase.errors) for phase in baselines)
@@ -281,7 +185,7 @@ def run(kind: str, students: int, seats: int, workers: int, concurrency: int, ro
         "rounds": per_round,
         "median": {key: statistics.median(r[key] for r in per_round) for key in per_round[0]},
         "baseline_rps": [phase.requests_per_second for phase in baselines],
-        "cpu_ms": {name: _median_cpu(phases) for name, phases in (("baseline", baselines), ("booking", rushes))},
+        "cpu_ms": {name: median_cpu(phases) for name, phases in (("baseline", baselines), ("booking", rushes))},
         "baseline_p50_ms": statistics.median(phase.percentile(50) for phase in baselines),
         "baseline_errors": baseline_errors,
         "database_check": "; ".join(sorted(set(verdicts))),
@@ -289,12 +193,7 @@ def run(kind: str, students: int, seats: int, workers: int, concurrency: int, ro
     }
 
 
-def _median_cpu(phases: list[Phase]) -> dict[str, float]:
-    kinds = phases[0].cpu_ms_per_request
-    return {kind: statistics.median(phase.cpu_ms_per_request[kind] for phase in phases) for kind in kinds}
-
-
-def _describe(figures: dict) -> str:
+def describe_rush(figures: dict) -> str:
     return (f"confirmed {figures['confirmed']:.0f}, waitlisted {figures['waitlisted']:.0f}, "
             f"errors {figures['errors']:.0f}; booking {figures['booking_rps']:.0f} req/s "
             f"(p50 {figures['booking_p50_ms']:.0f} ms, p99 {figures['booking_p99_ms']:.0f} ms, "
@@ -318,9 +217,9 @@ def main() -> None:
         r = run(kind, args.students, args.seats, args.workers, args.concurrency, args.rounds)
         print(f"\n[{r['database']}]")
         for n, figures in enumerate(r["rounds"], start=1):
-            print(f"  round {n}: {_describe(figures)}")
+            print(f"  round {n}: {describe_rush(figures)}")
         median = r["median"]
-        print(f"  median:  {_describe(median)}")
+        print(f"  median:  {describe_rush(median)}")
         print(f"  baseline: GET /api/v1/me, {' / '.join(f'{rps:.0f}' for rps in r['baseline_rps'])} req/s before, "
               f"between and after the rushes, p50 {r['baseline_p50_ms']:.1f} ms, errors {r['baseline_errors']}")
         print(f"  booking throughput / baseline = {median['ratio']:.2f}  (goal >= 0.50; rounds "
