@@ -20,8 +20,10 @@ with their booking cards), then, against the same server in the same run:
   card: POST /api/v1/sessions/<id>/registrations), bracketed by GET /api/v1/me; then each page
   again, loaded for as long as a rush on a fresh session runs beside it, bracketed by /healthz;
   then GET /api/v1/me again. Prints the page ratios during the rush (against /healthz measured
-  alone) and the rush's ratio against GET /api/v1/me (measured alone) for the rush alone and
-  beside each page; then checks every rush in the database (exactly --seats confirmed, the rest
+  alone) and the rush's ratio against GET /api/v1/me, measured alone and measured beside the same
+  page load (the students' trivial calls while the readers read: the figure that says whether
+  reading slows bookings more than it slows any request; the two cores are shared either way),
+  for the rush alone and beside each page; then checks every rush in the database (exactly --seats confirmed, the rest
   waitlisted 1..N, one audit entry and one email per booking) as bench/booking_rush.py does.
 
   --profile PAGE: instead of all this, N requests of one page in-process (Flask test client,
@@ -39,8 +41,10 @@ import os
 import statistics
 import tempfile
 import threading
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 import common  # noqa: E402  (bench/common.py)
@@ -129,24 +133,26 @@ def _pages_alone(readers: list[Client], pages: dict[str, str], rounds: int, requ
     return measured, trivial
 
 
-def _beside_rush(readers: list[Client], path: str, students: list[Client], session_id: int,
-                 tokens: list[str]) -> tuple[Phase, Phase]:
-    """The page, loaded by every reader over and over for as long as the rush runs."""
-    rush_over = threading.Event()
+def _beside(readers: list[Client], path: str, action: Callable[[], Phase]) -> tuple[Phase, Phase]:
+    """`action()` (a rush, or the students' trivial calls) while every reader loads the page over and
+    over: the page's phase and the action's."""
+    done = threading.Event()
     with ThreadPoolExecutor(max_workers=1) as background:
         page_load = background.submit(run_phase, f"GET {path}", readers, _page_calls(path, len(readers)),
-                                      ok_statuses=(200,), until=rush_over)
+                                      ok_statuses=(200,), until=done)
         try:
-            rush = rush_phase(students, session_id, tokens)
+            result = action()
         finally:
-            rush_over.set()
-        return page_load.result(), rush
+            done.set()
+        return page_load.result(), result
 
 
 @dataclass
 class RushRound:
     alone: dict  # rush_figures of the rush alone
-    beside: dict[str, tuple[Phase, float, dict]]  # page -> (page phase, its ratio, rush_figures of the rush)
+    # page -> (page phase, its ratio, rush_figures of the rush against GET /api/v1/me with no page
+    # load, rush_figures against GET /api/v1/me under the same page load)
+    beside: dict[str, tuple[Phase, float, dict, dict]]
 
 
 def _pages_during_rush(readers: list[Client], students: list[Client], site: Site, rounds: int,
@@ -162,15 +168,22 @@ def _pages_during_rush(readers: list[Client], students: list[Client], site: Site
         trivial = [_trivial(readers, trivial_requests)]
         beside = {}
         for name, path in site.pages.items():
-            page, rush = _beside_rush(readers, path, students, next(sessions), site.tokens)
+            # The rush beside the readers, bracketed by the students' trivial calls beside the same
+            # readers: whether reading slows bookings more than it slows any request.
+            _page, me_loaded_before = _beside(readers, path, partial(baseline_phase, students, site.tokens))
+            page, rush = _beside(readers, path, partial(rush_phase, students, next(sessions), site.tokens))
+            _page, me_loaded_after = _beside(readers, path, partial(baseline_phase, students, site.tokens))
             trivial.append(_trivial(readers, trivial_requests))
-            beside[name] = (page, _ratio(page, trivial[-2], trivial[-1]), rush)
+            loaded = (me_loaded_before.requests_per_second + me_loaded_after.requests_per_second) / 2
+            beside[name] = (page, _ratio(page, trivial[-2], trivial[-1]), rush, loaded)
+            brackets += [me_loaded_before, me_loaded_after]
         me_after = baseline_phase(students, site.tokens)
         brackets += [me_before, me_between, me_after, *trivial]
         alone = rush_figures(rush_alone, (me_before.requests_per_second + me_between.requests_per_second) / 2)
         me_around_pages = (me_between.requests_per_second + me_after.requests_per_second) / 2
-        results.append(RushRound(alone, {name: (page, ratio, rush_figures(rush, me_around_pages))
-                                         for name, (page, ratio, rush) in beside.items()}))
+        results.append(RushRound(alone, {
+            name: (page, ratio, rush_figures(rush, me_around_pages), rush_figures(rush, loaded))
+            for name, (page, ratio, rush, loaded) in beside.items()}))
     return results, brackets
 
 
@@ -283,6 +296,8 @@ def _print_during_rush(args: argparse.Namespace, during: list[RushRound], bracke
         pages = [r.beside[name][0] for r in during]
         print(_phases_line(f"{name} during the rush", pages, [r.beside[name][1] for r in during]))
         print(_rush_line("  the rush meanwhile", [r.beside[name][2] for r in during]))
+        print(_rush_line("  the rush, its baseline beside the readers",
+                         [r.beside[name][3] for r in during]))
         for error in _first_errors(pages):
             print(f"    error: {error}")
     me = [phase for phase in brackets if phase.name == "GET /api/v1/me"]
