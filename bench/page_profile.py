@@ -26,8 +26,9 @@ from common import ROOT  # noqa: E402  (bench/common.py)
 
 SQL = "SQL statements (driver and database)"
 JINJA = "Jinja templates"
-MARKDOWN = "Markdown and booking cards (cms/rendering.py)"
-COUNTING = "view counting (cms/counters.py, with its commit)"
+MARKDOWN = "Markdown and cards (cms/rendering.py, the views' card filling)"
+COUNTING = "view counting (cms/counters.py, count_buffer.py)"
+CACHE = "kept pages (common/page_cache.py: generation, cache get, ETag)"
 QUERIES = "page queries' Python around their SQL (ORM)"
 HOOKS = "before/after_request hooks (host check, security headers, CSRF ...)"
 OTHER = "other (routing, Flask/Werkzeug, view code, test client)"
@@ -36,11 +37,13 @@ OTHER = "other (routing, Flask/Werkzeug, view code, test client)"
 MODULE_PARTS = {
     "app.cms.rendering": MARKDOWN,
     "app.cms.counters": COUNTING,
+    "app.cms.count_buffer": COUNTING,
+    "app.common.page_cache": CACHE,
     "app.cms.queries": QUERIES,
     "app.catalog.service": QUERIES,
     "app.catalog.availability": QUERIES,
 }
-VIEW_PARTS = {("app.cms.views", "filled_body"): MARKDOWN, ("app.cms.views", "_render_card"): MARKDOWN}
+VIEW_PARTS = {("app.cms.views", "filled_cards"): MARKDOWN, ("app.catalog.cards", "fill_session_cards"): MARKDOWN}
 
 
 @dataclass
