@@ -17,4 +17,9 @@ if [ ! -x /usr/bin/chromium ]; then
   fi
 fi
 
+# The tests of the shared page cache and view-count buffer talk to a real Redis.
+if [ -z "${TEST_REDIS_URL:-}" ]; then
+  bash scripts/ensure-redis.sh
+fi
+
 python -m pytest "$@"
