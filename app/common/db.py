@@ -124,6 +124,11 @@ def _begin_sqlite_transaction(connection) -> None:
     if not connection.get_execution_options().get(_IMMEDIATE, False):
         connection.exec_driver_sql("BEGIN")
         return
+    _begin_immediate(connection)
+
+
+def _begin_immediate(connection) -> None:
+    """SQLite's write transaction, after this writer's turn in the queue (QueuedWriterConnection)."""
     dbapi_connection = connection.connection.dbapi_connection
     if isinstance(dbapi_connection, QueuedWriterConnection):
         dbapi_connection.take_write_turn()
@@ -167,15 +172,7 @@ def _upgrade_to_write(connection) -> None:
     lock. On the same connection rather than through a rollback, which would give the connection
     back to the pool and take one out again: a booking in a rush saves that much."""
     connection.exec_driver_sql("ROLLBACK")  # only reads happened (no unsaved changes: checked above)
-    dbapi_connection = connection.connection.dbapi_connection
-    if isinstance(dbapi_connection, QueuedWriterConnection):
-        dbapi_connection.take_write_turn()
-    try:
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
-    except BaseException:
-        if isinstance(dbapi_connection, QueuedWriterConnection):
-            dbapi_connection.give_back_turn()
-        raise
+    _begin_immediate(connection)
 
 
 P = ParamSpec("P")
