@@ -8,6 +8,7 @@ import pytest
 from app.accounts.models import User
 from app.booking import service as booking
 from app.booking.models import RegistrationStatus
+from app.catalog import service as catalog
 from app.cms import queries, service
 from app.cms.service import ArticleInput
 from app.common.time import utcnow
@@ -142,15 +143,15 @@ def test_related_are_at_most_four_newest_and_an_article_without_column_has_no_ne
     assert page.previous is None and page.next is None
 
 
-def test_booking_cards_are_published_sessions_with_their_course(cms):
+def test_booking_cards_show_published_sessions_with_their_course(cms):
     course = make_course("快速玩转小红书成长特训营", slug="xhs")
     shown = make_session(course, capacity=60)
     hidden = make_session(course, published=False)
     hidden_course = make_session(make_course("内部课程", published=False, slug="internal"))
-    cards = queries.booking_cards([shown, hidden, hidden_course, 99999])
+    cards = catalog.published_sessions([shown, hidden, hidden_course, 99999])
     assert list(cards) == [shown]
     assert cards[shown].course.title == "快速玩转小红书成长特训营"
-    assert queries.booking_cards([]) == {}
+    assert catalog.published_sessions([]) == {}
 
 
 def test_sitemap_lists_public_pages_only(cms):

@@ -12,12 +12,10 @@ from datetime import datetime
 
 from flask import get_template_attribute
 from markupsafe import Markup
-from sqlalchemy import select
-from sqlalchemy.orm import joinedload
 
-from app.catalog.models import CampSession, Course
+from app.catalog.models import CampSession
+from app.catalog.service import published_sessions
 from app.common import page_cache
-from app.extensions import db
 
 _SLOT = re.compile(r'<div class="session-card-slot" data-session-id="(\d+)" data-show-course="([01])"></div>')
 
@@ -41,11 +39,7 @@ def fill_session_cards(html: str, now: datetime, shown: list | None = None) -> M
 
 def _render_cards(slots: list[tuple[int, bool]], now: datetime) -> dict[tuple[int, bool], str]:
     """The cards of these (session id, show course) slots as they are now: one query."""
-    sessions = {camp.id: camp for camp in db.session.scalars(
-        select(CampSession).join(Course)
-        .where(CampSession.id.in_({session_id for session_id, _course in slots}), CampSession.is_published.is_(True),
-               Course.is_published.is_(True))
-        .options(joinedload(CampSession.course)))}
+    sessions = published_sessions(session_id for session_id, _course in slots)
     session_card = get_template_attribute("catalog/_macros.html", "session_card")
     return {(session_id, show_course): str(session_card(sessions[session_id], now, show_course=show_course))
             for session_id, show_course in slots if session_id in sessions}

@@ -141,18 +141,28 @@ def published_course_by_slug(slug: str) -> Course | None:
     return db.session.scalar(select(Course).where(Course.slug == slug, Course.is_published.is_(True)))
 
 
+def _visible_sessions():
+    """Sessions students may see (it and its course are published), ended ones included, with their course."""
+    return (select(CampSession).join(Course)
+            .where(CampSession.is_published.is_(True), Course.is_published.is_(True))
+            .options(joinedload(CampSession.course)))
+
+
 def published_session(session_id: int) -> CampSession:
-    """A session students may see (it and its course are published), ended ones included, so
-    that a registration's session can still be shown; drafts are not found."""
-    camp = db.session.scalar(
-        select(CampSession)
-        .join(Course)
-        .where(CampSession.id == session_id, CampSession.is_published.is_(True), Course.is_published.is_(True))
-        .options(joinedload(CampSession.course))
-    )
+    """A session students may see, ended ones included, so that a registration's session can
+    still be shown; drafts are not found."""
+    camp = db.session.scalar(_visible_sessions().where(CampSession.id == session_id))
     if camp is None:
         raise SessionNotFound()
     return camp
+
+
+def published_sessions(session_ids) -> dict[int, CampSession]:
+    """The sessions students may see among these ids, by id, in one query (the cards of a page)."""
+    ids = set(session_ids)
+    if not ids:
+        return {}
+    return {camp.id: camp for camp in db.session.scalars(_visible_sessions().where(CampSession.id.in_(ids)))}
 
 
 def upcoming_published_sessions(now: datetime | None = None, limit: int | None = None) -> list[CampSession]:

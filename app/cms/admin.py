@@ -23,7 +23,7 @@ from markupsafe import Markup
 from werkzeug.datastructures import FileStorage
 
 from app.accounts.permissions import admin_required
-from app.catalog.service import upcoming_published_sessions
+from app.catalog.service import published_sessions, upcoming_published_sessions
 from app.cms import admin_queries, editor, queries, rendering, service
 from app.cms.admin_display import diff_sections, status_label
 from app.cms.errors import ArticleChanged, BodyTooLong, ImageTooLarge, RevisionNotFound
@@ -230,7 +230,7 @@ def _preview(body: str) -> Markup:
         preview_error = get_template_attribute("cms/admin/_macros.html", "preview_error")
         return Markup(preview_error(BodyTooLong(limit, len(body)).message))
     html = rendering.render_markdown(body)
-    cards = queries.booking_cards(rendering.booking_card_ids(body))
+    cards = published_sessions(rendering.booking_card_ids(body))
     booking_card = get_template_attribute("cms/_booking_card.html", "booking_card")
     missing_card = get_template_attribute("cms/admin/_macros.html", "missing_card")
     now = utcnow()

@@ -12,7 +12,7 @@ from sqlalchemy import String, and_, cast, false, func, literal, or_, select
 from sqlalchemy.orm import joinedload, selectinload
 
 from app.booking.models import Registration
-from app.catalog.models import CampSession, Course
+from app.catalog.models import Course
 from app.cms.models import (
     PUBLIC_STATUSES,
     Article,
@@ -223,18 +223,6 @@ def _add_neighbours(page: ArticlePage, now: datetime) -> None:
     after = [other for other in in_column if _sort_key(other) > _sort_key(article)]
     page.previous = max(before, key=_sort_key) if before else None
     page.next = min(after, key=_sort_key) if after else None
-
-
-def booking_cards(session_ids: list[int]) -> dict[int, CampSession]:
-    """The sessions named by an article's booking cards that students may see, with their course."""
-    if not session_ids:
-        return {}
-    sessions = db.session.scalars(
-        select(CampSession).join(Course)
-        .where(CampSession.id.in_(session_ids), CampSession.is_published.is_(True), Course.is_published.is_(True))
-        .options(joinedload(CampSession.course))
-    )
-    return {camp.id: camp for camp in sessions}
 
 
 def media_file(filename: str) -> MediaFile | None:

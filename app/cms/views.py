@@ -21,6 +21,7 @@ from flask import (
 from flask_login import current_user
 from markupsafe import Markup
 
+from app.catalog.service import published_sessions
 from app.cms import queries, rendering, service
 from app.cms.feed import atom_feed
 from app.cms.models import Article
@@ -126,7 +127,7 @@ def filled_cards(html_text: str, article_id: int | None, now, shown: list | None
 def _render_cards(slots: list[tuple[int | None, int]], now) -> dict[tuple[int | None, int], str]:
     """The booking cards of these (article, session) slots as they are now; a session since
     unpublished or deleted has none (the card quietly disappears)."""
-    sessions = queries.booking_cards([session_id for _article_id, session_id in slots])
+    sessions = published_sessions(session_id for _article_id, session_id in slots)
     booking_card = get_template_attribute("cms/_booking_card.html", "booking_card")
     return {(article_id, session_id): str(booking_card(sessions[session_id], article_id=article_id, now=now))
             for article_id, session_id in slots if session_id in sessions}
