@@ -46,13 +46,13 @@ def test_only_published_and_due_scheduled_articles_are_public(cms):
     assert queries.article_page("draft", now) is None
     assert queries.article_page("archived", now) is None
     assert queries.article_page("scheduled", now) is None
-    assert queries.public_article_id("scheduled", now) is None
 
     # No job runs: once its time has come the scheduled article simply is public.
     later = now + timedelta(hours=3)
     assert _titles(queries.article_list(1, now=later).items) == ["定时文章", "已发布的文章"]
-    assert queries.article_page("scheduled", later).article.title == "定时文章"
-    assert queries.is_public_article(queries.public_article_id("scheduled", later), later)
+    scheduled = queries.article_page("scheduled", later).article
+    assert scheduled.title == "定时文章"
+    assert queries.is_public_article(scheduled.id, later) and not queries.is_public_article(scheduled.id, now)
     assert [e.article.title for e in queries.feed_articles(now=later)] == ["定时文章", "已发布的文章"]
 
 

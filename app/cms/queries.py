@@ -153,10 +153,6 @@ class ArticlePage:
     next: Article | None = None
 
 
-def public_article_id(slug: str, now: datetime | None = None) -> int | None:
-    return db.session.scalar(select(Article.id).where(Article.slug == slug, public_filter(now or utcnow())))
-
-
 def is_public_article(article_id: int, now: datetime | None = None) -> bool:
     found = db.session.scalar(select(Article.id).where(Article.id == article_id, public_filter(now or utcnow())))
     return found is not None

@@ -141,14 +141,14 @@ VIEW_BEACON_SLOT = Markup("<!--view-beacon-->")
 def article(slug: str):
     now = utcnow()
     slug = _slug(slug)
+    render = partial(_article_page, slug, now)
     shared = page_cache.is_shared_page_request()
     if shared:
         # Rendered once per content generation (an edit, a publication, an unpublication starts a
         # new one); a 404 is never kept, so a scheduled article appears when its time comes.
-        shell_key, (article_id, shell) = page_cache.shared_page(
-            f"article:{slug}:{rendering.RENDERER_VERSION}", partial(_shared_article_page, slug, now))
+        page_key, (article_id, page) = page_cache.shared_page(f"article:{slug}:{rendering.RENDERER_VERSION}", render)
     else:
-        article_id = queries.public_article_id(slug, now) or abort(404)
+        article_id, page = render()  # a logged-in reader's own page
     reader_id = _reader_id()
     new_cookie = None
     if reader_id is None:
@@ -163,32 +163,23 @@ def article(slug: str):
     else:
         view_beacon = Markup() if _is_crawler() else Markup(render_template(
             "cms/_view_beacon.html", src=url_for("cms.article_seen", article_id=article_id)))
+    cards_shown: list = []
+    html = filled_cards(page, article_id, now, cards_shown).replace(VIEW_BEACON_SLOT, view_beacon)
     if shared:
-        cards_shown: list = []
-        html = filled_cards(shell, article_id, now, cards_shown).replace(VIEW_BEACON_SLOT, view_beacon)
-        response = page_cache.shared_response(html, (shell_key, *cards_shown), private=new_cookie is not None)
+        response = page_cache.shared_response(html, (page_key, *cards_shown), private=new_cookie is not None)
     else:
-        response = make_response(filled_cards(_article_page(slug, now, view_beacon), article_id, now))
+        response = make_response(html)
     if new_cookie is not None:
         response.set_cookie(VISITOR_COOKIE, new_cookie, max_age=VISITOR_COOKIE_MAX_AGE, httponly=True,
                             samesite="Lax", secure=current_app.config.get("SESSION_COOKIE_SECURE", False))
     return response
 
 
-def _shared_article_page(slug: str, now) -> tuple[int, str]:
-    """The article's id and the page every anonymous reader gets, its beacon a slot."""
+def _article_page(slug: str, now) -> tuple[int, str]:
+    """The article's id and its page, booking cards and view beacon as slots (filled per request)."""
     page = queries.article_page(slug, now) or abort(404)
-    return page.article.id, _render_article(page, now, VIEW_BEACON_SLOT)
-
-
-def _article_page(slug: str, now, view_beacon: Markup) -> str:
-    """The article's page with its booking cards as slots (filled by the caller)."""
-    return _render_article(queries.article_page(slug, now) or abort(404), now, view_beacon)
-
-
-def _render_article(page: queries.ArticlePage, now, view_beacon: Markup) -> str:
-    return render_template("cms/article.html", page=page, article=page.article, body=Markup(page.body_html),
-                           now=now, view_beacon=view_beacon)
+    return page.article.id, render_template("cms/article.html", page=page, article=page.article,
+                                            body=Markup(page.body_html), now=now, view_beacon=VIEW_BEACON_SLOT)
 
 
 @bp.route("/articles/<int:article_id>/seen")
