@@ -7,9 +7,10 @@ Every public function is one transaction that
    SQLite where step 1 already serialises writers),
 3. changes seats with conditional UPDATEs (`seats_taken = seats_taken + 1 WHERE seats_taken <
    capacity`), so even a code path that forgot the lock could not overbook,
-4. queues its email in the same transaction (composed when sent: emails.py).
-A booking does all of that in the fewest statements the database allows (statements.py): one on
-PostgreSQL, three on SQLite. The database has the last word: a CHECK keeps seats_taken within
+4. queues its email and writes its audit entry in the same transaction (the email composed when
+   sent: emails.py).
+A booking, by a student or by staff, does all of that in the fewest statements the database allows
+(statements.py): one on PostgreSQL, four on SQLite. The database has the last word: a CHECK keeps seats_taken within
 capacity, a partial unique index allows one active registration per person and session, another
 keeps waitlist numbers unique.
 """
