@@ -6,6 +6,7 @@ from app.catalog.models import CampSession, Course
 from app.certificates.models import Certificate, CertificateStatus
 from app.cms.models import Article, ArticleColumn, ArticleRevision, ArticleStatus, ArticleViewMark, MediaFile, Tag
 from app.mail.models import OutboxMessage, OutboxStatus
+from app.payments.models import Payment, PaymentOrder, PaymentProvider, Refund
 from app.roster.models import Attendance
 
 __all__ = [
@@ -25,6 +26,10 @@ __all__ = [
     "LoginSession",
     "OutboxMessage",
     "OutboxStatus",
+    "Payment",
+    "PaymentOrder",
+    "PaymentProvider",
+    "Refund",
     "Registration",
     "RegistrationStatus",
     "Role",

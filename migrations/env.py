@@ -93,6 +93,14 @@ def run_migrations_online():
     connectable = get_engine()
 
     with connectable.connect() as connection:
+        sqlite = connection.dialect.name == 'sqlite'
+        if sqlite:
+            # SQLite's batch mode rebuilds a table (copy, drop the old one, rename). With foreign
+            # keys on, dropping the old table would run its ON DELETE actions: cascade away the
+            # registrations of every user, null every audit entry's subject. Off for the run (a
+            # pragma that only works outside a transaction, hence on the driver's connection),
+            # then checked and back on.
+            connection.connection.dbapi_connection.execute('PRAGMA foreign_keys = OFF')
         context.configure(
             connection=connection,
             target_metadata=get_metadata(),
@@ -101,6 +109,11 @@ def run_migrations_online():
 
         with context.begin_transaction():
             context.run_migrations()
+        if sqlite:
+            broken = connection.connection.dbapi_connection.execute('PRAGMA foreign_key_check').fetchall()
+            connection.connection.dbapi_connection.execute('PRAGMA foreign_keys = ON')
+            if broken:
+                raise RuntimeError(f'the migration left rows whose foreign keys point nowhere: {broken[:10]}')
 
 
 if context.is_offline_mode():

@@ -36,6 +36,9 @@ class User(UserMixin, db.Model):
     # Mainland mobile number, 11 digits. Accounts created by operators may lack one until booking.
     phone: Mapped[str | None] = mapped_column(String(11), unique=True)
     name: Mapped[str | None] = mapped_column(String(50))
+    # The person's openid with the organisation's WeChat official account (from WeChat's silent
+    # web authorisation, or the mini-program's login): WeChat Pay inside WeChat (JSAPI) needs it.
+    wechat_openid: Mapped[str | None] = mapped_column(String(64), unique=True)
     # The name as staff search for it (folded, in pinyin, its initials: app/accounts/search.py),
     # kept in step with `name` by the validator below, whoever writes the name.
     search_key: Mapped[str | None] = mapped_column(String(KEY_LENGTH))

@@ -3,8 +3,9 @@ from __future__ import annotations
 
 import enum
 from datetime import datetime
+from decimal import Decimal
 
-from sqlalchemy import CheckConstraint, Enum, ForeignKey, Index, String, func, text
+from sqlalchemy import CheckConstraint, Enum, ForeignKey, Index, Numeric, String, func, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.accounts.models import User
@@ -17,6 +18,12 @@ class RegistrationStatus(enum.StrEnum):
     CONFIRMED = "confirmed"
     WAITLISTED = "waitlisted"
     CANCELLED = "cancelled"
+    # A seat held while its person pays (a paid session's booking), until hold_expires_at.
+    PENDING_PAYMENT = "pending_payment"
+    # A seat freed for the head of the waitlist, held while they decide and pay, until hold_expires_at.
+    OFFERED = "offered"
+    # A hold or an offer that ran out unpaid: its seat went back (to the next person waiting).
+    EXPIRED = "expired"
 
     @property
     def label(self) -> str:
@@ -24,7 +31,18 @@ class RegistrationStatus(enum.StrEnum):
         from flask_babel import gettext as _
 
         return {RegistrationStatus.CONFIRMED: _("已确认"), RegistrationStatus.WAITLISTED: _("候补"),
-                RegistrationStatus.CANCELLED: _("已取消")}[self]
+                RegistrationStatus.CANCELLED: _("已取消"), RegistrationStatus.PENDING_PAYMENT: _("待支付"),
+                RegistrationStatus.OFFERED: _("候补名额待支付"), RegistrationStatus.EXPIRED: _("已过期")}[self]
+
+    @property
+    def holds_seat(self) -> bool:
+        """Counted in the session's seats_taken: confirmed, or held while its person pays."""
+        return self in SEAT_STATUSES
+
+    @property
+    def is_hold(self) -> bool:
+        """A seat held for a payment, which ends at hold_expires_at unless paid."""
+        return self in HOLD_STATUSES
 
 
 def waitlist_place_label(position: int) -> str:
@@ -44,8 +62,12 @@ def registration_state(status, session_id, waitlist_position=None) -> dict:
     return {"status": status, "session_id": session_id, "waitlist_position": waitlist_position}
 
 
-ACTIVE_STATUSES = (RegistrationStatus.CONFIRMED, RegistrationStatus.WAITLISTED)
-_ACTIVE_SQL = "status IN ('confirmed', 'waitlisted')"
+HOLD_STATUSES = (RegistrationStatus.PENDING_PAYMENT, RegistrationStatus.OFFERED)
+SEAT_STATUSES = (RegistrationStatus.CONFIRMED, *HOLD_STATUSES)
+# A person has at most one of these per session (their seat, their hold or their place in the queue).
+ACTIVE_STATUSES = (*SEAT_STATUSES, RegistrationStatus.WAITLISTED)
+_ACTIVE_SQL = "status IN ('confirmed', 'pending_payment', 'offered', 'waitlisted')"
+_HOLD_SQL = "status IN ('pending_payment', 'offered')"
 
 
 class Registration(db.Model):
@@ -69,6 +91,12 @@ class Registration(db.Model):
             "(status = 'waitlisted') = (waitlist_number IS NOT NULL)", name="waitlist_number_iff_waitlisted"
         ),
         Index("ix_registrations_session_status", "session_id", "status"),
+        # A hold always has its end; an ended one keeps it (when it ran out).
+        CheckConstraint(f"NOT ({_HOLD_SQL}) OR hold_expires_at IS NOT NULL", name="hold_has_end"),
+        # Money the database guards: never negative, never more refunded than paid.
+        CheckConstraint("amount_due IS NULL OR amount_due >= 0", name="amount_due_not_negative"),
+        CheckConstraint("amount_paid >= 0 AND amount_refunded >= 0 AND amount_refunded <= amount_paid",
+                        name="refunds_within_paid"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -90,6 +118,17 @@ class Registration(db.Model):
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, server_default=func.now(), index=True)
     confirmed_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     cancelled_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    # Paid sessions. The price when the seat was held or offered (a later price change does not
+    # change what this person owes); None for a free session's registration.
+    amount_due: Mapped[Decimal | None] = mapped_column(Numeric(10, 2))
+    # Held or offered until then (a pending_payment or offered registration); an expired one keeps it.
+    hold_expires_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    # The sums of this registration's payments and refunds (app/payments: its ledger rows, never
+    # edited, are the record; these move with them in the same transaction so the CHECK above
+    # can refuse a refund beyond what was paid).
+    amount_paid: Mapped[Decimal] = mapped_column(Numeric(10, 2), default=Decimal("0"), server_default="0")
+    amount_refunded: Mapped[Decimal] = mapped_column(Numeric(10, 2), default=Decimal("0"), server_default="0")
+    paid_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
 
     session: Mapped[CampSession] = relationship()
     user: Mapped[User] = relationship()
@@ -97,3 +136,10 @@ class Registration(db.Model):
     @property
     def is_active(self) -> bool:
         return self.status in ACTIVE_STATUSES
+
+    @property
+    def amount_outstanding(self) -> Decimal:
+        """What this person still has to pay for a held seat (0 when nothing is due)."""
+        if not self.status.is_hold or self.amount_due is None:
+            return Decimal("0")
+        return max(self.amount_due - self.amount_paid, Decimal("0"))

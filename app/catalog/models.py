@@ -46,7 +46,7 @@ FEW_SEATS = 10  # see CampSession.few_seats_left
 
 
 class CampSession(db.Model):
-    """One cohort of a course. `seats_taken` is the number of confirmed registrations.
+    """One cohort of a course. `seats_taken` is the number of seats confirmed or held for a payment.
 
     Only app/booking/service.py changes `seats_taken`, `waitlisted_count`, `waitlist_issued` and
     `capacity`; the check constraint makes the database itself refuse an overbooked session.
@@ -58,6 +58,8 @@ class CampSession(db.Model):
         CheckConstraint("seats_taken >= 0 AND seats_taken <= capacity", name="seats_within_capacity"),
         CheckConstraint("ends_at > starts_at", name="ends_after_start"),
         CheckConstraint("waitlisted_count >= 0", name="waitlisted_count_not_negative"),
+        CheckConstraint("price >= 0", name="price_not_negative"),
+        CheckConstraint("payment_hold_seconds IS NULL OR payment_hold_seconds > 0", name="hold_seconds_positive"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -86,8 +88,21 @@ class CampSession(db.Model):
     cancellation_deadline: Mapped[datetime | None] = mapped_column(UtcDateTime)
     is_published: Mapped[bool] = mapped_column(default=False, server_default=false(), index=True)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, server_default=func.now())
+    # Paid sessions (price > 0): how long a booking holds its seat while the student pays; None:
+    # the site's PAYMENT_HOLD_SECONDS.
+    payment_hold_seconds: Mapped[int | None]
+    # No hold or offer of this session runs past this moment unnoticed: it is at most the earliest
+    # end of the session's holds (None: no holds). A booking of the session at or after it first
+    # releases the lapsed holds (booking service), so a hold past its time never blocks a seat,
+    # whether or not a background worker has run. Kept by the booking service with seats_taken.
+    holds_lapse_at: Mapped[datetime | None] = mapped_column(UtcDateTime, index=True)
 
     course: Mapped[Course] = relationship(back_populates="sessions")
+
+    @property
+    def is_paid(self) -> bool:
+        """Booking holds the seat until it is paid (free sessions confirm at once)."""
+        return self.price > 0
 
     @property
     def seats_left(self) -> int:

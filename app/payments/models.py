@@ -1,0 +1,108 @@
+"""The money of paid seats: the orders we open with a provider, and the ledger of payments and
+refunds. Ledger rows are written once and never edited (a correction is a new row); the
+registration's amount_paid / amount_refunded move with them in the same transaction, so the
+database refuses a refund beyond what was paid (app/booking/models.py)."""
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+from decimal import Decimal
+
+from sqlalchemy import CheckConstraint, Enum, ForeignKey, Index, Numeric, String, UniqueConstraint, func
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.accounts.models import User
+from app.booking.models import Registration
+from app.common.time import UtcDateTime, utcnow
+from app.extensions import db
+
+
+class PaymentProvider(enum.StrEnum):
+    WECHAT = "wechat"
+    ALIPAY = "alipay"
+    BANK = "bank"  # 对公转账: staff record the transfer they received
+
+    @property
+    def label(self) -> str:
+        from flask_babel import gettext as _
+
+        return {PaymentProvider.WECHAT: _("微信支付"), PaymentProvider.ALIPAY: _("支付宝"),
+                PaymentProvider.BANK: _("对公转账")}[self]
+
+
+def _enum(kind, name: str) -> Enum:
+    return Enum(kind, native_enum=False, length=16, values_callable=lambda members: [m.value for m in members],
+                create_constraint=True, name=name)
+
+
+class PaymentOrder(db.Model):
+    """An order we opened with a provider for a registration's amount due (a WeChat prepay, an
+    Alipay trade, a bank transfer's reference code): what a notification's out_trade_no names."""
+
+    __tablename__ = "payment_orders"
+    __table_args__ = (CheckConstraint("amount > 0", name="amount_positive"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    registration_id: Mapped[int] = mapped_column(ForeignKey("registrations.id", ondelete="CASCADE"), index=True)
+    provider: Mapped[PaymentProvider] = mapped_column(_enum(PaymentProvider, "payment_order_provider"))
+    # How the student pays: jsapi, native, h5 (WeChat); page, wap (Alipay); transfer (bank).
+    channel: Mapped[str] = mapped_column(String(16))
+    # Ours, unique, what the provider (or the transfer's 附言) echoes back: at most 32 of [0-9A-Za-z].
+    out_trade_no: Mapped[str] = mapped_column(String(32), unique=True)
+    amount: Mapped[Decimal] = mapped_column(Numeric(10, 2))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, server_default=func.now())
+
+    registration: Mapped[Registration] = relationship()
+
+
+class Payment(db.Model):
+    """Money received for a registration: one row per successful provider transaction (a replayed
+    notification finds its row and changes nothing)."""
+
+    __tablename__ = "payments"
+    __table_args__ = (
+        # One successful payment per provider transaction: a replayed notification finds its row.
+        UniqueConstraint("provider", "transaction_id"),
+        CheckConstraint("amount > 0", name="amount_positive"),
+        Index("ix_payments_paid_at", "paid_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    registration_id: Mapped[int] = mapped_column(ForeignKey("registrations.id", ondelete="RESTRICT"), index=True)
+    order_id: Mapped[int | None] = mapped_column(ForeignKey("payment_orders.id", ondelete="RESTRICT"))
+    provider: Mapped[PaymentProvider] = mapped_column(_enum(PaymentProvider, "payment_provider"))
+    # The provider's transaction id (WeChat transaction_id, Alipay trade_no, the bank's reference).
+    transaction_id: Mapped[str] = mapped_column(String(64))
+    amount: Mapped[Decimal] = mapped_column(Numeric(10, 2))
+    paid_at: Mapped[datetime] = mapped_column(UtcDateTime)  # as the provider says
+    recorded_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, server_default=func.now())
+    recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))  # staff, for transfers
+    note: Mapped[str] = mapped_column(String(200), default="", server_default="")
+
+    registration: Mapped[Registration] = relationship()
+    order: Mapped[PaymentOrder | None] = relationship()
+    recorded_by: Mapped[User | None] = relationship()
+
+
+class Refund(db.Model):
+    """Money returned from one payment, through the provider it came by (or by staff's transfer)."""
+
+    __tablename__ = "refunds"
+    __table_args__ = (
+        CheckConstraint("amount > 0", name="amount_positive"),
+        Index("ix_refunds_refunded_at", "refunded_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    payment_id: Mapped[int] = mapped_column(ForeignKey("payments.id", ondelete="RESTRICT"), index=True)
+    registration_id: Mapped[int] = mapped_column(ForeignKey("registrations.id", ondelete="RESTRICT"), index=True)
+    # Ours, unique: a retried refund request to the provider is the same refund, never a second one.
+    out_refund_no: Mapped[str] = mapped_column(String(64), unique=True)
+    provider_refund_id: Mapped[str] = mapped_column(String(64), default="", server_default="")
+    amount: Mapped[Decimal] = mapped_column(Numeric(10, 2))
+    reason: Mapped[str] = mapped_column(String(200), default="", server_default="")
+    refunded_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, server_default=func.now())
+    recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+
+    payment: Mapped[Payment] = relationship()
+    registration: Mapped[Registration] = relationship()
