@@ -101,6 +101,12 @@ class Config:
     CMS_COUNT_BUFFER_LIMIT = env_int("CMS_COUNT_BUFFER_LIMIT", 100_000)
     # With REDIS_URL the count buffer is shared by all processes (none lost with a worker), under this key.
     CMS_COUNT_REDIS_KEY = os.environ.get("CMS_COUNT_REDIS_KEY", "cms:counts")
+    # Paid sessions. A booking holds its seat this long while the student pays (a session may set
+    # its own); a seat offered to the head of the waiting list is held this long for them; choosing
+    # a bank transfer (对公转账) holds the seat this long, for the transfer to arrive.
+    PAYMENT_HOLD_SECONDS = env_int("PAYMENT_HOLD_SECONDS", 15 * 60)
+    WAITLIST_OFFER_SECONDS = env_int("WAITLIST_OFFER_SECONDS", 24 * 3600)
+    BANK_TRANSFER_HOLD_SECONDS = env_int("BANK_TRANSFER_HOLD_SECONDS", 3 * 24 * 3600)
     # Requests larger than this are refused before reading (uploads and long article bodies fit).
     MAX_CONTENT_LENGTH = env_int("MAX_CONTENT_LENGTH", 16 * 1024 * 1024)
     # Largest text field of a posted form. Flask's default (500 kB) answers a bare 413 that loses what

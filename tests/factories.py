@@ -92,8 +92,9 @@ def make_course(title: str = "快速玩转小红书成长特训营", published: 
 
 
 def make_session(course_id: int | None = None, capacity: int = 10, published: bool = True,
-                 starts_in_days: int = 30, days: int = 3, price: str = "3980.00", **fields) -> int:
-    """A bookable session by default: published, registration open now, starting in a month."""
+                 starts_in_days: int = 30, days: int = 3, price: str = "0.00", **fields) -> int:
+    """A bookable session by default: published, registration open now, starting in a month, free
+    (booking confirms at once; a paid session's booking holds the seat: pass a price)."""
     if course_id is None:
         course_id = make_course()
     starts_at = fields.pop("starts_at", utcnow().replace(microsecond=0) + timedelta(days=starts_in_days))

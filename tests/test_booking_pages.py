@@ -37,7 +37,7 @@ def _fill_session(app, session_id: int, how_many: int) -> None:
 def test_catalogue_shows_published_courses_with_live_availability(app, client):
     with app.app_context():
         course_id = make_course("快速玩转小红书成长特训营", slug="xhs")
-        make_session(course_id, capacity=60)
+        make_session(course_id, capacity=60, price="3980.00")
         make_course("内部草稿课程", published=False, slug="draft")
     listing = client.get("/courses/").get_data(as_text=True)
     assert "快速玩转小红书成长特训营" in listing

@@ -563,14 +563,3 @@ def test_the_booking_answer_is_the_session_as_the_database_has_it(ctx, students,
             == [getattr(stored.session, name) for name in session_columns])
     assert (answer.session.course.title, answer.session.course.slug) == (TITLE, stored.session.course.slug)
     assert outcome.waitlist_position == (None if seats else 1)
-
-
-def test_the_postgresql_booking_statement_fits_psycopgs_parse_cache():
-    """psycopg caches its parsing of a statement only up to 4,096 bytes (app/booking/statements.py):
-    a longer booking statement would be parsed again on every booking of a rush. A condition added
-    this week had pushed it to 4,118 characters unnoticed."""
-    from sqlalchemy.dialects import postgresql
-
-    compiled = str(statements.postgresql_booking().compile(dialect=postgresql.dialect()))
-    # %(name)s placeholders here; psycopg's $1, $2 ... are shorter, so this errs on the safe side.
-    assert len(compiled.encode("utf-8")) <= 4096, len(compiled)

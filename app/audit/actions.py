@@ -26,6 +26,12 @@ class AuditAction(StrEnum):
     REGISTRATION_CANCEL = "registration.cancel", _l("取消报名")
     REGISTRATION_PROMOTE = "registration.promote", _l("候补转正")
     REGISTRATION_MOVE = "registration.move", _l("调整场次")
+    REGISTRATION_OFFER = "registration.offer", _l("候补名额保留")  # a freed seat held for the head of the queue
+    REGISTRATION_EXPIRE = "registration.expire", _l("名额过期释放")  # a hold or offer ran out unpaid
+    REGISTRATION_PAY = "registration.pay", _l("支付成功")  # a held seat paid: confirmed
+    PAYMENT_RECEIVE = "payment.receive", _l("收到付款")  # money in (the ledger's payment row)
+    PAYMENT_REFUND = "payment.refund", _l("退款")  # money back (the ledger's refund row)
+    PAYMENT_TRANSFER = "payment.transfer", _l("选择对公转账")  # the hold lengthened for a bank transfer
     ATTENDANCE_CHECK_IN = "attendance.check_in", _l("签到")
     ATTENDANCE_SET = "attendance.set", _l("修改出勤")
     CERTIFICATE_ISSUE = "certificate.issue", _l("颁发证书")

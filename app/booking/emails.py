@@ -25,6 +25,7 @@ from app.booking.tickets import format_ticket_code, ticket_qr_png, ticket_url
 from app.catalog.models import CampSession
 from app.common.sql import constant
 from app.common.time import utcnow
+from app.common.urls import absolute_url
 from app.extensions import db
 from app.mail.service import (
     Attachment,
@@ -50,6 +51,13 @@ _EMAILS = {
     "booking_promoted": _Email(_l("候补转正通知"), lambda title: _("候补成功：您已获得正式名额"), True),
     "booking_moved": _Email(_l("调整场次通知"), lambda title: _("报名场次已调整：%(title)s", title=title), True),
     "booking_cancelled": _Email(_l("取消报名通知"), lambda title: _("报名已取消：%(title)s", title=title), False),
+    # Paid sessions: a seat held for payment, a seat offered from the waiting list, a hold or offer
+    # that ran out unpaid.
+    "booking_held": _Email(_l("待支付通知"), lambda title: _("名额已为您保留，请尽快支付：%(title)s", title=title), False),
+    "booking_offered": _Email(_l("候补名额通知"), lambda title: _("候补到名额了，请在期限内支付：%(title)s", title=title),
+                              False),
+    "booking_expired": _Email(_l("名额过期通知"), lambda title: _("未在期限内支付，名额已释放：%(title)s", title=title),
+                              False),
 }
 
 
@@ -61,13 +69,17 @@ PROMOTED_BY_MOVE = "move"  # a confirmed person was moved to another session
 PROMOTED_BY_CAPACITY = "capacity"  # the session got more seats
 PROMOTED_BY_STAFF = "staff"  # a staff member confirmed this person by hand
 PROMOTION_REASONS = (PROMOTED_BY_CANCELLATION, PROMOTED_BY_MOVE, PROMOTED_BY_CAPACITY, PROMOTED_BY_STAFF)
+# A paid session's seat freed because a hold or an earlier offer ran out unpaid: offered to the next
+# in line (the offered email needs no reason; the audit entry says it).
+OFFERED_BY_EXPIRY = "expiry"
 
 
 # The email a new booking queues, by what it got. Every booking, on either database and by
 # whoever makes it, takes its template from here (the PostgreSQL statement through
 # booking_email_template, a CASE over this table).
 BOOKING_EMAILS = {RegistrationStatus.CONFIRMED: "booking_confirmed",
-                  RegistrationStatus.WAITLISTED: "booking_waitlisted"}
+                  RegistrationStatus.WAITLISTED: "booking_waitlisted",
+                  RegistrationStatus.PENDING_PAYMENT: "booking_held"}
 
 
 def booking_email_template(status):
@@ -134,6 +146,8 @@ def compose_registration_email(template: str, context: dict) -> ComposedEmail:
         email.subject(camp.course.title), template, attachments,
         name=registration.user.display_name,
         details=render_template("mail/_session_details.txt", camp=camp),
+        paid_session=camp.is_paid, amount_due=registration.amount_due, hold_expires_at=registration.hold_expires_at,
+        pay_url=absolute_url("booking.pay", registration_id=registration.id) if registration.amount_due else None,
         position=context.get("waitlist_position"), promotion_reason=context.get("promotion_reason"), **ticket,
     )
 

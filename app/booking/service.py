@@ -18,8 +18,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
+from flask import current_app
 from sqlalchemy import func, select, update
 from sqlalchemy.engine import Row
 from sqlalchemy.exc import IntegrityError
@@ -32,6 +33,7 @@ from app.audit.actions import AuditAction
 from app.audit.service import entry, insert_entry, record
 from app.booking import statements
 from app.booking.emails import (
+    OFFERED_BY_EXPIRY,
     PROMOTED_BY_CANCELLATION,
     PROMOTED_BY_CAPACITY,
     PROMOTED_BY_MOVE,
@@ -58,7 +60,13 @@ from app.booking.errors import (
     SessionNotFound,
     SessionNotPublished,
 )
-from app.booking.models import ACTIVE_STATUSES, Registration, RegistrationStatus, registration_state
+from app.booking.models import (
+    ACTIVE_STATUSES,
+    HOLD_STATUSES,
+    Registration,
+    RegistrationStatus,
+    registration_state,
+)
 from app.booking.tickets import new_ticket_code
 from app.catalog import service as catalog
 from app.catalog.availability import BookingRefusal, booking_refusal
@@ -197,9 +205,32 @@ def _take_seat(camp: CampSession, for_waiting_person: bool = False) -> Row | Non
     return _move_counts(camp, sessions.c.seats_taken < sessions.c.capacity, **changes)
 
 
-def _release_seat(camp: CampSession) -> None:
+def _release_seats(camp: CampSession, count: int = 1) -> None:
+    """Seats given back (cancelled, moved away, a hold run out). The CHECK seats_taken >= 0
+    refuses a count below zero: that would be a bug, not a state to hide."""
     sessions = CampSession.__table__
-    _move_counts(camp, sessions.c.seats_taken > 0, seats_taken=sessions.c.seats_taken - 1)
+    _move_counts(camp, seats_taken=sessions.c.seats_taken - count)
+
+
+def _recount_holds_lapse(camp: CampSession) -> None:
+    """holds_lapse_at: the earliest end of the session's holds and offers now (None: none)."""
+    sessions = CampSession.__table__
+    earliest = (select(func.min(Registration.hold_expires_at))
+                .where(Registration.session_id == camp.id, Registration.status.in_(HOLD_STATUSES))
+                .scalar_subquery())
+    db.session.connection().execute(update(sessions).where(sessions.c.id == camp.id).values(holds_lapse_at=earliest))
+    db.session.expire(camp, ["holds_lapse_at"])
+
+
+def _note_hold(camp: CampSession, ends_at: datetime) -> None:
+    """A new hold or offer of the session ends at `ends_at`: no hold may lapse unnoticed, so
+    holds_lapse_at moves back to it if it is earlier."""
+    sessions = CampSession.__table__
+    lapse = sessions.c.holds_lapse_at
+    db.session.connection().execute(
+        update(sessions).where(sessions.c.id == camp.id, (lapse.is_(None)) | (lapse > ends_at))
+        .values(holds_lapse_at=ends_at))
+    db.session.expire(camp, ["holds_lapse_at"])
 
 
 def _leave_waitlist(camp: CampSession) -> None:
@@ -215,18 +246,32 @@ def _confirm(registration: Registration, now: datetime) -> None:
     registration.confirmed_at = now
 
 
-# The audit note of an automatic promotion, by what freed the seat (emails.PROMOTION_REASONS).
+def _offer(camp: CampSession, registration: Registration, now: datetime, seconds: int | None = None) -> None:
+    """Hold a paid session's seat for a waiting person (status offered) for `seconds` (default
+    WAITLIST_OFFER_SECONDS), at the session's price now."""
+    ends_at = now + timedelta(seconds=seconds or current_app.config["WAITLIST_OFFER_SECONDS"])
+    registration.status = RegistrationStatus.OFFERED
+    registration.waitlist_number = None
+    registration.hold_expires_at = ends_at
+    registration.amount_due = camp.price
+    _note_hold(camp, ends_at)
+
+
+# The audit note of an automatic promotion or offer, by what freed the seat (emails.PROMOTION_REASONS).
 _PROMOTION_NOTES = {
-    PROMOTED_BY_CANCELLATION: "有学员取消报名，名额空出，按候补顺序自动转正",
-    PROMOTED_BY_MOVE: "有学员调整场次，名额空出，按候补顺序自动转正",
-    PROMOTED_BY_CAPACITY: "场次增加名额，按候补顺序自动转正",
+    PROMOTED_BY_CANCELLATION: "有学员取消报名，名额空出，按候补顺序",
+    PROMOTED_BY_MOVE: "有学员调整场次，名额空出，按候补顺序",
+    PROMOTED_BY_CAPACITY: "场次增加名额，按候补顺序",
+    OFFERED_BY_EXPIRY: "有名额逾期未支付，已释放，按候补顺序",
 }
 
 
 def _promote_waiting(camp: CampSession, now: datetime, reason: str) -> list[Registration]:
-    """Fill free seats from the head of the waitlist, in order of arrival. `reason`: what freed
-    them (a key of _PROMOTION_NOTES), said in the audit entry and in the promoted email."""
-    db.session.refresh(camp, ["capacity", "seats_taken"])
+    """Fill free seats from the head of the waitlist, in order of arrival: a free session's
+    waiting people are confirmed; a paid session's are offered the seat, held for them while they
+    pay (never skipped: the next in line is offered it only when an offer runs out). `reason`:
+    what freed them (a key of _PROMOTION_NOTES), said in the audit entry and in the email."""
+    db.session.refresh(camp, ["capacity", "seats_taken", "price"])
     free = camp.capacity - camp.seats_taken
     if free <= 0:
         return []
@@ -241,10 +286,17 @@ def _promote_waiting(camp: CampSession, now: datetime, reason: str) -> list[Regi
         if _take_seat(camp, for_waiting_person=True) is None:
             break
         before = _state(registration)
-        _confirm(registration, now)
-        _audit(AuditAction.REGISTRATION_PROMOTE, None, registration, before, note=_PROMOTION_NOTES[reason])
-        queue_registration_email("booking_promoted", registration.id, registration.user.email,
-                                 promotion_reason=reason)
+        if camp.is_paid:
+            _offer(camp, registration, now)
+            _audit(AuditAction.REGISTRATION_OFFER, None, registration, before,
+                   note=_PROMOTION_NOTES[reason] + "保留名额，待支付")
+            queue_registration_email("booking_offered", registration.id, registration.user.email)
+        else:
+            _confirm(registration, now)
+            _audit(AuditAction.REGISTRATION_PROMOTE, None, registration, before,
+                   note=_PROMOTION_NOTES[reason] + "自动转正")
+            queue_registration_email("booking_promoted", registration.id, registration.user.email,
+                                     promotion_reason=reason)
         promoted.append(registration)
     return promoted
 
@@ -253,7 +305,7 @@ def _leave(camp: CampSession, held_seat: bool, now: datetime, reason: str) -> li
     """A registration has left `camp` (cancelled or moved): its seat goes to the head of the
     waitlist (the promoted are returned), or the queue it was in is one shorter."""
     if held_seat:
-        _release_seat(camp)
+        _release_seats(camp)
         return _promote_waiting(camp, now, reason)
     _leave_waitlist(camp)
     return []
@@ -315,6 +367,7 @@ def _booking_values(user: User, session_id: int, source: str, now: datetime, act
     by_staff = actor is not None
     return {"session_id": session_id, "user_id": user.id, "to_address": user.email, "source": source[:40],
             "ticket_code": new_ticket_code(), "now": now, "by_staff": by_staff,
+            "hold_seconds": current_app.config["PAYMENT_HOLD_SECONDS"],
             "action": (AuditAction.REGISTRATION_ADD if by_staff else AuditAction.REGISTRATION_BOOK).value,
             "actor_id": actor.id if by_staff else user.id}
 
@@ -329,7 +382,44 @@ def _existing_or_refusal(user_id: int, session_id: int, now: datetime) -> Bookin
     if camp is None:
         raise SessionNotFound()
     _check_bookable(camp, now)
+    if camp.holds_lapse_at is not None and camp.holds_lapse_at <= now:
+        # A hold ran out and was not released yet (the statements book no session in that state):
+        # release it, its seat going down the waiting list as it should, then book.
+        release_lapsed_holds(session_id, now)
     return None
+
+
+@write_transaction
+def release_lapsed_holds(session_id: int, now: datetime | None = None) -> list[Registration]:
+    """End the session's holds and offers whose time ran out unpaid (expired, with their email and
+    audit entry) and give their seats down the waiting list (offers, in order); the ended
+    registrations. Run by the next booking of the session and by the worker
+    (`flask booking release-holds`), whichever comes first; a second run finds nothing."""
+    now = now or utcnow()
+    camp = catalog.lock_session(session_id)
+    lapsed = db.session.scalars(
+        select(Registration)
+        .where(Registration.session_id == camp.id, Registration.status.in_(HOLD_STATUSES),
+               Registration.hold_expires_at <= now)
+        .order_by(Registration.hold_expires_at, Registration.id)
+    ).all()
+    for registration in lapsed:
+        before = _state(registration)
+        registration.status = RegistrationStatus.EXPIRED
+        db.session.flush()
+        _audit(AuditAction.REGISTRATION_EXPIRE, None, registration, before, note="逾期未支付，名额释放")
+        queue_registration_email("booking_expired", registration.id, registration.user.email)
+    if lapsed:
+        _release_seats(camp, len(lapsed))
+        _promote_waiting(camp, now, OFFERED_BY_EXPIRY)
+    _recount_holds_lapse(camp)
+    return list(lapsed)
+
+
+def sessions_with_lapsed_holds(now: datetime | None = None) -> list[int]:
+    """The sessions with a hold or offer that may have run out (holds_lapse_at reached)."""
+    return list(db.session.scalars(
+        select(CampSession.id).where(CampSession.holds_lapse_at <= (now or utcnow())).order_by(CampSession.id)))
 
 
 def _write_booking(values: dict) -> BookingOutcome | None:
@@ -393,7 +483,8 @@ def _write_booking_sqlite(values: dict) -> tuple[dict, dict, dict] | None:
     if inserted is None:
         return None
     counted = connection.execute(
-        statements.sqlite_count_registration(), {"session_id": inserted.session_id, "status": inserted.status}
+        statements.sqlite_count_registration(),
+        {"session_id": inserted.session_id, "status": inserted.status, "hold_expires_at": inserted.hold_expires_at},
     ).one()._mapping
     status = RegistrationStatus(inserted.status)
     position = counted[statements.SESSION_PREFIX + "waitlisted_count"] if status is RegistrationStatus.WAITLISTED \
@@ -453,7 +544,7 @@ def cancel_registration(
     if not by_staff and not camp.can_student_cancel(now):
         raise CancellationClosed()
 
-    held_seat = registration.status is RegistrationStatus.CONFIRMED
+    held_seat = registration.status.holds_seat
     before = _state(registration)
     registration.status = RegistrationStatus.CANCELLED
     registration.waitlist_number = None

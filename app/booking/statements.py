@@ -5,7 +5,10 @@ they are SQL to read as a whole. Each is built once, with bound parameters: buil
 expressions anew for every booking cost more than running them, in the time the lock is held.
 
 Both databases decide the same way, from the session's row as locked: a seat if seats_taken <
-capacity, else waitlist number waitlist_issued + 1; then the counters move with the registration.
+capacity (confirmed for a free session; for a paid one held, pending_payment, until the hold's
+end), else waitlist number waitlist_issued + 1; then the counters move with the registration. A
+session with a lapsed hold not yet released (holds_lapse_at <= now) is not booked: the service
+releases the hold first, so the seat it blocked goes to whom it should (service.py).
 - PostgreSQL: one statement (`postgresql_booking`), a data-modifying WITH: lock the row
   (`FOR UPDATE`, which waits for a booking holding it and then reads its committed counts), insert
   the registration, move the counters, queue the email, write the audit entry. One round trip
@@ -24,7 +27,7 @@ from __future__ import annotations
 
 import functools
 
-from sqlalchemy import Boolean, Integer, String, bindparam, case, cast, insert, null, or_, select, true, update
+from sqlalchemy import Boolean, Integer, String, bindparam, case, cast, func, insert, null, or_, select, true, update
 
 from app.audit.models import AuditEntry
 from app.audit.service import entry
@@ -32,7 +35,7 @@ from app.booking.emails import booking_email_template, registration_email
 from app.booking.models import Registration, RegistrationStatus, registration_state
 from app.catalog.availability import bookable_clause
 from app.catalog.models import CampSession, Course
-from app.common.sql import constant, sql_value
+from app.common.sql import constant, plus_seconds, sql_value
 from app.common.time import UtcDateTime
 from app.mail.models import OutboxMessage
 
@@ -40,21 +43,23 @@ sessions, courses = CampSession.__table__, Course.__table__
 registrations, outbox, audit = Registration.__table__, OutboxMessage.__table__, AuditEntry.__table__
 
 CONFIRMED, WAITLISTED = RegistrationStatus.CONFIRMED.value, RegistrationStatus.WAITLISTED.value
+PENDING_PAYMENT = RegistrationStatus.PENDING_PAYMENT.value
 # The registration columns a booking inserts, in the order _new_registration selects them.
 _INSERTED = ["session_id", "user_id", "status", "waitlist_number", "ticket_code", "source", "created_at",
-             "confirmed_at", "cancelled_at"]
+             "confirmed_at", "cancelled_at", "amount_due", "hold_expires_at"]
 # What a booking returns of the registration, then of the session as counted after it, then of its
-# course: what the booking's answer shows (app/api/schemas.py). No more: every column costs
-# decoding, and psycopg caches the parsing of a statement only up to 4 kB of SQL.
+# course: what the booking's answer shows (app/api/schemas.py). No more: every column costs decoding.
+# (PostgreSQL's statement is about 4.8 kB since paid seats: past the 4 kB up to which psycopg
+# caches its conversion of a statement, which costs about 25 µs a booking; the server still
+# prepares it once per connection.)
 REGISTRATION_COLUMNS = ("id", "session_id", "status", "waitlist_number", "ticket_code", "created_at",
-                        "confirmed_at")
+                        "confirmed_at", "amount_due", "hold_expires_at")
 SESSION_COLUMNS = ("id", "label", "starts_at", "ends_at", "city", "venue", "address", "price",
                    "capacity", "seats_taken", "waitlisted_count", "registration_opens_at", "registration_closes_at",
                    "is_published")
 COURSE_COLUMNS = ("id", "slug", "title", "is_published")
 # The statements' row names the session's columns s_<name> and the course's c_<name> (the
-# registration's have no prefix): short, as PostgreSQL's statement should stay under psycopg's
-# 4 kB (tests/test_booking_service.py checks it; past it, each booking parses it again, ~25 µs).
+# registration's have no prefix): short, to keep the statement short.
 SESSION_PREFIX, COURSE_PREFIX = "s_", "c_"
 
 
@@ -65,42 +70,60 @@ def _now():
 def _session_to_book():
     """The row of session :session_id if it can be booked now (catalog's rule as SQL,
     app/catalog/availability.py, beside its Python form; staff, :by_staff, may book outside the
-    registration window), locked (PostgreSQL), with the decision: has_seat, and the waitlist
-    number and place in the queue the booking gets if it has none."""
+    registration window) and none of its holds has lapsed unreleased (holds_lapse_at: the booking
+    service releases them first, service.release_lapsed_holds), locked (PostgreSQL), with the
+    decision: the status the booking gets (a free seat: confirmed, or for a paid session
+    pending_payment, held until hold_until; no seat: waitlisted), and the waitlist number and place
+    in the queue it gets if it waits."""
+    has_seat = sessions.c.seats_taken < sessions.c.capacity
+    hold_seconds = func.coalesce(sessions.c.payment_hold_seconds, bindparam("hold_seconds", type_=Integer))
     return (
         select(sessions.c.id.label("session_id"),
-               (sessions.c.seats_taken < sessions.c.capacity).label("has_seat"),
+               case((has_seat & (sessions.c.price > constant(0)), constant(PENDING_PAYMENT)),
+                    (has_seat, constant(CONFIRMED)), else_=constant(WAITLISTED)).label("status"),
+               sessions.c.price,
+               plus_seconds(_now(), hold_seconds).label("hold_until"),
                (sessions.c.waitlist_issued + constant(1)).label("next_number"),
                # A waitlisted booking's place in the queue: the count after it, as the row is locked.
                (sessions.c.waitlisted_count + constant(1)).label("next_place"),
                _now().label("booked_at"))
         .where(sessions.c.id == bindparam("session_id"),
-               or_(bindparam("by_staff", type_=Boolean), bookable_clause(_now())))
+               or_(bindparam("by_staff", type_=Boolean), bookable_clause(_now())),
+               or_(sessions.c.holds_lapse_at.is_(None), sessions.c.holds_lapse_at > _now()))
         .with_for_update(of=sessions)  # not rendered on SQLite, where the transaction has the database
     )
 
 
 def _new_registration(target):
     """The new registration's values, as a SELECT from the decided row `target`."""
+    def when(status, value):
+        return case((target.c.status == constant(status), value), else_=null())
+
     return select(
         target.c.session_id,
         bindparam("user_id"),
-        case((target.c.has_seat, constant(CONFIRMED)), else_=constant(WAITLISTED)),
-        case((target.c.has_seat, null()), else_=target.c.next_number),
+        target.c.status,
+        when(WAITLISTED, target.c.next_number),
         bindparam("ticket_code"),
         bindparam("source"),
         target.c.booked_at,
-        case((target.c.has_seat, target.c.booked_at), else_=null()),
+        when(CONFIRMED, target.c.booked_at),
         null(),
+        when(PENDING_PAYMENT, target.c.price),
+        when(PENDING_PAYMENT, target.c.hold_until),
     )
 
 
-def _counted(status_column) -> dict:
-    """The session's counters after one more registration of this status (a column or parameter)."""
-    seat = cast(status_column == constant(CONFIRMED), Integer)  # true: 1, false: 0
-    waiting = cast(status_column == constant(WAITLISTED), Integer)
+def _counted(status, hold_expires_at) -> dict:
+    """The session's counters after one more registration of this status, held until
+    hold_expires_at if it is a hold (columns or parameters): a confirmed or held seat is taken; a
+    hold's end may be the session's earliest (holds_lapse_at)."""
+    seat = cast(status != constant(WAITLISTED), Integer)  # true: 1, false: 0
+    waiting = cast(status == constant(WAITLISTED), Integer)
+    lapse = sessions.c.holds_lapse_at
     return {"seats_taken": sessions.c.seats_taken + seat, "waitlist_issued": sessions.c.waitlist_issued + waiting,
-            "waitlisted_count": sessions.c.waitlisted_count + waiting}
+            "waitlisted_count": sessions.c.waitlisted_count + waiting,
+            "holds_lapse_at": case((or_(lapse.is_(None), lapse > hold_expires_at), hold_expires_at), else_=lapse)}
 
 
 @functools.cache
@@ -112,7 +135,7 @@ def postgresql_booking():
     the session cannot be booked now or does not exist; a unique violation when the person
     already has an active registration for it."""
     target = _session_to_book().cte("target")
-    reg = (insert(registrations).from_select(_INSERTED, _new_registration(target))
+    reg = (insert(registrations).from_select(_INSERTED, _new_registration(target), include_defaults=False)
            .returning(*(registrations.c[name] for name in REGISTRATION_COLUMNS)).cte("reg"))
     booked = reg.join(target, true())
     position = case((reg.c.status == constant(WAITLISTED), target.c.next_place))
@@ -131,7 +154,7 @@ def postgresql_booking():
         list(audit_entry), _row_select(audit, audit_entry).select_from(booked), include_defaults=False)
     return (update(sessions)
             .where(sessions.c.id == reg.c.session_id, courses.c.id == sessions.c.course_id)
-            .values(**_counted(reg.c.status))
+            .values(**_counted(reg.c.status, reg.c.hold_expires_at))
             .returning(*(reg.c[name] for name in REGISTRATION_COLUMNS),
                        *(sessions.c[name].label(SESSION_PREFIX + name) for name in SESSION_COLUMNS),
                        *(courses.c[name].label(COURSE_PREFIX + name) for name in COURSE_COLUMNS))
@@ -149,18 +172,19 @@ def sqlite_insert_registration():
     """The registration, a seat or the next waitlist number decided from the session's row; no row
     when the session cannot be booked now or does not exist."""
     target = _session_to_book().subquery("target")
-    return (insert(registrations).from_select(_INSERTED, _new_registration(target))
+    return (insert(registrations).from_select(_INSERTED, _new_registration(target), include_defaults=False)
             .returning(*(registrations.c[name] for name in REGISTRATION_COLUMNS)))
 
 
 @functools.cache
 def sqlite_count_registration():
-    """The session's counters moved for the registration just inserted (parameter :status); the
+    """The session's counters moved for the registration just inserted (parameters :status,
+    :hold_expires_at); the
     session's row as it is then, and its course's (SQLite's RETURNING names only the updated
     table, but takes subqueries)."""
     course = {name: select(courses.c[name]).where(courses.c.id == sessions.c.course_id).scalar_subquery()
               for name in COURSE_COLUMNS}
     return (update(sessions).where(sessions.c.id == bindparam("session_id"))
-            .values(**_counted(bindparam("status")))
+            .values(**_counted(bindparam("status"), bindparam("hold_expires_at", type_=UtcDateTime())))
             .returning(*(sessions.c[name].label(SESSION_PREFIX + name) for name in SESSION_COLUMNS),
                        *(course[name].label(COURSE_PREFIX + name) for name in COURSE_COLUMNS)))

@@ -77,3 +77,28 @@ def json_value(fields: dict[str, Any]) -> Any:
     if any(is_sql(value) for value in fields.values()):
         return json_object(**fields)
     return fields
+
+
+class plus_seconds(FunctionElement):  # noqa: N801 (a SQL function's name)
+    """A UTC timestamp (column or parameter) plus a whole number of seconds (column or parameter),
+    as a timestamp both databases store it: PostgreSQL adds an interval; SQLite, which keeps
+    timestamps as text ('YYYY-MM-DD HH:MM:SS.ffffff', app/common/time.py), shifts the seconds with
+    strftime and keeps the fraction, so the result compares and reads back like any other."""
+
+    inherit_cache = True
+
+    def __init__(self, timestamp, seconds) -> None:
+        super().__init__(timestamp, seconds)
+        self.type = timestamp.type
+
+
+@compiles(plus_seconds, "postgresql")
+def _plus_seconds_postgresql(element, compiler, **kw) -> str:
+    timestamp, seconds = (compiler.process(clause, **kw) for clause in element.clauses)
+    return f"({timestamp} + {seconds} * interval '1 second')"
+
+
+@compiles(plus_seconds)
+def _plus_seconds_sqlite(element, compiler, **kw) -> str:
+    timestamp, seconds = (compiler.process(clause, **kw) for clause in element.clauses)
+    return f"(strftime('%Y-%m-%d %H:%M:%S', {timestamp}, {seconds} || ' seconds') || substr({timestamp}, 20))"
