@@ -6,7 +6,7 @@ from app.catalog.models import CampSession, Course
 from app.certificates.models import Certificate, CertificateStatus
 from app.cms.models import Article, ArticleColumn, ArticleRevision, ArticleStatus, ArticleViewMark, MediaFile, Tag
 from app.mail.models import OutboxMessage, OutboxStatus
-from app.payments.models import Payment, PaymentOrder, PaymentProvider, Refund
+from app.payments.models import Payment, PaymentOrder, PaymentProvider, Refund, RefundRequest, RefundStatus
 from app.roster.models import Attendance
 
 __all__ = [
@@ -30,6 +30,8 @@ __all__ = [
     "PaymentOrder",
     "PaymentProvider",
     "Refund",
+    "RefundRequest",
+    "RefundStatus",
     "Registration",
     "RegistrationStatus",
     "Role",

@@ -56,6 +56,7 @@ _EMAILS = {
     "booking_held": _Email(_l("待支付通知"), lambda title: _("名额已为您保留，请尽快支付：%(title)s", title=title), False),
     "booking_offered": _Email(_l("候补名额通知"), lambda title: _("候补到名额了，请在期限内支付：%(title)s", title=title),
                               False),
+    "booking_paid": _Email(_l("支付成功通知"), lambda title: _("支付成功，报名已确认：%(title)s", title=title), True),
     "booking_expired": _Email(_l("名额过期通知"), lambda title: _("未在期限内支付，名额已释放：%(title)s", title=title),
                               False),
 }
@@ -147,7 +148,9 @@ def compose_registration_email(template: str, context: dict) -> ComposedEmail:
         name=registration.user.display_name,
         details=render_template("mail/_session_details.txt", camp=camp),
         paid_session=camp.is_paid, amount_due=registration.amount_due, hold_expires_at=registration.hold_expires_at,
-        pay_url=absolute_url("booking.pay", registration_id=registration.id) if registration.amount_due else None,
+        pay_url=absolute_url("payments.pay", registration_id=registration.id) if registration.amount_due else None,
+        amount_paid=registration.amount_paid, paid_at=registration.paid_at,
+        receipt_url=absolute_url("payments.receipt", registration_id=registration.id) if registration.paid_at else None,
         position=context.get("waitlist_position"), promotion_reason=context.get("promotion_reason"), **ticket,
     )
 

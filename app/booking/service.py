@@ -19,7 +19,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from decimal import Decimal
 
+from blinker import Namespace
 from flask import current_app
 from sqlalchemy import func, select, update
 from sqlalchemy.engine import Row
@@ -76,6 +78,11 @@ from app.common.errors import DomainError
 from app.common.page_cache import seats_changed
 from app.common.time import utcnow
 from app.extensions import db
+
+
+# A cancelled registration had been paid for (sent inside the cancellation's transaction, under the
+# session's lock): the payments service decides the refund its course's policy gives.
+paid_registration_cancelled = Namespace().signal("paid-registration-cancelled")
 
 
 @dataclass
@@ -551,6 +558,10 @@ def cancel_registration(
     registration.cancelled_at = now
     db.session.flush()
     _audit(AuditAction.REGISTRATION_CANCEL, actor, registration, before)
+    if registration.amount_paid > registration.amount_refunded:
+        # Money was paid for it: what the refund policy gives back is decided in this transaction.
+        if not paid_registration_cancelled.send(registration, now=now):
+            raise RuntimeError("no receiver for paid_registration_cancelled: app.payments.service is not imported")
     promoted = _leave(camp, held_seat, now, PROMOTED_BY_CANCELLATION)
     queue_registration_email("booking_cancelled", registration.id, registration.user.email)
     return CancellationOutcome(registration, promoted)
@@ -702,3 +713,50 @@ def move_registration(registration_id: int, target_session_id: int, actor: User,
     promoted = _leave(source, held_seat, now, PROMOTED_BY_MOVE)
     queue_registration_email("booking_moved", registration.id, registration.user.email)
     return MoveOutcome(registration, promoted)
+
+
+# --- paid seats -----------------------------------------------------------------------------
+# The payments service (app/payments/service.py) writes the money; these are the registration's
+# side of it, as steps of its transactions, with the session's row locked (lock_for_payment).
+
+def lock_for_payment(registration_id: int) -> tuple[Registration, CampSession]:
+    """The registration and its session, the session's row locked and the registration read
+    again under it: a payment, an expiry and a booking of the session happen one after another."""
+    registration = db.session.get(Registration, registration_id)
+    if registration is None:
+        raise RegistrationNotFound()
+    camp = catalog.lock_session(registration.session_id)
+    db.session.refresh(registration)
+    if registration.session_id != camp.id:  # moved while we waited for the lock
+        raise RegistrationChanged()
+    return registration, camp
+
+
+def confirm_paid_hold(registration: Registration, amount: Decimal, now: datetime) -> bool:
+    """A payment of `amount` has been added to this registration (the caller holds the lock,
+    lock_for_payment): its held or offered seat is confirmed if the payment is exactly what is due,
+    with the ticket email. False when it holds no seat to pay for (expired, cancelled, already
+    paid) or the amount is not what is due: the caller gives that payment back. A hold whose time
+    ran out but which was not released yet is still this person's seat (nobody else has it), so
+    its payment confirms it."""
+    if not registration.status.is_hold or amount != registration.amount_due:
+        return False
+    before = _state(registration)
+    _confirm(registration, now)
+    registration.paid_at = now
+    db.session.flush()
+    _audit(AuditAction.REGISTRATION_PAY, None, registration, before)
+    queue_registration_email("booking_paid", registration.id, registration.user.email)
+    return True
+
+
+def extend_hold(registration: Registration, camp: CampSession, seconds: int) -> bool:
+    """Hold the seat `seconds` from now at least (a bank transfer takes days); False when the
+    registration holds no seat for a payment. Never shortens a hold."""
+    if not registration.status.is_hold:
+        return False
+    until = utcnow() + timedelta(seconds=seconds)
+    if registration.hold_expires_at < until:
+        registration.hold_expires_at = until
+        db.session.flush()
+    return True

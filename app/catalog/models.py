@@ -13,6 +13,12 @@ from app.extensions import db
 
 class Course(db.Model):
     __tablename__ = "courses"
+    __table_args__ = (
+        CheckConstraint("refund_partial_percent BETWEEN 0 AND 100", name="refund_percent_range"),
+        CheckConstraint("refund_full_days IS NULL OR refund_full_days >= 0", name="refund_full_days_not_negative"),
+        CheckConstraint("refund_partial_days IS NULL OR refund_partial_days >= 0",
+                        name="refund_partial_days_not_negative"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     slug: Mapped[str] = mapped_column(String(80), unique=True)
@@ -27,6 +33,12 @@ class Course(db.Model):
     # (None: every day of the session).
     hours_of_study: Mapped[int] = mapped_column(default=24, server_default="24")
     min_attendance_days: Mapped[int | None]
+    # Refund policy of its paid sessions, when a student cancels (app/payments/policy.py): everything
+    # back until refund_full_days days before the start, refund_partial_percent % until
+    # refund_partial_days days before, nothing after. None: that tier does not exist.
+    refund_full_days: Mapped[int | None] = mapped_column(default=7, server_default="7")
+    refund_partial_days: Mapped[int | None] = mapped_column(default=3, server_default="3")
+    refund_partial_percent: Mapped[int] = mapped_column(default=50, server_default="50")
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, server_default=func.now())
 
     sessions: Mapped[list[CampSession]] = relationship(

@@ -84,6 +84,44 @@ class Payment(db.Model):
     recorded_by: Mapped[User | None] = relationship()
 
 
+class RefundStatus(enum.StrEnum):
+    PENDING = "pending"  # to be sent to the provider (the worker), or for a transfer, paid back by staff
+    DONE = "done"  # the provider accepted it, or staff recorded the transfer back: its Refund row exists
+    FAILED = "failed"  # the provider refused it for good (staff are told; they settle it by hand)
+
+
+class RefundRequest(db.Model):
+    """A refund decided (a cancellation under the refund policy, staff's decision, a payment that
+    came too late): queued in the transaction that decided it, like an email in the outbox, and
+    sent to the provider after the commit, so a provider that is down delays a refund but never
+    loses it. Its amount is counted in the registration's amount_refunded from the start, so two
+    decisions can never refund more than was paid. Done: a Refund row records the money back."""
+
+    __tablename__ = "refund_requests"
+    __table_args__ = (
+        CheckConstraint("amount > 0", name="amount_positive"),
+        Index("ix_refund_requests_status", "status", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    payment_id: Mapped[int] = mapped_column(ForeignKey("payments.id", ondelete="RESTRICT"), index=True)
+    registration_id: Mapped[int] = mapped_column(ForeignKey("registrations.id", ondelete="RESTRICT"), index=True)
+    # Ours, unique: a retried request to the provider is the same refund, never a second one.
+    out_refund_no: Mapped[str] = mapped_column(String(64), unique=True)
+    amount: Mapped[Decimal] = mapped_column(Numeric(10, 2))
+    reason: Mapped[str] = mapped_column(String(200), default="", server_default="")
+    status: Mapped[RefundStatus] = mapped_column(_enum(RefundStatus, "refund_status"), default=RefundStatus.PENDING,
+                                                 server_default=RefundStatus.PENDING.value)
+    attempts: Mapped[int] = mapped_column(default=0, server_default="0")
+    last_error: Mapped[str] = mapped_column(String(500), default="", server_default="")
+    requested_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, server_default=func.now())
+
+    payment: Mapped[Payment] = relationship()
+    registration: Mapped[Registration] = relationship()
+    request: Mapped[RefundRequest] = relationship()
+
+
 class Refund(db.Model):
     """Money returned from one payment, through the provider it came by (or by staff's transfer)."""
 
@@ -96,8 +134,8 @@ class Refund(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     payment_id: Mapped[int] = mapped_column(ForeignKey("payments.id", ondelete="RESTRICT"), index=True)
     registration_id: Mapped[int] = mapped_column(ForeignKey("registrations.id", ondelete="RESTRICT"), index=True)
-    # Ours, unique: a retried refund request to the provider is the same refund, never a second one.
-    out_refund_no: Mapped[str] = mapped_column(String(64), unique=True)
+    # The request it settles: one Refund per request.
+    request_id: Mapped[int] = mapped_column(ForeignKey("refund_requests.id", ondelete="RESTRICT"), unique=True)
     provider_refund_id: Mapped[str] = mapped_column(String(64), default="", server_default="")
     amount: Mapped[Decimal] = mapped_column(Numeric(10, 2))
     reason: Mapped[str] = mapped_column(String(200), default="", server_default="")

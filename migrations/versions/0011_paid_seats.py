@@ -6,9 +6,11 @@ out), the hold's end, the amount due (the price when held) and the sums paid and
 CHECKs that a hold has an end and that refunds never exceed what was paid. The partial unique
 index of active registrations now counts holds and offers as active. camp_sessions: a per-session
 hold length and holds_lapse_at (no hold runs past it unnoticed: the booking service releases lapsed
-holds before the next booking). users: the WeChat openid WeChat Pay needs inside WeChat.
+holds before the next booking). courses: the refund policy (full refund until N days before the
+start, a percentage until M days before, none after). users: the WeChat openid WeChat Pay needs inside WeChat.
 New tables: payment_orders (what we asked a provider to collect), payments and refunds (the
-ledger, written once, never edited).
+ledger, written once, never edited), refund_requests (refunds decided, queued for the provider
+like emails in the outbox).
 
 Revision ID: 0011
 Revises: 0010
@@ -75,11 +77,35 @@ def upgrade():
         batch_op.create_index('ix_payments_paid_at', ['paid_at'], unique=False)
         batch_op.create_index(batch_op.f('ix_payments_registration_id'), ['registration_id'], unique=False)
 
-    op.create_table('refunds',
+    op.create_table('refund_requests',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('payment_id', sa.Integer(), nullable=False),
     sa.Column('registration_id', sa.Integer(), nullable=False),
     sa.Column('out_refund_no', sa.String(length=64), nullable=False),
+    sa.Column('amount', sa.Numeric(precision=10, scale=2), nullable=False),
+    sa.Column('reason', sa.String(length=200), server_default='', nullable=False),
+    sa.Column('status', sa.Enum('pending', 'done', 'failed', name='refund_status', native_enum=False, create_constraint=True, length=16), server_default='pending', nullable=False),
+    sa.Column('attempts', sa.Integer(), server_default='0', nullable=False),
+    sa.Column('last_error', sa.String(length=500), server_default='', nullable=False),
+    sa.Column('requested_by_id', sa.Integer(), nullable=True),
+    sa.Column('created_at', sa.DateTime(timezone=True), server_default=sa.text('(CURRENT_TIMESTAMP)'), nullable=False),
+    sa.CheckConstraint('amount > 0', name=op.f('ck_refund_requests_amount_positive')),
+    sa.ForeignKeyConstraint(['payment_id'], ['payments.id'], name=op.f('fk_refund_requests_payment_id_payments'), ondelete='RESTRICT'),
+    sa.ForeignKeyConstraint(['registration_id'], ['registrations.id'], name=op.f('fk_refund_requests_registration_id_registrations'), ondelete='RESTRICT'),
+    sa.ForeignKeyConstraint(['requested_by_id'], ['users.id'], name=op.f('fk_refund_requests_requested_by_id_users'), ondelete='SET NULL'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_refund_requests')),
+    sa.UniqueConstraint('out_refund_no', name=op.f('uq_refund_requests_out_refund_no'))
+    )
+    with op.batch_alter_table('refund_requests', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_refund_requests_payment_id'), ['payment_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_refund_requests_registration_id'), ['registration_id'], unique=False)
+        batch_op.create_index('ix_refund_requests_status', ['status', 'created_at'], unique=False)
+
+    op.create_table('refunds',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('payment_id', sa.Integer(), nullable=False),
+    sa.Column('registration_id', sa.Integer(), nullable=False),
+    sa.Column('request_id', sa.Integer(), nullable=False),
     sa.Column('provider_refund_id', sa.String(length=64), server_default='', nullable=False),
     sa.Column('amount', sa.Numeric(precision=10, scale=2), nullable=False),
     sa.Column('reason', sa.String(length=200), server_default='', nullable=False),
@@ -89,13 +115,24 @@ def upgrade():
     sa.ForeignKeyConstraint(['payment_id'], ['payments.id'], name=op.f('fk_refunds_payment_id_payments'), ondelete='RESTRICT'),
     sa.ForeignKeyConstraint(['recorded_by_id'], ['users.id'], name=op.f('fk_refunds_recorded_by_id_users'), ondelete='SET NULL'),
     sa.ForeignKeyConstraint(['registration_id'], ['registrations.id'], name=op.f('fk_refunds_registration_id_registrations'), ondelete='RESTRICT'),
+    sa.ForeignKeyConstraint(['request_id'], ['refund_requests.id'], name=op.f('fk_refunds_request_id_refund_requests'), ondelete='RESTRICT'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_refunds')),
-    sa.UniqueConstraint('out_refund_no', name=op.f('uq_refunds_out_refund_no'))
+    sa.UniqueConstraint('request_id', name=op.f('uq_refunds_request_id'))
     )
     with op.batch_alter_table('refunds', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_refunds_payment_id'), ['payment_id'], unique=False)
         batch_op.create_index('ix_refunds_refunded_at', ['refunded_at'], unique=False)
         batch_op.create_index(batch_op.f('ix_refunds_registration_id'), ['registration_id'], unique=False)
+
+    with op.batch_alter_table('courses', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('refund_full_days', sa.Integer(), server_default='7', nullable=True))
+        batch_op.add_column(sa.Column('refund_partial_days', sa.Integer(), server_default='3', nullable=True))
+        batch_op.add_column(sa.Column('refund_partial_percent', sa.Integer(), server_default='50', nullable=False))
+        batch_op.create_check_constraint(op.f('ck_courses_refund_percent_range'), 'refund_partial_percent BETWEEN 0 AND 100')
+        batch_op.create_check_constraint(op.f('ck_courses_refund_full_days_not_negative'),
+                                         'refund_full_days IS NULL OR refund_full_days >= 0')
+        batch_op.create_check_constraint(op.f('ck_courses_refund_partial_days_not_negative'),
+                                         'refund_partial_days IS NULL OR refund_partial_days >= 0')
 
     with op.batch_alter_table('camp_sessions', schema=None) as batch_op:
         batch_op.add_column(sa.Column('payment_hold_seconds', sa.Integer(), nullable=True))
@@ -158,6 +195,14 @@ def downgrade():
         batch_op.drop_column('hold_expires_at')
         batch_op.drop_column('amount_due')
 
+    with op.batch_alter_table('courses', schema=None) as batch_op:
+        batch_op.drop_constraint(op.f('ck_courses_refund_partial_days_not_negative'), type_='check')
+        batch_op.drop_constraint(op.f('ck_courses_refund_full_days_not_negative'), type_='check')
+        batch_op.drop_constraint(op.f('ck_courses_refund_percent_range'), type_='check')
+        batch_op.drop_column('refund_partial_percent')
+        batch_op.drop_column('refund_partial_days')
+        batch_op.drop_column('refund_full_days')
+
     with op.batch_alter_table('camp_sessions', schema=None) as batch_op:
         batch_op.drop_constraint(op.f('ck_camp_sessions_hold_seconds_positive'), type_='check')
         batch_op.drop_constraint(op.f('ck_camp_sessions_price_not_negative'), type_='check')
@@ -171,6 +216,12 @@ def downgrade():
         batch_op.drop_index(batch_op.f('ix_refunds_payment_id'))
 
     op.drop_table('refunds')
+    with op.batch_alter_table('refund_requests', schema=None) as batch_op:
+        batch_op.drop_index('ix_refund_requests_status')
+        batch_op.drop_index(batch_op.f('ix_refund_requests_registration_id'))
+        batch_op.drop_index(batch_op.f('ix_refund_requests_payment_id'))
+
+    op.drop_table('refund_requests')
     with op.batch_alter_table('payments', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_payments_registration_id'))
         batch_op.drop_index('ix_payments_paid_at')

@@ -1,0 +1,170 @@
+"""The student's side of paying, through the providers: open an order, ask the provider for what
+the browser needs (a page to go to, a QR code, the parameters of WeChat's pay sheet), take the
+provider's word that it was paid (a verified notification, or a query when the student says they
+have paid), and the WeChat openid JSAPI needs.
+
+The money itself is written by service.py (record_payment); this module talks to providers and
+never holds a transaction open while it does: a provider that is slow or down delays only the
+student who is paying, and their seat stays held.
+"""
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from flask import current_app
+
+from app.accounts.models import User
+from app.booking.models import Registration
+from app.common.db import write_transaction
+from app.common.money import fen, from_fen
+from app.common.urls import absolute_url
+from app.extensions import db
+from app.payments import service
+from app.payments.errors import PaymentMethodUnavailable, PaymentServiceDown
+from app.payments.methods import PayMethod
+from app.payments.models import PaymentOrder, PaymentProvider
+from app.payments.providers import ForgedNotification, PaidNotice, PaymentRequest, ProviderError, alipay, wechat
+
+log = logging.getLogger(__name__)
+
+
+def wechat_provider() -> wechat.WechatPayProvider:
+    if not wechat.configured(current_app.config):
+        raise PaymentMethodUnavailable()
+    return wechat.WechatPayProvider(current_app.config)
+
+
+def alipay_provider() -> alipay.AlipayProvider:
+    if not alipay.configured(current_app.config):
+        raise PaymentMethodUnavailable()
+    return alipay.AlipayProvider(current_app.config)
+
+
+@dataclass
+class Checkout:
+    """What the browser does next: go to `redirect_url` (Alipay, WeChat H5), show `qr_url` as a QR
+    code (WeChat Native), call WeChat's pay sheet with `jsapi` (inside WeChat), or show the bank
+    transfer's details (`order`, whose number is the transfer's reference)."""
+
+    order: PaymentOrder
+    redirect_url: str | None = None
+    qr_url: str | None = None
+    jsapi: dict = field(default_factory=dict)
+
+
+def start(registration_id: int, user: User, method: PayMethod, client_ip: str | None = None) -> Checkout:
+    """Open an order for what `user` owes on their registration and ask the provider to collect it."""
+    provider = {PaymentProvider.WECHAT: wechat_provider, PaymentProvider.ALIPAY: alipay_provider}.get(method.provider)
+    client = provider() if provider else None  # unavailable methods fail before an order is opened
+    if method is PayMethod.WECHAT_JSAPI and not user.wechat_openid:
+        raise PaymentMethodUnavailable()
+    order = service.open_order(registration_id, user, method.provider, method.channel)
+    checkout = Checkout(order)
+    if client is None:  # a bank transfer: the page shows the account and the reference
+        return checkout
+    request = _payment_request(order, user, client_ip)
+    try:
+        if method is PayMethod.WECHAT_JSAPI:
+            checkout.jsapi = client.create_jsapi(request)
+        elif method is PayMethod.WECHAT_NATIVE:
+            checkout.qr_url = client.create_native(request)
+        elif method is PayMethod.WECHAT_H5:
+            checkout.redirect_url = client.create_h5(request)
+        elif method is PayMethod.ALIPAY_PAGE:
+            checkout.redirect_url = client.page_pay_url(request)
+        else:
+            checkout.redirect_url = client.wap_pay_url(request)
+    except ProviderError as error:
+        log.warning("%s could not open order %s: %s", method.provider.value, order.out_trade_no, error)
+        raise PaymentServiceDown() from error
+    return checkout
+
+
+def _payment_request(order: PaymentOrder, user: User, client_ip: str | None) -> PaymentRequest:
+    registration: Registration = db.session.get(Registration, order.registration_id)
+    camp = registration.session
+    description = f"{camp.course.title} {camp.label}".strip()
+    notify = "payments.wechat_notify" if order.provider is PaymentProvider.WECHAT else "payments.alipay_notify"
+    return PaymentRequest(
+        out_trade_no=order.out_trade_no, amount_fen=fen(order.amount), description=description[:100],
+        notify_url=absolute_url(notify), expires_at=registration.hold_expires_at,
+        payer_openid=user.wechat_openid, client_ip=client_ip,
+        return_url=absolute_url("payments.alipay_return"))
+
+
+# --- what the providers tell us -------------------------------------------------------------
+
+def _record(provider: PaymentProvider, notice: PaidNotice) -> service.PaymentOutcome | None:
+    try:
+        return service.record_payment(provider, notice.out_trade_no, notice.transaction_id,
+                                      from_fen(notice.amount_fen), notice.paid_at)
+    except service.PaymentNotFound:
+        # Signed by the provider, yet not an order of ours (another system on the same merchant
+        # account?): nothing to do here, and asking the provider to retry would not help.
+        log.error("%s notified payment %s of an unknown order %s", provider.value, notice.transaction_id,
+                  notice.out_trade_no)
+        return None
+
+
+def wechat_notification(headers: Mapping[str, str], body: bytes) -> bool:
+    """A WeChat Pay notification: False when it is forged (refused, logged); True otherwise."""
+    try:
+        notice = wechat_provider().parse_notification(headers, body)
+    except ForgedNotification as error:
+        log.warning("refused a WeChat Pay notification: %s", error)
+        return False
+    if notice is not None:
+        _record(PaymentProvider.WECHAT, notice)
+    return True
+
+
+def alipay_notification(form: Mapping[str, str]) -> bool:
+    """An Alipay notification: False when it is forged (refused, logged); True otherwise."""
+    try:
+        notice = alipay_provider().parse_notification(form)
+    except ForgedNotification as error:
+        log.warning("refused an Alipay notification: %s", error)
+        return False
+    if notice is not None:
+        _record(PaymentProvider.ALIPAY, notice)
+    return True
+
+
+def check_with_provider(registration: Registration) -> None:
+    """The student says they have paid: ask the provider about their open orders (a notification
+    may be late or lost) and record what was paid. Quietly does nothing if the provider is down."""
+    orders = db.session.scalars(
+        db.select(PaymentOrder).where(PaymentOrder.registration_id == registration.id,
+                                      PaymentOrder.provider != PaymentProvider.BANK)
+        .order_by(PaymentOrder.id.desc()).limit(3)).all()
+    for order in orders:
+        client = wechat_provider() if order.provider is PaymentProvider.WECHAT else alipay_provider()
+        try:
+            notice = client.query(order.out_trade_no)
+        except ProviderError as error:
+            log.info("could not ask %s about %s: %s", order.provider.value, order.out_trade_no, error)
+            continue
+        if notice is not None:
+            _record(order.provider, notice)
+
+
+# --- WeChat's openid --------------------------------------------------------------------------
+
+def wechat_authorize_url(state: str) -> str:
+    return wechat_provider().oauth_authorize_url(absolute_url("payments.wechat_callback"), state)
+
+
+@write_transaction
+def remember_openid(user: User, code: str) -> None:
+    """WeChat sent the reader back with a code: keep their openid on the account (JSAPI needs it)."""
+    try:
+        openid = wechat_provider().openid_from_code(code)
+    except ProviderError as error:
+        raise PaymentServiceDown() from error
+    if user.wechat_openid == openid:
+        return
+    # One account per openid: another account that had it (the same phone, a second sign-up) lets go.
+    db.session.execute(db.update(User).where(User.wechat_openid == openid).values(wechat_openid=None))
+    db.session.get(User, user.id).wechat_openid = openid
