@@ -69,7 +69,8 @@ def ensure_keys(directory: str | os.PathLike[str]) -> StandinKeys:
     a second call reads what the first wrote, so the app's settings stay valid across restarts)."""
     folder = Path(directory)
     folder.mkdir(parents=True, exist_ok=True)
-    for private_name, public_name in (("app_private_key", "app_public_key"), ("alipay_private_key", "alipay_public_key")):
+    for owner in ("app", "alipay"):
+        private_name, public_name = f"{owner}_private_key", f"{owner}_public_key"
         if not ((folder / _FILES[private_name]).exists() and (folder / _FILES[public_name]).exists()):
             _write_pair(folder, private_name, public_name)
     texts = {name: (folder / file).read_text() for name, file in _FILES.items()}

@@ -27,6 +27,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 from alipay import AliPay
@@ -49,6 +50,7 @@ DEFAULT_GATEWAY = "https://openapi.alipay.com/gateway.do"
 DEFAULT_TIMEOUT_SECONDS = 10.0
 ALIPAY_ZONE = ZoneInfo("Asia/Shanghai")
 ALIPAY_TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
+REQUIRED_SETTINGS = ("ALIPAY_APPID", "ALIPAY_PRIVATE_KEY", "ALIPAY_PUBLIC_KEY")
 SUCCESS_CODE = "10000"
 # The trade statuses that mean the money is ours (TRADE_FINISHED: paid, and no longer refundable).
 PAID_STATUSES = frozenset({"TRADE_SUCCESS", "TRADE_FINISHED"})
@@ -74,7 +76,7 @@ class AlipayRefused(ProviderError):
 
 def configured(config: Mapping[str, Any]) -> bool:
     """Whether the configuration names an app and both keys (Alipay is offered only then)."""
-    return all(str(config.get(name) or "").strip() for name in ("ALIPAY_APPID", "ALIPAY_PRIVATE_KEY", "ALIPAY_PUBLIC_KEY"))
+    return all(str(config.get(name) or "").strip() for name in REQUIRED_SETTINGS)
 
 
 def fen_to_yuan(amount_fen: int) -> str:
@@ -117,7 +119,8 @@ def _read_rsa_key(value: str, setting: str) -> RSA.RsaKey:
     """A key given as PEM text, a PEM file's path, or bare base64 (DER, PKCS#1 or PKCS#8)."""
     text = str(value).strip()
     if "-----BEGIN" not in text and _is_file(text):
-        text = open(text, encoding="ascii").read()
+        with open(text, encoding="ascii") as pem_file:
+            text = pem_file.read()
     try:
         if "-----BEGIN" in text:
             # A PEM put on one line of an .env file keeps its line breaks as literal "\n".
@@ -178,9 +181,15 @@ class AlipayProvider:
         """Where to send a phone's browser to pay (alipay.trade.wap.pay). Alipay's WAP cashier has a
         way out (quit_url) that comes back unsigned; it defaults to request.return_url."""
         leave_to = quit_url or request.return_url
-        return self._pay_url("alipay.trade.wap.pay", "QUICK_WAP_PAY", request, {"quit_url": leave_to} if leave_to else {})
+        extra = {"quit_url": leave_to} if leave_to else {}
+        return self._pay_url("alipay.trade.wap.pay", "QUICK_WAP_PAY", request, extra)
 
     def _pay_url(self, method: str, product_code: str, request: PaymentRequest, extra: dict[str, str]) -> str:
+        for name, url in (("notify_url", request.notify_url), ("return_url", request.return_url)):
+            if url and urlsplit(url).query:
+                # Alipay's docs: these URLs take no custom parameters (?id=123). Its own parameters are
+                # added to return_url, and ours would break the signature the return is checked by.
+                raise ValueError(f"Alipay's {name} takes no query string: {url}")
         trade = {
             "out_trade_no": request.out_trade_no,
             "total_amount": fen_to_yuan(request.amount_fen),
@@ -287,7 +296,11 @@ class AlipayProvider:
         (alipay.trade.fastpay.refund.query) then says SUCCESS or PROCESSING. A refund beyond what is
         left raises AlipayRefused (sub_code ACQ.REFUND_AMT_NOT_EQUAL_TOTAL). Alipay has no refund id
         of its own: refund_id is "<trade_no>:<out_refund_no>", which names the refund at Alipay."""
-        request = {"out_trade_no": out_trade_no, "refund_amount": fen_to_yuan(refund_fen), "out_request_no": out_refund_no}
+        request = {
+            "out_trade_no": out_trade_no,
+            "refund_amount": fen_to_yuan(refund_fen),
+            "out_request_no": out_refund_no,
+        }
         if reason:
             request["refund_reason"] = reason[:256]
         answer = self._call("alipay.trade.refund", request)
@@ -304,7 +317,8 @@ class AlipayProvider:
         )
 
     def _refund_status(self, out_trade_no: str, out_refund_no: str, refund_fen: int) -> tuple[str, int]:
-        answer = self._call("alipay.trade.fastpay.refund.query", {"out_trade_no": out_trade_no, "out_request_no": out_refund_no})
+        refund = {"out_trade_no": out_trade_no, "out_request_no": out_refund_no}
+        answer = self._call("alipay.trade.fastpay.refund.query", refund)
         self._raise_unless_success("alipay.trade.fastpay.refund.query", answer)
         # Without refund_status Alipay has not (yet) done the refund.
         if answer.get("refund_status") != "REFUND_SUCCESS":
