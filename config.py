@@ -107,6 +107,34 @@ class Config:
     PAYMENT_HOLD_SECONDS = env_int("PAYMENT_HOLD_SECONDS", 15 * 60)
     WAITLIST_OFFER_SECONDS = env_int("WAITLIST_OFFER_SECONDS", 24 * 3600)
     BANK_TRANSFER_HOLD_SECONDS = env_int("BANK_TRANSFER_HOLD_SECONDS", 3 * 24 * 3600)
+    # The providers (README "Payments"). A provider whose credentials are missing is not offered.
+    # Keys are PEM text or a path to a PEM file. *_API_BASE / ALIPAY_GATEWAY point at the providers;
+    # the tests and scripts/dev.sh point them at local stand-ins (standins/).
+    WECHATPAY_MCHID = os.environ.get("WECHATPAY_MCHID", "")
+    WECHATPAY_APPID = os.environ.get("WECHATPAY_APPID", "")
+    WECHATPAY_PRIVATE_KEY = os.environ.get("WECHATPAY_PRIVATE_KEY", "")
+    WECHATPAY_CERT_SERIAL_NO = os.environ.get("WECHATPAY_CERT_SERIAL_NO", "")
+    WECHATPAY_APIV3_KEY = os.environ.get("WECHATPAY_APIV3_KEY", "")
+    WECHATPAY_PUBLIC_KEY = os.environ.get("WECHATPAY_PUBLIC_KEY", "")
+    WECHATPAY_PUBLIC_KEY_ID = os.environ.get("WECHATPAY_PUBLIC_KEY_ID", "")
+    WECHATPAY_API_BASE = os.environ.get("WECHATPAY_API_BASE", "https://api.mch.weixin.qq.com")
+    # The official account's secret, for the payer's openid (WeChat's web authorisation).
+    WECHAT_APP_SECRET = os.environ.get("WECHAT_APP_SECRET", "")
+    WECHAT_OAUTH_BASE = os.environ.get("WECHAT_OAUTH_BASE", "https://open.weixin.qq.com")
+    WECHAT_API_BASE = os.environ.get("WECHAT_API_BASE", "https://api.weixin.qq.com")
+    ALIPAY_APPID = os.environ.get("ALIPAY_APPID", "")
+    ALIPAY_PRIVATE_KEY = os.environ.get("ALIPAY_PRIVATE_KEY", "")
+    ALIPAY_PUBLIC_KEY = os.environ.get("ALIPAY_PUBLIC_KEY", "")
+    ALIPAY_GATEWAY = os.environ.get("ALIPAY_GATEWAY", "https://openapi.alipay.com/gateway.do")
+    ALIPAY_TIMEOUT = env_float("ALIPAY_TIMEOUT", 10)
+    # 对公转账: the organisation's account, shown to a payer who chooses it. Unset: not offered.
+    BANK_TRANSFER_ACCOUNT_NAME = os.environ.get("BANK_TRANSFER_ACCOUNT_NAME", "")
+    BANK_TRANSFER_ACCOUNT_NO = os.environ.get("BANK_TRANSFER_ACCOUNT_NO", "")
+    BANK_TRANSFER_BANK = os.environ.get("BANK_TRANSFER_BANK", "")
+    # Told of payments that need a person (a late payment given back, a refund that failed).
+    PAYMENTS_STAFF_EMAIL = os.environ.get("PAYMENTS_STAFF_EMAIL", "")
+    # A refund the provider keeps refusing is tried this many times, then left to staff.
+    REFUND_MAX_ATTEMPTS = env_int("REFUND_MAX_ATTEMPTS", 5)
     # Requests larger than this are refused before reading (uploads and long article bodies fit).
     MAX_CONTENT_LENGTH = env_int("MAX_CONTENT_LENGTH", 16 * 1024 * 1024)
     # Largest text field of a posted form. Flask's default (500 kB) answers a bare 413 that loses what
@@ -203,6 +231,10 @@ class DevelopmentConfig(Config):
     CONTACT_PHONE = os.environ.get("CONTACT_PHONE", "400-800-1234")
     CONTACT_WECHAT = os.environ.get("CONTACT_WECHAT", "xicheng-kefu")
     CONTACT_EMAIL = os.environ.get("CONTACT_EMAIL", "kefu@example.com")
+    # A demo account for 对公转账, so the choice shows what it will look like.
+    BANK_TRANSFER_ACCOUNT_NAME = os.environ.get("BANK_TRANSFER_ACCOUNT_NAME", "玺承集团（演示账户）")
+    BANK_TRANSFER_ACCOUNT_NO = os.environ.get("BANK_TRANSFER_ACCOUNT_NO", "6222 0000 0000 0000 000")
+    BANK_TRANSFER_BANK = os.environ.get("BANK_TRANSFER_BANK", "演示银行杭州分行")
 
 
 class TestingConfig(Config):
@@ -227,6 +259,9 @@ class TestingConfig(Config):
     REDIS_URL = ""
     MAIL_BACKEND = "smtp"
     MAIL_SERVER = "127.0.0.1"
+    BANK_TRANSFER_ACCOUNT_NAME = "玺承集团（测试账户）"
+    BANK_TRANSFER_ACCOUNT_NO = "6222 0000 1111 2222 333"
+    BANK_TRANSFER_BANK = "测试银行杭州分行"
 
 
 class ProductionConfig(Config):

@@ -95,6 +95,12 @@ def refunds_of(registration_id: int) -> list[Refund]:
         select(Refund).where(Refund.registration_id == registration_id).order_by(Refund.refunded_at, Refund.id)))
 
 
+def bank_order_of(registration_id: int) -> PaymentOrder | None:
+    """The bank transfer reference given for this registration, if any (there is one at most)."""
+    return db.session.scalar(select(PaymentOrder).where(PaymentOrder.registration_id == registration_id,
+                                                        PaymentOrder.provider == PaymentProvider.BANK))
+
+
 def refund_requests_of(registration_id: int) -> list[RefundRequest]:
     return list(db.session.scalars(
         select(RefundRequest).where(RefundRequest.registration_id == registration_id).order_by(RefundRequest.id)))
@@ -117,8 +123,7 @@ def open_order(registration_id: int, user: User, provider: PaymentProvider, chan
     if registration.hold_expires_at <= now:
         raise HoldExpired()
     if provider is PaymentProvider.BANK:
-        existing = db.session.scalar(select(PaymentOrder).where(
-            PaymentOrder.registration_id == registration.id, PaymentOrder.provider == PaymentProvider.BANK))
+        existing = bank_order_of(registration.id)
         booking.extend_hold(registration, camp, current_app.config["BANK_TRANSFER_HOLD_SECONDS"])
         if existing is not None:  # one reference code per registration: the one already given out
             return existing
