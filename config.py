@@ -161,6 +161,27 @@ class Config:
     MAIL_RETRY_BASE_SECONDS = env_int("MAIL_RETRY_BASE_SECONDS", 30)
     MAIL_RETRY_MAX_SECONDS = env_int("MAIL_RETRY_MAX_SECONDS", 3600)
 
+    # WeChat Pay (API v3), app/payments/providers/wechat.py (its docstring says what each is). Offered
+    # only when the merchant id, app id, both keys, the serial, the public key id and the APIv3 key are
+    # all set. Keys are PEM text or a file's path. Development points the API bases at the local
+    # stand-in (python -m standins.wechatpay; python -m standins.keys prints these settings).
+    WECHATPAY_MCHID = os.environ.get("WECHATPAY_MCHID", "")
+    WECHATPAY_APPID = os.environ.get("WECHATPAY_APPID", "")
+    WECHATPAY_PRIVATE_KEY = os.environ.get("WECHATPAY_PRIVATE_KEY", "")
+    WECHATPAY_CERT_SERIAL_NO = os.environ.get("WECHATPAY_CERT_SERIAL_NO", "")
+    WECHATPAY_APIV3_KEY = os.environ.get("WECHATPAY_APIV3_KEY", "")
+    WECHATPAY_PUBLIC_KEY = os.environ.get("WECHATPAY_PUBLIC_KEY", "")
+    WECHATPAY_PUBLIC_KEY_ID = os.environ.get("WECHATPAY_PUBLIC_KEY_ID", "")
+    WECHATPAY_API_BASE = os.environ.get("WECHATPAY_API_BASE", "https://api.mch.weixin.qq.com")
+    WECHATPAY_TIMEOUT_SECONDS = env_float("WECHATPAY_TIMEOUT_SECONDS", 10)
+    # The payer's openid: the official account's AppSecret (web authorisation, snsapi_base) and the
+    # mini-program's own app id and secret (wx.login); unset mini-program ones fall back to the account's.
+    WECHAT_APP_SECRET = os.environ.get("WECHAT_APP_SECRET", "")
+    WECHAT_MINIPROGRAM_APPID = os.environ.get("WECHAT_MINIPROGRAM_APPID", "")
+    WECHAT_MINIPROGRAM_APP_SECRET = os.environ.get("WECHAT_MINIPROGRAM_APP_SECRET", "")
+    WECHAT_OAUTH_BASE = os.environ.get("WECHAT_OAUTH_BASE", "https://open.weixin.qq.com")
+    WECHAT_API_BASE = os.environ.get("WECHAT_API_BASE", "https://api.weixin.qq.com")
+
 
 # Keys that are public (this repository, tutorials) or trivially guessed: anyone holding one can sign
 # an admin's session cookie. Production refuses them whatever their length.
