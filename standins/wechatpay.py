@@ -625,6 +625,7 @@ def main(argv: list[str] | None = None) -> None:
     print("WeChat Pay stand-in at", address, "- the app's settings:")
     for name, value in app_settings(keys, address).items():
         print(f"  {name}={value}")
+    print(flush=True)
     make_server(arguments.host, arguments.port, app, threaded=True).serve_forever()
 
 

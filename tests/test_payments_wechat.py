@@ -186,8 +186,11 @@ def test_jsapi_parameters_are_signed_for_weixinjsbridge(provider, keys):
         merchant_key.verify(base64.b64decode(parameters["paySign"]), signed.replace("prepay", "PREPAY").encode(),
                             PKCS1v15(), SHA256())
     # Outside WeChat (a developer's browser) the stand-in's page pays it.
-    page = requests.get(provider.standin_page_url(parameters), timeout=10)
+    page = requests.get(provider.standin_page_url(parameters, back_url="http://localhost/me"), timeout=10)
     assert page.status_code == 200 and "¥3,980.00" in page.text
+    assert 'href="http://localhost/me"' in page.text
+    real = WechatPayProvider({**app_settings(keys, "https://api.mch.weixin.qq.com")})
+    assert real.standin_page_url(parameters) is None
 
 
 def test_a_mini_program_order_is_made_for_the_mini_programs_app(provider, keys):

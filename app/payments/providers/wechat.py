@@ -174,14 +174,15 @@ class WechatPayProvider:
         scene_info = {"payer_client_ip": request.client_ip, "h5_info": {"type": "Wap"}}
         return _text(self._create(request, WeChatPayType.H5, scene_info=scene_info), "h5_url", ProviderError)
 
-    def standin_page_url(self, jsapi_parameters: Mapping[str, str]) -> str | None:
+    def standin_page_url(self, jsapi_parameters: Mapping[str, str], back_url: str | None = None) -> str | None:
         """Where a browser without WeixinJSBridge pays a JSAPI order in development: the local
-        stand-in's payment page. None against the real WeChat Pay, whose JSAPI orders are paid only
-        inside WeChat."""
+        stand-in's payment page (with a link to `back_url` once paid). None against the real WeChat
+        Pay, whose JSAPI orders are paid only inside WeChat."""
         if self.api_base in (OFFICIAL_API_BASE, "https://api2.mch.weixin.qq.com"):
             return None
         prepay_id = str(jsapi_parameters.get("package", "")).removeprefix("prepay_id=")
-        return f"{self.api_base}/standin/pay/{quote(prepay_id, safe='')}"
+        page = f"{self.api_base}/standin/pay/{quote(prepay_id, safe='')}"
+        return page + "?" + urlencode({"redirect_url": back_url}) if back_url else page
 
     def parse_notification(self, headers: Mapping[str, str], body: bytes) -> PaidNotice | None:
         """A payment notification (the POST WeChat sends to the order's notify_url), verified with
