@@ -25,14 +25,14 @@ Tests and scripts                       POST /standin/pay/<out_trade_no>: pay an
 Run it for development:  python -m standins.wechatpay --port 8801 --keys instance/standin-keys
 (it makes the keys if missing and prints the app's settings).
 
+The orders and refunds it keeps: wechatpay_records.py; its signing and encryption: wechatpay_signing.py.
+
 The payment page imitates WeChat's own page, which is not ours to translate: its Chinese is written
 out, not wrapped for Babel, and it never ships.
 """
 from __future__ import annotations
 
 import argparse
-import base64
-import hashlib
 import json
 import re
 import secrets
@@ -40,117 +40,23 @@ import string
 import threading
 import time
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime
+from dataclasses import asdict
+from datetime import datetime
 from pathlib import Path
 from urllib.parse import quote, urlencode, urlsplit
-from zoneinfo import ZoneInfo
 
 import requests
-from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives.asymmetric.padding import PKCS1v15
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from cryptography.hazmat.primitives.hashes import SHA256
-from cryptography.hazmat.primitives.serialization import load_pem_private_key, load_pem_public_key
+from cryptography.hazmat.primitives.serialization import load_pem_public_key
 from flask import Flask, Response, abort, jsonify, redirect, render_template, request
 
-BEIJING = ZoneInfo("Asia/Shanghai")
-SIGNATURE_TYPE = "WECHATPAY2-SHA256-RSA2048"
-# WeChat refuses a request whose signed timestamp is more than five minutes off its clock.
-CLOCK_SKEW_SECONDS = 300
+from standins.wechatpay_records import BEIJING, Ledger, Order, Refund, beijing_now, openid_of
+from standins.wechatpay_signing import PlatformSigner, merchant_signature_problem
+
 OUT_TRADE_NO = re.compile(r"[0-9A-Za-z_\-|*]{6,32}")
 OUT_REFUND_NO = re.compile(r"[0-9A-Za-z_\-|*@]{1,64}")
 CODE_LIFETIME_SECONDS = 300
 TRADE_TYPES = {"jsapi": "JSAPI", "native": "NATIVE", "h5": "MWEB"}
 USER_COOKIE = "standin_wechat_user"
-
-
-@dataclass
-class Order:
-    out_trade_no: str
-    prepay_id: str
-    trade_type: str
-    appid: str
-    description: str
-    amount_fen: int
-    notify_url: str
-    time_expire: datetime | None
-    payer_openid: str | None
-    trade_state: str = "NOTPAY"  # NOTPAY, SUCCESS, REFUND, CLOSED
-    transaction_id: str | None = None
-    success_time: str | None = None
-    refunded_fen: int = 0
-
-    def expired(self) -> bool:
-        return self.time_expire is not None and datetime.now(UTC) > self.time_expire
-
-    def transaction(self, mchid: str) -> dict:
-        """The order as WeChat's query answers it (and, once paid, as a notification's resource)."""
-        answer = {"appid": self.appid, "mchid": mchid, "out_trade_no": self.out_trade_no,
-                  "trade_type": self.trade_type, "trade_state": self.trade_state,
-                  "trade_state_desc": TRADE_STATE_DESCRIPTIONS[self.trade_state], "attach": "",
-                  "amount": {"total": self.amount_fen, "currency": "CNY"}}
-        if self.transaction_id:
-            answer.update({
-                "transaction_id": self.transaction_id, "bank_type": "OTHERS", "success_time": self.success_time,
-                "payer": {"openid": self.payer_openid},
-                "amount": {"total": self.amount_fen, "payer_total": self.amount_fen, "currency": "CNY",
-                           "payer_currency": "CNY"},
-            })
-        return answer
-
-
-TRADE_STATE_DESCRIPTIONS = {"NOTPAY": "订单未支付", "SUCCESS": "支付成功", "REFUND": "转入退款",
-                            "CLOSED": "已关闭"}
-
-
-@dataclass
-class Refund:
-    out_refund_no: str
-    refund_id: str
-    out_trade_no: str
-    transaction_id: str
-    refund_fen: int
-    total_fen: int
-    status: str
-    notify_url: str | None
-    create_time: str
-    success_time: str | None = None
-
-    def answer(self) -> dict:
-        amount = {"total": self.total_fen, "refund": self.refund_fen, "payer_total": self.total_fen,
-                  "payer_refund": self.refund_fen, "settlement_total": self.total_fen,
-                  "settlement_refund": self.refund_fen, "discount_refund": 0, "currency": "CNY"}
-        answer = {"refund_id": self.refund_id, "out_refund_no": self.out_refund_no,
-                  "transaction_id": self.transaction_id, "out_trade_no": self.out_trade_no, "channel": "ORIGINAL",
-                  "user_received_account": "支付用户零钱", "create_time": self.create_time,
-                  "status": self.status, "funds_account": "AVAILABLE", "amount": amount}
-        if self.success_time:
-            answer["success_time"] = self.success_time
-        return answer
-
-    def notification_resource(self, mchid: str) -> dict:
-        resource = {"mchid": mchid, "out_trade_no": self.out_trade_no, "transaction_id": self.transaction_id,
-                    "out_refund_no": self.out_refund_no, "refund_id": self.refund_id,
-                    "refund_status": self.status, "user_received_account": "支付用户零钱",
-                    "amount": {"total": self.total_fen, "refund": self.refund_fen, "payer_total": self.total_fen,
-                               "payer_refund": self.refund_fen}}
-        if self.success_time:
-            resource["success_time"] = self.success_time
-        return resource
-
-
-@dataclass
-class Ledger:
-    """Everything the stand-in remembers, behind one lock (the server answers from several threads)."""
-
-    lock: threading.Lock = field(default_factory=threading.Lock)
-    orders: dict[str, Order] = field(default_factory=dict)
-    order_of_prepay_id: dict[str, str] = field(default_factory=dict)
-    refunds: dict[str, Refund] = field(default_factory=dict)
-    codes: dict[str, tuple[str, str, float]] = field(default_factory=dict)  # code -> (appid, openid, made at)
-    used_codes: set[str] = field(default_factory=set)
-    down: bool = False
 
 
 class WechatPayRefusal(Exception):
@@ -159,47 +65,6 @@ class WechatPayRefusal(Exception):
     def __init__(self, status: int, code: str, message: str) -> None:
         super().__init__(message)
         self.status, self.code, self.message = status, code, message
-
-
-class PlatformSigner:
-    """What WeChat Pay does with its keys: sign answers and notifications, encrypt resources."""
-
-    def __init__(self, private_key_pem: str, public_key_id: str, apiv3_key: str) -> None:
-        self._private_key = load_pem_private_key(private_key_pem.encode("ascii"), password=None)
-        self.public_key_id = public_key_id
-        self._aes = AESGCM(apiv3_key.encode("ascii"))
-
-    def headers(self, body: str) -> dict[str, str]:
-        timestamp, nonce = str(int(time.time())), secrets.token_hex(16).upper()
-        signature = self._private_key.sign(f"{timestamp}\n{nonce}\n{body}\n".encode(), PKCS1v15(), SHA256())
-        return {"Wechatpay-Timestamp": timestamp, "Wechatpay-Nonce": nonce,
-                "Wechatpay-Signature": base64.b64encode(signature).decode("ascii"),
-                "Wechatpay-Serial": self.public_key_id, "Wechatpay-Signature-Type": SIGNATURE_TYPE,
-                "Request-ID": secrets.token_hex(16)}
-
-    def notification(self, event_type: str, summary: str, original_type: str, resource: dict) -> tuple[dict, str]:
-        """The headers and body of a notification, its resource encrypted as WeChat does."""
-        nonce = "".join(secrets.choice(string.ascii_letters + string.digits) for _ in range(12))
-        plaintext = json.dumps(resource, ensure_ascii=False).encode("utf-8")
-        ciphertext = self._aes.encrypt(nonce.encode("ascii"), plaintext, original_type.encode("ascii"))
-        body = json.dumps({
-            "id": "EV-" + secrets.token_hex(12), "create_time": beijing_now(), "resource_type": "encrypt-resource",
-            "event_type": event_type, "summary": summary,
-            "resource": {"original_type": original_type, "algorithm": "AEAD_AES_256_GCM",
-                         "ciphertext": base64.b64encode(ciphertext).decode("ascii"),
-                         "associated_data": original_type, "nonce": nonce},
-        }, ensure_ascii=False)
-        return {"Content-Type": "application/json", **self.headers(body)}, body
-
-
-def beijing_now() -> str:
-    return datetime.now(BEIJING).isoformat(timespec="seconds")
-
-
-def openid_of(appid: str, user: str) -> str:
-    """A stable openid for one person in one app (an openid belongs to one app, as at WeChat)."""
-    digest = hashlib.sha256(f"{appid}:{user}".encode()).digest()
-    return "o" + base64.urlsafe_b64encode(digest).decode("ascii")[:27]
 
 
 def yuan(fen: int) -> str:
@@ -301,28 +166,10 @@ def create_app(*, merchant_public_key: str, platform_private_key: str, platform_
         return None
 
     def signature_problem() -> str | None:
-        """Why the request's Authorization does not prove the merchant sent it, or None."""
-        scheme, _, parameters = request.headers.get("Authorization", "").partition(" ")
-        if scheme != SIGNATURE_TYPE:
-            return "no WECHATPAY2-SHA256-RSA2048 Authorization"
-        fields = dict(re.findall(r'(\w+)="([^"]*)"', parameters))
-        if fields.get("mchid") != mchid:
-            return "unknown mchid"
-        if merchant_cert_serial_no and fields.get("serial_no") != merchant_cert_serial_no:
-            return "unknown certificate serial_no"
-        timestamp = fields.get("timestamp", "")
-        if not timestamp.isdigit() or abs(time.time() - int(timestamp)) > CLOCK_SKEW_SECONDS:
-            return "timestamp missing or too far from now"
         query = request.query_string.decode("latin-1")
         uri = request.environ.get("RAW_URI") or quote(request.path) + (f"?{query}" if query else "")
-        nonce, body = fields.get("nonce_str", ""), request.get_data(as_text=True)
-        message = f"{request.method}\n{uri}\n{timestamp}\n{nonce}\n{body}\n"
-        try:
-            merchant_key.verify(base64.b64decode(fields.get("signature", "")), message.encode("utf-8"),
-                                PKCS1v15(), SHA256())
-        except (InvalidSignature, ValueError):
-            return "signature does not verify"
-        return None
+        return merchant_signature_problem(merchant_key, mchid, merchant_cert_serial_no, request.method, uri,
+                                          request.headers.get("Authorization", ""), request.get_data(as_text=True))
 
     def json_body() -> dict:
         body = request.get_json(silent=True)

@@ -31,7 +31,8 @@ from app.payments.providers.wechat import (
 )
 from standins.keys import app_settings, ensure_wechatpay_keys, standin_options
 from standins.serving import BackgroundServer
-from standins.wechatpay import PlatformSigner, create_app
+from standins.wechatpay import create_app
+from standins.wechatpay_signing import PlatformSigner
 
 CAMP_FEE_FEN = 398_000  # ¥3,980
 DESCRIPTION = "电商成长训练营 · 2026年7月 杭州班（𠮷野老师）"
