@@ -108,8 +108,10 @@ class Config:
     WAITLIST_OFFER_SECONDS = env_int("WAITLIST_OFFER_SECONDS", 24 * 3600)
     BANK_TRANSFER_HOLD_SECONDS = env_int("BANK_TRANSFER_HOLD_SECONDS", 3 * 24 * 3600)
     # The providers (README "Payments"). A provider whose credentials are missing is not offered.
-    # Keys are PEM text or a path to a PEM file. *_API_BASE / ALIPAY_GATEWAY point at the providers;
-    # the tests and scripts/dev.sh point them at local stand-ins (standins/).
+    # WeChat Pay (API v3), app/payments/providers/wechat.py (its docstring says what each is). Offered
+    # only when the merchant id, app id, both keys, the serial, the public key id and the APIv3 key are
+    # all set. Keys are PEM text or a file's path. Development points the API bases at the local
+    # stand-in (python -m standins.wechatpay; python -m standins.keys prints these settings).
     WECHATPAY_MCHID = os.environ.get("WECHATPAY_MCHID", "")
     WECHATPAY_APPID = os.environ.get("WECHATPAY_APPID", "")
     WECHATPAY_PRIVATE_KEY = os.environ.get("WECHATPAY_PRIVATE_KEY", "")
@@ -118,10 +120,15 @@ class Config:
     WECHATPAY_PUBLIC_KEY = os.environ.get("WECHATPAY_PUBLIC_KEY", "")
     WECHATPAY_PUBLIC_KEY_ID = os.environ.get("WECHATPAY_PUBLIC_KEY_ID", "")
     WECHATPAY_API_BASE = os.environ.get("WECHATPAY_API_BASE", "https://api.mch.weixin.qq.com")
-    # The official account's secret, for the payer's openid (WeChat's web authorisation).
+    WECHATPAY_TIMEOUT_SECONDS = env_float("WECHATPAY_TIMEOUT_SECONDS", 10)
+    # The payer's openid: the official account's AppSecret (web authorisation, snsapi_base) and the
+    # mini-program's own app id and secret (wx.login); unset mini-program ones fall back to the account's.
     WECHAT_APP_SECRET = os.environ.get("WECHAT_APP_SECRET", "")
+    WECHAT_MINIPROGRAM_APPID = os.environ.get("WECHAT_MINIPROGRAM_APPID", "")
+    WECHAT_MINIPROGRAM_APP_SECRET = os.environ.get("WECHAT_MINIPROGRAM_APP_SECRET", "")
     WECHAT_OAUTH_BASE = os.environ.get("WECHAT_OAUTH_BASE", "https://open.weixin.qq.com")
     WECHAT_API_BASE = os.environ.get("WECHAT_API_BASE", "https://api.weixin.qq.com")
+    # Alipay, app/payments/providers/alipay.py: the app id, the app's private key and Alipay's public key.
     ALIPAY_APPID = os.environ.get("ALIPAY_APPID", "")
     ALIPAY_PRIVATE_KEY = os.environ.get("ALIPAY_PRIVATE_KEY", "")
     ALIPAY_PUBLIC_KEY = os.environ.get("ALIPAY_PUBLIC_KEY", "")
@@ -135,6 +142,7 @@ class Config:
     PAYMENTS_STAFF_EMAIL = os.environ.get("PAYMENTS_STAFF_EMAIL", "")
     # A refund the provider keeps refusing is tried this many times, then left to staff.
     REFUND_MAX_ATTEMPTS = env_int("REFUND_MAX_ATTEMPTS", 5)
+
     # Requests larger than this are refused before reading (uploads and long article bodies fit).
     MAX_CONTENT_LENGTH = env_int("MAX_CONTENT_LENGTH", 16 * 1024 * 1024)
     # Largest text field of a posted form. Flask's default (500 kB) answers a bare 413 that loses what
@@ -194,6 +202,7 @@ class Config:
     # First retry after this many seconds, doubling each time up to MAIL_RETRY_MAX_SECONDS.
     MAIL_RETRY_BASE_SECONDS = env_int("MAIL_RETRY_BASE_SECONDS", 30)
     MAIL_RETRY_MAX_SECONDS = env_int("MAIL_RETRY_MAX_SECONDS", 3600)
+
 
 
 # Keys that are public (this repository, tutorials) or trivially guessed: anyone holding one can sign
