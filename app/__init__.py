@@ -138,6 +138,8 @@ def _register_blueprints(app: Flask) -> None:
     from app.cms.views import bp as cms_bp
     from app.extensions import csrf
     from app.main.views import bp as main_bp
+    from app.payments.views import EXEMPT_FROM_CSRF
+    from app.payments.views import bp as payments_bp
     from app.roster.checkin_views import bp as checkin_bp
     from app.roster.export_views import bp as roster_exports_bp
     from app.roster.ticket_link_views import bp as ticket_link_bp
@@ -159,6 +161,10 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(cms_admin_bp)
     app.register_blueprint(admin_dashboard_bp)
     app.register_blueprint(admin_users_bp)
+    # The providers' notifications carry their signature, not our CSRF token (checked in the views).
+    for view in EXEMPT_FROM_CSRF:
+        csrf.exempt(view)
+    app.register_blueprint(payments_bp)
     # The API authenticates with bearer tokens, never cookies, so there is no CSRF to guard against.
     csrf.exempt(api_bp)
     app.register_blueprint(api_bp)

@@ -13,7 +13,7 @@ makes the keys into the folder once and prints the app's settings (ALIPAY_*) for
 
 In a test:
     keys = ensure_keys(tmp_path)
-    server = serve_in_thread(create_app(keys))
+    server = BackgroundServer(create_app(keys))
     provider = AlipayProvider(keys.app_settings(server.url + "/gateway.do"))
     ...
     server.stop()
@@ -38,14 +38,10 @@ Controls for tests (never affected by an outage):
 from __future__ import annotations
 
 import argparse
-import threading
 import urllib.parse
 from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import Any
 
 from flask import Flask, Response, jsonify, redirect, render_template, request, url_for
-from werkzeug.serving import BaseWSGIServer, make_server
 
 from standins.alipay_keys import StandinKeys, ensure_keys, print_settings
 from standins.alipay_trades import PAY_METHODS, Refusal, StandinAlipay, beijing, invalid, yuan
@@ -131,31 +127,6 @@ def with_query(url: str, params: Mapping[str, str]) -> str:
     parts = urllib.parse.urlsplit(url)
     query = "&".join(filter(None, [parts.query, urllib.parse.urlencode(params)]))
     return urllib.parse.urlunsplit(parts._replace(query=query))
-
-
-@dataclass
-class RunningServer:
-    """A WSGI app served on a real local port by a thread (werkzeug's server, threaded)."""
-
-    server: BaseWSGIServer
-    thread: threading.Thread
-
-    @property
-    def url(self) -> str:
-        return f"http://{self.server.host}:{self.server.port}"
-
-    def stop(self) -> None:
-        self.server.shutdown()
-        self.thread.join(timeout=10)
-        self.server.server_close()
-
-
-def serve_in_thread(app: Any, host: str = "127.0.0.1", port: int = 0) -> RunningServer:
-    """Serves `app` (the stand-in, or a test's notify receiver) on `port` (0: a free one)."""
-    server = make_server(host, port, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, name=f"serve:{server.port}", daemon=True)
-    thread.start()
-    return RunningServer(server, thread)
 
 
 def main(argv: list[str] | None = None) -> None:

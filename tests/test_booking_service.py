@@ -13,7 +13,6 @@ from sqlalchemy import func, select
 
 from app.accounts.models import Role, User
 from app.booking import service as booking
-from app.booking import statements
 from app.booking.errors import (
     AlreadyCancelled,
     CancellationClosed,

@@ -118,17 +118,21 @@ def test_capacity_below_confirmed_is_refused_through_the_form(app, admin_client)
         assert camp.venue == "玺承集团培训中心"
 
 
-def test_raising_capacity_promotes_the_waitlist_in_order(app, admin_client):
+@pytest.mark.parametrize(("price", "message", "given"), [
+    ("0.00", "已按顺序从候补转正", RegistrationStatus.CONFIRMED),
+    # A paid session's waiting person is offered the seat, held while they pay.
+    ("3980.00", "已按顺序为候补学员保留名额，等待支付", RegistrationStatus.OFFERED),
+])
+def test_raising_capacity_gives_the_new_seat_to_the_head_of_the_waitlist(app, admin_client, price, message, given):
     with app.app_context():
-        session_id = make_session(capacity=1)
+        session_id = make_session(capacity=1, price="0.00")
     first, second, third = _book_students(app, session_id, 3)
     response = submit_form(admin_client, f"/admin/courses/sessions/{session_id}/edit",
-                           {**SESSION_FORM, "capacity": "2"}, follow_redirects=True)
-    assert "已按顺序从候补转正" in response.get_data(as_text=True)
+                           {**SESSION_FORM, "capacity": "2", "price": price}, follow_redirects=True)
+    assert message in response.get_data(as_text=True)
     with app.app_context():
         statuses = dict(db.session.execute(select(Registration.user_id, Registration.status)).all())
-    assert statuses == {first: RegistrationStatus.CONFIRMED, second: RegistrationStatus.CONFIRMED,
-                        third: RegistrationStatus.WAITLISTED}
+    assert statuses == {first: RegistrationStatus.CONFIRMED, second: given, third: RegistrationStatus.WAITLISTED}
 
 
 def test_admin_sets_the_certificate_rule_of_a_course(app, admin_client):

@@ -73,6 +73,7 @@ def notify(app, provider, out_trade_no, transaction_id, amount=PRICE, at=None) -
     with app.test_request_context():
         outcome = payments.record_payment(provider, out_trade_no, transaction_id, amount, at or utcnow(), now=at)
         outcome.refund_id = outcome.refund.id if outcome.refund else None
+        outcome.out_trade_no = out_trade_no
         return outcome
 
 
@@ -206,10 +207,8 @@ def test_a_replayed_notification_changes_nothing(app):
     [student] = make_students(app, 1)
     held = book_at(app, student, session_id)
     first = pay(app, held, "4200000002")
-    with app.app_context():
-        out_trade_no = db.session.get(Payment, first.payment.id).order.out_trade_no
 
-    again = notify(app, PaymentProvider.WECHAT, out_trade_no, "4200000002")
+    again = notify(app, PaymentProvider.WECHAT, first.out_trade_no, "4200000002")
 
     assert again.replayed and not again.confirmed and again.refund is None
     with app.app_context():
@@ -304,9 +303,8 @@ def test_an_order_is_refused_when_there_is_nothing_to_pay_or_the_hold_is_over(ap
         with pytest.raises(HoldExpired):
             payments.open_order(held, user, PaymentProvider.WECHAT, "native", now=ends)
     pay(app, held, "4200000004")
-    with app.test_request_context():
-        with pytest.raises(NothingToPay):
-            payments.open_order(held, db.session.get(User, student), PaymentProvider.WECHAT, "native")
+    with app.test_request_context(), pytest.raises(NothingToPay):
+        payments.open_order(held, db.session.get(User, student), PaymentProvider.WECHAT, "native")
 
 
 def test_a_bank_transfer_lengthens_the_hold_and_staff_record_it(app):
@@ -391,7 +389,8 @@ def test_cancelling_a_hold_offers_its_seat_to_the_head_of_the_queue(app):
 
     with app.test_request_context():
         outcome = booking.cancel_registration(held, db.session.get(User, holder))
+        promoted = [r.id for r in outcome.promoted]
 
-    assert [r.id for r in outcome.promoted] == [queued]
+    assert promoted == [queued]
     assert state(app, queued).status is OFFERED
     assert counts(app, session_id) == (1, 1, 0)

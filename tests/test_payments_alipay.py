@@ -28,8 +28,9 @@ from app.payments.providers.alipay import (
     from_alipay_time,
     yuan_to_fen,
 )
-from standins.alipay import create_app, serve_in_thread, standin_of
+from standins.alipay import create_app, standin_of
 from standins.alipay_keys import ensure_keys, signed_notification
+from standins.serving import BackgroundServer
 
 CAMP_FEN = 398_000  # ¥3,980.00
 DESCRIPTION = "跨境电商训练营 · 𠮷䶮 / 9月班 & 复训"
@@ -47,7 +48,7 @@ def standin_app(keys):
 
 @pytest.fixture(scope="module")
 def standin(standin_app):
-    server = serve_in_thread(standin_app)
+    server = BackgroundServer(standin_app)
     yield server
     server.stop()
 
@@ -107,7 +108,7 @@ class Receiver:
 @pytest.fixture(scope="module")
 def receiver(provider):
     receiver = Receiver(provider)
-    server = serve_in_thread(receiver.app)
+    server = BackgroundServer(receiver.app)
     receiver.url = server.url
     yield receiver
     server.stop()
@@ -444,7 +445,7 @@ def test_an_outage_is_a_provider_error(provider, receiver, standin):
 
 
 def test_nothing_listening_is_a_provider_error(settings):
-    probe = serve_in_thread(Flask("nothing"))
+    probe = BackgroundServer(Flask("nothing"))
     closed_port_url = probe.url
     probe.stop()
     provider = AlipayProvider({**settings, "ALIPAY_GATEWAY": closed_port_url + "/gateway.do", "ALIPAY_TIMEOUT": 2})

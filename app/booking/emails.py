@@ -53,9 +53,10 @@ _EMAILS = {
     "booking_cancelled": _Email(_l("取消报名通知"), lambda title: _("报名已取消：%(title)s", title=title), False),
     # Paid sessions: a seat held for payment, a seat offered from the waiting list, a hold or offer
     # that ran out unpaid.
-    "booking_held": _Email(_l("待支付通知"), lambda title: _("名额已为您保留，请尽快支付：%(title)s", title=title), False),
-    "booking_offered": _Email(_l("候补名额通知"), lambda title: _("候补到名额了，请在期限内支付：%(title)s", title=title),
-                              False),
+    "booking_held": _Email(_l("待支付通知"), lambda title: _("名额已为您保留，请尽快支付：%(title)s", title=title),
+                           False),
+    "booking_offered": _Email(_l("候补名额通知"),
+                              lambda title: _("候补到名额了，请在期限内支付：%(title)s", title=title), False),
     "booking_paid": _Email(_l("支付成功通知"), lambda title: _("支付成功，报名已确认：%(title)s", title=title), True),
     "booking_expired": _Email(_l("名额过期通知"), lambda title: _("未在期限内支付，名额已释放：%(title)s", title=title),
                               False),

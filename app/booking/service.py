@@ -79,7 +79,6 @@ from app.common.page_cache import seats_changed
 from app.common.time import utcnow
 from app.extensions import db
 
-
 # A cancelled registration had been paid for (sent inside the cancellation's transaction, under the
 # session's lock): the payments service decides the refund its course's policy gives.
 paid_registration_cancelled = Namespace().signal("paid-registration-cancelled")
@@ -558,10 +557,10 @@ def cancel_registration(
     registration.cancelled_at = now
     db.session.flush()
     _audit(AuditAction.REGISTRATION_CANCEL, actor, registration, before)
-    if registration.amount_paid > registration.amount_refunded:
-        # Money was paid for it: what the refund policy gives back is decided in this transaction.
-        if not paid_registration_cancelled.send(registration, now=now):
-            raise RuntimeError("no receiver for paid_registration_cancelled: app.payments.service is not imported")
+    # Money was paid for it: what the refund policy gives back is decided in this transaction.
+    paid = registration.amount_paid > registration.amount_refunded
+    if paid and not paid_registration_cancelled.send(registration, now=now):
+        raise RuntimeError("no receiver for paid_registration_cancelled: app.payments.service is not imported")
     promoted = _leave(camp, held_seat, now, PROMOTED_BY_CANCELLATION)
     queue_registration_email("booking_cancelled", registration.id, registration.user.email)
     return CancellationOutcome(registration, promoted)

@@ -29,15 +29,18 @@ def _admins_only() -> None:
 
 def _course_fields(form: CourseForm) -> dict:
     fields = {name: getattr(form, name).data for name in service.COURSE_FIELDS if name in form}
-    if fields.get("hours_of_study") is None:
-        del fields["hours_of_study"]  # left empty: the course keeps (or gets) the default 24
+    for name in ("hours_of_study", "refund_partial_percent"):
+        if name in fields and fields[name] is None:
+            del fields[name]  # left empty: the course keeps (or gets) the default (24 hours, 50 %)
     return fields
 
 
 def _session_fields(form: SessionForm) -> dict:
-    fields = {name: getattr(form, name).data for name in service.SESSION_FIELDS}
+    fields = {name: getattr(form, name).data for name in service.SESSION_FIELDS if name in form}
     for name in _TIME_FIELDS:
         fields[name] = from_local_input(fields[name])
+    minutes = form.payment_hold_minutes.data
+    fields["payment_hold_seconds"] = minutes * 60 if minutes else None
     return fields
 
 
@@ -97,6 +100,8 @@ def edit_session(session_id: int):
     if not form.is_submitted():
         for name in _TIME_FIELDS:
             getattr(form, name).data = to_local_input(getattr(camp, name))
+        if camp.payment_hold_seconds:
+            form.payment_hold_minutes.data = camp.payment_hold_seconds // 60
     if form.validate_on_submit():
         try:
             result = service.update_session(camp.id, capacity=form.capacity.data, actor=current_user,
@@ -107,6 +112,9 @@ def edit_session(session_id: int):
             flash(_("场次已保存"), "success")
             if result.promoted:
                 names = "、".join(r.user.display_name for r in result.promoted)
-                flash(_("名额增加，已按顺序从候补转正：%(names)s", names=names), "info")
+                if result.session.is_paid:
+                    flash(_("名额增加，已按顺序为候补学员保留名额，等待支付：%(names)s", names=names), "info")
+                else:
+                    flash(_("名额增加，已按顺序从候补转正：%(names)s", names=names), "info")
             return redirect(url_for("catalog_admin.courses"))
     return render_template("catalog/admin/session_form.html", form=form, course=camp.course, camp=camp)

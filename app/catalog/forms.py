@@ -56,8 +56,29 @@ class CourseForm(AppForm):
         validators=[Optional(), NumberRange(min=1, max=60, message=_l("天数应在 1 到 60 之间"))],
         description=_l("留空表示需要全勤（每一天都签到）"),
     )
+    # The refund policy of its paid sessions (app/payments/policy.py).
+    refund_full_days = IntegerField(
+        _l("开课前多少天取消可全额退款"), default=7,
+        validators=[Optional(), NumberRange(min=0, max=365, message=_l("天数应在 0 到 365 之间"))],
+        description=_l("留空表示没有全额退款"),
+    )
+    refund_partial_days = IntegerField(
+        _l("开课前多少天取消可部分退款"), default=3,
+        validators=[Optional(), NumberRange(min=0, max=365, message=_l("天数应在 0 到 365 之间"))],
+        description=_l("留空表示没有部分退款"),
+    )
+    refund_partial_percent = IntegerField(
+        _l("部分退款比例（%）"), default=50,
+        validators=[Optional(), NumberRange(min=0, max=100, message=_l("比例应在 0 到 100 之间"))],
+        description=_l("留空为 50%"),
+    )
     is_published = BooleanField(_l("公开（在课程列表中显示）"))
     submit = SubmitField(_l("保存"))
+
+    def validate_refund_partial_days(self, field) -> None:
+        full = self.refund_full_days.data
+        if field.data is not None and full is not None and field.data >= full:
+            raise ValidationError(_l("部分退款的天数应少于全额退款的天数"))
 
 
 class SessionForm(AppForm):
@@ -84,6 +105,12 @@ class SessionForm(AppForm):
     registration_opens_at = _datetime_field(_l("开始报名时间"))
     registration_closes_at = _datetime_field(_l("截止报名时间"))
     cancellation_deadline = _datetime_field(_l("学员可取消截止时间"))
+    # Stored in seconds (CampSession.payment_hold_seconds); people think in minutes.
+    payment_hold_minutes = IntegerField(
+        _l("支付保留时间（分钟）"),
+        validators=[Optional(), NumberRange(min=1, max=10_080, message=_l("应在 1 到 10080 分钟（7 天）之间"))],
+        description=_l("收费场次预约后为学员保留名额的时间；留空使用全站默认"),
+    )
     is_published = BooleanField(_l("公开（开放报名）"))
     submit = SubmitField(_l("保存"))
 

@@ -25,11 +25,11 @@ from app.extensions import db
 
 COURSE_FIELDS = (
     "slug", "title", "platform", "duration_label", "summary", "outcomes", "audience", "is_published",
-    "hours_of_study", "min_attendance_days",
+    "hours_of_study", "min_attendance_days", "refund_full_days", "refund_partial_days", "refund_partial_percent",
 )
 SESSION_FIELDS = (
     "label", "starts_at", "ends_at", "city", "venue", "address", "price",
-    "registration_opens_at", "registration_closes_at", "cancellation_deadline", "is_published",
+    "registration_opens_at", "registration_closes_at", "cancellation_deadline", "is_published", "payment_hold_seconds",
 )
 
 

@@ -52,6 +52,8 @@ class Checkout:
     redirect_url: str | None = None
     qr_url: str | None = None
     jsapi: dict = field(default_factory=dict)
+    # Outside WeChat (development against the stand-in): where its pay page is, for the JSAPI order.
+    jsapi_fallback_url: str | None = None
 
 
 def start(registration_id: int, user: User, method: PayMethod, client_ip: str | None = None) -> Checkout:
@@ -68,6 +70,8 @@ def start(registration_id: int, user: User, method: PayMethod, client_ip: str | 
     try:
         if method is PayMethod.WECHAT_JSAPI:
             checkout.jsapi = client.create_jsapi(request)
+            checkout.jsapi_fallback_url = client.standin_page_url(
+                checkout.jsapi, absolute_url("payments.pay", registration_id=registration_id))
         elif method is PayMethod.WECHAT_NATIVE:
             checkout.qr_url = client.create_native(request)
         elif method is PayMethod.WECHAT_H5:

@@ -76,7 +76,8 @@ class Payment(db.Model):
     amount: Mapped[Decimal] = mapped_column(Numeric(10, 2))
     paid_at: Mapped[datetime] = mapped_column(UtcDateTime)  # as the provider says
     recorded_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, server_default=func.now())
-    recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))  # staff, for transfers
+    # Staff who recorded it (a bank transfer); None for a provider's notification.
+    recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     note: Mapped[str] = mapped_column(String(200), default="", server_default="")
 
     registration: Mapped[Registration] = relationship()
@@ -119,7 +120,6 @@ class RefundRequest(db.Model):
 
     payment: Mapped[Payment] = relationship()
     registration: Mapped[Registration] = relationship()
-    request: Mapped[RefundRequest] = relationship()
 
 
 class Refund(db.Model):

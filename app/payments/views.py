@@ -14,6 +14,7 @@ from app.booking.models import RegistrationStatus
 from app.common.errors import DomainError
 from app.common.time import utcnow
 from app.payments import checkout, service
+from app.payments.errors import PaymentMethodUnavailable
 from app.payments.forms import CheckPaidForm, PayForm
 from app.payments.methods import PayMethod, bank_transfer_configured, in_wechat, offered_methods
 from app.payments.policy import policy_lines
@@ -119,7 +120,11 @@ def receipt(registration_id: int):
 def wechat_notify():
     """WeChat Pay's notification: 204 when taken (or already known), 401 when forged; WeChat retries
     anything else."""
-    if not checkout.wechat_notification(request.headers, request.get_data(cache=False)):
+    try:
+        taken = checkout.wechat_notification(request.headers, request.get_data(cache=False))
+    except PaymentMethodUnavailable:
+        abort(404)  # WeChat Pay is not configured here
+    if not taken:
         return jsonify(code="FAIL", message="signature"), 401
     return "", 204
 
@@ -127,7 +132,11 @@ def wechat_notify():
 @bp.route("/payments/notify/alipay", methods=["POST"])
 def alipay_notify():
     """Alipay's notification: the plain text "success" when taken; anything else makes it retry."""
-    if not checkout.alipay_notification(request.form.to_dict()):
+    try:
+        taken = checkout.alipay_notification(request.form.to_dict())
+    except PaymentMethodUnavailable:
+        abort(404)  # Alipay is not configured here
+    if not taken:
         return "fail", 400
     return alipay.NOTIFICATION_ANSWER, 200, {"Content-Type": "text/plain; charset=utf-8"}
 
