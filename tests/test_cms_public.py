@@ -309,7 +309,8 @@ def test_a_view_counts_again_after_the_window(app, client, editor_id, monkeypatc
 def _card_session(app, capacity: int = 60, **kwargs) -> int:
     with app.app_context():
         course = make_course("快速玩转小红书成长特训营", slug="xhs")
-        return make_session(course, capacity=capacity, city="杭州", venue="玺承集团培训中心", **{"price": "3980.00", **kwargs})
+        return make_session(course, capacity=capacity, city="杭州", venue="玺承集团培训中心",
+                            **{"price": "3980.00", **kwargs})
 
 
 def test_booking_card_shows_live_seats_and_drops_unpublished_sessions(app, client, editor_id):
