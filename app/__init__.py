@@ -176,6 +176,7 @@ def _register_cli(app: Flask) -> None:
     from app.cms.cli import cms_cli
     from app.demo.cli import seed_demo_command
     from app.mail.cli import outbox_cli
+    from app.payments.cli import payments_cli
 
     app.cli.add_command(create_admin_command)
     app.cli.add_command(users_cli)
@@ -183,6 +184,7 @@ def _register_cli(app: Flask) -> None:
     app.cli.add_command(certificates_cli)
     app.cli.add_command(cms_cli)
     app.cli.add_command(seed_demo_command)
+    app.cli.add_command(payments_cli)
 
 
 def _register_template_helpers(app: Flask) -> None:

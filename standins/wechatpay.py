@@ -114,9 +114,10 @@ def create_app(*, merchant_public_key: str, platform_private_key: str, platform_
         outcome["notified"] = 200 <= answer.status_code < 300
         return outcome
 
-    def pay(order_key: str, *, by_prepay_id: bool, openid: str | None) -> tuple[Order, dict]:
+    def pay(order_key: str, *, by_prepay_id: bool, openid: str | None, notify: bool = True) -> tuple[Order, dict]:
         """Mark the order paid (once: paying again re-sends the same notice, as WeChat's retries do)
-        and POST the TRANSACTION.SUCCESS notification to its notify_url."""
+        and POST the TRANSACTION.SUCCESS notification to its notify_url (`notify`=False: a lost
+        notification; the answer still carries what would have been sent)."""
         with ledger.lock:
             number = ledger.order_of_prepay_id.get(order_key) if by_prepay_id else order_key
             order = ledger.orders.get(number or "")
@@ -134,7 +135,7 @@ def create_app(*, merchant_public_key: str, platform_private_key: str, platform_
             transaction = order.transaction(mchid)
             transaction["trade_state"], transaction["trade_state_desc"] = "SUCCESS", "支付成功"
         headers, body = signer.notification("TRANSACTION.SUCCESS", "支付成功", "transaction", transaction)
-        return order, deliver(order.notify_url, headers, body)
+        return order, deliver(order.notify_url if notify else None, headers, body)
 
     def notify_refund(refund: Refund) -> dict:
         event = "REFUND.SUCCESS" if refund.status == "SUCCESS" else f"REFUND.{refund.status}"
@@ -418,9 +419,11 @@ def create_app(*, merchant_public_key: str, platform_private_key: str, platform_
     def pay_for_tests(out_trade_no: str):
         """Pay as the payer would and notify: {"paid", "transaction_id", "notified", "notify_status",
         "notify_error", "notify_url", "notification": {"headers", "body"}}. Paying a paid order
-        again re-sends its notification (a replay, like WeChat's retries)."""
+        again re-sends its notification (a replay, like WeChat's retries). {"notify": false}: the
+        notification is lost on the way (nothing is sent)."""
         body = request.get_json(silent=True) or {}
-        order, outcome = pay(out_trade_no, by_prepay_id=False, openid=body.get("openid"))
+        order, outcome = pay(out_trade_no, by_prepay_id=False, openid=body.get("openid"),
+                             notify=body.get("notify", True) is not False)
         return jsonify(paid=True, transaction_id=order.transaction_id, **outcome)
 
     @app.post("/standin/refunds/<out_refund_no>/complete")

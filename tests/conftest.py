@@ -22,6 +22,9 @@ from app.extensions import cache, db, limiter
 from tests.factories import PASSWORD, make_user
 from tests.helpers import login
 
+# The payment providers' stand-ins (fixture `providers`).
+pytest_plugins = ["tests.payment_standins"]
+
 
 @pytest.fixture(scope="session")
 def app():

@@ -63,6 +63,10 @@ def book(session_id: int):
             show_error_on_form(form, error)
         else:
             registration = outcome.registration
+            if registration.status is RegistrationStatus.PENDING_PAYMENT:
+                # The payments feature's page (by endpoint name: booking does not import payments).
+                flash(_("名额已为您保留，请在保留时间内完成支付"), "success")
+                return redirect(url_for("payments.pay", registration_id=registration.id))
             if registration.status is RegistrationStatus.CONFIRMED:
                 flash(_("预约成功！确认邮件已发送到 %(email)s", email=current_user.email), "success")
             else:
@@ -73,6 +77,7 @@ def book(session_id: int):
     return render_template(
         "booking/book.html", form=form, camp=camp, now=now, offer=session_availability(camp, now),
         waitlist_length=camp.waitlisted_count,
+        hold_minutes=(camp.payment_hold_seconds or current_app.config["PAYMENT_HOLD_SECONDS"]) // 60,
     )
 
 

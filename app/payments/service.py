@@ -311,13 +311,16 @@ def settle_refund(request_id: int, provider_refund_id: str, actor: User | None =
 def refund_failed(request_id: int, error: str, give_up: bool) -> None:
     """A try to send the refund failed (`error`); after the last try (`give_up`) staff settle it."""
     request = db.session.get(RefundRequest, request_id)
-    if request is None or request.status is not RefundStatus.PENDING:
+    if request is None:
+        return
+    booking.lock_for_payment(request.registration_id)  # the session first, as every payment does
+    db.session.refresh(request)
+    if request.status is not RefundStatus.PENDING:
         return
     request.attempts += 1
     request.last_error = error[:500]
     if give_up:
         request.status = RefundStatus.FAILED
-        booking.lock_for_payment(request.registration_id)
         request.registration.amount_refunded -= request.amount  # promised back, never sent: still paid
         _tell_staff(_("退款失败，请人工处理"), _("退款申请 %(no)s（报名 #%(id)s，%(amount)s）多次发送失败：%(error)s",
                                              no=request.out_refund_no, id=request.registration_id,

@@ -21,6 +21,8 @@ from app.payments.policy import policy_lines
 from app.payments.providers import ForgedNotification, alipay
 
 bp = Blueprint("payments", __name__)
+# The refund policy in words, for the pages below payments (the booking page, the course page).
+bp.add_app_template_global(policy_lines, "refund_policy_lines")
 
 _OPENID_STATE = "wechat_oauth_state"
 
@@ -160,7 +162,7 @@ def alipay_return():
 def wechat_authorize(registration_id: int):
     """Inside WeChat, JSAPI needs the payer's openid: WeChat's silent authorisation (snsapi_base)."""
     registration = _own_registration(registration_id)
-    state = secrets.token_urlsafe(16)
+    state = secrets.token_hex(16)  # WeChat accepts letters and digits only
     session[_OPENID_STATE] = {"state": state, "registration_id": registration.id}
     try:
         return redirect(checkout.wechat_authorize_url(state))
