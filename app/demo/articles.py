@@ -21,13 +21,14 @@ from app.cms.models import Article, ArticleColumn
 from app.common.db import write_transaction
 from app.common.time import utcnow
 from app.demo.article_texts import COLUMNS, DRAFT, PUBLISHED, SCHEDULED, DemoArticle
-from app.demo.catalog import COURSES, XHS_SLUG
+from app.demo.catalog import COURSES, XHS_SLUG, pay_as_provider
 from app.extensions import db
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 DOUYIN_SLUG = COURSES[1].slug
-# Demo students who booked through an article's booking card (they hold no seat in these sessions
-# from seed_catalog, which books demo01-22 into the 小红书 session and none into the 抖音 one).
+# Demo students who booked through an article's booking card, two hours ago, and paid (they hold no
+# seat in these sessions from seed_catalog, which books demo01-20 into the 小红书 session and none
+# into the 抖音 one).
 ATTRIBUTED_BOOKINGS = {
     "xiaohongshu-ecommerce-opportunity": (XHS_SLUG, ["demo23@example.com", "demo24@example.com",
                                                      "demo25@example.com"]),
@@ -124,7 +125,9 @@ def _attributed_bookings(article_id: int, slug: str, now: datetime) -> None:
     camp = _upcoming_session(course_slug, now)
     if camp is None:
         return
-    for email in emails:
+    booked_at = now - timedelta(hours=2)
+    for number, email in enumerate(emails):
         student = accounts.find_by_login(email)
         if student is not None:
-            booking.book_seat(student, camp.id, source=f"article:{article_id}", now=now)
+            outcome = booking.book_seat(student, camp.id, source=f"article:{article_id}", now=booked_at)
+            pay_as_provider(outcome.registration.id, student, booked_at + timedelta(minutes=3), number)

@@ -17,10 +17,13 @@ from app.catalog.models import CampSession, Course
 from app.certificates import service as certificates
 from app.common.time import utcnow
 from app.extensions import db
+from app.payments import service as payments
+from app.payments.models import PaymentProvider
 from app.roster import service as roster
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 XHS_SLUG = "xiaohongshu-growth-camp"
+OPEN_DAY_SLUG = "open-day"
 
 DEMO_STUDENT_NAMES = [
     "陈晓燕", "刘堃", "王𠮷", "赵一鸣", "孙丽华", "周杰", "吴婷婷", "郑浩", "冯雪", "蒋志强",
@@ -60,6 +63,12 @@ COURSES = [
         "搜索与推荐并重的新淘宝：店铺诊断、产品布局、直通车与万相台投放、大促节奏。",
         "店铺数据诊断\n产品结构与定价\n搜索优化与推荐流量\n大促活动的准备与复盘",
         "淘宝天猫店主与运营\n希望提升 ROI 的电商团队",
+    ),
+    DemoCourse(
+        OPEN_DAY_SLUG, "电商增长公开课", "公开课", "半天",
+        "免费公开课：玺承集团讲师用半天时间讲透各平台的最新规则与增长机会，帮你判断下一步投入哪个平台。",
+        "淘宝天猫、抖音、拼多多、京东、小红书的最新变化\n各平台的流量获取方式对比\n特训营课程介绍与答疑",
+        "想了解电商平台最新动态的商家\n在选择特训营的同学",
     ),
     DemoCourse(
         "private-domain-camp", "私域流量运营特训营", "私域", "2天1夜",
@@ -120,22 +129,48 @@ def _demo_students(password: str) -> list[User]:
 
 
 def _book(users: list[User], camp: CampSession, at: datetime) -> None:
-    for user in users:
-        booking.book_seat(user, camp.id, source="web", now=at)
+    """Book at `at`; a paid session's seats are paid a few minutes later, when they were held."""
+    for number, user in enumerate(users):
+        outcome = booking.book_seat(user, camp.id, source="web", now=at)
+        if at < utcnow() - timedelta(hours=1):  # a booking of the past was paid then
+            pay_as_provider(outcome.registration.id, user, at + timedelta(minutes=3), number)
 
 
 def _book_over_the_last_days(users: list[User], camp: CampSession) -> None:
     """One booking every few hours up to now, in order, so the dashboard's per-day chart has a shape
-    (registration of the upcoming demo sessions opened a week ago)."""
+    (registration of the upcoming demo sessions opened a week ago); paid ones paid minutes later,
+    by WeChat Pay or Alipay, as the demo providers would have told the site."""
     now = utcnow()
     for steps_back, user in zip(range(len(users), 0, -1), users, strict=True):
-        booking.book_seat(user, camp.id, source="web", now=now - timedelta(hours=5 * steps_back))
+        at = now - timedelta(hours=5 * steps_back)
+        outcome = booking.book_seat(user, camp.id, source="web", now=at)
+        pay_as_provider(outcome.registration.id, user, at + timedelta(minutes=3), steps_back)
+
+
+def pay_as_provider(registration_id: int, user: User, at: datetime, number: int) -> None:
+    """Pay a held seat as a provider's notification would (nothing to do for a free seat, a place on
+    the waiting list, or a seat paid by an earlier run)."""
+    registration = db.session.get(Registration, registration_id)
+    if not registration.status.is_hold:
+        return
+    provider = PaymentProvider.WECHAT if number % 3 else PaymentProvider.ALIPAY
+    order = payments.open_order(registration_id, user, provider, "native" if provider is PaymentProvider.WECHAT
+                                else "page", now=at)
+    payments.record_payment(provider, order.out_trade_no, f"DEMO{order.out_trade_no}", order.amount, at, now=at)
+
+
+def _choose_bank_transfer(user: User, camp: CampSession) -> None:
+    """A company paying for its employee by 对公转账: the seat is held for days, waiting for staff
+    to confirm the transfer."""
+    outcome = booking.book_seat(user, camp.id, source="web", now=utcnow())
+    if outcome.registration.status is RegistrationStatus.PENDING_PAYMENT:
+        payments.open_order(outcome.registration.id, user, PaymentProvider.BANK, "transfer")
 
 
 def seed_catalog(password: str, demo_student: User) -> None:
     """The 小红书 camp (upcoming and a finished 2025 cohort) and three other courses."""
     today = utcnow().astimezone(SHANGHAI).date()
-    xhs, douyin, taobao, private = (_course(demo) for demo in COURSES)
+    xhs, douyin, taobao, open_day, private = (_course(demo) for demo in COURSES)
     students = _demo_students(password)
 
     upcoming = _session(xhs, _next_september_17(today), 3, 60, "3980.00", "杭州", "玺承集团杭州培训中心",
@@ -146,14 +181,22 @@ def seed_catalog(password: str, demo_student: User) -> None:
              "广州市天河区天河路 385 号", "")
     _session(taobao, today + timedelta(days=75), 3, 100, "4580.00", "杭州", "玺承集团杭州培训中心",
              "杭州市滨江区网商路 699 号", "")
+    # The free open day: booking confirms at once, no payment.
+    free = _session(open_day, today + timedelta(days=14), 1, 200, "0.00", "杭州", "玺承集团杭州培训中心",
+                    "杭州市滨江区网商路 699 号", "公开课")
     # A small, already full session, so the waiting list can be seen in the demo.
     full = _session(private, today + timedelta(days=30), 2, 5, "1980.00", "上海", "静安区会议中心",
                     "上海市静安区南京西路 1266 号", "小班")
 
-    # Bookings are made "at" a time when registration was open, through the booking service.
-    _book_over_the_last_days(students[:22], upcoming)
+    # Bookings are made "at" a time when registration was open, through the booking and payments
+    # services: the paid sessions' seats are paid for minutes after they were held.
+    _book_over_the_last_days(students[:17], upcoming)
+    # Two seats held right now, waiting for payment, and one company paying by bank transfer.
+    _book(students[17:19], upcoming, at=utcnow())
+    _choose_bank_transfer(students[19], upcoming)
     _book([demo_student, *students[:17]], finished, at=finished.starts_at - timedelta(days=30))
     _book_over_the_last_days(students[5:12], full)
+    _book_over_the_last_days(students[:8], free)
     _attendance_of_finished_cohort(finished)
     # Everyone who came every day gets a certificate; student@example.com is one of them.
     certificates.issue_for_session(finished.id, actor=accounts.find_by_login("staff@example.com"))
