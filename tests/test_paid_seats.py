@@ -394,3 +394,31 @@ def test_cancelling_a_hold_offers_its_seat_to_the_head_of_the_queue(app):
     assert promoted == [queued]
     assert state(app, queued).status is OFFERED
     assert counts(app, session_id) == (1, 1, 0)
+
+
+def test_listing_a_session_releases_a_hold_past_its_time_before_showing_seats(app, client):
+    session_id = paid_session(app, capacity=1)
+    holder, waiting = make_students(app, 2)
+    an_hour_ago = utcnow() - timedelta(hours=1)
+    held = book_at(app, holder, session_id, at=an_hour_ago)  # held for 15 minutes, long over
+    with app.app_context():
+        assert db.session.get(CampSession, session_id).seats_taken == 1  # no worker has run
+
+    listed = client.get(f"/api/v1/sessions/{session_id}").get_json()
+
+    assert listed["seats_left"] == 1
+    assert state(app, held).status is EXPIRED
+    assert templates_sent(app) == ["booking_held", "booking_expired"]
+
+
+def test_listing_offers_a_lapsed_holds_seat_to_the_person_waiting(app, client):
+    session_id = paid_session(app, capacity=1)
+    holder, waiting = make_students(app, 2)
+    an_hour_ago = utcnow() - timedelta(hours=1)
+    held = book_at(app, holder, session_id, at=an_hour_ago)
+    queued = book_at(app, waiting, session_id, at=an_hour_ago + timedelta(minutes=5))  # full then: waits
+
+    listed = client.get(f"/api/v1/sessions/{session_id}").get_json()
+
+    assert listed["seats_left"] == 0  # the freed seat is held for the person waiting
+    assert state(app, held).status is EXPIRED and state(app, queued).status is OFFERED

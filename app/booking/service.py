@@ -422,6 +422,12 @@ def release_lapsed_holds(session_id: int, now: datetime | None = None) -> list[R
     return list(lapsed)
 
 
+@catalog.holds_lapsed.connect
+def _release_before_listing(session_ids: list[int], *, now: datetime) -> None:
+    for session_id in session_ids:
+        release_lapsed_holds(session_id, now)
+
+
 def sessions_with_lapsed_holds(now: datetime | None = None) -> list[int]:
     """The sessions with a hold or offer that may have run out (holds_lapse_at reached)."""
     return list(db.session.scalars(

@@ -40,6 +40,23 @@ _signals = Namespace()
 # filled from the waitlist) and returns the registrations it promoted. A signal rather than a
 # call because the package that reacts imports the one that changes, never the reverse.
 capacity_requested = _signals.signal("capacity-requested")
+# Sent when sessions about to be listed have a hold or offer that may have run out (holds_lapse_at
+# reached), with the ids and now=: the booking core releases them (their seats go down the waiting
+# list) before the listing shows seats, so no page shows a seat blocked by a hold past its time,
+# whether or not the worker has run.
+holds_lapsed = _signals.signal("holds-lapsed")
+
+
+def _current_seats(sessions: list[CampSession], now: datetime | None = None) -> list[CampSession]:
+    """The sessions, with holds past their time released first (holds_lapsed) and their seats read again."""
+    now = now or utcnow()
+    due = [camp for camp in sessions if camp.holds_lapse_at is not None and camp.holds_lapse_at <= now]
+    if due:
+        if not holds_lapsed.send([camp.id for camp in due], now=now):
+            raise RuntimeError("no receiver for holds_lapsed: app.booking.service is not imported")
+        for camp in due:
+            db.session.refresh(camp)
+    return sessions
 
 
 def _flush_course() -> None:
@@ -134,7 +151,7 @@ def published_courses() -> list[Course]:
 def upcoming_sessions(course: Course, now: datetime | None = None) -> list[CampSession]:
     """Published sessions of a course that have not ended, soonest first."""
     now = now or utcnow()
-    return [s for s in course.sessions if s.is_published and s.ends_at > now]
+    return _current_seats([s for s in course.sessions if s.is_published and s.ends_at > now], now)
 
 
 def published_course_by_slug(slug: str) -> Course | None:
@@ -154,7 +171,7 @@ def published_session(session_id: int) -> CampSession:
     camp = db.session.scalar(_visible_sessions().where(CampSession.id == session_id))
     if camp is None:
         raise SessionNotFound()
-    return camp
+    return _current_seats([camp])[0]
 
 
 def published_sessions(session_ids) -> dict[int, CampSession]:
@@ -162,7 +179,8 @@ def published_sessions(session_ids) -> dict[int, CampSession]:
     ids = set(session_ids)
     if not ids:
         return {}
-    return {camp.id: camp for camp in db.session.scalars(_visible_sessions().where(CampSession.id.in_(ids)))}
+    found = _current_seats(list(db.session.scalars(_visible_sessions().where(CampSession.id.in_(ids)))))
+    return {camp.id: camp for camp in found}
 
 
 def upcoming_published_sessions(now: datetime | None = None, limit: int | None = None) -> list[CampSession]:
@@ -176,4 +194,4 @@ def upcoming_published_sessions(now: datetime | None = None, limit: int | None =
     )
     if limit:
         query = query.limit(limit)
-    return list(db.session.scalars(query))
+    return _current_seats(list(db.session.scalars(query)), now)
