@@ -2,7 +2,8 @@
 
 Starts the app under gunicorn (production settings, sync workers) on a fresh database, creates the
 students and their API tokens, then, against the same server in the same run, for each of
---rounds sessions:
+--rounds free sessions and then --paid-rounds paid ones (¥3,980: each booking holds its seat,
+pending_payment):
   1. every student calls a trivial authenticated endpoint (GET /api/v1/me): the server's baseline;
   2. every student books the round's session at once (POST /api/v1/sessions/<id>/registrations);
 and a last baseline after the last rush. Each rush is compared with the mean of the baselines just
@@ -15,8 +16,15 @@ time one request of each kind cost the gunicorn workers, PostgreSQL and the load
 /proc, on Linux). Then it checks the database: for every session exactly C confirmed, the rest
 waitlisted with positions 1..N-C, and one audit entry and one queued email per booking.
 
+After the last paid rush, the payments: --paying of the held seats are paid through WeChat Pay
+(orders opened with the real SDK against the local stand-in, which signs and encrypts the
+notifications as WeChat does), their notifications posted to the server at once and then replayed
+ten times each (WeChat retries), measured like a rush against the baseline; the other holds are
+left to run out (the server's PAYMENT_HOLD_SECONDS is short here), the payments worker runs once,
+and the database must show exactly that many offers, to the first people of the waiting list.
+
     .venv/bin/python bench/booking_rush.py                      # SQLite and PostgreSQL, 1000 students, 60 seats
-    .venv/bin/python bench/booking_rush.py --db sqlite --students 200 --seats 20 --rounds 1
+    .venv/bin/python bench/booking_rush.py --db sqlite --students 200 --seats 20 --rounds 1 --paid-rounds 1
 """
 from __future__ import annotations
 
@@ -24,12 +32,16 @@ import argparse
 import json
 import os
 import statistics
+import subprocess
+import sys
 import tempfile
+import time
 from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
 
 from common import (  # noqa: E402  (bench/common.py)
+    ROOT,
     Call,
     Client,
     Phase,
@@ -39,13 +51,19 @@ from common import (  # noqa: E402  (bench/common.py)
     median_cpu,
     migrate,
     production_app,
+    production_env,
     run_phase,
 )
 
+PRICE = "3980.00"
+# The bench server's hold: long enough for the rush and the payments, short enough to wait for.
+HOLD_SECONDS = 30
 
-def _prepare(database_url: str, students: int, seats: int, rounds: int) -> tuple[list[int], list[str]]:
-    """Migrate, create one session per round and the students, and return the session ids and one
-    API token per student."""
+
+def _prepare(database_url: str, students: int, seats: int, rounds: int,
+             paid_rounds: int) -> tuple[list[tuple[int, bool]], list[str]]:
+    """Migrate, create one session per round (free ones, then paid ones) and the students, and
+    return (session id, paid) per round and one API token per student."""
     migrate(database_url)
     app = production_app(database_url)
     with app.app_context():
@@ -53,14 +71,15 @@ def _prepare(database_url: str, students: int, seats: int, rounds: int) -> tuple
         from app.extensions import db
 
         course = catalog.create_course(title="快速玩转小红书成长特训营", duration_label="3天2夜", is_published=True)
-        session_ids = rush_sessions(course.id, seats, rounds, days_ahead=60)
+        free = rush_sessions(course.id, seats, rounds, days_ahead=60, price="0.00")
+        paid = rush_sessions(course.id, seats, paid_rounds, days_ahead=60 + 7 * rounds, price=PRICE)
         tokens = students_with_tokens(students)
         db.engine.dispose()
-    return session_ids, tokens
+    return [(session_id, False) for session_id in free] + [(session_id, True) for session_id in paid], tokens
 
 
-def rush_sessions(course_id: int, seats: int, count: int, days_ahead: int) -> list[int]:
-    """`count` published sessions of `seats` seats, a week apart (one rush each); in an app context."""
+def rush_sessions(course_id: int, seats: int, count: int, days_ahead: int, price: str = PRICE) -> list[int]:
+    """`count` published sessions of `seats` seats at `price`, a week apart (one rush each); in an app context."""
     from app.catalog import service as catalog
     from app.common.time import utcnow
 
@@ -69,7 +88,7 @@ def rush_sessions(course_id: int, seats: int, count: int, days_ahead: int) -> li
         starts_at = utcnow() + timedelta(days=days_ahead + 7 * week)
         session_ids.append(catalog.create_session(
             course_id, capacity=seats, starts_at=starts_at, ends_at=starts_at + timedelta(days=2, hours=9),
-            city="杭州", venue="玺承集团杭州培训中心", price=Decimal("3980.00"), is_published=True,
+            city="杭州", venue="玺承集团杭州培训中心", price=Decimal(price), is_published=True,
         ).id)
     return session_ids
 
@@ -100,18 +119,20 @@ def api_calls(method: str, path: str, tokens: list[str]) -> list[Call]:
 
 
 def booking_outcome(status: int, body: bytes) -> str:
-    """What a booking answer says: confirmed or waitlisted."""
+    """What a booking answer says: confirmed (free), pending_payment (paid: the seat held) or waitlisted."""
     return json.loads(body)["status"]
 
 
-def check_rush_database(database_url: str, session_id: int, seats: int, students: int) -> str:
+def check_rush_database(database_url: str, session_id: int, seats: int, students: int, paid: bool = False) -> str:
+    """Exactly `seats` seats taken (confirmed, or for a paid session held), the rest waitlisted 1..N-C."""
+    seat_status = "pending_payment" if paid else "confirmed"
     from sqlalchemy import create_engine, text
 
     engine = create_engine(database_url)
     with engine.connect() as connection:
         confirmed = connection.execute(text(
-            "SELECT count(*) FROM registrations WHERE session_id = :s AND status = 'confirmed'"), {"s": session_id}
-        ).scalar()
+            "SELECT count(*) FROM registrations WHERE session_id = :s AND status = :status"),
+            {"s": session_id, "status": seat_status}).scalar()
         numbers = [row[0] for row in connection.execute(text(
             "SELECT waitlist_number FROM registrations WHERE session_id = :s AND status = 'waitlisted' "
             "ORDER BY waitlist_number"), {"s": session_id})]
@@ -127,18 +148,18 @@ def check_rush_database(database_url: str, session_id: int, seats: int, students
     engine.dispose()
     problems = []
     if confirmed != seats or seats_taken != seats:
-        problems.append(f"confirmed rows {confirmed}, seats_taken {seats_taken}, expected {seats}")
+        problems.append(f"{seat_status} rows {confirmed}, seats_taken {seats_taken}, expected {seats}")
     if len(numbers) != students - seats or len(set(numbers)) != len(numbers):
         problems.append(f"{len(numbers)} waitlisted (unique: {len(set(numbers))}), expected {students - seats}")
     if audited != students or emails != students:
         problems.append(f"{audited} audit entries and {emails} emails for {students} bookings")
-    return ("OK: " + f"{confirmed} confirmed, waitlist 1..{len(numbers)} unique, {audited} audit entries, "
+    return ("OK: " + f"{confirmed} {seat_status}, waitlist 1..{len(numbers)} unique, {audited} audit entries, "
             f"{emails} emails") if not problems else "; ".join(problems)
 
 
 def rush_figures(rush: Phase, baseline_rps: float) -> dict:
     return {
-        "confirmed": rush.statuses.get("confirmed", 0),
+        "confirmed": rush.statuses.get("confirmed", 0) + rush.statuses.get("pending_payment", 0),
         "waitlisted": rush.statuses.get("waitlisted", 0),
         "errors": len(rush.errors),
         "booking_rps": rush.requests_per_second,
@@ -161,40 +182,157 @@ def rush_phase(clients: list[Client], session_id: int, tokens: list[str], server
                      server_pid, outcome=booking_outcome)
 
 
-def run(kind: str, students: int, seats: int, workers: int, concurrency: int, rounds: int) -> dict:
+def standin_settings(workdir: Path):
+    """The WeChat Pay stand-in on a local port and the app's settings for it (keys made in `workdir`)."""
+    from standins import wechatpay
+    from standins.keys import app_settings, ensure_wechatpay_keys, standin_options
+    from standins.serving import BackgroundServer
+
+    keys = ensure_wechatpay_keys(workdir / "standin-keys")
+    server = BackgroundServer(wechatpay.create_app(**standin_options(keys)))
+    return server, app_settings(keys, server.url)
+
+
+def paid_notifications(database_url: str, settings: dict, session_id: int, paying: int,
+                       standin_url: str) -> tuple[list[Call], list[int], int]:
+    """Open WeChat Pay orders (the real SDK, against the stand-in) for the first `paying` held
+    seats and pay them there without notifying; the notifications as calls to the server, the
+    registrations of the first people waiting (who must be offered the unpaid seats), and how
+    many holds are left unpaid."""
+    import requests
+    from sqlalchemy import select
+
+    from app.booking.models import Registration, RegistrationStatus
+    from app.extensions import db
+    from app.payments import checkout
+    from app.payments.methods import PayMethod
+
+    app = production_app(database_url, settings)
+    with app.app_context():
+        held = db.session.scalars(select(Registration).where(
+            Registration.session_id == session_id, Registration.status == RegistrationStatus.PENDING_PAYMENT)
+            .order_by(Registration.id)).all()
+        unpaid = len(held) - paying
+        first_waiting = list(db.session.scalars(select(Registration.id).where(
+            Registration.session_id == session_id, Registration.status == RegistrationStatus.WAITLISTED)
+            .order_by(Registration.waitlist_number).limit(unpaid)))
+        calls = []
+        with app.test_request_context():
+            for registration in held[:paying]:
+                started = checkout.start(registration.id, registration.user, PayMethod.WECHAT_NATIVE)
+                paid = requests.post(f"{standin_url}/standin/pay/{started.order.out_trade_no}", json={"notify": False},
+                                     timeout=10).json()["notification"]
+                calls.append(Call("POST", "/payments/notify/wechat", dict(paid["headers"]), paid["body"].encode()))
+        db.engine.dispose()
+    return calls, first_waiting, unpaid
+
+
+def release_lapsed_holds(database_url: str, settings: dict) -> None:
+    """The payments worker, once (`flask payments work`), as production runs it."""
+    subprocess.run([sys.executable, "-m", "flask", "--app", "wsgi", "payments", "work"], cwd=ROOT, check=True,
+                   env=production_env(database_url, settings), capture_output=True)
+
+
+def check_payments(database_url: str, session_id: int, paying: int, unpaid: int, first_waiting: list[int]) -> str:
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(database_url)
+    with engine.connect() as connection:
+        counts = dict(connection.execute(text(
+            "SELECT status, count(*) FROM registrations WHERE session_id = :s GROUP BY status"),
+            {"s": session_id}).all())
+        offered = [row[0] for row in connection.execute(text(
+            "SELECT id FROM registrations WHERE session_id = :s AND status = 'offered' ORDER BY id"),
+            {"s": session_id})]
+        payments = connection.execute(text(
+            "SELECT count(*) FROM payments p JOIN registrations r ON r.id = p.registration_id WHERE r.session_id = :s"),
+            {"s": session_id}).scalar()
+        seats_taken = connection.execute(text("SELECT seats_taken FROM camp_sessions WHERE id = :s"),
+                                         {"s": session_id}).scalar()
+    engine.dispose()
+    problems = []
+    if counts.get("confirmed") != paying or payments != paying:
+        problems.append(f"{counts.get('confirmed')} confirmed, {payments} payments, expected {paying}")
+    if counts.get("expired") != unpaid or sorted(offered) != sorted(first_waiting):
+        whom = "the first waiting" if sorted(offered) == sorted(first_waiting) else "not the first waiting"
+        problems.append(f"{counts.get('expired')} expired, offers to {len(offered)} people ({whom})")
+    if seats_taken != paying + unpaid:
+        problems.append(f"seats_taken {seats_taken}")
+    return (f"OK: {paying} paid and confirmed (one payment each, replays ignored), {unpaid} expired, "
+            f"{len(offered)} offers to the first {unpaid} waiting") if not problems else "; ".join(problems)
+
+
+def run(kind: str, students: int, seats: int, workers: int, concurrency: int, rounds: int, paid_rounds: int,
+        paying: int) -> dict:
     with tempfile.TemporaryDirectory() as workdir:
         database_url = fresh_database(kind, Path(workdir), "bench_booking_rush")
-        session_ids, tokens = _prepare(database_url, students, seats, rounds)
+        sessions, tokens = _prepare(database_url, students, seats, rounds, paid_rounds)
+        standin, settings = standin_settings(Path(workdir))
+        settings = {**settings, "PAYMENT_HOLD_SECONDS": str(HOLD_SECONDS)}
         port = free_port()
         clients = [Client(port) for _ in range(concurrency)]
-        baselines, rushes = [], []
-        with gunicorn(database_url, port, workers) as server_pid:
+        baselines, rushes, payment = [], [], {}
+        with gunicorn(database_url, port, workers, settings) as server_pid:
             run_phase("warm-up", clients, api_calls("GET", "/api/v1/me", tokens[: concurrency * 2]))
-            for session_id in session_ids:
+            for session_id, _paid in sessions:
                 baselines.append(baseline_phase(clients, tokens, server_pid))
                 rushes.append(rush_phase(clients, session_id, tokens, server_pid))
             baselines.append(baseline_phase(clients, tokens, server_pid))
-        verdicts = [check_rush_database(database_url, session_id, seats, students) for session_id in session_ids]
+            if paid_rounds:
+                payment = _payments(database_url, settings, sessions[-1][0], paying, standin.url, clients,
+                                    server_pid, baselines[-1])
+        standin.stop()
+        verdicts = [check_rush_database(database_url, session_id, seats, students, paid)
+                    for session_id, paid in sessions[:-1 if paid_rounds else None]]
+        if paid_rounds:
+            verdicts.append(check_payments(database_url, sessions[-1][0], paying, seats - paying,
+                                           payment.pop("first_waiting")))
     per_round = [
-        rush_figures(rush, (baselines[n].requests_per_second + baselines[n + 1].requests_per_second) / 2)
+        {**rush_figures(rush, (baselines[n].requests_per_second + baselines[n + 1].requests_per_second) / 2),
+         "paid": sessions[n][1]}
         for n, rush in enumerate(rushes)
     ]
     baseline_errors = sum(len(phase.errors) for phase in baselines)
+    free, paid = [r for r in per_round if not r["paid"]], [r for r in per_round if r["paid"]]
     return {
         "database": kind,
         "rounds": per_round,
-        "median": {key: statistics.median(r[key] for r in per_round) for key in per_round[0]},
+        "median": _median(free), "median_paid": _median(paid),
         "baseline_rps": [phase.requests_per_second for phase in baselines],
         "cpu_ms": {name: median_cpu(phases) for name, phases in (("baseline", baselines), ("booking", rushes))},
         "baseline_p50_ms": statistics.median(phase.percentile(50) for phase in baselines),
         "baseline_errors": baseline_errors,
+        "payment": payment,
         "database_check": "; ".join(sorted(set(verdicts))),
         "first_errors": [error for phase in rushes + baselines for error in phase.errors][:3],
     }
 
 
+def _median(rounds: list[dict]) -> dict:
+    keys = [key for key in rounds[0] if key != "paid"] if rounds else []
+    return {key: statistics.median(r[key] for r in rounds) for key in keys}
+
+
+def _payments(database_url: str, settings: dict, session_id: int, paying: int, standin_url: str,
+              clients: list[Client], server_pid: int, baseline: Phase) -> dict:
+    """Pay `paying` of the paid rush's holds by notification, replay them, let the rest run out."""
+    calls, first_waiting, unpaid = paid_notifications(database_url, settings, session_id, paying, standin_url)
+    notified = run_phase("notify", clients[:len(calls)], calls, server_pid, ok_statuses=(204,))
+    replayed = run_phase("replay", clients, calls * 10, server_pid, ok_statuses=(204,))
+    time.sleep(HOLD_SECONDS + 1)  # the unpaid holds run out
+    release_lapsed_holds(database_url, settings)
+    return {"first_waiting": first_waiting, "paying": paying, "unpaid": unpaid,
+            "notify_rps": notified.requests_per_second, "replay_rps": replayed.requests_per_second,
+            "notify_ratio": notified.requests_per_second / baseline.requests_per_second,
+            "replay_ratio": replayed.requests_per_second / baseline.requests_per_second,
+            "notify_p50_ms": notified.percentile(50), "replay_p50_ms": replayed.percentile(50),
+            "cpu_ms": {"notify": notified.cpu_ms_per_request, "replay": replayed.cpu_ms_per_request},
+            "errors": (notified.errors + replayed.errors)[:3]}
+
+
 def describe_rush(figures: dict) -> str:
-    return (f"confirmed {figures['confirmed']:.0f}, waitlisted {figures['waitlisted']:.0f}, "
+    return (f"{'held' if figures.get('paid') else 'confirmed'} {figures['confirmed']:.0f}, "
+            f"waitlisted {figures['waitlisted']:.0f}, "
             f"errors {figures['errors']:.0f}; booking {figures['booking_rps']:.0f} req/s "
             f"(p50 {figures['booking_p50_ms']:.0f} ms, p99 {figures['booking_p99_ms']:.0f} ms, "
             f"{figures['bookings_per_minute']:.0f}/minute); baseline {figures['baseline_rps']:.0f} req/s; "
@@ -206,24 +344,44 @@ def main() -> None:
     parser.add_argument("--db", choices=["sqlite", "postgres", "both"], default="both")
     parser.add_argument("--students", type=int, default=1000)
     parser.add_argument("--seats", type=int, default=60)
-    parser.add_argument("--rounds", type=int, default=5, help="rushes, each on its own session")
+    parser.add_argument("--rounds", type=int, default=3, help="rushes of free sessions, each on its own session")
+    parser.add_argument("--paid-rounds", type=int, default=3, help="rushes of paid sessions (¥3,980), after them")
+    parser.add_argument("--paying", type=int, default=40, help="held seats of the last paid rush that are paid")
     parser.add_argument("--workers", type=int, default=4, help="gunicorn sync workers")
     parser.add_argument("--concurrency", type=int, default=50, help="client connections at once")
     args = parser.parse_args()
     kinds = ["sqlite", "postgres"] if args.db == "both" else [args.db]
-    print(f"booking rush: {args.students} students, {args.seats} seats, {args.rounds} rounds, gunicorn "
+    print(f"booking rush: {args.students} students, {args.seats} seats, {args.rounds} free and "
+          f"{args.paid_rounds} paid rounds, gunicorn "
           f"{args.workers} sync workers, {args.concurrency} concurrent clients, {os.cpu_count()} CPU cores")
     for kind in kinds:
-        r = run(kind, args.students, args.seats, args.workers, args.concurrency, args.rounds)
+        r = run(kind, args.students, args.seats, args.workers, args.concurrency, args.rounds, args.paid_rounds,
+                min(args.paying, args.seats))
         print(f"\n[{r['database']}]")
         for n, figures in enumerate(r["rounds"], start=1):
-            print(f"  round {n}: {describe_rush(figures)}")
-        median = r["median"]
-        print(f"  median:  {describe_rush(median)}")
+            print(f"  round {n} ({'paid' if figures['paid'] else 'free'}): {describe_rush(figures)}")
+        for label, median in (("free", r["median"]), ("paid", r["median_paid"])):
+            if median:
+                print(f"  median ({label}):  {describe_rush(median)}")
+        median = r["median"] or r["median_paid"]
         print(f"  baseline: GET /api/v1/me, {' / '.join(f'{rps:.0f}' for rps in r['baseline_rps'])} req/s before, "
               f"between and after the rushes, p50 {r['baseline_p50_ms']:.1f} ms, errors {r['baseline_errors']}")
-        print(f"  booking throughput / baseline = {median['ratio']:.2f}  (goal >= 0.50; rounds "
-              f"{min(x['ratio'] for x in r['rounds']):.2f}-{max(x['ratio'] for x in r['rounds']):.2f})")
+        for label, part in (("free", r["median"]), ("paid", r["median_paid"])):
+            ratios = [x["ratio"] for x in r["rounds"] if x["paid"] == (label == "paid")]
+            if part:
+                print(f"  booking throughput / baseline, {label} sessions = {part['ratio']:.2f}  (goal >= 0.50; "
+                      f"rounds {min(ratios):.2f}-{max(ratios):.2f})")
+        if r["payment"]:
+            p = r["payment"]
+            print(f"  payments: {p['paying']} WeChat Pay notifications {p['notify_rps']:.0f}/s (p50 "
+                  f"{p['notify_p50_ms']:.0f} ms, ratio {p['notify_ratio']:.2f} of the baseline), replays "
+                  f"{p['replay_rps']:.0f}/s (p50 {p['replay_p50_ms']:.0f} ms, ratio {p['replay_ratio']:.2f}); "
+                  f"{p['unpaid']} holds left to run out")
+            for name, cpu in p["cpu_ms"].items():
+                if cpu:
+                    print(f"  CPU per {name}: " + ", ".join(f"{kind} {ms:.2f} ms" for kind, ms in cpu.items()))
+            for error in p["errors"]:
+                print(f"  payment error: {error}")
         for name, cpu in r["cpu_ms"].items():
             if cpu:
                 print(f"  CPU per {name} request: " + ", ".join(f"{kind} {ms:.2f} ms" for kind, ms in cpu.items())

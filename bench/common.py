@@ -47,8 +47,9 @@ _SECRET_KEY = secrets.token_hex(32)
 APP_SETTINGS = ("SECRET_KEY", "DATABASE_URL", "SITE_URL", "TRUSTED_HOSTS")
 
 
-def production_env(database_url: str) -> dict[str, str]:
-    """Production settings for a benchmark run, rate limits off (a load test, not a test of the limits)."""
+def production_env(database_url: str, extra: dict[str, str] | None = None) -> dict[str, str]:
+    """Production settings for a benchmark run, rate limits off (a load test, not a test of the
+    limits), and `extra` settings (a benchmark's providers, hold lengths)."""
     return {
         **os.environ,
         "APP_CONFIG": "production",
@@ -59,6 +60,7 @@ def production_env(database_url: str) -> dict[str, str]:
         "TRUSTED_HOSTS": "127.0.0.1,localhost",
         "RATELIMIT_ENABLED": "false",
         "PYTHONPATH": str(ROOT),
+        **(extra or {}),
     }
 
 
@@ -69,7 +71,8 @@ def migrate(database_url: str) -> None:
 
 
 def production_app(database_url: str, overrides: dict | None = None):
-    """The app with production settings, built in this process (to seed it or to profile it)."""
+    """The app with production settings (and `overrides`), built in this process (to seed it, to
+    profile it, to open payments)."""
     env = production_env(database_url)
     os.environ.update({k: env[k] for k in APP_SETTINGS})
     from app import create_app
@@ -86,11 +89,12 @@ def free_port() -> int:
 
 
 @contextmanager
-def gunicorn(database_url: str, port: int, workers: int):
-    """gunicorn with production settings and `workers` sync workers on a loopback port; yields its pid."""
+def gunicorn(database_url: str, port: int, workers: int, extra_env: dict[str, str] | None = None):
+    """gunicorn with production settings (and `extra_env`) and `workers` sync workers on a loopback
+    port; yields its pid."""
     command = [sys.executable, "-m", "gunicorn", "--workers", str(workers), "--bind", f"127.0.0.1:{port}",
                "--backlog", "2048", "--log-level", "warning", "wsgi:app"]
-    server = subprocess.Popen(command, cwd=ROOT, env=production_env(database_url))
+    server = subprocess.Popen(command, cwd=ROOT, env=production_env(database_url, extra_env))
     try:
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
@@ -140,6 +144,7 @@ class Call:
     method: str
     path: str
     headers: dict[str, str] = field(default_factory=dict)
+    body: bytes = b""
 
 
 class Client:
@@ -158,7 +163,7 @@ class Client:
         if self.cookies:
             headers["Cookie"] = "; ".join(f"{name}={value}" for name, value in self.cookies.items())
         try:
-            self._connection.request(call.method, call.path, body=b"" if call.method == "POST" else None,
+            self._connection.request(call.method, call.path, body=call.body if call.method == "POST" else None,
                                      headers=headers)
             response = self._connection.getresponse()
             body = response.read()

@@ -100,7 +100,8 @@ def seed_site(database_url: str, rushes: int, seats: int, students: int) -> Site
         lead_views = lead.article.view_count
         # The rush books another course than the article's card (the 抖音 camp), so the card's seats stay put.
         douyin = catalog.published_course_by_slug(DOUYIN_SLUG)
-        session_ids = rush_sessions(douyin.id, seats, rushes, days_ahead=RUSH_DAYS_AHEAD) if rushes else []
+        session_ids = (rush_sessions(douyin.id, seats, rushes, days_ahead=RUSH_DAYS_AHEAD, price="0.00")
+                       if rushes else [])
         tokens = students_with_tokens(students) if rushes else []
         db.engine.dispose()
     pages = {"article": f"/articles/{LEAD_ARTICLE_SLUG}", "home": "/", "course": f"/courses/{XHS_SLUG}"}
