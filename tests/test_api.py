@@ -26,7 +26,7 @@ def test_unknown_urls_elsewhere_keep_the_html_page(client):
 @pytest.mark.parametrize(
     ("method", "path", "allowed"),
     [("delete", f"{API}/sessions", {"GET"}), ("get", f"{API}/auth/token", {"POST"}),
-     ("put", f"{API}/registrations/1", {"DELETE"})],
+     ("put", f"{API}/registrations/1", {"GET", "DELETE"})],
 )
 def test_a_wrong_method_is_json_405_with_allow(client, method, path, allowed):
     response = getattr(client, method)(path)
@@ -137,6 +137,9 @@ def test_operations_that_need_a_token_declare_bearer_auth(document):
         paths["/sessions/{session_id}/registrations"]["post"],
         paths["/me/registrations"]["get"],
         paths["/registrations/{registration_id}"]["delete"],
+        paths["/registrations/{registration_id}"]["get"],
+        paths["/registrations/{registration_id}/pay"]["post"],
+        paths["/registrations/{registration_id}/pay/check"]["post"],
     ]
     for operation in needs_token:
         assert operation["security"] == [{"bearerAuth": []}]
@@ -150,7 +153,8 @@ def test_the_schemas_match_what_the_api_sends(document):
     assert session["properties"]["price"]["type"] == "string"
     assert session["properties"]["starts_at"]["format"] == "date-time"
     assert set(session["required"]) >= {"id", "price", "seats_left", "refusal_reason"}
-    assert schemas["RegistrationOut"]["properties"]["status"]["enum"] == ["confirmed", "waitlisted", "cancelled"]
+    assert schemas["RegistrationOut"]["properties"]["status"]["enum"] == [
+        "confirmed", "waitlisted", "pending_payment", "offered", "expired", "cancelled"]
     assert set(schemas["ErrorOut"]["required"]) == {"code", "message"}
     signup = schemas["SignupRequest"]
     assert set(signup["required"]) == {"email", "password", "name", "phone"}

@@ -24,7 +24,11 @@ from tests.helpers import (
 
 REGISTRATION_KEYS = {
     "id", "session_id", "status", "waitlist_position", "created_at", "confirmed_at", "cancelled_at", "session",
+    "amount", "pay_by", "amount_due", "amount_paid", "amount_refunded", "paid_at",
 }
+# A free session's registration: nothing to pay, nothing paid (tests/test_api_payments.py: paid ones).
+NO_MONEY = {"amount": None, "pay_by": None, "amount_due": None, "amount_paid": "0.00", "amount_refunded": "0.00",
+            "paid_at": None}
 
 
 @pytest.fixture
@@ -57,6 +61,7 @@ def test_booking_a_free_seat_is_201_confirmed(app, client, headers):
     assert (body["session_id"], body["status"], body["waitlist_position"]) == (session_id, "confirmed", None)
     assert body["confirmed_at"].endswith("+08:00") and body["cancelled_at"] is None
     assert body["session"]["id"] == session_id and body["session"]["seats_left"] == 9
+    assert {key: body[key] for key in NO_MONEY} == NO_MONEY
     assert registration_statuses(app, session_id) == {body["id"]: "confirmed"}
     with app.app_context():
         assert db.session.get(Registration, body["id"]).source == "api"
@@ -185,6 +190,7 @@ def test_my_registrations_include_cancelled_ones_and_only_mine(app, client, head
 
     assert {item["id"]: item["status"] for item in items} == {kept_id: "confirmed", dropped_id: "cancelled"}
     assert all(set(item) == REGISTRATION_KEYS for item in items)
+    assert all({key: item[key] for key in NO_MONEY} == NO_MONEY for item in items)
     cancelled = next(item for item in items if item["id"] == dropped_id)
     assert cancelled["cancelled_at"].endswith("+08:00")
     assert cancelled["session"]["id"] == dropped
@@ -208,7 +214,9 @@ def test_cancelling_frees_the_seat_for_the_head_of_the_waitlist(app, client, hea
 
     assert response.status_code == 200
     body = response.get_json()
+    assert set(body) == REGISTRATION_KEYS | {"refund_amount"}
     assert (body["id"], body["status"], body["waitlist_position"]) == (mine["id"], "cancelled", None)
+    assert body["refund_amount"] == "0.00"  # nothing was paid for a free seat
     assert body["cancelled_at"].endswith("+08:00")
     assert seats_taken(app, session_id) == 1
     assert [(item["status"], item["waitlist_position"]) for item in _mine(client, first_waiting)] == [

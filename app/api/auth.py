@@ -72,6 +72,12 @@ def current_api_user() -> User:
     return g.api_user
 
 
+def per_user() -> str:
+    """The rate limits' key of a token's requests: by account, not by address, as many students
+    share one carrier NAT address. For views under `token_required` (which must run first)."""
+    return f"user:{current_api_user().id}"
+
+
 @bp.get("/me")
 @token_required
 def me():

@@ -59,6 +59,11 @@ _DOMAIN_STATUS = {
     "profile_incomplete": 422,
     # A draft session does not exist for clients: GET /sessions/<id> is 404 for it as well.
     "session_not_published": 404,
+    # The body was well formed; WeChat did not accept the login code in it (the client logs in again).
+    "wechat_login_code_invalid": 422,
+    # WeChat Pay could not be reached or refused us: the seat stays held, the client may retry.
+    # (payment_method_unavailable, WeChat Pay not configured here, stays 409: the site's state.)
+    "payment_service_unavailable": 503,
 }
 
 _HTTP_CODES = {

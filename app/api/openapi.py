@@ -12,7 +12,10 @@ from pydantic.json_schema import models_json_schema
 from app.api import bp
 from app.api.auth import token_max_age
 from app.api.schemas import (
+    CancellationOut,
     ErrorOut,
+    PaymentParametersOut,
+    PayRequest,
     RegistrationListOut,
     RegistrationOut,
     SessionListOut,
@@ -58,6 +61,8 @@ _INVALID = _error("请求体不是 JSON 对象、缺少字段、类型不对或�
 _UNAUTHORIZED = _error("缺少令牌（authentication_required），或令牌无效、过期、已因修改密码而失效（invalid_token）")
 _RATE_LIMITED = _error("请求太频繁（rate_limited）")
 _SERVER_ERROR = _error("服务器内部错误（internal_error）")
+_REGISTRATION_ID = _id_parameter("registration_id", "报名 id")
+_NOT_MINE = _error("找不到这条报名，或不是本人的（registration_not_found）")
 
 _PATHS: dict = {
     "/auth/signup": {
@@ -122,7 +127,8 @@ _PATHS: dict = {
             "security": _BEARER,
             "parameters": [_id_parameter("session_id", "场次 id")],
             "responses": {
-                "201": _json("RegistrationOut", "新的报名：confirmed（已确认）或 waitlisted（候补）"),
+                "201": _json("RegistrationOut", "新的报名：confirmed（已确认）、waitlisted（候补），或付费场次的 "
+                                                "pending_payment（名额保留到 pay_by，须在此前支付 amount）"),
                 "200": _json("RegistrationOut", "本人已有的有效报名"),
                 "401": _UNAUTHORIZED,
                 "404": _error("场次不存在（session_not_found）或未发布（session_not_published）"),
@@ -163,17 +169,86 @@ _PATHS: dict = {
         }
     },
     "/registrations/{registration_id}": {
-        "delete": {
-            "operationId": "cancelRegistration",
-            "summary": "取消本人的报名；空出的名额自动给候补第一位",
+        "get": {
+            "operationId": "getMyRegistration",
+            "summary": "本人的一条报名（付款后轮询它，直到 status 变为 confirmed）",
             "tags": ["registrations"],
             "security": _BEARER,
-            "parameters": [_id_parameter("registration_id", "报名 id")],
+            "parameters": [_REGISTRATION_ID],
             "responses": {
-                "200": _json("RegistrationOut", "已取消的报名（status: cancelled）"),
+                "200": _json("RegistrationOut", "报名"),
                 "401": _UNAUTHORIZED,
-                "404": _error("找不到这条报名，或不是本人的（registration_not_found）"),
-                "409": _error("已过取消截止时间（cancellation_closed）或已经取消（already_cancelled）"),
+                "404": _NOT_MINE,
+                "500": _SERVER_ERROR,
+            },
+        },
+        "delete": {
+            "operationId": "cancelRegistration",
+            "summary": "取消本人的报名；空出的名额自动给候补第一位；已付的钱按课程退款规则原路退回",
+            "tags": ["registrations"],
+            "security": _BEARER,
+            "parameters": [_REGISTRATION_ID],
+            "responses": {
+                "200": _json("CancellationOut", "已取消的报名（status: cancelled），refund_amount 为这次退款的金额"),
+                "401": _UNAUTHORIZED,
+                "404": _NOT_MINE,
+                "409": _error("已过取消截止时间（cancellation_closed）、已经取消（already_cancelled），"
+                              "或报名刚被调整到其他场次（registration_changed）"),
+                "500": _SERVER_ERROR,
+            },
+        },
+    },
+    "/registrations/{registration_id}/pay": {
+        "post": {
+            "operationId": "payRegistration",
+            "summary": "在小程序中支付保留的名额：返回 wx.requestPayment 的参数",
+            "description": (
+                "用于 pending_payment 和 offered 的报名，须在 pay_by 之前。先调用 wx.login() 取得 code，"
+                "作为 login_code 提交；返回的五个参数原样传给 wx.requestPayment。付款结果以微信支付通知为准："
+                "支付完成后轮询 GET /registrations/{registration_id}，或调用 POST "
+                "/registrations/{registration_id}/pay/check，直到 status 为 confirmed。"
+                "每次调用都会新开一笔订单，金额为 amount。"
+            ),
+            "tags": ["payments"],
+            "security": _BEARER,
+            "parameters": [_REGISTRATION_ID],
+            "requestBody": _body("PayRequest"),
+            "responses": {
+                "200": _json("PaymentParametersOut", "wx.requestPayment 的参数"),
+                "400": _INVALID,
+                "401": _UNAUTHORIZED,
+                "404": _NOT_MINE,
+                "409": _error(
+                    "没有待支付的款项（nothing_to_pay：已付清、候补中、已取消或免费场次）；支付期限已过，名额已释放"
+                    "（hold_expired）；本站未开通小程序微信支付（payment_method_unavailable）；报名刚被调整到其他场次"
+                    "（registration_changed）"
+                ),
+                "422": _error(
+                    "微信不接受这个登录凭证：无效、已用过或已过期，请重新调用 wx.login()（wechat_login_code_invalid）"
+                ),
+                "429": _RATE_LIMITED,
+                "500": _SERVER_ERROR,
+                "503": _error("微信支付暂时无法连接，名额仍然保留，请稍后重试（payment_service_unavailable）"),
+            },
+        }
+    },
+    "/registrations/{registration_id}/pay/check": {
+        "post": {
+            "operationId": "checkPayment",
+            "summary": "付款后确认：向微信支付查询本报名的订单，记下已付的款项，返回报名",
+            "description": (
+                "wx.requestPayment 成功后调用：微信的付款通知可能晚到，这里主动查询一次。报名仍为待支付时"
+                "（status 为 pending_payment 或 offered），稍后再试；微信支付暂时无法连接时照常返回报名。"
+            ),
+            "tags": ["payments"],
+            "security": _BEARER,
+            "parameters": [_REGISTRATION_ID],
+            "responses": {
+                "200": _json("RegistrationOut", "查询之后的报名"),
+                "401": _UNAUTHORIZED,
+                "404": _NOT_MINE,
+                "409": _error("本站已停用这笔订单的支付方式（payment_method_unavailable）"),
+                "429": _RATE_LIMITED,
                 "500": _SERVER_ERROR,
             },
         }
@@ -195,12 +270,15 @@ def _component_schemas() -> dict:
         [
             (SignupRequest, "validation"),
             (TokenRequest, "validation"),
+            (PayRequest, "validation"),
             (UserOut, "serialization"),
             (TokenOut, "serialization"),
             (SessionOut, "serialization"),
             (SessionListOut, "serialization"),
             (RegistrationOut, "serialization"),
             (RegistrationListOut, "serialization"),
+            (CancellationOut, "serialization"),
+            (PaymentParametersOut, "serialization"),
             (ErrorOut, "serialization"),
         ],
         ref_template=_REF,
@@ -225,6 +303,7 @@ def build_document() -> dict:
             {"name": "auth", "description": "注册与登录"},
             {"name": "sessions", "description": "开课场次"},
             {"name": "registrations", "description": "报名、候补与取消"},
+            {"name": "payments", "description": "付费场次的支付（微信小程序）"},
             {"name": "meta", "description": "关于本 API"},
         ],
         "paths": _PATHS,

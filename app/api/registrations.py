@@ -1,32 +1,31 @@
-"""Registrations over the API: book a seat (or a waitlist place), list mine, cancel one.
+"""Registrations over the API: book a seat (or a waitlist place, or a seat held while paying), list
+mine, see one, cancel one (with the refund its course's policy gives).
 
-Each view is one call to the booking service, which owns every rule and raises the domain errors
-that errors.py turns into codes.
+Each view is one call to the booking service (the cancellation: to the payments service, which
+wraps the booking's with its refund), which owns every rule and raises the domain errors that
+errors.py turns into codes. Paying: payments.py.
 """
 from __future__ import annotations
 
 from flask import current_app
 
 from app.api import bp
-from app.api.auth import current_api_user, token_required
-from app.api.schemas import booking_json, registration_json, registration_list_json
+from app.api.auth import current_api_user, per_user, token_required
+from app.api.schemas import booking_json, cancellation_json, registration_json, registration_list_json
 from app.booking import service as booking
+from app.booking.errors import RegistrationNotFound
 from app.common.time import utcnow
 from app.extensions import limiter
+from app.payments import service as payments
 
 
 def _booking_limit() -> str:
     return current_app.config["RATELIMIT_BOOKING"]
 
 
-def _per_user() -> str:
-    # By account, not by address: many students share one carrier NAT address.
-    return f"user:{current_api_user().id}"
-
-
 @bp.post("/sessions/<int:session_id>/registrations")
 @token_required  # outside the limit, so the limit can be keyed by the token's user
-@limiter.limit(_booking_limit, key_func=_per_user)
+@limiter.limit(_booking_limit, key_func=per_user)
 def book(session_id: int):
     outcome = booking.book_seat(current_api_user(), session_id, source="api")
     # 200 for a repeat (double tap, retry): the client gets the registration it already has.
@@ -39,8 +38,18 @@ def my_registrations():
     return registration_list_json(booking.registrations_of(current_api_user().id), utcnow())
 
 
+@bp.get("/registrations/<int:registration_id>")
+@token_required
+def my_registration(registration_id: int):
+    """One of mine: what the mini-program polls after wx.requestPayment until the seat is confirmed."""
+    registration = booking.registration_of(current_api_user().id, registration_id)
+    if registration is None:
+        raise RegistrationNotFound()
+    return registration_json(registration, utcnow())
+
+
 @bp.delete("/registrations/<int:registration_id>")
 @token_required
 def cancel(registration_id: int):
-    outcome = booking.cancel_registration(registration_id, current_api_user())
-    return registration_json(outcome.registration, utcnow())
+    cancelled = payments.cancel_and_refund(registration_id, current_api_user())
+    return cancellation_json(cancelled.cancellation.registration, cancelled.refund_amount, utcnow())

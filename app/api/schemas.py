@@ -6,17 +6,19 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import date, datetime
+from decimal import Decimal
 from types import SimpleNamespace
 from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
+from sqlalchemy.orm.attributes import set_committed_value
 from wtforms.fields.core import UnboundField
 from wtforms.validators import StopValidation, ValidationError
 
 from app.accounts.forms import PASSWORD_MAX, PASSWORD_MIN, LoginForm, SignupForm
 from app.accounts.models import User
 from app.booking import service as booking
-from app.booking.models import Registration
+from app.booking.models import Registration, RegistrationStatus
 from app.catalog.availability import booking_refusal
 from app.catalog.models import CampSession
 from app.common.money import plain_amount
@@ -99,6 +101,13 @@ class TokenRequest(RequestBody):
     )
 
 
+class PayRequest(RequestBody):
+    login_code: str = Field(
+        title="登录凭证", description="小程序 wx.login() 取得的 code（5 分钟内有效，只能用一次）：每次支付前重新获取",
+        min_length=1, max_length=128, pattern=r"^[!-~]+$", examples=["0a3Xk2000m9Xq21Hpy300Q7f0n1Xk20c"],
+    )
+
+
 # --- responses ------------------------------------------------------------------------------
 
 
@@ -139,13 +148,43 @@ class SessionListOut(BaseModel):
     items: list[SessionOut]
 
 
+# Every status a registration can have, as the API names it. A status the app adds and this list
+# lacks would fail the answer's validation: tests/test_api_payments.py checks they agree.
+RegistrationStatusName = Literal["confirmed", "waitlisted", "pending_payment", "offered", "expired", "cancelled"]
+STATUS_DESCRIPTIONS: dict[str, str] = {
+    RegistrationStatus.CONFIRMED: "已确认：名额是本人的（付费场次已付清）",
+    RegistrationStatus.WAITLISTED: "候补中：场次已满，按顺序等待（位置见 waitlist_position）",
+    RegistrationStatus.PENDING_PAYMENT: "待支付：付费场次的名额为本人保留到 pay_by，须在此前支付 amount，"
+                                        "逾期名额释放（expired）",
+    RegistrationStatus.OFFERED: "候补名额待支付：有人退出，空出的名额按候补顺序给了本人，为本人保留到 pay_by，"
+                                "须在此前支付 amount，逾期名额给下一位候补（expired）",
+    RegistrationStatus.EXPIRED: "已过期：保留的名额未在 pay_by 前付款，已释放；如仍想参加，请重新报名",
+    RegistrationStatus.CANCELLED: "已取消：本人或工作人员取消；已付的钱按退款规则原路退回（amount_refunded）",
+}
+# Money as the API writes it: exact yuan, a string, never a float.
+Amount = Annotated[str, Field(pattern=r"^\d+\.\d{2}$", examples=["3980.00"])]
+
+
 class RegistrationOut(BaseModel):
     id: int
     session_id: int
-    status: Literal["confirmed", "waitlisted", "cancelled"]
+    status: RegistrationStatusName = Field(
+        description="报名状态：" + "；".join(f"{name}，{text}" for name, text in STATUS_DESCRIPTIONS.items()),
+        json_schema_extra={"x-enumDescriptions": {str(name): text for name, text in STATUS_DESCRIPTIONS.items()}},
+    )
     waitlist_position: int | None = Field(
         description="候补第几位：此刻在候补队列中的位置（1 为下一个转正；"
                     "前面有人离开时变小，不是加入时领到的号），非候补时为 null")
+    amount: Amount | None = Field(
+        description="待支付金额（元）：pending_payment 或 offered 时须在 pay_by 前支付的钱（POST "
+                    "/registrations/{registration_id}/pay 按它下单）；其他状态为 null")
+    pay_by: datetime | None = Field(
+        description="付款截止时间（北京时间，+08:00）：pending_payment 或 offered 时名额保留到此刻；其他状态为 null")
+    amount_due: Amount | None = Field(
+        description="应付金额（元）：保留名额时的价格，之后场次调价不影响；免费场次为 null")
+    amount_paid: Amount = Field(description="已付金额（元），含已退回的部分；未付款为 \"0.00\"")
+    amount_refunded: Amount = Field(description="已退或正在退回的金额（元）；没有退款为 \"0.00\"")
+    paid_at: datetime | None = Field(description="付款确认名额的时间（北京时间）；没有付款确认时为 null")
     created_at: datetime
     confirmed_at: datetime | None
     cancelled_at: datetime | None
@@ -154,6 +193,23 @@ class RegistrationOut(BaseModel):
 
 class RegistrationListOut(BaseModel):
     items: list[RegistrationOut]
+
+
+class CancellationOut(RegistrationOut):
+    refund_amount: Amount = Field(
+        description="这次取消按课程退款规则退还的金额（元），原路退回，到账时间以支付渠道为准；"
+                    "没有付款或按规则不退时为 \"0.00\"")
+
+
+class PaymentParametersOut(BaseModel):
+    """What wx.requestPayment takes, signed by the merchant: pass it as it is."""
+
+    timeStamp: str = Field(description="时间戳（秒），字符串", examples=["1782884096"])  # noqa: N815 (WeChat's names)
+    nonceStr: str = Field(description="随机字符串", examples=["5K8264ILTKCH16CQ2502SI8ZNMTM67VS"])  # noqa: N815
+    package: str = Field(pattern=r"^prepay_id=", description="统一下单的 prepay_id",
+                         examples=["prepay_id=wx201410272009395522657a690389285100"])
+    signType: Literal["RSA"] = Field(description="签名方式")  # noqa: N815
+    paySign: str = Field(description="商户私钥对 appId、timeStamp、nonceStr、package 的签名（Base64）")  # noqa: N815
 
 
 class ErrorOut(BaseModel):
@@ -206,19 +262,34 @@ def session_list_json(camps: list[CampSession], now: datetime) -> dict:
     return SessionListOut(items=[session_out(camp, now) for camp in camps]).model_dump(mode="json")
 
 
+def _amount(value: Decimal | None) -> str | None:
+    return None if value is None else plain_amount(value)
+
+
+def registration_fields(registration: Registration, now: datetime, waitlist_position: int | None) -> dict:
+    """A registration's fields of RegistrationOut. `waitlist_position`: its place in the queue,
+    counted by the caller (for a list, all at once; for a booking, by the booking itself)."""
+    held = registration.status.is_hold
+    return {
+        "id": registration.id,
+        "session_id": registration.session_id,
+        "status": registration.status.value,
+        "waitlist_position": waitlist_position,
+        "amount": plain_amount(registration.amount_outstanding) if held else None,
+        "pay_by": _local(registration.hold_expires_at) if held else None,
+        "amount_due": _amount(registration.amount_due),
+        "amount_paid": plain_amount(registration.amount_paid),
+        "amount_refunded": plain_amount(registration.amount_refunded),
+        "paid_at": _local(registration.paid_at),
+        "created_at": _local(registration.created_at),
+        "confirmed_at": _local(registration.confirmed_at),
+        "cancelled_at": _local(registration.cancelled_at),
+        "session": session_out(registration.session, now),
+    }
+
+
 def registration_out(registration: Registration, now: datetime, waitlist_position: int | None) -> RegistrationOut:
-    """`waitlist_position`: the registration's place in the queue, counted by the caller (for a
-    list, all at once; for a booking, by the booking itself)."""
-    return RegistrationOut(
-        id=registration.id,
-        session_id=registration.session_id,
-        status=registration.status.value,
-        waitlist_position=waitlist_position,
-        created_at=_local(registration.created_at),
-        confirmed_at=_local(registration.confirmed_at),
-        cancelled_at=_local(registration.cancelled_at),
-        session=session_out(registration.session, now),
-    )
+    return RegistrationOut(**registration_fields(registration, now, waitlist_position))
 
 
 def registration_json(registration: Registration, now: datetime) -> dict:
@@ -227,7 +298,23 @@ def registration_json(registration: Registration, now: datetime) -> dict:
 
 def booking_json(outcome: booking.BookingOutcome, now: datetime) -> dict:
     """The answer to a booking (the camp rush's hot path): no queries beyond the booking's own."""
-    return registration_out(outcome.registration, now, outcome.waitlist_position).model_dump(mode="json")
+    registration = outcome.registration
+    if outcome.created:
+        # A new booking's statements return no money columns (nothing is read back, and reading
+        # one would fail): the new row has their defaults, nothing paid or refunded yet.
+        for column, value in (("amount_paid", Decimal("0")), ("amount_refunded", Decimal("0")), ("paid_at", None)):
+            set_committed_value(registration, column, value)
+    return registration_out(registration, now, outcome.waitlist_position).model_dump(mode="json")
+
+
+def cancellation_json(cancelled: Registration, refund_amount: Decimal, now: datetime) -> dict:
+    """The answer to a cancellation: the registration, and the refund its course's policy gave."""
+    fields = registration_fields(cancelled, now, booking.waitlist_position(cancelled))
+    return CancellationOut(**fields, refund_amount=plain_amount(refund_amount)).model_dump(mode="json")
+
+
+def payment_parameters_json(parameters: dict[str, str]) -> dict:
+    return PaymentParametersOut(**parameters).model_dump(mode="json")
 
 
 def registration_list_json(registrations: list[Registration], now: datetime) -> dict:

@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from typing import Any
 
 from flask import current_app
+from flask_babel import gettext as _
 
 from app.accounts.models import User
 from app.booking.models import Registration
@@ -22,7 +24,7 @@ from app.common.money import fen, from_fen
 from app.common.urls import absolute_url
 from app.extensions import db
 from app.payments import service
-from app.payments.errors import PaymentMethodUnavailable, PaymentServiceDown
+from app.payments.errors import LoginCodeRefused, PaymentMethodUnavailable, PaymentServiceDown
 from app.payments.methods import PayMethod
 from app.payments.models import PaymentOrder, PaymentProvider
 from app.payments.providers import ForgedNotification, PaidNotice, PaymentRequest, ProviderError, alipay, wechat
@@ -96,6 +98,58 @@ def _payment_request(order: PaymentOrder, user: User, client_ip: str | None) -> 
         notify_url=absolute_url(notify), expires_at=registration.hold_expires_at,
         payer_openid=user.wechat_openid, client_ip=client_ip,
         return_url=absolute_url("payments.alipay_return"))
+
+
+# --- the mini-program -------------------------------------------------------------------------
+
+# What wx.requestPayment takes, of create_jsapi's answer (the mini-program knows its own appId).
+MINI_PROGRAM_PAYMENT_KEYS = ("timeStamp", "nonceStr", "package", "signType", "paySign")
+# jscode2session's errcodes for a code WeChat does not accept: invalid (made up, expired, another
+# app's) and used already. Any other refusal (appid, secret, rate limit, busy) is ours or WeChat's.
+_LOGIN_CODE_ERRCODES = frozenset({"40029", "40163"})
+
+
+def mini_program_configured(config: Mapping[str, Any]) -> bool:
+    """Whether the mini-program can pay: WeChat Pay's settings, and an AppSecret for jscode2session
+    (the mini-program's own, or else the official account's, as WechatPayProvider falls back)."""
+    secret = config.get("WECHAT_MINIPROGRAM_APP_SECRET") or config.get("WECHAT_APP_SECRET") or ""
+    return wechat.configured(config) and bool(str(secret).strip())
+
+
+def start_mini_program(registration_id: int, user: User, login_code: str) -> dict[str, str]:
+    """Pay for `user`'s held seat in the mini-program: an order for what is due (as `start`), made
+    for the payer that the mini-program's wx.login() `login_code` names, and the signed parameters
+    of wx.requestPayment (MINI_PROGRAM_PAYMENT_KEYS).
+
+    The openid is asked for each time and not kept on the account: it is the mini-program's, not
+    the official account's that `User.wechat_openid` holds for the web's JSAPI orders (an openid
+    belongs to one app), and a login code is WeChat's to give at every payment anyway."""
+    service.registration_to_pay(registration_id, user)  # someone else's: not found, before anything else
+    if not mini_program_configured(current_app.config):
+        raise PaymentMethodUnavailable(_("小程序暂时不能支付，请稍后再试或在网页上完成支付"))
+    try:
+        client = wechat_provider()
+    except ProviderError as error:  # its keys cannot be loaded: the site's to fix, the student's to wait for
+        log.error("WeChat Pay is configured but cannot start: %s", error)
+        raise PaymentServiceDown() from error
+    order = service.open_order(registration_id, user, PaymentProvider.WECHAT, PayMethod.WECHAT_JSAPI.channel)
+    try:
+        openid = client.openid_from_login_code(login_code)
+    except wechat.WechatRefused as refusal:
+        if refusal.code in _LOGIN_CODE_ERRCODES:
+            raise LoginCodeRefused() from refusal
+        log.warning("WeChat refused the login code of order %s: %s", order.out_trade_no, refusal)
+        raise PaymentServiceDown() from refusal
+    except ProviderError as error:
+        log.warning("WeChat could not be asked for the payer of order %s: %s", order.out_trade_no, error)
+        raise PaymentServiceDown() from error
+    request = replace(_payment_request(order, user, None), payer_openid=openid)
+    try:
+        parameters = client.create_jsapi(request, mini_program=True)
+    except ProviderError as error:
+        log.warning("WeChat Pay could not open order %s: %s", order.out_trade_no, error)
+        raise PaymentServiceDown() from error
+    return {key: parameters[key] for key in MINI_PROGRAM_PAYMENT_KEYS}
 
 
 # --- what the providers tell us -------------------------------------------------------------

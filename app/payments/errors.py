@@ -51,3 +51,12 @@ class TransferReferenceUsed(DomainError):
     code = "transfer_reference_used"
     field = "transaction_id"
     message = _l("这个银行流水号已经登记过一笔付款")
+
+
+class LoginCodeRefused(DomainError):
+    """WeChat did not accept the mini-program's wx.login() code (made up, used already, or older
+    than its five minutes): the mini-program logs in again and retries."""
+
+    code = "wechat_login_code_invalid"
+    field = "login_code"
+    message = _l("微信登录凭证无效或已过期，请重新进入小程序后再试")

@@ -251,6 +251,26 @@ def _refund_from_payments(registration: Registration, amount: Decimal, reason: s
     return requests
 
 
+@dataclass
+class CancellationRefund:
+    """A cancellation (booking.cancel_registration's outcome) and what its refund policy gave back."""
+
+    cancellation: booking.CancellationOutcome
+    refund_amount: Decimal  # 0 when nothing was paid or the policy gives nothing back now
+
+
+@write_transaction
+def cancel_and_refund(registration_id: int, actor: User, now: datetime | None = None) -> CancellationRefund:
+    """booking.cancel_registration (its rules, its refund by the course's policy through
+    `paid_registration_cancelled`), saying how much that refund is. Under the session's lock from
+    before the cancellation to its end, so the difference in amount_refunded is this cancellation's
+    refund and no other's (every refund takes that lock)."""
+    registration, _camp = booking.lock_for_payment(registration_id)
+    refunded_before = registration.amount_refunded
+    cancellation = booking.cancel_registration(registration_id, actor, now=now)
+    return CancellationRefund(cancellation, cancellation.registration.amount_refunded - refunded_before)
+
+
 @write_transaction
 def refund(registration_id: int, amount: Decimal, reason: str, actor: User) -> list[RefundRequest]:
     """Staff give back `amount` (in full or in part) of what a registration paid, with a reason;
