@@ -321,7 +321,7 @@ def test_a_hold_that_ran_out_cannot_be_paid_and_then_shows_as_expired(app, clien
     expired = one(client, booked["id"], headers)
     assert (expired["status"], expired["amount"], expired["pay_by"]) == ("expired", None, None)
     assert expired["amount_due"] == PRICE and expired["amount_paid"] == "0.00"
-    assert_error(api_pay(client, booked["id"], headers, login_code(wechat, keys)), 409, "nothing_to_pay")
+    assert_error(api_pay(client, booked["id"], headers, login_code(wechat, keys)), 409, "hold_expired")
 
 
 def test_someone_elses_registration_is_not_found(app, client, headers, wechat, keys):

@@ -422,3 +422,29 @@ def test_listing_offers_a_lapsed_holds_seat_to_the_person_waiting(app, client):
 
     assert listed["seats_left"] == 0  # the freed seat is held for the person waiting
     assert state(app, held).status is EXPIRED and state(app, queued).status is OFFERED
+
+
+def test_a_wrong_amount_given_back_still_leaves_the_whole_price_to_pay(app):
+    session_id = paid_session(app)
+    [student] = make_students(app, 1)
+    held = book_at(app, student, session_id)
+
+    wrong = pay(app, held, "4200000008", amount=Decimal("0.01"))
+    assert not wrong.confirmed and wrong.refund is not None
+    assert state(app, held).status is PENDING and state(app, held).amount_outstanding == PRICE
+
+    right = pay(app, held, "4200000009")
+    assert right.confirmed and state(app, held).status is CONFIRMED
+
+
+def test_a_students_own_list_shows_a_hold_past_its_time_as_expired(app):
+    session_id = paid_session(app, capacity=1)
+    [student] = make_students(app, 1)
+    held = book_at(app, student, session_id, at=utcnow() - timedelta(hours=1))
+
+    with app.test_request_context():
+        mine = booking.registrations_of(student)
+        statuses = [(r.id, r.status) for r in mine]
+
+    assert statuses == [(held, EXPIRED)]
+    assert counts(app, session_id) == (0, 0, 0)

@@ -142,4 +142,5 @@ class Registration(db.Model):
         """What this person still has to pay for a held seat (0 when nothing is due)."""
         if not self.status.is_hold or self.amount_due is None:
             return Decimal("0")
-        return max(self.amount_due - self.amount_paid, Decimal("0"))
+        # What was paid and given back (a payment of the wrong amount, refunded) does not count.
+        return max(self.amount_due - (self.amount_paid - self.amount_refunded), Decimal("0"))

@@ -121,24 +121,36 @@ def active_registration(user_id: int, session_id: int) -> Registration | None:
 
 
 def registrations_of(user_id: int) -> list[Registration]:
-    """A student's registrations, the latest session first, with session and course loaded."""
-    return list(db.session.scalars(
-        select(Registration)
-        .join(Registration.session)
-        .where(Registration.user_id == user_id)
-        .order_by(CampSession.starts_at.desc(), Registration.id.desc())
-        .options(selectinload(Registration.session).selectinload(CampSession.course))
-    ))
+    """A student's registrations, the latest session first, with session and course loaded; a
+    hold past its time shown as what it is (released first: _current)."""
+    query = (select(Registration)
+             .join(Registration.session)
+             .where(Registration.user_id == user_id)
+             .order_by(CampSession.starts_at.desc(), Registration.id.desc())
+             .options(selectinload(Registration.session).selectinload(CampSession.course)))
+    found = list(db.session.scalars(query))
+    return list(db.session.scalars(query)) if _release_lapsed(found) else found
 
 
 def registration_of(user_id: int, registration_id: int) -> Registration | None:
     """One of this person's registrations (any status), with its session and course; None when
     there is no such registration or it is someone else's (their ticket page is a 404 to others)."""
-    return db.session.scalar(
-        select(Registration)
-        .where(Registration.id == registration_id, Registration.user_id == user_id)
-        .options(joinedload(Registration.session).joinedload(CampSession.course))
-    )
+    query = (select(Registration)
+             .where(Registration.id == registration_id, Registration.user_id == user_id)
+             .options(joinedload(Registration.session).joinedload(CampSession.course)))
+    found = db.session.scalar(query)
+    return db.session.scalar(query) if found is not None and _release_lapsed([found]) else found
+
+
+def _release_lapsed(registrations: list[Registration]) -> bool:
+    """Release the sessions of any of these holds whose time has run out (what a booking or a
+    listing of the session would do), so a person's own pages never show a hold past its time as
+    待支付; whether anything was due (the caller reads them again)."""
+    now = utcnow()
+    due = {r.session_id for r in registrations if r.status.is_hold and r.hold_expires_at <= now}
+    for session_id in sorted(due):
+        release_lapsed_holds(session_id, now)
+    return bool(due)
 
 
 def waitlist_position(registration: Registration) -> int | None:

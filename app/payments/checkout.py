@@ -35,13 +35,26 @@ log = logging.getLogger(__name__)
 def wechat_provider() -> wechat.WechatPayProvider:
     if not wechat.configured(current_app.config):
         raise PaymentMethodUnavailable()
-    return wechat.WechatPayProvider(current_app.config)
+    return _kept(wechat.WechatPayProvider, ("WECHATPAY_", "WECHAT_"))
 
 
 def alipay_provider() -> alipay.AlipayProvider:
     if not alipay.configured(current_app.config):
         raise PaymentMethodUnavailable()
-    return alipay.AlipayProvider(current_app.config)
+    return _kept(alipay.AlipayProvider, ("ALIPAY_",))
+
+
+def _kept(provider_class, prefixes: tuple[str, ...]):
+    """One provider client per process and settings: building one reads and parses its RSA keys,
+    about 40 ms of CPU, which a notification would otherwise pay every time. Kept per app, keyed
+    by the provider's settings, so new settings (a test's, a key rotated on restart) get a new one."""
+    config = current_app.config
+    settings = tuple(sorted((name, str(value)) for name, value in config.items() if name.startswith(prefixes)))
+    kept = current_app.extensions.setdefault("payment_providers", {})
+    key = (provider_class.__name__, settings)
+    if key not in kept:
+        kept[key] = provider_class(config)
+    return kept[key]
 
 
 @dataclass

@@ -30,7 +30,7 @@ from app.audit.actions import AuditAction
 from app.audit.service import record
 from app.booking import service as booking
 from app.booking.errors import RegistrationNotFound
-from app.booking.models import Registration
+from app.booking.models import Registration, RegistrationStatus
 from app.common.db import write_transaction
 from app.common.money import plain_amount, to_fen
 from app.common.time import utcnow
@@ -118,6 +118,8 @@ def open_order(registration_id: int, user: User, provider: PaymentProvider, chan
     registration, camp = booking.lock_for_payment(registration_id)
     if registration.user_id != user.id:
         raise RegistrationNotFound()
+    if registration.status is RegistrationStatus.EXPIRED:
+        raise HoldExpired()
     if not registration.status.is_hold or registration.amount_outstanding <= 0:
         raise NothingToPay()
     if registration.hold_expires_at <= now:
