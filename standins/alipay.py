@@ -93,6 +93,10 @@ def create_app(keys: StandinKeys) -> Flask:
             return render_template("alipay/paid.html", trade=trade, amount=yuan(trade.total))
         return redirect(with_query(trade.return_url, alipay.return_params(trade)))
 
+    @app.get("/favicon.ico")
+    def favicon():
+        return "", 204  # the cashier page has no icon: a browser's request for one is not an error
+
     @app.post("/standin/pay/<out_trade_no>")
     def standin_pay(out_trade_no: str):
         try:

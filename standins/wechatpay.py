@@ -415,6 +415,10 @@ def create_app(*, merchant_public_key: str, platform_private_key: str, platform_
 
     # For tests and scripts ------------------------------------------------------------------------
 
+    @app.get("/favicon.ico")
+    def favicon():
+        return "", 204  # the cashier page has no icon: a browser's request for one is not an error
+
     @app.post("/standin/pay/<out_trade_no>")
     def pay_for_tests(out_trade_no: str):
         """Pay as the payer would and notify: {"paid", "transaction_id", "notified", "notify_status",

@@ -65,7 +65,7 @@ class Person:
         # breaks reports the refusal, which is turned into a console error (a problem, below).
         self.context.add_init_script(_REPORT_CSP_VIOLATIONS)
         self.page = self.context.new_page()
-        self.journey, self.width, self.name = journey, width, name
+        self.journey, self.width, self.name, self.base_url = journey, width, name, base_url
         self.problems: list[str] = []
         self._steps = steps or itertools.count(1)  # shared by the people of a journey: files sort in order
         self.page.on("console", self._on_console)
@@ -81,8 +81,10 @@ class Person:
     def _on_response(self, response) -> None:
         if response.status >= 500:
             self.problems.append(f"{response.status} from {response.url}")
-        # HTML pages only: a download (the certificate PDF) reaches Playwright without its headers.
-        if (response.request.resource_type == "document" and "text/html" in response.headers.get("content-type", "")
+        # The site's HTML pages only: a download (the certificate PDF) reaches Playwright without its
+        # headers, and a payment provider's page (its local stand-in) is not ours.
+        if (response.url.startswith(self.base_url) and response.request.resource_type == "document"
+                and "text/html" in response.headers.get("content-type", "")
                 and "content-security-policy" not in response.headers):
             self.problems.append(f"no Content-Security-Policy on {response.url}")
 

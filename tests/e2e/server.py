@@ -24,6 +24,11 @@ from pathlib import Path
 
 from app import create_app
 from app.extensions import db
+from standins import alipay as alipay_standin
+from standins import wechatpay as wechat_standin
+from standins.alipay_keys import ensure_keys as ensure_alipay_keys
+from standins.keys import app_settings, ensure_wechatpay_keys, standin_options
+from standins.serving import BackgroundServer
 from tests.conftest import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -51,6 +56,20 @@ class LiveSite:
         self.log_path = ARTIFACTS / f"e2e-server-{os.getpid()}.log"
         self.process: subprocess.Popen | None = None
         self.app = None
+        # WeChat Pay and Alipay: their local stand-ins, served from this process, whose
+        # notifications reach the site over HTTP as the providers' would.
+        self.standin_keys = Path(tempfile.mkdtemp(prefix="e2e-standin-keys-"))
+        self.standins: list[BackgroundServer] = []
+        self.payment_settings: dict[str, str] = {}
+
+    def _start_payment_standins(self) -> None:
+        wechat_keys = ensure_wechatpay_keys(self.standin_keys)
+        alipay_keys = ensure_alipay_keys(self.standin_keys / "alipay")
+        wechat = BackgroundServer(wechat_standin.create_app(**standin_options(wechat_keys), refund_status="SUCCESS"))
+        alipay = BackgroundServer(alipay_standin.create_app(alipay_keys))
+        self.standins = [wechat, alipay]
+        self.payment_settings = {**app_settings(wechat_keys, wechat.url),
+                                 **alipay_keys.app_settings(alipay.url + "/gateway.do")}
 
     def _environment(self, config_name: str) -> dict[str, str]:
         environment = {
@@ -68,6 +87,7 @@ class LiveSite:
             "RATELIMIT_SIGNUP": "200 per hour",
             "CMS_COUNT_FLUSH_SECONDS": str(COUNT_FLUSH_SECONDS),  # the workers write views this often
             "PYTHONUNBUFFERED": "1",
+            **self.payment_settings,
         })
         return environment
 
@@ -82,6 +102,7 @@ class LiveSite:
     def start(self) -> None:
         _remove_databases_of_ended_runs()
         self._remove_database()
+        self._start_payment_standins()
         self._flask("db", "upgrade")
         self._flask("seed-demo")
         ARTIFACTS.mkdir(exist_ok=True)
@@ -99,6 +120,7 @@ class LiveSite:
             "MAIL_BACKEND": "console",
             "SITE_URL": self.url,
             "CMS_UPLOAD_FOLDER": str(self.uploads),
+            **self.payment_settings,
         })
 
     def _wait_until_answering(self) -> None:
@@ -133,8 +155,11 @@ class LiveSite:
             except subprocess.TimeoutExpired:
                 self.process.kill()  # the workers notice their arbiter is gone and exit
                 self.process.wait()
+        for standin in self.standins:
+            standin.stop()
         self._remove_database()
         shutil.rmtree(self.uploads, ignore_errors=True)
+        shutil.rmtree(self.standin_keys, ignore_errors=True)
         if self.log_path.exists():
             self.log_path.replace(ARTIFACTS / "e2e-server.log")
 

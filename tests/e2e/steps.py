@@ -29,7 +29,8 @@ def sign_up_from_login(person: Person, name: str, phone: str, email: str) -> Non
 
 
 def book_and_open_ticket(person: Person, course_title: str, email: str, name: str) -> None:
-    """On the booking page: 确认预约, the confirmation on 我的报名, then the ticket with its QR code."""
+    """On the booking page of a free session: 确认预约, the confirmation on 我的报名, then the
+    ticket with its QR code."""
     page = person.page
     expect(page.get_by_role("heading", name=f"《{course_title}》")).to_be_visible()
     person.check("book")
@@ -42,6 +43,38 @@ def book_and_open_ticket(person: Person, course_title: str, email: str, name: st
     person.check("confirmation")
 
     booked.get_by_role("link", name="电子票 · 入场二维码").click()
+    open_ticket(person, name)
+
+
+def book_pay_and_open_ticket(person: Person, course_title: str, name: str) -> None:
+    """On the booking page of a paid session: 确认预约 holds the seat; on the pay page, 支付宝, pay
+    at (the stand-in of) Alipay's cashier, come back to the site paid, then the ticket."""
+    page = person.page
+    expect(page.get_by_role("heading", name=f"《{course_title}》")).to_be_visible()
+    expect(page.get_by_text("预约后名额为您保留")).to_be_visible()
+    person.check("book")
+    page.get_by_role("button", name="确认预约").click()
+
+    page.wait_for_url(re.compile(r"/registrations/\d+/pay$"))
+    expect(page.locator(".badge")).to_have_text("待支付")
+    expect(page.locator(".pay-amount")).to_contain_text("¥3,980.00")
+    expect(page.locator(".countdown")).to_have_text(re.compile(r"（1[45]:\d\d）"))
+    person.check("pay")
+    page.get_by_label("支付宝").check()
+    page.get_by_role("button", name="去支付 ¥3,980.00").click()
+
+    page.wait_for_url(re.compile(r"/gateway\.do"))  # Alipay's cashier (its stand-in): not our page
+    page.get_by_role("button", name="确认付款").click()
+    page.wait_for_url(re.compile(r"/registrations/\d+/pay$"))
+    expect(page.locator(".flash-success")).to_contain_text("已支付 ¥3,980.00，报名已确认")
+    person.check("paid")
+    page.get_by_role("link", name="查看电子票").click()
+    open_ticket(person, name)
+
+
+def open_ticket(person: Person, name: str) -> None:
+    """The ticket page that was just opened: its QR code, code and holder."""
+    page = person.page
     page.wait_for_url(re.compile(r"/me/registrations/\d+$"))
     qr = page.get_by_role("img", name="入场二维码")
     expect(qr.locator("svg, img").first).to_be_visible()

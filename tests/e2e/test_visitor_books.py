@@ -1,15 +1,16 @@
-"""Journey 1: a visitor finds the 小红书 camp, is asked to log in, signs up instead, lands back on the
-booking page, books, and sees the confirmation and the ticket with its door QR code."""
+"""Journey 1: a visitor finds the 小红书 camp (¥3,980), is asked to log in, signs up instead, lands
+back on the booking page, books (the seat is held), pays with Alipay (its local stand-in's
+cashier), comes back paid, and sees the ticket with its door QR code."""
 from __future__ import annotations
 
 from tests.e2e.data import phone_number
-from tests.e2e.steps import book_and_open_ticket, sign_up_from_login
+from tests.e2e.steps import book_pay_and_open_ticket, sign_up_from_login
 
 JOURNEY = "visitor-books"
 XHS_TITLE = "快速玩转小红书成长特训营"  # seed-demo's camp
 
 
-def test_visitor_signs_up_books_and_gets_a_ticket(open_browser, width):
+def test_visitor_signs_up_books_pays_and_gets_a_ticket(open_browser, width):
     visitor = open_browser()
     page = visitor.page
     page.goto("/")
@@ -26,4 +27,4 @@ def test_visitor_signs_up_books_and_gets_a_ticket(open_browser, width):
 
     email = f"visitor{width}@example.com"
     sign_up_from_login(visitor, "林小满", phone_number(width, 1), email)
-    book_and_open_ticket(visitor, XHS_TITLE, email, "林小满")
+    book_pay_and_open_ticket(visitor, XHS_TITLE, "林小满")
