@@ -448,3 +448,41 @@ def test_a_students_own_list_shows_a_hold_past_its_time_as_expired(app):
 
     assert statuses == [(held, EXPIRED)]
     assert counts(app, session_id) == (0, 0, 0)
+
+
+def test_staff_giving_a_waiting_person_a_paid_seat_offers_it_for_payment(app):
+    session_id = paid_session(app, capacity=1)
+    holder, waiting, staff = make_students(app, 3)
+    book_at(app, holder, session_id)
+    queued = book_at(app, waiting, session_id)
+
+    with app.test_request_context():
+        booking.promote_by_hand(queued, db.session.get(User, staff))
+
+    offer = state(app, queued)
+    assert offer.status is OFFERED and offer.amount_due == PRICE and offer.confirmed_at is None
+    assert counts(app, session_id) == (2, 2, 0)  # one seat more, for this person, to pay for
+
+
+def test_a_move_keeps_what_the_person_had_and_never_confirms_an_unpaid_seat(app):
+    with app.app_context():
+        from tests.factories import make_course, make_session
+
+        course_id = make_course("快速玩转小红书成长特训营", slug="xhs-move")
+        full_source = make_session(course_id, capacity=1, price=str(PRICE))
+        target = make_session(course_id, capacity=5, price=str(PRICE), starts_in_days=60)
+        db.session.commit()
+    holder, waiting, staff = make_students(app, 3)
+    held = book_at(app, holder, full_source)
+    queued = book_at(app, waiting, full_source)
+    hold_ends = state(app, held).hold_expires_at
+
+    with app.test_request_context():
+        booking.move_registration(queued, target, db.session.get(User, staff))
+        booking.move_registration(held, target, db.session.get(User, staff))
+
+    assert state(app, queued).status is OFFERED
+    moved = state(app, held)
+    assert moved.status is PENDING and moved.hold_expires_at == hold_ends and moved.session_id == target
+    assert counts(app, target) == (2, 2, 0)
+    assert counts(app, full_source) == (0, 0, 0)

@@ -137,7 +137,8 @@ def compose_registration_email(template: str, context: dict) -> ComposedEmail:
     camp, email = registration.session, _EMAILS[template]
     attachments: list[Attachment] = []
     ticket = {}
-    if email.with_ticket and registration.ticket_code:
+    # A ticket only for a seat that is the person's (a move keeps a hold a hold, unpaid: no ticket yet).
+    if email.with_ticket and registration.ticket_code and registration.status is RegistrationStatus.CONFIRMED:
         attachments = [
             Attachment("camp.ics", "text/calendar", registration_ics(registration.id, camp)),
             Attachment("ticket-qr.png", "image/png", ticket_qr_png(registration.ticket_code)),

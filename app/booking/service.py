@@ -688,6 +688,11 @@ def promote_by_hand(registration_id: int, actor: User, now: datetime | None = No
             raise SessionFull()
         note = "工作人员手动转正（名额 +1）"
     before = _state(registration)
+    if camp.is_paid:  # the seat is theirs to pay for, as any offer: never confirmed unpaid
+        _offer(camp, registration, now)
+        _audit(AuditAction.REGISTRATION_OFFER, actor, registration, before, note=note + "，待支付")
+        queue_registration_email("booking_offered", registration.id, registration.user.email)
+        return registration
     _confirm(registration, now)
     _audit(AuditAction.REGISTRATION_PROMOTE, actor, registration, before, note=note)
     queue_registration_email("booking_promoted", registration.id, registration.user.email,
@@ -699,7 +704,9 @@ def promote_by_hand(registration_id: int, actor: User, now: datetime | None = No
 def move_registration(registration_id: int, target_session_id: int, actor: User,
                       now: datetime | None = None) -> MoveOutcome:
     """Move a person to another session of the same course, only into a free seat. A seat freed
-    in the old session goes to the head of its waitlist, in the same transaction."""
+    in the old session goes to the head of its waitlist, in the same transaction. What they had
+    comes with them: a confirmed seat stays confirmed (paid, if it was), a hold stays a hold until
+    the same time; a waiting person gets the seat, held for payment if the session has a price."""
     now = now or utcnow()
     registration = db.session.get(Registration, registration_id)
     if registration is None:
@@ -721,10 +728,15 @@ def move_registration(registration_id: int, target_session_id: int, actor: User,
         raise AlreadyRegistered()
     if _take_seat(target) is None:
         raise SessionFull()
-    held_seat = registration.status is RegistrationStatus.CONFIRMED
+    held_seat = registration.status.holds_seat
     before = _state(registration)
     registration.session_id = target.id
-    _confirm(registration, now)
+    if registration.status.is_hold:
+        _note_hold(target, registration.hold_expires_at)
+    elif registration.status is RegistrationStatus.WAITLISTED and target.is_paid:
+        _offer(target, registration, now)
+    else:
+        _confirm(registration, now)
     db.session.flush()
     _audit(AuditAction.REGISTRATION_MOVE, actor, registration, before)
     promoted = _leave(source, held_seat, now, PROMOTED_BY_MOVE)
