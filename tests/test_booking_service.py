@@ -562,3 +562,16 @@ def test_the_booking_answer_is_the_session_as_the_database_has_it(ctx, students,
             == [getattr(stored.session, name) for name in session_columns])
     assert (answer.session.course.title, answer.session.course.slug) == (TITLE, stored.session.course.slug)
     assert outcome.waitlist_position == (None if seats else 1)
+
+
+def test_the_postgresql_booking_statement_fits_psycopgs_parse_cache():
+    """psycopg caches its conversion of a statement only up to 4,096 bytes (app/booking/statements.py):
+    a longer booking statement would be converted again on every booking of a rush. Paid seats had
+    pushed it to 4,881 characters; one-letter table aliases and short column labels brought it back."""
+    from sqlalchemy.dialects import postgresql
+
+    from app.booking import statements
+
+    compiled = str(statements.postgresql_booking().compile(dialect=postgresql.dialect()))
+    # %(name)s placeholders here, as psycopg receives the statement from SQLAlchemy.
+    assert len(compiled.encode("utf-8")) <= 4096, len(compiled)

@@ -35,12 +35,16 @@ from app.booking.emails import booking_email_template, registration_email
 from app.booking.models import Registration, RegistrationStatus, registration_state
 from app.catalog.availability import bookable_clause
 from app.catalog.models import CampSession, Course
-from app.common.sql import constant, plus_seconds, sql_value
+from app.common.sql import constant, earliest, plus_seconds, sql_value
 from app.common.time import UtcDateTime
 from app.mail.models import OutboxMessage
 
 sessions, courses = CampSession.__table__, Course.__table__
 registrations, outbox, audit = Registration.__table__, OutboxMessage.__table__, AuditEntry.__table__
+# PostgreSQL's statement names the session's and course's tables by one letter: the table's name
+# is written some forty times in it, and a shorter statement is parsed once per process by psycopg
+# (its cache of statements' conversions takes them up to 4 kB).
+s_, c_ = sessions.alias("s"), courses.alias("c")
 
 CONFIRMED, WAITLISTED = RegistrationStatus.CONFIRMED.value, RegistrationStatus.WAITLISTED.value
 PENDING_PAYMENT = RegistrationStatus.PENDING_PAYMENT.value
@@ -49,9 +53,8 @@ _INSERTED = ["session_id", "user_id", "status", "waitlist_number", "ticket_code"
              "confirmed_at", "cancelled_at", "amount_due", "hold_expires_at"]
 # What a booking returns of the registration, then of the session as counted after it, then of its
 # course: what the booking's answer shows (app/api/schemas.py). No more: every column costs decoding.
-# (PostgreSQL's statement is about 4.8 kB since paid seats: past the 4 kB up to which psycopg
-# caches its conversion of a statement, which costs about 25 µs a booking; the server still
-# prepares it once per connection.)
+# (psycopg caches its conversion of a statement up to 4 kB: tests/test_booking_service.py keeps
+# PostgreSQL's under it.)
 REGISTRATION_COLUMNS = ("id", "session_id", "status", "waitlist_number", "ticket_code", "created_at",
                         "confirmed_at", "amount_due", "hold_expires_at")
 SESSION_COLUMNS = ("id", "label", "starts_at", "ends_at", "city", "venue", "address", "price",
@@ -67,7 +70,7 @@ def _now():
     return bindparam("now", type_=UtcDateTime())
 
 
-def _session_to_book():
+def _session_to_book(sessions=s_):
     """The row of session :session_id if it can be booked now (catalog's rule as SQL,
     app/catalog/availability.py, beside its Python form; staff, :by_staff, may book outside the
     registration window) and none of its holds has lapsed unreleased (holds_lapse_at: the booking
@@ -88,7 +91,7 @@ def _session_to_book():
                (sessions.c.waitlisted_count + constant(1)).label("next_place"),
                _now().label("booked_at"))
         .where(sessions.c.id == bindparam("session_id"),
-               or_(bindparam("by_staff", type_=Boolean), bookable_clause(_now())),
+               or_(bindparam("by_staff", type_=Boolean), bookable_clause(_now(), sessions)),
                or_(sessions.c.holds_lapse_at.is_(None), sessions.c.holds_lapse_at > _now()))
         .with_for_update(of=sessions)  # not rendered on SQLite, where the transaction has the database
     )
@@ -96,10 +99,10 @@ def _session_to_book():
 
 def _new_registration(target):
     """The new registration's values, as a SELECT from the decided row `target`."""
-    def when(status, value):
-        return case((target.c.status == constant(status), value), else_=null())
+    def when(status, value):  # NULL otherwise
+        return case((target.c.status == constant(status), value))
 
-    return select(
+    return _short_labels(select(
         target.c.session_id,
         bindparam("user_id"),
         target.c.status,
@@ -111,19 +114,24 @@ def _new_registration(target):
         null(),
         when(PENDING_PAYMENT, target.c.price),
         when(PENDING_PAYMENT, target.c.hold_until),
-    )
+    ))
 
 
-def _counted(status, hold_expires_at) -> dict:
+def _short_labels(query):
+    """The SELECT with its columns named c0, c1 ... (an INSERT ... SELECT reads them by position;
+    SQLAlchemy would write AS anon_12 or a column's whole name)."""
+    return query.with_only_columns(*(column.label(f"c{n}") for n, column in enumerate(query.selected_columns)))
+
+
+def _counted(status, hold_expires_at, sessions=sessions) -> dict:
     """The session's counters after one more registration of this status, held until
     hold_expires_at if it is a hold (columns or parameters): a confirmed or held seat is taken; a
     hold's end may be the session's earliest (holds_lapse_at)."""
     seat = cast(status != constant(WAITLISTED), Integer)  # true: 1, false: 0
     waiting = cast(status == constant(WAITLISTED), Integer)
-    lapse = sessions.c.holds_lapse_at
     return {"seats_taken": sessions.c.seats_taken + seat, "waitlist_issued": sessions.c.waitlist_issued + waiting,
             "waitlisted_count": sessions.c.waitlisted_count + waiting,
-            "holds_lapse_at": case((or_(lapse.is_(None), lapse > hold_expires_at), hold_expires_at), else_=lapse)}
+            "holds_lapse_at": earliest(sessions.c.holds_lapse_at, hold_expires_at)}
 
 
 @functools.cache
@@ -152,19 +160,19 @@ def postgresql_booking():
                         after=registration_state(reg.c.status, reg.c.session_id, position))
     audit_insert = insert(audit).from_select(
         list(audit_entry), _row_select(audit, audit_entry).select_from(booked), include_defaults=False)
-    return (update(sessions)
-            .where(sessions.c.id == reg.c.session_id, courses.c.id == sessions.c.course_id)
-            .values(**_counted(reg.c.status, reg.c.hold_expires_at))
+    return (update(s_)
+            .where(s_.c.id == reg.c.session_id, c_.c.id == s_.c.course_id)
+            .values(**_counted(reg.c.status, reg.c.hold_expires_at, s_))
             .returning(*(reg.c[name] for name in REGISTRATION_COLUMNS),
-                       *(sessions.c[name].label(SESSION_PREFIX + name) for name in SESSION_COLUMNS),
-                       *(courses.c[name].label(COURSE_PREFIX + name) for name in COURSE_COLUMNS))
+                       *(s_.c[name].label(SESSION_PREFIX + name) for name in SESSION_COLUMNS),
+                       *(c_.c[name].label(COURSE_PREFIX + name) for name in COURSE_COLUMNS))
             .add_cte(target, reg, email_insert.cte("email"), audit_insert.cte("audited")))
 
 
 def _row_select(table, row: dict):
     """SELECT of a row built by one of the app's builders (column -> value, SQL or plain; plain
     ones bound with their column's type)."""
-    return select(*(sql_value(value, table.c[column].type) for column, value in row.items()))
+    return _short_labels(select(*(sql_value(value, table.c[column].type) for column, value in row.items())))
 
 
 @functools.cache

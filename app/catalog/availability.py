@@ -78,10 +78,11 @@ def booking_refusal(camp: CampSession, now: datetime) -> BookingRefusal | None:
     return None
 
 
-def bookable_clause(now) -> ColumnElement[bool]:
+def bookable_clause(now, sessions=sessions) -> ColumnElement[bool]:
     """booking_refusal(camp, now) is None, as a WHERE clause on camp_sessions (`now`: a value or a
-    bound parameter). Written on the tables, not the ORM classes, so that the booking statement's
-    text stays as short as it is (psycopg caches the parsing of statements up to 4 kB only).
+    bound parameter; `sessions`: the table, or the alias a statement names it by). Written on the
+    tables, not the ORM classes, so that the booking statement's text stays short (psycopg caches
+    the parsing of statements up to 4 kB only).
     ends_at needs no test: the CHECK ends_at > starts_at makes ENDED a case of STARTED here."""
     return and_(
         sessions.c.is_published.is_(True),

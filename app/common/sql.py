@@ -102,3 +102,25 @@ def _plus_seconds_postgresql(element, compiler, **kw) -> str:
 def _plus_seconds_sqlite(element, compiler, **kw) -> str:
     timestamp, seconds = (compiler.process(clause, **kw) for clause in element.clauses)
     return f"(strftime('%Y-%m-%d %H:%M:%S', {timestamp}, {seconds} || ' seconds') || substr({timestamp}, 20))"
+
+
+class earliest(FunctionElement):  # noqa: N801 (a SQL function's name)
+    """The earlier of two timestamps, either of which may be NULL (then the other; NULL if both):
+    PostgreSQL's LEAST ignores NULLs so; SQLite's min() would answer NULL."""
+
+    inherit_cache = True
+
+    def __init__(self, first, second) -> None:
+        super().__init__(first, second)
+        self.type = first.type
+
+
+@compiles(earliest, "postgresql")
+def _earliest_postgresql(element, compiler, **kw) -> str:
+    return f"least({compiler.process(element.clauses, **kw)})"
+
+
+@compiles(earliest)
+def _earliest_sqlite(element, compiler, **kw) -> str:
+    first, second = (compiler.process(clause, **kw) for clause in element.clauses)
+    return f"coalesce(min({first}, {second}), {first}, {second})"
