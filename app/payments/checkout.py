@@ -10,7 +10,7 @@ student who is paying, and their seat stays held.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -181,25 +181,23 @@ def _record(provider: PaymentProvider, notice: PaidNotice) -> service.PaymentOut
 
 def wechat_notification(headers: Mapping[str, str], body: bytes) -> bool:
     """A WeChat Pay notification: False when it is forged (refused, logged); True otherwise."""
-    try:
-        notice = wechat_provider().parse_notification(headers, body)
-    except ForgedNotification as error:
-        log.warning("refused a WeChat Pay notification: %s", error)
-        return False
-    if notice is not None:
-        _record(PaymentProvider.WECHAT, notice)
-    return True
+    return _take_notification(PaymentProvider.WECHAT, lambda: wechat_provider().parse_notification(headers, body))
 
 
 def alipay_notification(form: Mapping[str, str]) -> bool:
     """An Alipay notification: False when it is forged (refused, logged); True otherwise."""
+    return _take_notification(PaymentProvider.ALIPAY, lambda: alipay_provider().parse_notification(form))
+
+
+def _take_notification(provider: PaymentProvider, parse: Callable[[], PaidNotice | None]) -> bool:
+    """Verify a notification (`parse`: the provider's SDK) and record the payment it tells of."""
     try:
-        notice = alipay_provider().parse_notification(form)
+        notice = parse()
     except ForgedNotification as error:
-        log.warning("refused an Alipay notification: %s", error)
+        log.warning("refused a %s notification: %s", provider.value, error)
         return False
     if notice is not None:
-        _record(PaymentProvider.ALIPAY, notice)
+        _record(provider, notice)
     return True
 
 
