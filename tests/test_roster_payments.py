@@ -25,7 +25,7 @@ from app.extensions import db
 from app.payments import service as payments
 from app.payments.models import Payment, PaymentOrder, PaymentProvider, Refund, RefundRequest, RefundStatus
 from app.roster.payment_state import PAYMENT_FILTERS, PaymentKind, kinds_of_filter, payment_filter, payment_state
-from tests.factories import book, make_person, new_session
+from tests.factories import book, make_person, new_session, pay, staff_refund
 from tests.helpers import csrf_token_from, outbox_messages, run_together, stored_registration, text_of
 
 PRICE = Decimal("3980.00")
@@ -46,16 +46,6 @@ def person(app, name: str, n: int) -> int:
     return make_person(app, name, f"1390000{n:04d}", f"student{n}@example.com")
 
 
-def pay(app, registration_id: int, transaction_id: str, amount: Decimal = PRICE,
-        provider: PaymentProvider = PaymentProvider.WECHAT) -> None:
-    """The student opens an order and the provider says it was paid."""
-    with app.test_request_context():
-        registration = db.session.get(Registration, registration_id)
-        order = payments.open_order(registration_id, db.session.get(User, registration.user_id), provider, "native")
-        payments.record_payment(provider, order.out_trade_no, transaction_id, amount, utcnow())
-        db.session.remove()
-
-
 def choose_transfer(app, registration_id: int) -> str:
     """The student chose 对公转账 on the pay page: the reference code for the transfer's 附言."""
     with app.test_request_context():
@@ -65,14 +55,6 @@ def choose_transfer(app, registration_id: int) -> str:
         code = order.out_trade_no
         db.session.remove()
     return code
-
-
-def staff_refund(app, registration_id: int, amount: str, reason: str, staff_id: int) -> list[int]:
-    with app.test_request_context():
-        requests = payments.refund(registration_id, Decimal(amount), reason, db.session.get(User, staff_id))
-        ids = [request.id for request in requests]
-        db.session.remove()
-    return ids
 
 
 def release_holds(app, session_id: int, at: datetime) -> None:

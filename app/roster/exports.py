@@ -237,7 +237,7 @@ def roster_xlsx(camp: CampSession, status: RegistrationStatus | None = None) -> 
     count = 0
     for rows in roster_batches(camp, status):
         for row in rows:
-            sheet.append([_xlsx_cell(sheet, value) for value in row.values()])
+            sheet.append([xlsx_cell(sheet, value) for value in row.values()])
         count += len(rows)
     sheet.auto_filter.ref = f"A1:{get_column_letter(len(header))}{count + 1}"
     file = tempfile.TemporaryFile(suffix=".xlsx")  # noqa: SIM115  (returned open: send_file closes it)
@@ -250,7 +250,9 @@ def roster_xlsx(camp: CampSession, status: RegistrationStatus | None = None) -> 
     return file
 
 
-def _xlsx_cell(sheet, value):
+def xlsx_cell(sheet, value):
+    """A value as a write-only sheet's cell: nothing for an empty one, an amount as a number shown
+    with two decimals, text as text (never a formula)."""
     if value == "" or value is None:
         return None  # an empty cell, not an empty string: nothing written for it
     if isinstance(value, Decimal):
