@@ -1,5 +1,6 @@
 """Read queries for the finance page and its export: the ledger (payments and refunds,
-app/payments/models.py) between two Shanghai days, its totals, and the refunds still to be done.
+app/payments/models.py) between two Shanghai days, its totals, and the refunds still to be done;
+and the dashboard's money: revenue per day and per session, seats held for a payment.
 
 Nothing here writes. A payment counts on the day the provider (or the bank statement) says it was
 paid (`paid_at`), a refund on the day its money went back (`refunded_at`): the days a provider's
@@ -12,17 +13,21 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 
-from sqlalchemy import Select, func, literal, select, union_all
+from sqlalchemy import Numeric, Select, case, func, literal, select, union_all
 from sqlalchemy.orm import aliased, joinedload
 
 from app.accounts.models import User
-from app.booking.models import Registration
+from app.admin.dashboard_queries import local_day
+from app.booking.models import HOLD_STATUSES, Registration
 from app.catalog.models import CampSession, Course
 from app.common.time import site_zone
 from app.extensions import db
 from app.payments.models import Payment, PaymentOrder, PaymentProvider, Refund, RefundRequest, RefundStatus
 
 ZERO = Decimal("0.00")
+# The other kind's amount in a union of payments and refunds: typed as the ledger's, so the sums
+# come back as the ledger's amounts do.
+NO_MONEY = literal(ZERO, Numeric(10, 2))
 # Refund requests that still need something: the provider to send them, or staff (a transfer's, or
 # one the provider refused for good).
 OPEN_REFUND_STATUSES = (RefundStatus.PENDING, RefundStatus.FAILED)
@@ -203,3 +208,98 @@ def open_refunds(limit: int) -> list[RefundRequest]:
                  .joinedload(CampSession.course))
         .order_by(failed_first, RefundRequest.created_at, RefundRequest.id)
         .limit(limit)))
+
+
+# --- the dashboard's money ----------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class DayRevenue:
+    day: date  # in Shanghai
+    paid: Decimal
+    refunded: Decimal
+
+    @property
+    def net(self) -> Decimal:
+        return self.paid - self.refunded
+
+
+def revenue_per_day(today: date, days: int) -> list[DayRevenue]:
+    """Money received and given back on each of the `days` Shanghai days ending `today`, oldest
+    first, 0 for a day without any: one statement (both kinds grouped by their local day)."""
+    first_day = today - timedelta(days=days - 1)
+    chosen = LedgerRange(first_day, today)
+    start, _end = chosen.utc_bounds()
+    dialect, offset = db.engine.dialect.name, site_zone().utcoffset(start)
+    payments = select(local_day(Payment.paid_at, dialect, offset).label("day"), Payment.amount.label("paid"),
+                      NO_MONEY.label("refunded")).where(*_in_range(Payment.paid_at, chosen))
+    refunds = select(local_day(Refund.refunded_at, dialect, offset).label("day"), NO_MONEY.label("paid"),
+                     Refund.amount.label("refunded")).where(*_in_range(Refund.refunded_at, chosen))
+    ledger = union_all(payments, refunds).subquery()
+    sums: dict[date, tuple[Decimal, Decimal]] = {}
+    for day, paid, refunded in db.session.execute(
+            select(ledger.c.day, func.sum(ledger.c.paid), func.sum(ledger.c.refunded)).group_by(ledger.c.day)):
+        # SQLite's date() answers text, PostgreSQL a date.
+        sums[date.fromisoformat(day) if isinstance(day, str) else day] = (_money(paid), _money(refunded))
+    return [DayRevenue(first_day + timedelta(days=n), *sums.get(first_day + timedelta(days=n), (ZERO, ZERO)))
+            for n in range(days)]
+
+
+@dataclass(frozen=True)
+class SessionRevenue:
+    camp: CampSession
+    paid: Decimal
+    refunded: Decimal
+
+    @property
+    def net(self) -> Decimal:
+        return self.paid - self.refunded
+
+
+def revenue_per_session() -> list[SessionRevenue]:
+    """Every session that has taken money, with what it received and gave back (ever), latest
+    start first: one statement, its course loaded with it."""
+    payments = (select(Registration.session_id.label("session_id"), Payment.amount.label("paid"),
+                       NO_MONEY.label("refunded"))
+                .join(Registration, Registration.id == Payment.registration_id))
+    refunds = (select(Registration.session_id.label("session_id"), NO_MONEY.label("paid"),
+                      Refund.amount.label("refunded"))
+               .join(Registration, Registration.id == Refund.registration_id))
+    ledger = union_all(payments, refunds).subquery()
+    sums = (select(ledger.c.session_id, func.sum(ledger.c.paid).label("paid"),
+                   func.sum(ledger.c.refunded).label("refunded"))
+            .group_by(ledger.c.session_id).subquery())
+    rows = db.session.execute(
+        select(CampSession, sums.c.paid, sums.c.refunded)
+        .join(sums, sums.c.session_id == CampSession.id)
+        .options(joinedload(CampSession.course))
+        .order_by(CampSession.starts_at.desc(), CampSession.id.desc()))
+    return [SessionRevenue(camp, _money(paid), _money(refunded)) for camp, paid, refunded in rows]
+
+
+@dataclass(frozen=True)
+class MoneyOutstanding:
+    holds: int  # seats held for a payment (pending_payment and offered)
+    held_amount: Decimal  # what they still owe (Registration.amount_outstanding, summed)
+    refunds: OpenRefundTotals
+
+
+def money_outstanding() -> MoneyOutstanding:
+    """Seats held for a payment and what they owe; refunds decided and not yet done: one statement
+    of scalar subqueries."""
+    holding = Registration.status.in_(HOLD_STATUSES)
+    # Registration.amount_outstanding in SQL: what is due less what was paid, never below 0.
+    owed = case((Registration.amount_due > Registration.amount_paid,
+                 Registration.amount_due - Registration.amount_paid), else_=0)
+
+    def refunds(status: RefundStatus):
+        where = RefundRequest.status == status
+        return (select(func.count()).select_from(RefundRequest).where(where).scalar_subquery(),
+                select(func.sum(RefundRequest.amount)).where(where).scalar_subquery())
+
+    row = db.session.execute(select(
+        select(func.count()).select_from(Registration).where(holding).scalar_subquery(),
+        select(func.sum(owed)).where(holding).scalar_subquery(),
+        *refunds(RefundStatus.PENDING), *refunds(RefundStatus.FAILED))).one()
+    holds, held, pending, pending_amount, failed, failed_amount = row
+    return MoneyOutstanding(holds, _money(held), OpenRefundTotals(pending, _money(pending_amount), failed,
+                                                                  _money(failed_amount)))
