@@ -373,8 +373,10 @@ def test_revenue_per_session_latest_first_and_only_sessions_with_money(app, staf
 
 
 def test_seats_held_for_a_payment_and_refunds_to_do(app, staff, admin_client):
-    session_id = new_session(app, "快速玩转小红书成长特训营", capacity=3, price="3980.00")
+    session_id = new_session(app, "快速玩转小红书成长特训营", capacity=4, price="3980.00")
     held = [book(app, user_id, session_id) for user_id in students(app, 2)]  # two pending payment
+    # One more that paid the wrong amount: given back at once, so the whole price is still owed.
+    held.append(paid_booking(app, session_id, "4200000009", amount=Decimal("398.00")))
     paid = paid_booking(app, session_id, "4200000001")
     [failed] = staff_refund(app, paid, "980.00", "补偿", staff)
     with app.test_request_context():
@@ -384,9 +386,9 @@ def test_seats_held_for_a_payment_and_refunds_to_do(app, staff, admin_client):
 
     html = admin_client.get("/admin/").get_data(as_text=True)
 
-    assert len(held) == 2
-    assert '<span class="stat-value">2</span><span class="stat-label">待支付名额（¥7,960.00）</span>' in html
-    assert ('<span class="stat-value">2</span></a><span class="stat-label">待处理退款（¥980.01）'
+    assert len(held) == 3
+    assert '<span class="stat-value">3</span><span class="stat-label">待支付名额（¥11,940.00）</span>' in html
+    assert ('<span class="stat-value">3</span></a><span class="stat-label">待处理退款（¥1,378.01）'
             '<br><span class="money-back">其中 1 笔退款失败</span>') in html
 
 

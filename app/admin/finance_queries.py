@@ -279,7 +279,7 @@ def revenue_per_session() -> list[SessionRevenue]:
 @dataclass(frozen=True)
 class MoneyOutstanding:
     holds: int  # seats held for a payment (pending_payment and offered)
-    held_amount: Decimal  # what they still owe (Registration.amount_outstanding, summed)
+    held_amount: Decimal  # what they must still pay to keep their seats
     refunds: OpenRefundTotals
 
 
@@ -287,9 +287,11 @@ def money_outstanding() -> MoneyOutstanding:
     """Seats held for a payment and what they owe; refunds decided and not yet done: one statement
     of scalar subqueries."""
     holding = Registration.status.in_(HOLD_STATUSES)
-    # Registration.amount_outstanding in SQL: what is due less what was paid, never below 0.
-    owed = case((Registration.amount_due > Registration.amount_paid,
-                 Registration.amount_due - Registration.amount_paid), else_=0)
+    # What confirms a held seat is a payment of amount_due (booking.confirm_paid_hold); money paid
+    # before and given back (a wrong amount) does not count towards it. So: due less what is kept,
+    # never below 0. (Registration.amount_outstanding subtracts what was paid, given back or not.)
+    kept = Registration.amount_paid - Registration.amount_refunded
+    owed = case((Registration.amount_due > kept, Registration.amount_due - kept), else_=0)
 
     def refunds(status: RefundStatus):
         where = RefundRequest.status == status
