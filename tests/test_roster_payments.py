@@ -400,6 +400,16 @@ def test_an_amount_that_is_not_one_is_a_form_error(app, staff_client, amount, me
     assert rows_of(app, RefundRequest) == []
 
 
+@pytest.mark.parametrize("typed", ["￥3,980.00", "３９８０", "3980元", "3980.", " 3 980 ", "003980.0"])
+def test_an_amount_as_people_type_it_is_read(app, staff_client, typed):
+    rid = book(app, person(app, "王𠮷", 1), paid_session(app))
+
+    assert record_transfer(staff_client, rid, amount=typed).status_code == 302
+
+    assert rows_of(app, Payment)[0].amount == PRICE
+    assert stored_registration(app, rid).status is CONFIRMED
+
+
 def test_a_nul_byte_is_refused_with_the_reason_and_stores_nothing(app, staff_client):
     rid = book(app, person(app, "王𠮷", 1), paid_session(app))
 
@@ -532,6 +542,26 @@ def test_a_transfers_refund_is_sent_back_by_staff_and_recorded_once(app, staff, 
     again = returned_by_hand(staff_client, rid, request.id, reference="ICBC-BACK-0002")
     assert again.status_code == 200 and "这笔退款已经处理过了" in flashes(text_of(again))
     assert len(rows_of(app, Refund)) == 1
+
+
+def test_two_staff_marking_the_same_refund_returned_at_once_record_it_once(app, staff):
+    rid = book(app, person(app, "李䶮", 2), paid_session(app))
+    pay(app, rid, "ICBC-IN-RACE", provider=PaymentProvider.BANK)
+    [request_id] = staff_refund(app, rid, "3980.00", "学员退课", staff)
+
+    def returned(reference: str):
+        with app.test_request_context():
+            try:
+                payments.record_refund_by_hand(request_id, reference, db.session.get(User, staff))
+            except payments.RefundNotPending:
+                return "already"
+            return "recorded"
+
+    results, _ = run_together(app, [lambda: returned("ICBC-A"), lambda: returned("ICBC-B")])
+
+    assert sorted(results) == ["already", "recorded"]
+    assert len(rows_of(app, Refund, registration_id=rid)) == 1
+    assert stored_registration(app, rid).amount_refunded == PRICE
 
 
 def test_a_refund_the_provider_refused_for_good_is_sent_back_by_hand(app, staff, staff_client):

@@ -116,6 +116,9 @@ def render_registration(registration: Registration, **forms) -> str:
     move_form = MoveForm(formdata=None)
     move_form.offer(queries.move_targets(registration, utcnow()), display.move_option_label)
     money = registration_money(registration)
+    page_forms = {"transfer_form": empty_transfer_form(money), "refund_form": RefundForm(formdata=None),
+                  "refund_by_hand_form": None, "refund_by_hand_request_id": None}
+    page_forms.update(forms)
     return render_template(
         "roster/registration.html",
         registration=registration,
@@ -131,8 +134,7 @@ def render_registration(registration: Registration, **forms) -> str:
         money=money,
         today=roster.local_today(),
         blank_by_hand=lambda request_id: RefundByHandForm(request_id, formdata=None),
-        **{"transfer_form": empty_transfer_form(money), "refund_form": RefundForm(formdata=None),
-           "refund_by_hand_form": None, "refund_by_hand_request_id": None, **forms},
+        **page_forms,
     )
 
 
