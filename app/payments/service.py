@@ -347,7 +347,7 @@ def open_transfer_for(registration_id: int, staff: User) -> PaymentOrder:
     db.session.flush()
     record(AuditAction.PAYMENT_TRANSFER, staff, registration_id=registration.id, session_id=camp.id,
            account_id=registration.user_id, after={"out_trade_no": order.out_trade_no},
-           note=_("工作人员代学员开立对公转账单"))
+           note="工作人员代学员开立对公转账单")
     return order
 
 
