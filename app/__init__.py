@@ -126,6 +126,7 @@ def _init_extensions(app: Flask) -> None:
 def _register_blueprints(app: Flask) -> None:
     from app.accounts.views import bp as accounts_bp
     from app.admin.dashboard import bp as admin_dashboard_bp
+    from app.admin.finance import bp as admin_finance_bp
     from app.admin.outbox import bp as outbox_bp
     from app.admin.users import bp as admin_users_bp
     from app.api import bp as api_bp
@@ -142,6 +143,7 @@ def _register_blueprints(app: Flask) -> None:
     from app.payments.views import bp as payments_bp
     from app.roster.checkin_views import bp as checkin_bp
     from app.roster.export_views import bp as roster_exports_bp
+    from app.roster.payment_views import bp as roster_payments_bp
     from app.roster.ticket_link_views import bp as ticket_link_bp
     from app.roster.views import bp as roster_bp
 
@@ -153,6 +155,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(outbox_bp)
     app.register_blueprint(roster_bp)
     app.register_blueprint(roster_exports_bp)
+    app.register_blueprint(roster_payments_bp)
     app.register_blueprint(checkin_bp)
     app.register_blueprint(ticket_link_bp)
     app.register_blueprint(certificates_bp)
@@ -160,6 +163,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(cms_bp)
     app.register_blueprint(cms_admin_bp)
     app.register_blueprint(admin_dashboard_bp)
+    app.register_blueprint(admin_finance_bp)
     app.register_blueprint(admin_users_bp)
     # The providers' notifications carry their signature, not our CSRF token (checked in the views).
     for view in EXEMPT_FROM_CSRF:

@@ -29,6 +29,8 @@ from app.cms.service import ArticleInput
 from app.common.db import begin_write
 from app.common.time import utcnow
 from app.extensions import db
+from app.payments import service as payments
+from app.payments.models import PaymentProvider
 from app.roster import service as roster
 
 PASSWORD = "secret-pass-1"
@@ -140,6 +142,39 @@ def book(app, user_id: int, session_id: int, source: str = "web", at: datetime |
                                             now=at).registration.id
         db.session.remove()
     return registration_id
+
+
+# --- money: payments and refunds (app/payments/service.py) ---------------------------------------
+
+def pay(app, registration_id: int, transaction_id: str, amount: Decimal | None = None,
+        provider: PaymentProvider = PaymentProvider.WECHAT, paid_at: datetime | None = None) -> int:
+    """The student opens an order with `provider` and the provider says it was paid (`amount`, by
+    default what is due, at `paid_at`, by default now): the payment's id."""
+    with app.test_request_context():
+        registration = db.session.get(Registration, registration_id)
+        amount = registration.amount_due if amount is None else amount
+        order = payments.open_order(registration_id, db.session.get(User, registration.user_id), provider,
+                                    "transfer" if provider is PaymentProvider.BANK else "native")
+        outcome = payments.record_payment(provider, order.out_trade_no, transaction_id, amount, paid_at or utcnow())
+        payment_id = outcome.payment.id
+        db.session.remove()
+    return payment_id
+
+
+def staff_refund(app, registration_id: int, amount: str, reason: str, staff_id: int) -> list[int]:
+    """Staff give back `amount` of what the registration paid: the refund requests' ids."""
+    with app.test_request_context():
+        requests = payments.refund(registration_id, Decimal(amount), reason, db.session.get(User, staff_id))
+        ids = [request.id for request in requests]
+        db.session.remove()
+    return ids
+
+
+def settle(app, request_id: int, provider_refund_id: str, at: datetime | None = None) -> None:
+    """The provider accepted the refund (what the refund worker records)."""
+    with app.test_request_context():
+        payments.settle_refund(request_id, provider_refund_id, now=at)
+        db.session.remove()
 
 
 # --- a finished cohort: attendance and certificates -------------------------------------------

@@ -9,6 +9,7 @@ import itertools
 import json
 import re
 from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -17,11 +18,26 @@ from app.cms.models import Article
 from app.common.db import begin_write
 from app.common.time import utcnow
 from app.extensions import db
-from tests.factories import DAYS, attend, book, cohort, issue, make_course, make_session, make_students, revoke
+from app.payments import service as payments
+from app.payments.models import PaymentProvider
+from tests.factories import (
+    DAYS,
+    attend,
+    book,
+    cohort,
+    issue,
+    make_course,
+    make_session,
+    make_students,
+    pay,
+    revoke,
+    settle,
+    staff_refund,
+)
 from tests.helpers import statements_for
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
-CHARTS = ("upcoming", "registrations", "checkins", "certificates", "articles")
+CHARTS = ("upcoming", "registrations", "checkins", "certificates", "articles", "revenue", "session_revenue")
 
 
 # --- building data ----------------------------------------------------------------------------
@@ -286,6 +302,96 @@ def test_a_title_that_looks_like_a_formula_stays_text_in_the_csv(app, admin_clie
     assert download(admin_client, "articles")[1][1] == "'=HYPERLINK(\"http://evil.example\",\"点我\")"
 
 
+# --- money --------------------------------------------------------------------------------------------
+
+def shanghai(day: date, hour: int, minute: int = 0) -> datetime:
+    return datetime(day.year, day.month, day.day, hour, minute, tzinfo=SHANGHAI).astimezone(UTC)
+
+
+def paid_booking(app, session_id: int, transaction_id: str, paid_at: datetime | None = None, **pay_args) -> int:
+    [user_id] = students(app, 1)
+    registration = book(app, user_id, session_id)
+    pay(app, registration, transaction_id, paid_at=paid_at, **pay_args)
+    return registration
+
+
+def test_revenue_is_payments_less_refunds_per_shanghai_day(app, staff, admin_client):
+    session_id = new_session(app, "快速玩转小红书成长特训营", capacity=10, price="3980.00")
+    cheap = new_session(app, "体验课", capacity=10, price="0.01")
+    today = shanghai_today()
+    three_ago = today - timedelta(days=3)
+    paid_booking(app, session_id, "4200000001", shanghai(three_ago, 23, 59))
+    refunded = paid_booking(app, session_id, "4200000002", shanghai(three_ago + timedelta(days=1), 0, 1),
+                            provider=PaymentProvider.ALIPAY)
+    paid_booking(app, cheap, "4200000003", shanghai(three_ago, 12))
+    [request_id] = staff_refund(app, refunded, "980.00", "课程调整补偿", staff)
+    settle(app, request_id, "50300000001", at=shanghai(today, 0, 5))
+    staff_refund(app, refunded, "1000.00", "未退回", staff)  # decided, not sent: no money has moved yet
+    paid_booking(app, session_id, "4200000004", utcnow() - timedelta(days=40))  # only in the 90-day view
+
+    rows = download(admin_client, "revenue", days=30)
+
+    assert rows[0] == ["日期（北京时间）", "收款（元）", "退款（元）", "净收入（元）"]
+    by_day = {row[0]: row[1:] for row in rows[1:]}
+    assert len(by_day) == 30
+    assert by_day[three_ago.isoformat()] == ["3980.01", "0.00", "3980.01"]
+    assert by_day[(three_ago + timedelta(days=1)).isoformat()] == ["3980.00", "0.00", "3980.00"]
+    assert by_day[today.isoformat()] == ["0.00", "980.00", "-980.00"]
+    assert {tuple(values) for day, values in by_day.items()
+            if day not in (three_ago.isoformat(), (three_ago + timedelta(days=1)).isoformat(), today.isoformat())
+            } == {("0.00", "0.00", "0.00")}
+
+    html = admin_client.get("/admin/").get_data(as_text=True)
+    chart = chart_data(html)["revenue"]
+    assert chart["datasets"][0]["data"][-4:] == ["3980.01", "3980.00", "0.00", "-980.00"]  # exact, as text
+    assert "近 30 天净收入 ¥6,980.01" in html
+    ninety = download(admin_client, "revenue", days=90)
+    assert sum(Decimal(row[3]) for row in ninety[1:]) == Decimal("10960.01")
+
+
+def test_revenue_per_session_latest_first_and_only_sessions_with_money(app, staff, admin_client):
+    sooner = new_session(app, "快速玩转小红书成长特训营", capacity=10, price="3980.00", starts_in_days=10,
+                         label="第12期")
+    later = new_session(app, "抖音电商爆款特训营", capacity=10, price="0.01", starts_in_days=40)
+    new_session(app, "拼多多运营实战营", capacity=10, price="3980.00")  # nobody paid: not listed
+    first = paid_booking(app, sooner, "4200000001")
+    paid_booking(app, sooner, "4200000002", provider=PaymentProvider.ALIPAY)
+    [request_id] = staff_refund(app, first, "3980.00", "学员退课", staff)
+    settle(app, request_id, "50300000001")
+    paid_booking(app, later, "4200000003")
+
+    rows = download(admin_client, "session_revenue")
+
+    assert rows[0] == ["课程", "期次", "开课日期", "城市", "收款（元）", "退款（元）", "净收入（元）"]
+    assert [(row[0], row[4:]) for row in rows[1:]] == [
+        ("抖音电商爆款特训营", ["0.01", "0.00", "0.01"]),
+        ("快速玩转小红书成长特训营", ["7960.00", "3980.00", "3980.00"]),
+    ]
+    chart = chart_data(admin_client.get("/admin/").get_data(as_text=True))["session_revenue"]
+    assert chart["datasets"][0]["data"] == ["0.01", "3980.00"]
+    assert chart["tooltips"][1] == "收款 7960.00，退款 3980.00"
+
+
+def test_seats_held_for_a_payment_and_refunds_to_do(app, staff, admin_client):
+    session_id = new_session(app, "快速玩转小红书成长特训营", capacity=4, price="3980.00")
+    held = [book(app, user_id, session_id) for user_id in students(app, 2)]  # two pending payment
+    # One more that paid the wrong amount: given back at once, so the whole price is still owed.
+    held.append(paid_booking(app, session_id, "4200000009", amount=Decimal("398.00")))
+    paid = paid_booking(app, session_id, "4200000001")
+    [failed] = staff_refund(app, paid, "980.00", "补偿", staff)
+    with app.test_request_context():
+        payments.refund_failed(failed, "NOT_ENOUGH", give_up=True)
+        db.session.remove()
+    staff_refund(app, paid, "0.01", "找零", staff)
+
+    html = admin_client.get("/admin/").get_data(as_text=True)
+
+    assert len(held) == 3
+    assert '<span class="stat-value">3</span><span class="stat-label">待支付名额（¥11,940.00）</span>' in html
+    assert ('<span class="stat-value">3</span></a><span class="stat-label">待处理退款（¥1,378.01）'
+            '<br><span class="money-back">其中 1 笔退款失败</span>') in html
+
+
 # --- speed ----------------------------------------------------------------------------------------
 
 def _statements(app, client) -> int:
@@ -303,7 +409,15 @@ def test_the_page_runs_the_same_few_queries_however_many_sessions_and_articles(a
         article(app, f"文章{n}", views=n, clicks=0)
     for people in (2, 3, 4):  # cohorts of different sizes get different course slugs
         cohort(app, staff, people, attending=1)
+    for n in range(3):  # paid sessions with money in and out
+        paid = new_session(app, f"直播带货特训营{n}", capacity=5, price="3980.00", starts_in_days=20 + n)
+        for user_id in students(app, 2):
+            registration = book(app, user_id, paid)
+            pay(app, registration, f"42000{n}{user_id}")
+        staff_refund(app, registration, "980.00", "补偿", staff)
     many = _statements(app, admin_client)
 
     assert few == many
-    assert many <= 12  # the account, then one statement per figure
+    # The account, then one statement per figure: 12 before paid seats, then three for the money
+    # (revenue per day, revenue per session, seats held and refunds to do).
+    assert many <= 15

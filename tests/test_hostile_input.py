@@ -78,7 +78,7 @@ def world(app, admin, staff, student):
         camp = db.session.get(CampSession, session_id)
         article = cms.create_article(cms.ArticleInput(title="𠮷 的文章", body="正文"), actor=None)
         ids = {"course_id": camp.course_id, "session_id": session_id, "article_id": article.id,
-               "user_id": victim, "number": 1, "token": "not-a-token"}
+               "user_id": victim, "number": 1, "token": "not-a-token", "request_id": 1}
         db.session.remove()
     clients = {}
     for role, email in (("anonymous", None), ("student", "student@example.com"), ("admin", "admin@example.com")):

@@ -1,8 +1,10 @@
-"""The admin dashboard: sessions, registrations over time, check-in rates, certificates, content funnel.
+"""The admin dashboard: sessions, registrations over time, revenue (per day and per session), seats
+held for a payment and refunds to do, check-in rates, certificates, content funnel.
 
 One page (GET /admin/) an admin opens every morning, and each chart's numbers as CSV
-(/admin/dashboard/<chart>.csv). The figures come from app/admin/dashboard_queries.py and are laid
-out as tables and chart data by app/admin/dashboard_charts.py; nothing here counts.
+(/admin/dashboard/<chart>.csv). The figures come from app/admin/dashboard_queries.py (the money
+from app/admin/finance_queries.py) and are laid out as tables and chart data by
+app/admin/dashboard_charts.py; nothing here counts.
 """
 from __future__ import annotations
 

@@ -10,12 +10,15 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from decimal import Decimal
 
 from flask_babel import gettext as _
 
 from app.admin import dashboard_queries as queries
+from app.admin import finance_queries as money
 from app.catalog.models import CampSession
 from app.cms.queries import ArticleFigures
+from app.common.money import plain_amount
 from app.common.time import site_zone
 from app.roster.service import local_today
 
@@ -46,6 +49,8 @@ class Dashboard:
     registrations_in_range: int
     certificates: queries.CertificateTotals
     funnel: queries.FunnelTotals
+    outstanding: money.MoneyOutstanding
+    net_in_range: Decimal  # payments less refunds over the revenue chart's days
     panels: dict[str, Panel] = field(default_factory=dict)
 
     @property
@@ -151,6 +156,34 @@ def funnel_panel(figures: list[ArticleFigures], total: int) -> Panel:
                  "article-funnel.csv", title_column=1)
 
 
+def revenue_panel(days: list[money.DayRevenue]) -> Panel:
+    """Payments less refunds per Shanghai day: a refund counts on the day its money went back."""
+    rows = [[d.day.isoformat(), d.paid, d.refunded, d.net] for d in days]
+    chart = {
+        "kind": "bars",
+        "labels": [f"{d.day.month}/{d.day.day}" for d in days],
+        # Amounts as "3980.00": exact in the JSON, read as numbers by the chart (never floats here).
+        "datasets": [{"label": _("净收入（元）"), "color": "ok", "data": [plain_amount(d.net) for d in days]}],
+        "tooltips": [_("收款 %(paid)s，退款 %(refunded)s", paid=plain_amount(d.paid), refunded=plain_amount(d.refunded))
+                     for d in days],
+    }
+    return Panel("revenue", [_("日期（北京时间）"), _("收款（元）"), _("退款（元）"), _("净收入（元）")], rows, chart,
+                 len(rows), f"revenue-per-day-{len(days)}d.csv")
+
+
+def session_revenue_panel(items: list[money.SessionRevenue], total: int) -> Panel:
+    rows = [[*_session_cells(i.camp), i.paid, i.refunded, i.net] for i in items]
+    chart = {
+        "kind": "hbar",
+        "labels": [_session_label(i.camp) for i in items],
+        "datasets": [{"label": _("净收入（元）"), "color": "ok", "data": [plain_amount(i.net) for i in items]}],
+        "tooltips": [_("收款 %(paid)s，退款 %(refunded)s", paid=plain_amount(i.paid), refunded=plain_amount(i.refunded))
+                     for i in items],
+    }
+    return Panel("session_revenue", [*_session_header(), _("收款（元）"), _("退款（元）"), _("净收入（元）")], rows,
+                 chart, total, "revenue-per-session.csv", title_column=0)
+
+
 # --- the page and the downloads ---------------------------------------------------------------------
 
 def build_dashboard(now: datetime, days: int) -> Dashboard:
@@ -160,6 +193,8 @@ def build_dashboard(now: datetime, days: int) -> Dashboard:
     past = queries.past_sessions(now, PAGE_ROWS)
     past_total = queries.count_past_sessions(now)
     funnel = queries.article_funnel()
+    revenue = money.revenue_per_day(today, days)
+    sessions_revenue = money.revenue_per_session()
     dashboard = Dashboard(
         days=days,
         today=today,
@@ -167,6 +202,8 @@ def build_dashboard(now: datetime, days: int) -> Dashboard:
         registrations_in_range=sum(d.registrations for d in per_day),
         certificates=queries.certificate_totals(),
         funnel=queries.funnel_totals(funnel),
+        outstanding=money.money_outstanding(),
+        net_in_range=sum((d.net for d in revenue), Decimal("0.00")),
     )
     dashboard.panels.update(
         upcoming=upcoming_panel(queries.upcoming_sessions(now, PAGE_ROWS), upcoming_total),
@@ -174,6 +211,8 @@ def build_dashboard(now: datetime, days: int) -> Dashboard:
         checkins=checkin_panel(past, past_total),
         certificates=certificates_panel(past, past_total),
         articles=funnel_panel(funnel[:PAGE_ROWS], len(funnel)),
+        revenue=revenue_panel(revenue),
+        session_revenue=session_revenue_panel(sessions_revenue[:PAGE_ROWS], len(sessions_revenue)),
     )
     return dashboard
 
@@ -202,12 +241,23 @@ def _full_articles(now: datetime, days: int) -> Panel:
     return funnel_panel(funnel, len(funnel))
 
 
+def _full_revenue(now: datetime, days: int) -> Panel:
+    return revenue_panel(money.revenue_per_day(local_today(now), days))
+
+
+def _full_session_revenue(now: datetime, days: int) -> Panel:
+    items = money.revenue_per_session()
+    return session_revenue_panel(items, len(items))
+
+
 _FULL_PANELS: dict[str, Callable[[datetime, int], Panel]] = {
     "upcoming": _full_upcoming,
     "registrations": _full_registrations,
     "checkins": _full_checkins,
     "certificates": _full_certificates,
     "articles": _full_articles,
+    "revenue": _full_revenue,
+    "session_revenue": _full_session_revenue,
 }
 
 

@@ -65,7 +65,7 @@ class DayCount:
     registrations: int
 
 
-def _local_day(column, dialect: str, offset: timedelta):
+def local_day(column, dialect: str, offset: timedelta):
     """The local date of a UTC timestamp column, in SQL: the stored UTC time shifted by the zone's
     offset. Exact for Asia/Shanghai (UTC+8 all year, no daylight saving since 1991); cheaper than
     PostgreSQL's own zone conversion, and SQLite has no zones at all."""
@@ -82,7 +82,7 @@ def registrations_per_day(today: date, days: int) -> list[DayCount]:
     first_day = today - timedelta(days=days - 1)
     start = datetime.combine(first_day, time.min, tzinfo=zone).astimezone(UTC)
     end = datetime.combine(today + timedelta(days=1), time.min, tzinfo=zone).astimezone(UTC)
-    day = _local_day(Registration.created_at, db.engine.dialect.name, zone.utcoffset(start))
+    day = local_day(Registration.created_at, db.engine.dialect.name, zone.utcoffset(start))
     rows = db.session.execute(
         select(day, func.count())
         .where(Registration.created_at >= start, Registration.created_at < end)

@@ -1,5 +1,8 @@
-"""Forms of the admin user pages: the search's query string, role, deactivation, reactivation."""
+"""Forms of the admin pages: the user search's query string, role, deactivation, reactivation; the
+finance page's range of days."""
 from __future__ import annotations
+
+from datetime import date
 
 from flask_babel import lazy_gettext as _l
 from werkzeug.datastructures import MultiDict
@@ -7,9 +10,12 @@ from wtforms import SelectField, SubmitField, TextAreaField
 from wtforms.validators import AnyOf, DataRequired, InputRequired, Length
 
 from app.accounts.models import Role
+from app.admin.finance_queries import LedgerRange
 from app.admin.user_queries import ROLE_FILTERS, STATUS_FILTERS, UserFilters
 from app.common.forms import AppForm
 from app.common.pagination import page_number
+from app.common.validators import EARLIEST_DATE, LATEST_DATE
+from app.payments.models import PaymentProvider
 
 REASON_MAX = 200  # AuditEntry.note
 
@@ -23,6 +29,32 @@ def user_filters(args: MultiDict) -> UserFilters:
         role=role if role in ROLE_FILTERS else "",
         status=status if status in STATUS_FILTERS else "",
     )
+
+
+def ledger_range(args: MultiDict, today: date) -> LedgerRange:
+    """The finance page's query string: `from` and `to` (Shanghai days, YYYY-MM-DD, both included)
+    and `provider`. Anything missing or not a date in 2000–2100 falls back to this month so far;
+    the days swapped if given the wrong way round; an unknown provider is all of them."""
+    first, last = _day(args.get("from")), _day(args.get("to"))
+    if first is None and last is None:
+        first, last = today.replace(day=1), today
+    elif first is None or last is None:
+        first = last = first or last
+    if first > last:
+        first, last = last, first
+    try:
+        provider = PaymentProvider(args.get("provider", ""))
+    except ValueError:
+        provider = None
+    return LedgerRange(first, last, provider)
+
+
+def _day(value: str | None) -> date | None:
+    try:
+        day = date.fromisoformat((value or "").strip()[:10])
+    except ValueError:
+        return None
+    return day if EARLIEST_DATE <= day <= LATEST_DATE else None
 
 
 def page_arg(args: MultiDict) -> int:

@@ -347,3 +347,79 @@ def refund_failed(request_id: int, error: str, give_up: bool) -> None:
         _tell_staff(_("退款失败，请人工处理"), _("退款申请 %(no)s（报名 #%(id)s，%(amount)s）多次发送失败：%(error)s",
                                              no=request.out_refund_no, id=request.registration_id,
                                              amount=f"¥{plain_amount(request.amount)}", error=error))
+
+
+# --- what staff do by hand ------------------------------------------------------------------------
+# Money that moves outside the providers' APIs: a transfer to the organisation's account that staff
+# find on the bank statement, and money staff send back by hand (a transfer's refund, or one a
+# provider refused for good). Each is one transaction under the session's lock, like the rest.
+
+@write_transaction
+def open_transfer_for(registration_id: int, staff: User) -> PaymentOrder:
+    """The registration's bank transfer order, opened by staff for its person if they never chose
+    对公转账 on the pay page (they paid the account from a poster, or were told on the phone): the
+    order a transfer's payment is recorded against. No owner check (staff act for the person) and
+    the hold is not lengthened (the money is here). The one already opened, if there is one."""
+    registration, camp = booking.lock_for_payment(registration_id)
+    existing = bank_order_of(registration.id)
+    if existing is not None:
+        return existing
+    if not registration.status.is_hold or registration.amount_outstanding <= 0:
+        raise NothingToPay()
+    order = PaymentOrder(registration_id=registration.id, provider=PaymentProvider.BANK, channel="transfer",
+                         out_trade_no=new_out_trade_no(PaymentProvider.BANK), amount=registration.amount_outstanding)
+    db.session.add(order)
+    db.session.flush()
+    record(AuditAction.PAYMENT_TRANSFER, staff, registration_id=registration.id, session_id=camp.id,
+           account_id=registration.user_id, after={"out_trade_no": order.out_trade_no},
+           note="工作人员代学员开立对公转账单")
+    return order
+
+
+@write_transaction
+def record_transfer(registration_id: int, reference: str, amount: Decimal, paid_at: datetime, staff: User,
+                    note: str = "", now: datetime | None = None) -> PaymentOutcome:
+    """Staff found a transfer for this registration on the bank statement: `reference` is the
+    bank's 流水号 (recorded once: TransferReferenceUsed the second time). Against the registration's
+    bank order, opened for its person if they had none (open_transfer_for), in one transaction; then
+    as any payment (record_payment): the seat confirmed if the amount is what is due, else given back."""
+    order = open_transfer_for(registration_id, staff)
+    return record_payment(PaymentProvider.BANK, order.out_trade_no, reference, amount, paid_at, actor=staff,
+                          note=note, now=now)
+
+
+def settled_by_staff(request: RefundRequest) -> bool:
+    """Whether staff send this refund's money back by hand and record it: a bank transfer's refund
+    (no provider can send it), or any refund the provider refused for good (FAILED)."""
+    if request.status is RefundStatus.FAILED:
+        return True
+    return request.status is RefundStatus.PENDING and request.payment.provider is PaymentProvider.BANK
+
+
+@write_transaction
+def record_refund_by_hand(request_id: int, reference: str, staff: User, now: datetime | None = None) -> Refund:
+    """Staff sent a refund's money back themselves (a transfer back to the payer; `reference`, the
+    bank's 流水号 or the merchant console's refund number): the ledger's Refund row and the request
+    done (settle_refund), audited. A refund the provider refused for good had its amount given
+    back to what the registration paid (refund_failed): it is promised again first, so the database
+    still refuses more back than was paid."""
+    request = db.session.get(RefundRequest, request_id)
+    if request is None:
+        raise PaymentNotFound()
+    booking.lock_for_payment(request.registration_id)
+    db.session.refresh(request)
+    if not settled_by_staff(request):
+        raise RefundNotPending()
+    if request.status is RefundStatus.FAILED:
+        if request.amount > _refundable(request.payment):
+            raise RefundTooLarge()
+        request.status = RefundStatus.PENDING
+        request.registration.amount_refunded += request.amount
+        db.session.flush()
+    refund_row = settle_refund(request.id, reference, actor=staff, now=now)
+    registration = request.registration
+    record(AuditAction.PAYMENT_REFUND_PAID, staff, registration_id=registration.id,
+           session_id=registration.session_id, account_id=registration.user_id, note=request.reason,
+           after={"refund_id": refund_row.id, "refund_request_id": request.id,
+                  "provider_refund_id": refund_row.provider_refund_id, "amount": plain_amount(refund_row.amount)})
+    return refund_row

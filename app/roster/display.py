@@ -3,7 +3,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
+from decimal import Decimal
 
 from flask import url_for
 from flask_babel import format_date
@@ -13,6 +14,9 @@ from app.audit.history import HistoryLine, history_line
 from app.audit.models import AuditEntry
 from app.booking.models import RegistrationStatus, waitlist_place_label
 from app.catalog.models import CampSession
+from app.common.money import format_money
+from app.common.time import local_datetime
+from app.payments.models import PaymentProvider
 from app.roster.service import status_label
 
 
@@ -101,6 +105,8 @@ def _state_text(state: dict | None, other: dict | None, sessions: dict[int, Camp
         return f"{day} {_('已签到') if state['present'] else _('未签到')}".strip()
     if "capacity" in state:
         return _("名额 %(n)s", n=state["capacity"])
+    if "amount" in state or "out_trade_no" in state or "hold_expires_at" in state:
+        return _money_text(state)
     parts = []
     if "status" in state:
         try:
@@ -120,4 +126,36 @@ def _state_text(state: dict | None, other: dict | None, sessions: dict[int, Camp
     if session_id is not None and other and other.get("session_id") not in (None, session_id):
         camp = sessions.get(session_id)
         parts.append(session_label(camp) if camp else _("场次 #%(id)s", id=session_id))
+    return " · ".join(parts)
+
+
+def _money_text(state: dict) -> str:
+    """A payment entry's state (app/payments/service.py writes them): money received, a refund
+    decided or sent back, a bank transfer's order or its longer hold."""
+    parts = []
+    amount = state.get("amount")
+    if isinstance(amount, str):
+        try:
+            parts.append(format_money(Decimal(amount)))
+        except ArithmeticError:
+            parts.append(amount)
+    provider = state.get("provider")
+    if isinstance(provider, str):
+        try:
+            parts.append(PaymentProvider(provider).label)
+        except ValueError:
+            parts.append(provider)
+    if state.get("transaction_id"):
+        parts.append(_("交易号 %(id)s", id=state["transaction_id"]))
+    if state.get("provider_refund_id"):
+        parts.append(_("流水号 %(id)s", id=state["provider_refund_id"]))
+    if state.get("out_trade_no"):
+        parts.append(_("转账附言码 %(code)s", code=state["out_trade_no"]))
+    if isinstance(state.get("hold_expires_at"), str):
+        try:
+            until = datetime.fromisoformat(state["hold_expires_at"])
+        except ValueError:
+            pass
+        else:
+            parts.append(_("名额保留至 %(when)s", when=local_datetime(until, "M月d日 HH:mm")))
     return " · ".join(parts)

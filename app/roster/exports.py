@@ -16,6 +16,7 @@ from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
+from decimal import Decimal
 from typing import IO
 
 from flask_babel import gettext as _
@@ -23,30 +24,26 @@ from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
-from sqlalchemy import case, select
+from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
 from app.accounts.models import User
 from app.booking.models import Registration, RegistrationStatus
 from app.booking.tickets import format_ticket_code
 from app.catalog.models import CampSession
+from app.common.money import plain_amount
 from app.common.time import site_zone, utcnow
 from app.extensions import db
 from app.roster.display import source_label
 from app.roster.models import Attendance
-from app.roster.queries import session_sources, source_articles
+from app.roster.payment_state import payment_state
+from app.roster.queries import ROSTER_STATUS_ORDER, session_sources, source_articles
 from app.roster.service import session_days, status_label
 
 BATCH_SIZE = 500
 PRESENT = "✓"
 UTF8_BOM = "\ufeff"  # without it Excel reads a CSV as the local ANSI code page and garbles Chinese
 
-# Confirmed first, then the waitlist in its order, then cancellations.
-_STATUS_ORDER = case(
-    (Registration.status == RegistrationStatus.CONFIRMED, 0),
-    (Registration.status == RegistrationStatus.WAITLISTED, 1),
-    else_=2,
-)
 # Spreadsheets run a cell that starts with one of these as a formula (CSV injection): a name or
 # an email address typed by a student must stay text.
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -88,15 +85,22 @@ class RosterRow:
     booked_at: str  # Shanghai time
     source: str
     ticket_code: str
+    # Money (app/roster/payment_state.py): None for a registration that never held any (a free one).
+    amount_due: Decimal | None
+    amount_paid: Decimal | None
+    amount_refunded: Decimal | None
+    payment_status: str  # 待支付, 候补名额待支付, 已支付, 部分退款, 已退款, 已过期 or ""
     attendance: tuple[str, ...]  # ✓ or "" per session day
 
     def values(self) -> list:
         return [self.name, self.phone, self.email, self.status, self.waitlist_position, self.booked_at,
-                self.source, self.ticket_code, *self.attendance]
+                self.source, self.ticket_code, self.amount_due, self.amount_paid, self.amount_refunded,
+                self.payment_status, *self.attendance]
 
 
 def roster_header(camp: CampSession) -> list[str]:
     return [_("姓名"), _("手机号"), _("邮箱"), _("状态"), _("候补顺位"), _("报名时间"), _("来源"), _("票码"),
+            _("应付金额"), _("已付金额"), _("已退金额"), _("支付状态"),
             *(day_heading(day) for day in session_days(camp))]
 
 
@@ -113,10 +117,11 @@ def roster_batches(camp: CampSession, status: RegistrationStatus | None = None,
     sources: dict[str, str] = {}
     query = (
         select(Registration.id, Registration.status, Registration.waitlist_number, Registration.ticket_code,
-               Registration.source, Registration.created_at, User.name, User.phone, User.email)
+               Registration.source, Registration.created_at, Registration.amount_due, Registration.amount_paid,
+               Registration.amount_refunded, Registration.hold_expires_at, User.name, User.phone, User.email)
         .join(User, User.id == Registration.user_id)
         .where(Registration.session_id == camp.id)
-        .order_by(_STATUS_ORDER, Registration.waitlist_number, Registration.created_at, Registration.id)
+        .order_by(ROSTER_STATUS_ORDER, Registration.waitlist_number, Registration.created_at, Registration.id)
         # Streams: a server-side cursor on PostgreSQL, row by row from SQLite.
         .execution_options(yield_per=batch_size)
     )
@@ -134,6 +139,9 @@ def roster_batches(camp: CampSession, status: RegistrationStatus | None = None,
             if row.source not in sources:
                 sources[row.source] = source_label(row.source, articles)
             attended = present.get(row.id, ())
+            money = payment_state(row.status, row.amount_due, row.amount_paid, row.amount_refunded,
+                                  row.hold_expires_at)
+            free = row.amount_due is None and not money.paid
             rows.append(RosterRow(
                 name=row.name or "",
                 phone=row.phone or "",
@@ -143,6 +151,10 @@ def roster_batches(camp: CampSession, status: RegistrationStatus | None = None,
                 booked_at=row.created_at.astimezone(zone).strftime("%Y-%m-%d %H:%M"),
                 source=sources[row.source],
                 ticket_code=format_ticket_code(row.ticket_code),
+                amount_due=row.amount_due,
+                amount_paid=None if free else money.paid,
+                amount_refunded=None if free else money.refunded,
+                payment_status=money.label,
                 attendance=tuple(PRESENT if day in attended else "" for day in days),
             ))
         yield rows
@@ -167,6 +179,14 @@ def text_cell(value):
     return value
 
 
+def csv_cell(value):
+    """A value as a CSV cell: text never run as a formula, an amount as 3980.00 (no ¥, no separators:
+    a spreadsheet reads it as a number), None as an empty cell."""
+    if isinstance(value, Decimal):
+        return plain_amount(value)
+    return text_cell(value)
+
+
 def roster_csv(camp: CampSession, status: RegistrationStatus | None = None) -> Iterator[bytes]:
     """The roster as UTF-8 CSV with a BOM, one chunk per batch of rows (a few dozen kB each)."""
     buffer = io.StringIO()
@@ -182,15 +202,17 @@ def roster_csv(camp: CampSession, status: RegistrationStatus | None = None) -> I
     writer.writerow(roster_header(camp))
     yield flush()
     for rows in roster_batches(camp, status):
-        writer.writerows([text_cell(value) for value in row.values()] for row in rows)
+        writer.writerows([csv_cell(value) for value in row.values()] for row in rows)
         yield flush()
 
 
 # --- XLSX ------------------------------------------------------------------------------------
 
 # Column widths in characters (a Chinese character counts about two): 姓名, 手机号, 邮箱, 状态,
-# 候补顺位, 报名时间, 来源, 票码, then one per day.
-_XLSX_WIDTHS = (14, 14, 28, 8, 10, 18, 14, 17)
+# 候补顺位, 报名时间, 来源, 票码, 应付金额, 已付金额, 已退金额, 支付状态, then one per day.
+_XLSX_WIDTHS = (14, 14, 28, 8, 10, 18, 14, 17, 11, 11, 11, 14)
+# Amounts as numbers a spreadsheet can add up, shown with two decimals.
+AMOUNT_FORMAT = "#,##0.00"
 _XLSX_DAY_WIDTH = 14
 
 
@@ -215,7 +237,7 @@ def roster_xlsx(camp: CampSession, status: RegistrationStatus | None = None) -> 
     count = 0
     for rows in roster_batches(camp, status):
         for row in rows:
-            sheet.append([_xlsx_cell(sheet, value) for value in row.values()])
+            sheet.append([xlsx_cell(sheet, value) for value in row.values()])
         count += len(rows)
     sheet.auto_filter.ref = f"A1:{get_column_letter(len(header))}{count + 1}"
     file = tempfile.TemporaryFile(suffix=".xlsx")  # noqa: SIM115  (returned open: send_file closes it)
@@ -228,9 +250,15 @@ def roster_xlsx(camp: CampSession, status: RegistrationStatus | None = None) -> 
     return file
 
 
-def _xlsx_cell(sheet, value):
-    if value == "":
+def xlsx_cell(sheet, value):
+    """A value as a write-only sheet's cell: nothing for an empty one, an amount as a number shown
+    with two decimals, text as text (never a formula)."""
+    if value == "" or value is None:
         return None  # an empty cell, not an empty string: nothing written for it
+    if isinstance(value, Decimal):
+        cell = WriteOnlyCell(sheet, value=value)
+        cell.number_format = AMOUNT_FORMAT
+        return cell
     # openpyxl stores any string starting with "=" as a formula; keep such a value as plain text.
     if isinstance(value, str) and value.startswith("="):
         cell = WriteOnlyCell(sheet, value=value)

@@ -1,26 +1,40 @@
-"""Forms of the staff pages: roster filters, the actions on a registration, adding a person, capacity."""
+"""Forms of the staff pages: roster filters, the actions on a registration (its money too: a bank
+transfer received, a refund, a refund sent back by hand), adding a person, capacity."""
 from __future__ import annotations
+
+import unicodedata
 
 from flask_babel import lazy_gettext as _l
 from werkzeug.datastructures import MultiDict
-from wtforms import IntegerField, SelectField, StringField, SubmitField
-from wtforms.validators import DataRequired, InputRequired, Length, NumberRange
+from wtforms import BooleanField, DateField, IntegerField, SelectField, StringField, SubmitField
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, ValidationError
 
 from app.accounts.forms import _email_field, _name_field, _phone_field
 from app.common.forms import AppForm
+from app.common.money import AmountRefused, parse_yuan
 from app.common.pagination import bounded_int, page_number
-from app.roster.queries import CHECKIN_FILTERS, MAX_PER_PAGE, PER_PAGE, STATUS_FILTERS, RosterFilters
+from app.roster.queries import (
+    CHECKIN_FILTERS,
+    MAX_PER_PAGE,
+    PAYMENT_FILTER_CHOICES,
+    PER_PAGE,
+    STATUS_FILTERS,
+    RosterFilters,
+)
+from app.roster.service import local_today
 
 
 def roster_filters(args: MultiDict) -> RosterFilters:
     """The roster's query string; anything unknown falls back to 'show everything'."""
     status = args.get("status", "all")
     checkin = args.get("checkin", "")
+    payment = args.get("payment", "")
     return RosterFilters(
         # NUL cannot be sent to PostgreSQL in a string; no name or code contains it.
         q=args.get("q", "").replace("\x00", "")[:100],
         status=status if status in STATUS_FILTERS else "all",
         checkin=checkin if checkin in CHECKIN_FILTERS else "",
+        payment=payment if payment in PAYMENT_FILTER_CHOICES else "",
     )
 
 
@@ -79,3 +93,76 @@ class NewPersonForm(AppForm):
     phone = _phone_field()
     email = _email_field(required=False)
     add_new = SubmitField(_l("新建账号并添加"))
+
+
+# --- money ------------------------------------------------------------------------------------
+
+class YuanAmount:
+    """An amount typed in yuan (app/common/money.py: parse_yuan), kept in the field as a Decimal;
+    the reason in Chinese for anything that is not one (1e400, NaN, -1, 0.001, a huge number)."""
+
+    def __call__(self, form, field) -> None:
+        try:
+            field.data = parse_yuan(field.data)
+        except AmountRefused as refused:
+            raise ValidationError(str(refused)) from None
+
+
+class BankReference:
+    """A bank's 流水号 or a refund number as typed: full-width letters and digits folded, spaces
+    dropped (the statement prints them in groups); what is left, at most 64 characters (the ledger's
+    transaction_id)."""
+
+    def __call__(self, form, field) -> None:
+        field.data = normalise_reference(field.data)
+        if not field.data:
+            raise ValidationError(_l("请填写银行流水号"))
+        if len(field.data) > 64:
+            raise ValidationError(_l("流水号最多 64 个字符"))
+
+
+def normalise_reference(typed: str | None) -> str:
+    return "".join(unicodedata.normalize("NFKC", typed or "").split())
+
+
+class TransferForm(AppForm):
+    """A bank transfer (对公转账) staff found on the statement, for a registration awaiting it."""
+
+    amount = StringField(_l("到账金额（元）"), validators=[YuanAmount()],
+                         render_kw={"inputmode": "decimal", "autocomplete": "off"})
+    reference = StringField(_l("银行流水号"), validators=[BankReference()], render_kw={"autocomplete": "off"})
+    received_on = DateField(_l("到账日期"), format="%Y-%m-%d", validators=[InputRequired(_l("请选择到账日期"))])
+    # Asked only when the amount is not what the seat costs (or the seat is no longer held): the
+    # money is then recorded and given back at once, which staff should mean to do.
+    confirm_give_back = BooleanField(_l("金额不符或名额已释放时仍然登记（系统将全额退回这笔款）"))
+    submit = SubmitField(_l("登记到账"))
+
+    def __init__(self, *args, **kwargs) -> None:
+        # Several money forms share the registration's page: field names (and so ids) apart.
+        super().__init__(*args, prefix="transfer", **kwargs)
+
+    def validate_received_on(self, field) -> None:
+        if field.data is not None and field.data > local_today():
+            raise ValidationError(_l("到账日期不能晚于今天"))
+
+
+class RefundForm(AppForm):
+    amount = StringField(_l("退款金额（元）"), validators=[YuanAmount()],
+                         render_kw={"inputmode": "decimal", "autocomplete": "off"})
+    reason = StringField(_l("退款原因"), validators=[DataRequired(_l("请填写退款原因")),
+                                                     Length(max=200, message=_l("最多 200 个字"))])
+    submit = SubmitField(_l("退款"))
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, prefix="refund", **kwargs)
+
+
+class RefundByHandForm(AppForm):
+    """A refund staff sent back themselves (已转账退回): the transfer's 流水号."""
+
+    reference = StringField(_l("退回转账的流水号"), validators=[BankReference()], render_kw={"autocomplete": "off"})
+    submit = SubmitField(_l("已转账退回"))
+
+    def __init__(self, request_id: int, *args, **kwargs) -> None:
+        # One per open refund on the page, each with its own field ids.
+        super().__init__(*args, prefix=f"returned-{request_id}", **kwargs)

@@ -15,7 +15,7 @@ from sqlalchemy.orm import contains_eager, joinedload, load_only
 from app.accounts.models import User
 from app.accounts.search import fold
 from app.audit.models import AuditEntry
-from app.booking.models import Registration, RegistrationStatus
+from app.booking.models import HOLD_STATUSES, Registration, RegistrationStatus
 from app.booking.tickets import LENGTH as TICKET_LENGTH
 from app.booking.tickets import normalise_ticket_code
 from app.catalog.models import CampSession
@@ -24,9 +24,12 @@ from app.common.validators import normalise_name, normalise_phone
 from app.extensions import db
 from app.roster.display import SourceArticle, article_id_of
 from app.roster.models import Attendance
+from app.roster.payment_state import PAYMENT_FILTERS, payment_filter
 
 STATUS_FILTERS = ("all", "confirmed", "waitlisted", "cancelled")
 CHECKIN_FILTERS = ("", "today", "not")
+# "" (anyone), then app/roster/payment_state.py's 待支付 / 已支付 / 已退款.
+PAYMENT_FILTER_CHOICES = ("", *PAYMENT_FILTERS)
 PER_PAGE = 50
 MAX_PER_PAGE = 200
 SESSIONS_PER_PAGE = 20
@@ -109,6 +112,7 @@ class RosterFilters:
     q: str = ""
     status: str = "all"  # one of STATUS_FILTERS
     checkin: str = ""  # "today": checked in today; "not": not yet today; "": either
+    payment: str = ""  # one of PAYMENT_FILTER_CHOICES
 
 
 def _search(q: str):
@@ -130,9 +134,19 @@ def _search(q: str):
     return clauses
 
 
+# The roster's order (the page and the exports): confirmed first, then seats held for a payment
+# (they hold a seat too), then the waitlist in its order, then the rest (cancelled, expired).
+ROSTER_STATUS_ORDER = case(
+    (Registration.status == RegistrationStatus.CONFIRMED, 0),
+    (Registration.status.in_(HOLD_STATUSES), 1),
+    (Registration.status == RegistrationStatus.WAITLISTED, 2),
+    else_=3,
+)
+
+
 def roster_page(session_id: int, filters: RosterFilters, today: date, page: int, per_page: int):
-    """A page of the session's registrations with their people: confirmed first (by booking time),
-    then the waitlist in order, then cancellations."""
+    """A page of the session's registrations with their people, in ROSTER_STATUS_ORDER (by booking
+    time within a status, the waitlist in its order)."""
     query = (
         select(Registration)
         .join(Registration.user)
@@ -146,23 +160,27 @@ def roster_page(session_id: int, filters: RosterFilters, today: date, page: int,
     if filters.checkin:
         present = exists().where(Attendance.registration_id == Registration.id, Attendance.day == today)
         query = query.where(present if filters.checkin == "today" else ~present)
-    status_rank = case(
-        (Registration.status == RegistrationStatus.CONFIRMED, 0),
-        (Registration.status == RegistrationStatus.WAITLISTED, 1),
-        else_=2,
-    )
-    query = query.order_by(status_rank, Registration.waitlist_number, Registration.created_at, Registration.id)
+    if filters.payment:
+        query = query.where(payment_filter(filters.payment))
+    query = query.order_by(ROSTER_STATUS_ORDER, Registration.waitlist_number, Registration.created_at, Registration.id)
     return db.paginate(query, page=page, per_page=per_page, max_per_page=MAX_PER_PAGE, error_out=False)
 
 
 def status_counts(session_id: int) -> dict[str, int]:
+    """Registrations per status value, "all", and per payment filter ("due", "paid", "refunded"),
+    in one grouped query."""
     rows = db.session.execute(
-        select(Registration.status, func.count()).where(Registration.session_id == session_id)
+        select(Registration.status, func.count(),
+               *(func.count().filter(payment_filter(name)) for name in PAYMENT_FILTERS))
+        .where(Registration.session_id == session_id)
         .group_by(Registration.status)
     )
-    counts = {status.value: 0 for status in RegistrationStatus}
-    counts.update({status.value: n for status, n in rows})
-    counts["all"] = sum(counts.values())
+    counts = dict.fromkeys([status.value for status in RegistrationStatus] + list(PAYMENT_FILTERS), 0)
+    for status, n, *by_payment in rows:
+        counts[status.value] = n
+        for name, count in zip(PAYMENT_FILTERS, by_payment, strict=True):
+            counts[name] += count
+    counts["all"] = sum(counts[status.value] for status in RegistrationStatus)
     return counts
 
 

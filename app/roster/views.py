@@ -15,6 +15,7 @@ from app.booking.models import Registration, RegistrationStatus, waitlist_place_
 from app.booking.tickets import format_ticket_code
 from app.common.errors import DomainError
 from app.common.forms import show_error_on_form
+from app.common.money import plain_amount
 from app.common.time import utcnow
 from app.roster import display, queries
 from app.roster import service as roster
@@ -25,9 +26,14 @@ from app.roster.forms import (
     MoveForm,
     NewPersonForm,
     PromoteForm,
+    RefundByHandForm,
+    RefundForm,
+    TransferForm,
     page_args,
     roster_filters,
 )
+from app.roster.payment_queries import RegistrationMoney, registration_money
+from app.roster.payment_state import state_of
 
 bp = Blueprint("roster", __name__, url_prefix="/staff")
 
@@ -39,13 +45,14 @@ def _staff_only() -> None:
 
 
 @bp.context_processor
-def _roster_helpers() -> dict:
+def roster_helpers() -> dict:
     return {
         "source_link": _source_link,
         "status_label": roster.status_label,
         "day_label": display.day_label,
         "session_label": display.session_label,
         "ticket": format_ticket_code,
+        "payment_state": state_of,
     }
 
 
@@ -92,15 +99,26 @@ def session_roster(session_id: int):
         days=roster.session_days(camp),
         today=today,
         capacity_form=CapacityForm(formdata=None, capacity=camp.capacity),
+        # The money column and filters, for a paid session (or one that was paid once).
+        show_money=camp.is_paid or any(counts[name] for name in ("due", "paid", "refunded")),
     )
 
 
 @bp.route("/registrations/<int:registration_id>")
 def registration(registration_id: int):
-    registration = queries.registration_or_404(registration_id)
+    return render_registration(queries.registration_or_404(registration_id))
+
+
+def render_registration(registration: Registration, **forms) -> str:
+    """The registration's page; `forms` replaces the page's empty forms with ones sent back with
+    their errors (a payment action that was refused shows its reason next to its fields)."""
     entries = queries.audit_entries(registration.id)
     move_form = MoveForm(formdata=None)
     move_form.offer(queries.move_targets(registration, utcnow()), display.move_option_label)
+    money = registration_money(registration)
+    page_forms = {"transfer_form": empty_transfer_form(money), "refund_form": RefundForm(formdata=None),
+                  "refund_by_hand_form": None, "refund_by_hand_request_id": None}
+    page_forms.update(forms)
     return render_template(
         "roster/registration.html",
         registration=registration,
@@ -113,7 +131,17 @@ def registration(registration_id: int):
         cancel_form=CancelForm(formdata=None),
         promote_form=PromoteForm(formdata=None),
         move_form=move_form,
+        money=money,
+        today=roster.local_today(),
+        blank_by_hand=lambda request_id: RefundByHandForm(request_id, formdata=None),
+        **page_forms,
     )
+
+
+def empty_transfer_form(money: RegistrationMoney) -> TransferForm:
+    """The transfer form as staff first see it: the amount due and today, which is most transfers."""
+    due = money.state.amount_due
+    return TransferForm(formdata=None, amount=plain_amount(due) if due else "", received_on=roster.local_today())
 
 
 # --- actions on a registration --------------------------------------------------------------
