@@ -29,6 +29,7 @@ from app.cms.service import ArticleInput
 from app.common.db import begin_write
 from app.common.time import utcnow
 from app.extensions import db
+from app.payments import refunds
 from app.payments import service as payments
 from app.payments.models import PaymentProvider
 from app.roster import service as roster
@@ -164,7 +165,7 @@ def pay(app, registration_id: int, transaction_id: str, amount: Decimal | None =
 def staff_refund(app, registration_id: int, amount: str, reason: str, staff_id: int) -> list[int]:
     """Staff give back `amount` of what the registration paid: the refund requests' ids."""
     with app.test_request_context():
-        requests = payments.refund(registration_id, Decimal(amount), reason, db.session.get(User, staff_id))
+        requests = refunds.refund(registration_id, Decimal(amount), reason, db.session.get(User, staff_id))
         ids = [request.id for request in requests]
         db.session.remove()
     return ids
@@ -173,7 +174,7 @@ def staff_refund(app, registration_id: int, amount: str, reason: str, staff_id: 
 def settle(app, request_id: int, provider_refund_id: str, at: datetime | None = None) -> None:
     """The provider accepted the refund (what the refund worker records)."""
     with app.test_request_context():
-        payments.settle_refund(request_id, provider_refund_id, now=at)
+        refunds.settle_refund(request_id, provider_refund_id, now=at)
         db.session.remove()
 
 

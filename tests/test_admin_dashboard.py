@@ -18,7 +18,7 @@ from app.cms.models import Article
 from app.common.db import begin_write
 from app.common.time import utcnow
 from app.extensions import db
-from app.payments import service as payments
+from app.payments import refunds
 from app.payments.models import PaymentProvider
 from tests.factories import (
     DAYS,
@@ -380,7 +380,7 @@ def test_seats_held_for_a_payment_and_refunds_to_do(app, staff, admin_client):
     paid = paid_booking(app, session_id, "4200000001")
     [failed] = staff_refund(app, paid, "980.00", "补偿", staff)
     with app.test_request_context():
-        payments.refund_failed(failed, "NOT_ENOUGH", give_up=True)
+        refunds.refund_failed(failed, "NOT_ENOUGH", give_up=True)
         db.session.remove()
     staff_refund(app, paid, "0.01", "找零", staff)
 

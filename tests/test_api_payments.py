@@ -37,7 +37,7 @@ from app.booking import service as booking
 from app.booking.models import Registration, RegistrationStatus
 from app.common.time import utcnow
 from app.extensions import db
-from app.payments import service as payments
+from app.payments import refunds
 from app.payments.models import Payment, PaymentOrder, RefundRequest
 from standins.keys import app_settings, ensure_wechatpay_keys, standin_options
 from standins.serving import BackgroundServer
@@ -517,7 +517,7 @@ def test_the_refund_said_is_this_cancellations_only(app, client, headers, wechat
     """Staff gave some back before: the cancellation answers with its own refund, not the total."""
     registration = book_and_pay(app, client, wechat, keys, headers, paid_session(app, starts_in_days=30))
     with app.test_request_context():
-        payments.refund(registration["id"], Decimal("980.00"), "课程调整补偿", db.session.get(User, staff))
+        refunds.refund(registration["id"], Decimal("980.00"), "课程调整补偿", db.session.get(User, staff))
 
     body = api_cancel(client, registration["id"], headers).get_json()
 

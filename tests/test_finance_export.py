@@ -16,6 +16,7 @@ from sqlalchemy import select
 
 from app.accounts.models import User
 from app.extensions import db
+from app.payments import refunds
 from app.payments import service as payments
 from app.payments.models import Payment, PaymentProvider, Refund
 from tests.factories import book, make_person, new_session, pay, settle, staff_refund
@@ -38,13 +39,13 @@ def transfer(app, registration_id: int, reference: str, amount: Decimal, paid_at
 
 def by_hand(app, request_id: int, reference: str, staff_id: int, when: datetime) -> None:
     with app.test_request_context():
-        payments.record_refund_by_hand(request_id, reference, db.session.get(User, staff_id), now=when)
+        refunds.record_refund_by_hand(request_id, reference, db.session.get(User, staff_id), now=when)
         db.session.remove()
 
 
 def give_up(app, request_id: int, error: str) -> None:
     with app.test_request_context():
-        payments.refund_failed(request_id, error, give_up=True)
+        refunds.refund_failed(request_id, error, give_up=True)
         db.session.remove()
 
 

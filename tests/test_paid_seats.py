@@ -18,6 +18,7 @@ from app.booking.models import Registration, RegistrationStatus
 from app.catalog.models import CampSession
 from app.common.time import utcnow
 from app.extensions import db
+from app.payments import refunds
 from app.payments import service as payments
 from app.payments.errors import HoldExpired, NothingToPay, RefundTooLarge
 from app.payments.models import Payment, PaymentProvider, RefundRequest
@@ -355,12 +356,12 @@ def test_staff_refund_in_part_never_beyond_what_was_paid(app):
 
     with app.test_request_context():
         actor = db.session.get(User, staff)
-        payments.refund(held, Decimal("980.00"), "课程调整补偿", actor)
+        refunds.refund(held, Decimal("980.00"), "课程调整补偿", actor)
         with pytest.raises(RefundTooLarge):
-            payments.refund(held, Decimal("3000.01"), "太多", actor)
-        payments.refund(held, Decimal("3000.00"), "余款", actor)
+            refunds.refund(held, Decimal("3000.01"), "太多", actor)
+        refunds.refund(held, Decimal("3000.00"), "余款", actor)
         with pytest.raises(RefundTooLarge):
-            payments.refund(held, Decimal("0.01"), "再退", actor)
+            refunds.refund(held, Decimal("0.01"), "再退", actor)
 
     registration = state(app, held)
     assert registration.amount_refunded == PRICE and registration.status is CONFIRMED

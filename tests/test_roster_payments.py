@@ -22,7 +22,9 @@ from app.booking.models import Registration, RegistrationStatus
 from app.common.db import begin_write
 from app.common.time import utcnow
 from app.extensions import db
+from app.payments import refunds
 from app.payments import service as payments
+from app.payments.errors import RefundNotPending
 from app.payments.models import Payment, PaymentOrder, PaymentProvider, Refund, RefundRequest, RefundStatus
 from app.roster.payment_state import PAYMENT_FILTERS, PaymentKind, kinds_of_filter, payment_filter, payment_state
 from tests.factories import book, make_person, new_session, pay, staff_refund
@@ -552,8 +554,8 @@ def test_two_staff_marking_the_same_refund_returned_at_once_record_it_once(app, 
     def returned(reference: str):
         with app.test_request_context():
             try:
-                payments.record_refund_by_hand(request_id, reference, db.session.get(User, staff))
-            except payments.RefundNotPending:
+                refunds.record_refund_by_hand(request_id, reference, db.session.get(User, staff))
+            except RefundNotPending:
                 return "already"
             return "recorded"
 
@@ -569,7 +571,7 @@ def test_a_refund_the_provider_refused_for_good_is_sent_back_by_hand(app, staff,
     pay(app, rid, "4200000012")
     [request_id] = staff_refund(app, rid, "3980.00", "学员退课", staff)
     with app.test_request_context():
-        payments.refund_failed(request_id, "NOT_ENOUGH: 商户余额不足", give_up=True)
+        refunds.refund_failed(request_id, "NOT_ENOUGH: 商户余额不足", give_up=True)
         db.session.remove()
     assert stored_registration(app, rid).amount_refunded == 0  # promised back, never sent
     html = page(staff_client, rid)
@@ -589,7 +591,7 @@ def test_a_failed_refund_already_made_again_cannot_be_sent_back_twice(app, staff
     pay(app, rid, "4200000013")
     [failed] = staff_refund(app, rid, "3980.00", "学员退课", staff)
     with app.test_request_context():
-        payments.refund_failed(failed, "账户已注销", give_up=True)
+        refunds.refund_failed(failed, "账户已注销", give_up=True)
         db.session.remove()
     staff_refund(app, rid, "3980.00", "再次退款", staff)  # staff decided it again instead
 

@@ -14,8 +14,7 @@ from app.api.schemas import PayRequest, payment_parameters_json, registration_js
 from app.api.validation import parse_body
 from app.common.time import utcnow
 from app.extensions import limiter
-from app.payments import checkout
-from app.payments import service as payments
+from app.payments import checkout, queries
 
 
 def _payment_limit() -> str:
@@ -39,8 +38,8 @@ def check_payment(registration_id: int):
     """After wx.requestPayment succeeds: if the seat still waits for its payment, ask WeChat about
     the registration's orders (its notification may be late or lost) and record what was paid."""
     user = current_api_user()
-    registration = payments.registration_to_pay(registration_id, user)
+    registration = queries.registration_to_pay(registration_id, user)
     if registration.status.is_hold:
         checkout.check_with_provider(registration)
-        registration = payments.registration_to_pay(registration_id, user)  # as recorded just now
+        registration = queries.registration_to_pay(registration_id, user)  # as recorded just now
     return registration_json(registration, utcnow())

@@ -16,7 +16,7 @@ from app.booking import service as booking
 from app.booking.errors import RegistrationNotFound
 from app.common.time import utcnow
 from app.extensions import limiter
-from app.payments import service as payments
+from app.payments import refunds
 
 
 def _booking_limit() -> str:
@@ -51,5 +51,5 @@ def my_registration(registration_id: int):
 @bp.delete("/registrations/<int:registration_id>")
 @token_required
 def cancel(registration_id: int):
-    cancelled = payments.cancel_and_refund(registration_id, current_api_user())
+    cancelled = refunds.cancel_and_refund(registration_id, current_api_user())
     return cancellation_json(cancelled.cancellation.registration, cancelled.refund_amount, utcnow())

@@ -23,8 +23,8 @@ from app.common.db import write_transaction
 from app.common.money import fen, from_fen
 from app.common.urls import absolute_url
 from app.extensions import db
-from app.payments import service
-from app.payments.errors import LoginCodeRefused, PaymentMethodUnavailable, PaymentServiceDown
+from app.payments import queries, service
+from app.payments.errors import LoginCodeRefused, PaymentMethodUnavailable, PaymentNotFound, PaymentServiceDown
 from app.payments.methods import PayMethod
 from app.payments.models import PaymentOrder, PaymentProvider
 from app.payments.providers import ForgedNotification, PaidNotice, PaymentRequest, ProviderError, alipay, wechat
@@ -137,7 +137,7 @@ def start_mini_program(registration_id: int, user: User, login_code: str) -> dic
     The openid is asked for each time and not kept on the account: it is the mini-program's, not
     the official account's that `User.wechat_openid` holds for the web's JSAPI orders (an openid
     belongs to one app), and a login code is WeChat's to give at every payment anyway."""
-    service.registration_to_pay(registration_id, user)  # someone else's: not found, before anything else
+    queries.registration_to_pay(registration_id, user)  # someone else's: not found, before anything else
     if not mini_program_configured(current_app.config):
         raise PaymentMethodUnavailable(_("小程序暂时不能支付，请稍后再试或在网页上完成支付"))
     try:
@@ -171,7 +171,7 @@ def _record(provider: PaymentProvider, notice: PaidNotice) -> service.PaymentOut
     try:
         return service.record_payment(provider, notice.out_trade_no, notice.transaction_id,
                                       from_fen(notice.amount_fen), notice.paid_at)
-    except service.PaymentNotFound:
+    except PaymentNotFound:
         # Signed by the provider, yet not an order of ours (another system on the same merchant
         # account?): nothing to do here, and asking the provider to retry would not help.
         log.error("%s notified payment %s of an unknown order %s", provider.value, notice.transaction_id,

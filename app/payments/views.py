@@ -13,7 +13,7 @@ from app.booking.errors import RegistrationNotFound
 from app.booking.models import RegistrationStatus
 from app.common.errors import DomainError
 from app.common.time import utcnow
-from app.payments import checkout, service
+from app.payments import checkout, queries
 from app.payments.errors import PaymentMethodUnavailable
 from app.payments.forms import CheckPaidForm, PayForm
 from app.payments.methods import PayMethod, bank_transfer_configured, in_wechat, offered_methods
@@ -29,7 +29,7 @@ _OPENID_STATE = "wechat_oauth_state"
 
 def _own_registration(registration_id: int):
     try:
-        return service.registration_to_pay(registration_id, current_user)
+        return queries.registration_to_pay(registration_id, current_user)
     except RegistrationNotFound:
         abort(404)
 
@@ -75,7 +75,7 @@ def _bank_order(registration_id: int):
     """The bank transfer's reference this person already has, if they chose a transfer before."""
     if not bank_transfer_configured(current_app.config):
         return None
-    order = service.bank_order_of(registration_id)
+    order = queries.bank_order_of(registration_id)
     return {"order": order, **_bank_details()} if order else None
 
 
@@ -109,11 +109,11 @@ def check(registration_id: int):
 @login_required
 def receipt(registration_id: int):
     registration = _own_registration(registration_id)
-    payments = service.payments_of(registration.id)
+    payments = queries.payments_of(registration.id)
     if not payments:
         abort(404)
     return render_template("payments/receipt.html", registration=registration, camp=registration.session,
-                           payments=payments, refunds=service.refunds_of(registration.id))
+                           payments=payments, refunds=queries.refunds_of(registration.id))
 
 
 # --- the providers' side ------------------------------------------------------------------------
@@ -151,7 +151,7 @@ def alipay_return():
         out_trade_no = checkout.alipay_provider().parse_return(request.args.to_dict())
     except (ForgedNotification, DomainError):
         abort(400)
-    order = service.order_by_number(out_trade_no)
+    order = queries.order_by_number(out_trade_no)
     if order is None:
         abort(404)
     return redirect(url_for("payments.pay", registration_id=order.registration_id))

@@ -20,7 +20,7 @@ from app.booking import service as booking
 from app.common.money import fen
 from app.common.time import utcnow
 from app.extensions import db
-from app.payments import checkout, service
+from app.payments import checkout, queries, refunds
 from app.payments.errors import PaymentMethodUnavailable
 from app.payments.models import PaymentProvider, RefundRequest
 from app.payments.providers import ProviderError
@@ -50,7 +50,7 @@ def release_lapsed_holds() -> int:
 def send_refunds(limit: int = 50) -> tuple[int, int]:
     """Send pending provider refunds: (accepted, failed)."""
     accepted = failed = 0
-    requests = [request for request in service.pending_refunds(limit)
+    requests = [request for request in queries.pending_refunds(limit)
                 if request.payment.provider is not PaymentProvider.BANK]  # staff pay those back
     for request in requests:
         try:
@@ -58,10 +58,10 @@ def send_refunds(limit: int = 50) -> tuple[int, int]:
         except (ProviderError, PaymentMethodUnavailable) as error:
             give_up = request.attempts + 1 >= current_app.config["REFUND_MAX_ATTEMPTS"]
             log.warning("refund %s failed (try %s): %s", request.out_refund_no, request.attempts + 1, error)
-            service.refund_failed(request.id, str(error) or type(error).__name__, give_up)
+            refunds.refund_failed(request.id, str(error) or type(error).__name__, give_up)
             failed += 1
             continue
-        service.settle_refund(request.id, result.refund_id)
+        refunds.settle_refund(request.id, result.refund_id)
         accepted += 1
     db.session.remove()
     return accepted, failed

@@ -14,7 +14,8 @@ from sqlalchemy.orm import joinedload
 from app.booking.models import Registration
 from app.extensions import db
 from app.payments.models import Payment, PaymentOrder, Refund, RefundRequest, RefundStatus
-from app.payments.service import bank_order_of, settled_by_staff
+from app.payments.queries import bank_order_of
+from app.payments.refunds import settled_by_staff
 from app.roster.payment_state import PaymentState, state_of
 
 

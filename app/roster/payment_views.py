@@ -20,6 +20,7 @@ from app.common.forms import show_error_on_form
 from app.common.money import format_money
 from app.common.time import site_zone, utcnow
 from app.extensions import db
+from app.payments import refunds
 from app.payments import service as payments
 from app.payments.models import PaymentProvider, RefundRequest
 from app.roster import queries
@@ -96,7 +97,7 @@ def refund(registration_id: int):
     if not form.validate_on_submit():
         return render_registration(registration, refund_form=form)
     try:
-        requests = payments.refund(registration.id, form.amount.data, form.reason.data, current_user)
+        requests = refunds.refund(registration.id, form.amount.data, form.reason.data, current_user)
     except DomainError as error:
         _refused(form, error)
         return render_registration(registration, refund_form=form)
@@ -116,7 +117,7 @@ def refund_by_hand(registration_id: int, request_id: int):
     if not form.validate_on_submit():
         return render_registration(registration, refund_by_hand_form=form, refund_by_hand_request_id=refund_request.id)
     try:
-        refund_row = payments.record_refund_by_hand(refund_request.id, form.reference.data, current_user)
+        refund_row = refunds.record_refund_by_hand(refund_request.id, form.reference.data, current_user)
     except DomainError as error:
         _refused(form, error)
         return render_registration(registration, refund_by_hand_form=form, refund_by_hand_request_id=refund_request.id)

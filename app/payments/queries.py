@@ -1,0 +1,52 @@
+"""Reading the money of registrations: their orders, payments, refunds and refund requests."""
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import joinedload
+
+from app.accounts.models import User
+from app.booking import service as booking
+from app.booking.errors import RegistrationNotFound
+from app.booking.models import Registration
+from app.extensions import db
+from app.payments.models import Payment, PaymentOrder, PaymentProvider, Refund, RefundRequest, RefundStatus
+
+
+def registration_to_pay(registration_id: int, user: User) -> Registration:
+    """One of this person's registrations, with its session and course (a 404 to anyone else)."""
+    registration = booking.registration_of(user.id, registration_id)
+    if registration is None:
+        raise RegistrationNotFound()
+    return registration
+
+
+def order_by_number(out_trade_no: str) -> PaymentOrder | None:
+    return db.session.scalar(select(PaymentOrder).where(PaymentOrder.out_trade_no == out_trade_no))
+
+
+def payments_of(registration_id: int) -> list[Payment]:
+    return list(db.session.scalars(
+        select(Payment).where(Payment.registration_id == registration_id).order_by(Payment.paid_at, Payment.id)))
+
+
+def refunds_of(registration_id: int) -> list[Refund]:
+    return list(db.session.scalars(
+        select(Refund).where(Refund.registration_id == registration_id).order_by(Refund.refunded_at, Refund.id)))
+
+
+def bank_order_of(registration_id: int) -> PaymentOrder | None:
+    """The bank transfer reference given for this registration, if any (there is one at most)."""
+    return db.session.scalar(select(PaymentOrder).where(PaymentOrder.registration_id == registration_id,
+                                                        PaymentOrder.provider == PaymentProvider.BANK))
+
+
+def refund_requests_of(registration_id: int) -> list[RefundRequest]:
+    return list(db.session.scalars(
+        select(RefundRequest).where(RefundRequest.registration_id == registration_id).order_by(RefundRequest.id)))
+
+
+def pending_refunds(limit: int = 50) -> list[RefundRequest]:
+    return list(db.session.scalars(
+        select(RefundRequest).where(RefundRequest.status == RefundStatus.PENDING)
+        .order_by(RefundRequest.created_at).limit(limit)
+        .options(joinedload(RefundRequest.payment), joinedload(RefundRequest.registration))))
