@@ -109,11 +109,12 @@ def run_migrations_online():
 
         with context.begin_transaction():
             context.run_migrations()
+            if sqlite:  # before the commit: a migration that broke a reference is rolled back
+                broken = connection.exec_driver_sql('PRAGMA foreign_key_check').fetchall()
+                if broken:
+                    raise RuntimeError(f'the migration left rows whose foreign keys point nowhere: {broken[:10]}')
         if sqlite:
-            broken = connection.connection.dbapi_connection.execute('PRAGMA foreign_key_check').fetchall()
             connection.connection.dbapi_connection.execute('PRAGMA foreign_keys = ON')
-            if broken:
-                raise RuntimeError(f'the migration left rows whose foreign keys point nowhere: {broken[:10]}')
 
 
 if context.is_offline_mode():

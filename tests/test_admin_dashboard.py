@@ -156,7 +156,7 @@ def test_upcoming_sessions_show_fill_rate_and_waitlist_soonest_first(app, admin_
 
     rows = download(admin_client, "upcoming")
 
-    assert rows[0] == ["课程", "期次", "开课日期", "城市", "名额", "已确认", "上座率", "候补人数"]
+    assert rows[0] == ["课程", "期次", "开课日期", "城市", "名额", "已占用", "上座率", "候补人数"]
     assert [row[0] for row in rows[1:]] == ["快速玩转小红书成长特训营", "抖音电商爆款特训营"]
     assert rows[1][1] == "第12期" and rows[1][4:] == ["2", "2", "100.0%", "3"]
     assert rows[2][4:] == ["4", "3", "75.0%", "0"]

@@ -326,7 +326,7 @@ def test_cancelling_twice_is_refused_and_changes_nothing(ctx, students):
     with pytest.raises(AlreadyCancelled) as refused:
         cancel(seat, owner, now=NOW + timedelta(days=1))
 
-    assert str(refused.value.message) == "这条报名已经取消了"
+    assert str(refused.value.message) == "这条报名已经取消或已过期"
     assert registration(seat).cancelled_at == NOW
     # A second cancellation must not free (and hand out) the seat a second time.
     assert registration(promoted).status is RegistrationStatus.CONFIRMED
@@ -429,7 +429,7 @@ def test_capacity_below_the_confirmed_count_is_refused_and_nothing_changes(ctx, 
     with pytest.raises(CapacityBelowConfirmed) as refused:
         change(session_id, 2)
 
-    assert str(refused.value.message) == "名额不能少于已确认人数（3 人）"
+    assert str(refused.value.message) == "名额不能少于已占用的名额（3 个，含待支付保留的）"
     after = camp(session_id)
     assert (after.capacity, after.seats_taken, after.venue) == (3, 3, "玺承集团培训中心")
     assert [registration(r).status for r in registrations] == [RegistrationStatus.CONFIRMED] * 3 + [

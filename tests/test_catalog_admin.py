@@ -111,7 +111,7 @@ def test_capacity_below_confirmed_is_refused_through_the_form(app, admin_client)
     response = submit_form(admin_client, f"/admin/courses/sessions/{session_id}/edit",
                            {**SESSION_FORM, "capacity": "2"})
     assert response.status_code == 200
-    assert "名额不能少于已确认人数（3 人）" in response.get_data(as_text=True)
+    assert "名额不能少于已占用的名额（3 个，含待支付保留的）" in response.get_data(as_text=True)
     with app.app_context():
         camp = db.session.get(CampSession, session_id)
         assert (camp.capacity, camp.city) == (3, "杭州")  # nothing else was saved either

@@ -487,3 +487,90 @@ def test_a_move_keeps_what_the_person_had_and_never_confirms_an_unpaid_seat(app)
     assert moved.status is PENDING and moved.hold_expires_at == hold_ends and moved.session_id == target
     assert counts(app, target) == (2, 2, 0)
     assert counts(app, full_source) == (0, 0, 0)
+
+
+def test_an_expired_registration_cannot_be_cancelled_and_the_queue_keeps_its_count(app):
+    from app.booking.errors import AlreadyCancelled
+
+    session_id = paid_session(app, capacity=1)
+    holder, waiting = make_students(app, 2)
+    held = book_at(app, holder, session_id, at=utcnow() - timedelta(hours=1))
+    book_at(app, waiting, session_id)  # releases the lapsed hold: the seat is this person's to pay for
+    assert state(app, held).status is EXPIRED
+
+    with app.test_request_context(), pytest.raises(AlreadyCancelled):
+        booking.cancel_registration(held, db.session.get(User, holder), by_staff=True)
+
+    assert counts(app, session_id) == (1, 1, 0)
+
+
+def test_choosing_a_bank_transfer_again_never_lengthens_the_hold_again(app):
+    session_id = paid_session(app)
+    [student] = make_students(app, 1)
+    held = book_at(app, student, session_id)
+    with app.test_request_context():
+        payments.open_order(held, db.session.get(User, student), PaymentProvider.BANK, "transfer")
+    first_end = state(app, held).hold_expires_at
+
+    with app.test_request_context():
+        payments.open_order(held, db.session.get(User, student), PaymentProvider.BANK, "transfer",
+                            now=utcnow() + timedelta(days=2))
+
+    assert state(app, held).hold_expires_at == first_end
+
+
+def test_a_replay_of_a_long_transaction_id_is_still_a_replay(app):
+    session_id = paid_session(app)
+    [student] = make_students(app, 1)
+    held = book_at(app, student, session_id)
+    first = pay(app, held, "9" * 80)
+
+    again = notify(app, PaymentProvider.WECHAT, first.out_trade_no, "9" * 80)
+
+    assert first.confirmed and again.replayed
+
+
+def test_staff_add_a_person_to_a_session_with_a_lapsed_hold(app):
+    session_id = paid_session(app, capacity=1)
+    holder, walk_in, staff = make_students(app, 3)
+    held = book_at(app, holder, session_id, at=utcnow() - timedelta(hours=1))
+
+    with app.test_request_context():
+        added = booking.staff_add(session_id, db.session.get(User, walk_in), db.session.get(User, staff)).id
+
+    assert state(app, held).status is EXPIRED and state(app, added).status is PENDING
+
+
+def test_moving_a_confirmed_free_seat_into_a_paid_session_asks_for_payment(app):
+    with app.app_context():
+        from tests.factories import make_course, make_session
+
+        course_id = make_course("电商增长公开课", slug="open-move")
+        free = make_session(course_id, capacity=5, price="0.00")
+        paid = make_session(course_id, capacity=5, price=str(PRICE), starts_in_days=60)
+        db.session.commit()
+    student, staff = make_students(app, 2)
+    confirmed = book_at(app, student, free)
+
+    with app.test_request_context():
+        booking.move_registration(confirmed, paid, db.session.get(User, staff))
+
+    moved = state(app, confirmed)
+    assert moved.status is OFFERED and moved.amount_due == PRICE
+
+
+def test_a_policy_without_a_partial_refund_says_nothing_comes_back_after_the_full_one(app):
+    from app.catalog.models import Course
+    from app.payments.policy import policy_lines, refund_due
+
+    session_id = paid_session(app)
+    with app.test_request_context():
+        camp = db.session.get(CampSession, session_id)
+        course: Course = camp.course
+        course.refund_full_days, course.refund_partial_days, course.refund_partial_percent = 7, 3, 0
+        lines = policy_lines(course)
+        five_days_before = refund_due(camp, PRICE, camp.starts_at - timedelta(days=5))
+        db.session.rollback()
+
+    assert lines == ["开课 7 天前取消：全额退款", "开课前 7 天内取消：不退款"]
+    assert five_days_before.amount == 0

@@ -152,6 +152,23 @@ def test_a_provider_that_is_down_keeps_the_seat_held(app, student_client, provid
     assert _registration(app, registration_id).status is RegistrationStatus.PENDING_PAYMENT
 
 
+def test_i_have_paid_just_after_the_hold_ended_still_confirms_a_payment_made_in_time(
+        app, student_client, providers, monkeypatch):
+    _session_id, registration_id = _book(app, student_client)
+    page = _choose(student_client, registration_id, "wechat_native", DESKTOP)
+    requests.post(f"{providers.wechat_url}/standin/pay/{_order(app, registration_id)}", json={"notify": False},
+                  timeout=10)
+    with app.app_context():  # the hold ends before the notification arrives
+        registration = db.session.get(Registration, registration_id)
+        registration.hold_expires_at = registration.created_at
+        db.session.commit()
+
+    student_client.post(f"/registrations/{registration_id}/pay/check",
+                        data={"csrf_token": csrf_token_from(text_of(page))})
+
+    assert _registration(app, registration_id).status is RegistrationStatus.CONFIRMED
+
+
 def test_i_have_paid_asks_the_provider_when_the_notification_is_lost(
         app, student_client, providers, monkeypatch):
     _session_id, registration_id = _book(app, student_client)
@@ -188,8 +205,14 @@ def test_the_worker_sends_a_cancellations_refund_to_the_provider(app, student_cl
     assert cancelled.status_code == 302
 
     with app.app_context():
-        accepted, failed = worker.send_refunds()
-        assert (accepted, failed) == (1, 0)
+        # WeChat answers PROCESSING first: nothing is settled, nobody is told the money is back.
+        assert worker.send_refunds() == (0, 0)
+        request = db.session.scalar(select(RefundRequest))
+        assert request.status is RefundStatus.PENDING and db.session.scalar(select(Refund)) is None
+        out_refund_no = request.out_refund_no
+    requests.post(f"{providers.wechat_url}/standin/refunds/{out_refund_no}/complete", json={}, timeout=10)
+    with app.app_context():
+        assert worker.send_refunds() == (1, 0)  # asked again: SUCCESS now
         refund = db.session.scalar(select(Refund))
         request = db.session.scalar(select(RefundRequest))
         assert refund.amount == request.amount and request.status is RefundStatus.DONE
@@ -202,3 +225,13 @@ def test_the_worker_sends_a_cancellations_refund_to_the_provider(app, student_cl
                                   "/registrations/999999/pay/status"])
 def test_someone_elses_or_a_missing_registration_is_not_found(student_client, path):
     assert student_client.get(path).status_code == 404
+
+
+def test_inside_wechat_its_pay_is_offered_only_when_the_openid_can_be_had(
+        app, student_client, providers, monkeypatch):
+    _session_id, registration_id = _book(app, student_client)
+    monkeypatch.setitem(app.config, "WECHAT_APP_SECRET", "")
+
+    page = text_of(student_client.get(f"/registrations/{registration_id}/pay", headers=WECHAT))
+
+    assert 'value="wechat_jsapi"' not in page and 'value="bank_transfer"' in page

@@ -125,7 +125,7 @@ def test_cancelling_twice_says_so_and_changes_nothing(app, staff_client, camp):
 
     page = text_of(act(staff_client, zhang, "cancel"))
 
-    assert "这条报名已经取消了" in page
+    assert "这条报名已经取消或已过期" in page
     assert snapshot(app) == before
 
 
@@ -188,7 +188,7 @@ def test_moving_a_cancelled_registration_is_refused(app, staff_client, camp):
 
     page = text_of(act(staff_client, zhang, "move", {"target_session_id": camp["b"]}))
 
-    assert "这条报名已经取消了" in page
+    assert "这条报名已经取消或已过期" in page
     assert snapshot(app) == before
 
 
@@ -282,7 +282,7 @@ def test_staff_raise_capacity_and_the_waitlist_moves_up(app, staff_client, camp)
 
 
 @pytest.mark.parametrize(("value", "message"), [
-    ("1", "名额不能少于已确认人数（2 人）"),
+    ("1", "名额不能少于已占用的名额（2 个，含待支付保留的）"),
     ("-1", "名额应为 0–10000 之间的整数"),
     ("abc", "名额应为 0–10000 之间的整数"),
     ("", "请填写名额"),

@@ -95,12 +95,12 @@ def upcoming_panel(items: list[queries.UpcomingSession], total: int) -> Panel:
         "kind": "stacked-hbar",
         "labels": [_session_label(i.camp) for i in items],
         "datasets": [
-            {"label": _("已确认"), "color": "ok", "data": [i.camp.seats_taken for i in items]},
+            {"label": _("已占用"), "color": "ok", "data": [i.camp.seats_taken for i in items]},
             {"label": _("空余名额"), "color": "muted", "data": [i.camp.seats_left for i in items]},
             {"label": _("候补"), "color": "hot", "data": [i.waitlist for i in items]},
         ],
     }
-    return Panel("upcoming", [*_session_header(), _("名额"), _("已确认"), _("上座率"), _("候补人数")], rows, chart,
+    return Panel("upcoming", [*_session_header(), _("名额"), _("已占用"), _("上座率"), _("候补人数")], rows, chart,
                  total, "upcoming-sessions.csv", title_column=0)
 
 

@@ -287,9 +287,8 @@ def money_outstanding() -> MoneyOutstanding:
     """Seats held for a payment and what they owe; refunds decided and not yet done: one statement
     of scalar subqueries."""
     holding = Registration.status.in_(HOLD_STATUSES)
-    # What confirms a held seat is a payment of amount_due (booking.confirm_paid_hold); money paid
-    # before and given back (a wrong amount) does not count towards it. So: due less what is kept,
-    # never below 0. (Registration.amount_outstanding subtracts what was paid, given back or not.)
+    # Registration.amount_outstanding in SQL: due less what is kept (paid less refunded), never
+    # below 0.
     kept = Registration.amount_paid - Registration.amount_refunded
     owed = case((Registration.amount_due > kept, Registration.amount_due - kept), else_=0)
 

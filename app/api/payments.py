@@ -38,8 +38,10 @@ def check_payment(registration_id: int):
     """After wx.requestPayment succeeds: if the seat still waits for its payment, ask WeChat about
     the registration's orders (its notification may be late or lost) and record what was paid."""
     user = current_api_user()
-    registration = queries.registration_to_pay(registration_id, user)
+    # Before any release of a hold past its time: a payment made in time whose notice is late
+    # still confirms the seat.
+    registration = queries.registration_to_pay(registration_id, user, release_lapsed=False)
     if registration.status.is_hold:
         checkout.check_with_provider(registration)
-        registration = queries.registration_to_pay(registration_id, user)  # as recorded just now
+    registration = queries.registration_to_pay(registration_id, user)  # as recorded just now
     return registration_json(registration, utcnow())

@@ -31,7 +31,7 @@ class AuditAction(StrEnum):
     REGISTRATION_PAY = "registration.pay", _l("支付成功")  # a held seat paid: confirmed
     PAYMENT_RECEIVE = "payment.receive", _l("收到付款")  # money in (the ledger's payment row)
     PAYMENT_REFUND = "payment.refund", _l("退款")  # money back decided (a refund request, queued)
-    PAYMENT_REFUND_PAID = "payment.refund_paid", _l("退款已退回")  # staff sent it back by hand (a Refund row)
+    PAYMENT_REFUND_PAID = "payment.refund_paid", _l("退款已退回")  # the provider or staff sent it back (a Refund row)
     PAYMENT_TRANSFER = "payment.transfer", _l("选择对公转账")  # the hold lengthened for a bank transfer
     ATTENDANCE_CHECK_IN = "attendance.check_in", _l("签到")
     ATTENDANCE_SET = "attendance.set", _l("修改出勤")

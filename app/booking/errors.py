@@ -38,7 +38,7 @@ class RegistrationNotFound(DomainError):
 
 class AlreadyCancelled(DomainError):
     code = "already_cancelled"
-    message = _l("这条报名已经取消了")
+    message = _l("这条报名已经取消或已过期")
 
 
 class CancellationClosed(DomainError):
@@ -54,7 +54,7 @@ class CapacityBelowConfirmed(DomainError):
     field = "capacity"
 
     def __init__(self, confirmed: int) -> None:
-        super().__init__(_l("名额不能少于已确认人数（%(n)s 人）", n=confirmed))
+        super().__init__(_l("名额不能少于已占用的名额（%(n)s 个，含待支付保留的）", n=confirmed))
 
 
 class AlreadyRegistered(DomainError):

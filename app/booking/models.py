@@ -138,9 +138,16 @@ class Registration(db.Model):
         return self.status in ACTIVE_STATUSES
 
     @property
+    def amount_kept(self) -> Decimal:
+        """The money the organisation keeps for this registration: paid less refunded (a payment
+        of the wrong amount, given back, does not count)."""
+        return self.amount_paid - self.amount_refunded
+
+    @property
     def amount_outstanding(self) -> Decimal:
-        """What this person still has to pay for a held seat (0 when nothing is due)."""
+        """What this person still has to pay for a held seat (0 when nothing is due): what an order
+        asks for, and what a payment must make up for the seat to be confirmed
+        (booking.service.confirm_paid_hold: amount_kept == amount_due)."""
         if not self.status.is_hold or self.amount_due is None:
             return Decimal("0")
-        # What was paid and given back (a payment of the wrong amount, refunded) does not count.
-        return max(self.amount_due - (self.amount_paid - self.amount_refunded), Decimal("0"))
+        return max(self.amount_due - self.amount_kept, Decimal("0"))

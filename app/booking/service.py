@@ -122,7 +122,7 @@ def active_registration(user_id: int, session_id: int) -> Registration | None:
 
 def registrations_of(user_id: int) -> list[Registration]:
     """A student's registrations, the latest session first, with session and course loaded; a
-    hold past its time shown as what it is (released first: _current)."""
+    hold past its time shown as what it is (released first: _release_lapsed)."""
     query = (select(Registration)
              .join(Registration.session)
              .where(Registration.user_id == user_id)
@@ -132,14 +132,17 @@ def registrations_of(user_id: int) -> list[Registration]:
     return list(db.session.scalars(query)) if _release_lapsed(found) else found
 
 
-def registration_of(user_id: int, registration_id: int) -> Registration | None:
+def registration_of(user_id: int, registration_id: int, release_lapsed: bool = True) -> Registration | None:
     """One of this person's registrations (any status), with its session and course; None when
-    there is no such registration or it is someone else's (their ticket page is a 404 to others)."""
+    there is no such registration or it is someone else's (their ticket page is a 404 to others).
+    A hold past its time is released first, unless `release_lapsed` is False."""
     query = (select(Registration)
              .where(Registration.id == registration_id, Registration.user_id == user_id)
              .options(joinedload(Registration.session).joinedload(CampSession.course)))
     found = db.session.scalar(query)
-    return db.session.scalar(query) if found is not None and _release_lapsed([found]) else found
+    if found is not None and release_lapsed and _release_lapsed([found]):
+        return db.session.scalar(query)
+    return found
 
 
 def _release_lapsed(registrations: list[Registration]) -> bool:
@@ -407,12 +410,19 @@ def _existing_or_refusal(user_id: int, session_id: int, now: datetime) -> Bookin
     return None
 
 
+def _release_if_due(camp: CampSession | None, now: datetime) -> None:
+    """Release the session's holds past their time, if it may have any (holds_lapse_at reached):
+    before staff count its seats (staff add, move, promote by hand, capacity), as a booking does."""
+    if camp is not None and camp.holds_lapse_at is not None and camp.holds_lapse_at <= now:
+        release_lapsed_holds(camp.id, now)
+
+
 @write_transaction
 def release_lapsed_holds(session_id: int, now: datetime | None = None) -> list[Registration]:
     """End the session's holds and offers whose time ran out unpaid (expired, with their email and
     audit entry) and give their seats down the waiting list (offers, in order); the ended
-    registrations. Run by the next booking of the session and by the worker
-    (`flask booking release-holds`), whichever comes first; a second run finds nothing."""
+    registrations. Run by the next booking or listing of the session and by the payments worker
+    (`flask payments work`), whichever comes first; a second run finds nothing."""
     now = now or utcnow()
     camp = catalog.lock_session(session_id)
     lapsed = db.session.scalars(
@@ -563,7 +573,7 @@ def cancel_registration(
         # Moved to another session while we waited for the lock: the lock held is the wrong
         # session's, and releasing a seat there would undercount it.
         raise RegistrationChanged()
-    if registration.status is RegistrationStatus.CANCELLED:
+    if not registration.is_active:  # cancelled, or an expired hold: nothing left to cancel
         raise AlreadyCancelled()
     if not by_staff and not camp.can_student_cancel(now):
         raise CancellationClosed()
@@ -578,7 +588,7 @@ def cancel_registration(
     # Money was paid for it: what the refund policy gives back is decided in this transaction.
     paid = registration.amount_paid > registration.amount_refunded
     if paid and not paid_registration_cancelled.send(registration, now=now):
-        raise RuntimeError("no receiver for paid_registration_cancelled: app.payments.service is not imported")
+        raise RuntimeError("no receiver for paid_registration_cancelled: app.payments.refunds is not imported")
     promoted = _leave(camp, held_seat, now, PROMOTED_BY_CANCELLATION)
     queue_registration_email("booking_cancelled", registration.id, registration.user.email)
     return CancellationOutcome(registration, promoted)
@@ -643,6 +653,7 @@ def staff_add(session_id: int, user: User, actor: User, now: datetime | None = N
     if not (user.name and user.phone):
         _refuse_staff_add(user.id, session_id)
         raise ProfileIncomplete()
+    _release_if_due(db.session.get(CampSession, session_id), now)  # the statements book no such session
     booked = _write_booking(_booking_values(user, session_id, "staff", now, actor=actor))
     if booked is None:
         _refuse_staff_add(user.id, session_id)
@@ -670,6 +681,8 @@ def promote_by_hand(registration_id: int, actor: User, now: datetime | None = No
     if registration is None:
         raise RegistrationNotFound()
     camp = catalog.lock_session(registration.session_id)
+    _release_if_due(camp, now)  # a lapsed hold's seat goes down the queue first, in order
+    db.session.refresh(camp)
     db.session.refresh(registration)
     if registration.status is not RegistrationStatus.WAITLISTED:
         raise NotWaitlisted()
@@ -705,8 +718,8 @@ def move_registration(registration_id: int, target_session_id: int, actor: User,
                       now: datetime | None = None) -> MoveOutcome:
     """Move a person to another session of the same course, only into a free seat. A seat freed
     in the old session goes to the head of its waitlist, in the same transaction. What they had
-    comes with them: a confirmed seat stays confirmed (paid, if it was), a hold stays a hold until
-    the same time; a waiting person gets the seat, held for payment if the session has a price."""
+    comes with them: what they paid counts there; a seat in a paid session that it does not pay for
+    is held for payment (a hold keeps its time, anyone else is offered it), otherwise confirmed."""
     now = now or utcnow()
     registration = db.session.get(Registration, registration_id)
     if registration is None:
@@ -716,6 +729,9 @@ def move_registration(registration_id: int, target_session_id: int, actor: User,
         raise MoveToSameSession()
     # Lock both rows, lower id first, so two opposite moves cannot deadlock.
     locked = {sid: catalog.lock_session(sid) for sid in sorted((source_id, target_session_id))}
+    for camp in locked.values():
+        _release_if_due(camp, now)
+        db.session.refresh(camp)
     source, target = locked[source_id], locked[target_session_id]
     db.session.refresh(registration)
     if registration.session_id != source_id:  # moved by someone else while we waited for the locks
@@ -731,10 +747,14 @@ def move_registration(registration_id: int, target_session_id: int, actor: User,
     held_seat = registration.status.holds_seat
     before = _state(registration)
     registration.session_id = target.id
-    if registration.status.is_hold:
-        _note_hold(target, registration.hold_expires_at)
-    elif registration.status is RegistrationStatus.WAITLISTED and target.is_paid:
-        _offer(target, registration, now)
+    if target.is_paid and registration.amount_kept < target.price:
+        # Not paid for there (yet): a hold keeps its time and now owes the target's price; anyone
+        # else (waiting, or confirmed in a free or cheaper session) is offered the seat to pay for.
+        if registration.status.is_hold:
+            registration.amount_due = target.price
+            _note_hold(target, registration.hold_expires_at)
+        else:
+            _offer(target, registration, now)
     else:
         _confirm(registration, now)
     db.session.flush()
@@ -762,13 +782,14 @@ def lock_for_payment(registration_id: int) -> tuple[Registration, CampSession]:
 
 
 def confirm_paid_hold(registration: Registration, amount: Decimal, now: datetime) -> bool:
-    """A payment of `amount` has been added to this registration (the caller holds the lock,
-    lock_for_payment): its held or offered seat is confirmed if the payment is exactly what is due,
-    with the ticket email. False when it holds no seat to pay for (expired, cancelled, already
-    paid) or the amount is not what is due: the caller gives that payment back. A hold whose time
-    ran out but which was not released yet is still this person's seat (nobody else has it), so
-    its payment confirms it."""
-    if not registration.status.is_hold or amount != registration.amount_due:
+    """A payment of `amount` has been added to this registration's amount_paid (the caller holds
+    the lock, lock_for_payment): its held or offered seat is confirmed if the money it keeps now
+    (paid less refunded) is exactly what is due (the rule of Registration.amount_outstanding, what
+    an order asks for), with the ticket email. False when it holds no seat to pay for (expired,
+    cancelled, already paid) or the amount does not make what is due: the caller gives that
+    payment back. A hold whose time ran out but which was not released yet is still this person's
+    seat (nobody else has it), so its payment confirms it."""
+    if not registration.status.is_hold or registration.amount_kept != registration.amount_due:
         return False
     before = _state(registration)
     _confirm(registration, now)

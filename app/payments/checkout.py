@@ -53,7 +53,10 @@ def _kept(provider_class, prefixes: tuple[str, ...]):
     kept = current_app.extensions.setdefault("payment_providers", {})
     key = (provider_class.__name__, settings)
     if key not in kept:
-        kept[key] = provider_class(config)
+        try:
+            kept[key] = provider_class(config)
+        except ValueError as error:  # a key that cannot be read, in the wrong slot: the settings' fault
+            raise ProviderError(f"{provider_class.__name__}: {error}") from error
     return kept[key]
 
 
@@ -74,7 +77,11 @@ class Checkout:
 def start(registration_id: int, user: User, method: PayMethod, client_ip: str | None = None) -> Checkout:
     """Open an order for what `user` owes on their registration and ask the provider to collect it."""
     provider = {PaymentProvider.WECHAT: wechat_provider, PaymentProvider.ALIPAY: alipay_provider}.get(method.provider)
-    client = provider() if provider else None  # unavailable methods fail before an order is opened
+    try:
+        client = provider() if provider else None  # unavailable methods fail before an order is opened
+    except ProviderError as error:  # its keys could not be read: a configuration fault, logged
+        log.error("%s is configured but cannot be used: %s", method.provider.value, error)
+        raise PaymentServiceDown() from error
     if method is PayMethod.WECHAT_JSAPI and not user.wechat_openid:
         raise PaymentMethodUnavailable()
     order = service.open_order(registration_id, user, method.provider, method.channel)
@@ -190,12 +197,17 @@ def alipay_notification(form: Mapping[str, str]) -> bool:
 
 
 def _take_notification(provider: PaymentProvider, parse: Callable[[], PaidNotice | None]) -> bool:
-    """Verify a notification (`parse`: the provider's SDK) and record the payment it tells of."""
+    """Verify a notification (`parse`: the provider's SDK) and record the payment it tells of.
+    PaymentServiceDown when it cannot be verified here (settings that cannot be read): the
+    provider then sends it again later."""
     try:
         notice = parse()
     except ForgedNotification as error:
         log.warning("refused a %s notification: %s", provider.value, error)
         return False
+    except ProviderError as error:
+        log.error("could not verify a %s notification: %s", provider.value, error)
+        raise PaymentServiceDown() from error
     if notice is not None:
         _record(provider, notice)
     return True
@@ -209,11 +221,11 @@ def check_with_provider(registration: Registration) -> None:
                                       PaymentOrder.provider != PaymentProvider.BANK)
         .order_by(PaymentOrder.id.desc()).limit(3)).all()
     for order in orders:
-        client = wechat_provider() if order.provider is PaymentProvider.WECHAT else alipay_provider()
         try:
+            client = wechat_provider() if order.provider is PaymentProvider.WECHAT else alipay_provider()
             notice = client.query(order.out_trade_no)
-        except ProviderError as error:
-            log.info("could not ask %s about %s: %s", order.provider.value, order.out_trade_no, error)
+        except (ProviderError, PaymentMethodUnavailable) as error:  # down, or switched off since
+            log.info("could not ask %s about %s: %r", order.provider.value, order.out_trade_no, error)
             continue
         if notice is not None:
             _record(order.provider, notice)
@@ -225,13 +237,19 @@ def wechat_authorize_url(state: str) -> str:
     return wechat_provider().oauth_authorize_url(absolute_url("payments.wechat_callback"), state)
 
 
-@write_transaction
 def remember_openid(user: User, code: str) -> None:
-    """WeChat sent the reader back with a code: keep their openid on the account (JSAPI needs it)."""
+    """WeChat sent the reader back with a code: keep their openid on the account (JSAPI needs it).
+    WeChat is asked first, outside any transaction (a write transaction on SQLite would hold every
+    booking of the site while WeChat answers)."""
     try:
         openid = wechat_provider().openid_from_code(code)
     except ProviderError as error:
         raise PaymentServiceDown() from error
+    _store_openid(user, openid)
+
+
+@write_transaction
+def _store_openid(user: User, openid: str) -> None:
     if user.wechat_openid == openid:
         return
     # One account per openid: another account that had it (the same phone, a second sign-up) lets go.

@@ -53,7 +53,8 @@ def offered_methods(user_agent: str) -> list[PayMethod]:
     config = current_app.config
     methods: list[PayMethod] = []
     if in_wechat(user_agent):
-        if wechat.configured(config):
+        # JSAPI needs the payer's openid, which needs the official account's AppSecret too.
+        if wechat.configured(config) and wechat.openid_configured(config):
             methods.append(PayMethod.WECHAT_JSAPI)
     else:
         phone = bool(_PHONE.search(user_agent or ""))

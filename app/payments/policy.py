@@ -1,6 +1,6 @@
 """A course's refund policy: how much of what was paid comes back when a paid seat is cancelled.
 
-One rule, read by the cancellation (payments.service) and shown by the course page and the
+One rule, read by the cancellation (payments.refunds) and shown by the course page and the
 booking page (`policy_lines`), so what a student is promised is what they get.
 """
 from __future__ import annotations
@@ -27,7 +27,8 @@ def refund_due(camp: CampSession, paid: Decimal, now: datetime) -> RefundDue:
     percent, rule = 0, _("按退款规则不退款")
     if course.refund_full_days is not None and now <= camp.starts_at - timedelta(days=course.refund_full_days):
         percent, rule = 100, _("开课 %(days)s 天前取消，全额退款", days=course.refund_full_days)
-    elif course.refund_partial_days is not None and now <= camp.starts_at - timedelta(days=course.refund_partial_days):
+    elif (course.refund_partial_days is not None and course.refund_partial_percent
+          and now <= camp.starts_at - timedelta(days=course.refund_partial_days)):
         percent, rule = course.refund_partial_percent, _("开课 %(days)s 天前取消，退还 %(percent)s%%",
                                                          days=course.refund_partial_days,
                                                          percent=course.refund_partial_percent)
@@ -37,7 +38,9 @@ def refund_due(camp: CampSession, paid: Decimal, now: datetime) -> RefundDue:
 
 
 def _last_days(course: Course) -> int:
-    return next((days for days in (course.refund_partial_days, course.refund_full_days) if days is not None), 0)
+    """The days before the start from which nothing comes back: the last tier that gives something."""
+    partial = course.refund_partial_days if course.refund_partial_percent else None
+    return next((days for days in (partial, course.refund_full_days) if days is not None), 0)
 
 
 def policy_lines(course: Course) -> list[str]:

@@ -12,9 +12,11 @@ from app.extensions import db
 from app.payments.models import Payment, PaymentOrder, PaymentProvider, Refund, RefundRequest, RefundStatus
 
 
-def registration_to_pay(registration_id: int, user: User) -> Registration:
-    """One of this person's registrations, with its session and course (a 404 to anyone else)."""
-    registration = booking.registration_of(user.id, registration_id)
+def registration_to_pay(registration_id: int, user: User, release_lapsed: bool = True) -> Registration:
+    """One of this person's registrations, with its session and course (a 404 to anyone else); a
+    hold past its time released first, unless `release_lapsed` is False (asking the provider
+    whether it was paid in time comes first)."""
+    registration = booking.registration_of(user.id, registration_id, release_lapsed)
     if registration is None:
         raise RegistrationNotFound()
     return registration

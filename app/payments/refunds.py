@@ -67,7 +67,7 @@ def _refundable(payment: Payment) -> Decimal:
 def refund_on_cancellation(registration: Registration, now: datetime) -> list[RefundRequest]:
     """A paid seat was cancelled (a step of the cancellation, under its lock): what the course's
     policy gives back, from the registration's payments, newest first."""
-    paid = registration.amount_paid - registration.amount_refunded
+    paid = registration.amount_kept
     if paid <= 0:
         return []
     due = refund_due(registration.session, paid, now)
@@ -123,7 +123,7 @@ def refund(registration_id: int, amount: Decimal, reason: str, actor: User) -> l
     if not amount.is_finite() or amount <= 0:
         raise InvalidAmount()
     registration, _camp = booking.lock_for_payment(registration_id)
-    if amount > registration.amount_paid - registration.amount_refunded:
+    if amount > registration.amount_kept:
         raise RefundTooLarge()
     return _refund_from_payments(registration, amount, reason.strip() or _("工作人员退款"), actor)
 

@@ -9,7 +9,7 @@ both. In the transaction it writes the ledger row, moves the registration's sums
 seat through the booking service, writes the audit entry and queues the emails.
 
 A payment that cannot pay for a seat (it came too late, twice, or for the wrong amount) is given
-back in its own transaction (refunds.request_refund) and staff are told.
+back in the same transaction (refunds.request_refund) and staff are told.
 """
 from __future__ import annotations
 
@@ -66,8 +66,9 @@ class PaymentOutcome:
 def open_order(registration_id: int, user: User, provider: PaymentProvider, channel: str,
                now: datetime | None = None) -> PaymentOrder:
     """The student chose how to pay: an order for what is due, whose number the provider will echo
-    back. Only for their own seat held for payment, while the hold lasts. For a bank transfer the
-    hold is lengthened (BANK_TRANSFER_HOLD_SECONDS): the transfer takes days to arrive."""
+    back. Only for their own seat held for payment, while the hold lasts. Choosing a bank transfer
+    the first time lengthens the hold (BANK_TRANSFER_HOLD_SECONDS: the transfer takes days to
+    arrive); choosing it again gives the same reference and never lengthens it again."""
     now = now or utcnow()
     registration, camp = booking.lock_for_payment(registration_id)
     if registration.user_id != user.id:
@@ -80,9 +81,9 @@ def open_order(registration_id: int, user: User, provider: PaymentProvider, chan
         raise HoldExpired()
     if provider is PaymentProvider.BANK:
         existing = queries.bank_order_of(registration.id)
-        booking.extend_hold(registration, camp, current_app.config["BANK_TRANSFER_HOLD_SECONDS"])
         if existing is not None:  # one reference code per registration: the one already given out
             return existing
+        booking.extend_hold(registration, camp, current_app.config["BANK_TRANSFER_HOLD_SECONDS"])
         record(AuditAction.PAYMENT_TRANSFER, user, registration_id=registration.id, session_id=camp.id,
                account_id=registration.user_id, after={"hold_expires_at": registration.hold_expires_at.isoformat()})
     order = PaymentOrder(registration_id=registration.id, provider=provider, channel=channel,
@@ -108,6 +109,7 @@ def record_payment(provider: PaymentProvider, out_trade_no: str, transaction_id:
     amount = to_fen(amount)
     if amount <= 0:
         raise InvalidAmount()
+    transaction_id = transaction_id[:64]  # as stored: a replay of a longer id finds its row
     registration, camp = booking.lock_for_payment(order.registration_id)
     # After the lock: a concurrent copy of the same notification has committed or not started.
     existing = db.session.scalar(select(Payment).where(Payment.provider == provider,
@@ -119,7 +121,7 @@ def record_payment(provider: PaymentProvider, out_trade_no: str, transaction_id:
     if amount != order.amount:
         log.warning("payment %s of order %s: %s paid, %s ordered", transaction_id, out_trade_no, amount, order.amount)
     payment = Payment(registration_id=registration.id, order_id=order.id, provider=provider,
-                      transaction_id=transaction_id[:64], amount=amount, paid_at=paid_at, recorded_by=actor,
+                      transaction_id=transaction_id, amount=amount, paid_at=paid_at, recorded_by=actor,
                       note=note[:200])
     db.session.add(payment)
     registration.amount_paid += amount
@@ -138,7 +140,7 @@ def record_payment(provider: PaymentProvider, out_trade_no: str, transaction_id:
 
 
 def _late_payment_reason(registration: Registration, amount: Decimal) -> str:
-    if registration.status.is_hold:
+    if registration.status.is_hold:  # confirm_paid_hold: the money kept is not what is due
         return _("付款金额与应付金额不符")
     if registration.status.holds_seat:
         return _("重复付款")

@@ -13,8 +13,9 @@ from app.booking.errors import RegistrationNotFound
 from app.booking.models import RegistrationStatus
 from app.common.errors import DomainError
 from app.common.time import utcnow
+from app.extensions import limiter
 from app.payments import checkout, queries
-from app.payments.errors import PaymentMethodUnavailable
+from app.payments.errors import PaymentMethodUnavailable, PaymentServiceDown
 from app.payments.forms import CheckPaidForm, PayForm
 from app.payments.methods import PayMethod, bank_transfer_configured, in_wechat, offered_methods
 from app.payments.policy import policy_lines
@@ -27,15 +28,25 @@ bp.add_app_template_global(policy_lines, "refund_policy_lines")
 _OPENID_STATE = "wechat_oauth_state"
 
 
-def _own_registration(registration_id: int):
+def _own_registration(registration_id: int, release_lapsed: bool = True):
     try:
-        return queries.registration_to_pay(registration_id, current_user)
+        return queries.registration_to_pay(registration_id, current_user, release_lapsed)
     except RegistrationNotFound:
         abort(404)
 
 
+def _payment_limit() -> str:
+    return current_app.config["RATELIMIT_BOOKING"]
+
+
+def _per_user() -> str:
+    # Per account: every POST here asks a provider something, which must not be flooded.
+    return f"user:{current_user.id}"
+
+
 @bp.route("/registrations/<int:registration_id>/pay", methods=["GET", "POST"])
 @login_required
+@limiter.limit(_payment_limit, methods=["POST"], key_func=_per_user)
 def pay(registration_id: int):
     registration = _own_registration(registration_id)
     user_agent = request.headers.get("User-Agent", "")
@@ -82,17 +93,19 @@ def _bank_order(registration_id: int):
 @bp.route("/registrations/<int:registration_id>/pay/status")
 @login_required
 def status(registration_id: int):
-    """What the waiting page polls: paid yet?"""
-    registration = _own_registration(registration_id)
+    """What the waiting page polls: paid yet? (A read: it releases nothing.)"""
+    registration = _own_registration(registration_id, release_lapsed=False)
     return jsonify(status=registration.status.value, paid=registration.status is RegistrationStatus.CONFIRMED,
                    next=url_for("booking.ticket", registration_id=registration.id))
 
 
 @bp.route("/registrations/<int:registration_id>/pay/check", methods=["POST"])
 @login_required
+@limiter.limit(_payment_limit, key_func=_per_user)
 def check(registration_id: int):
-    """我已完成支付: ask the provider (its notification may be late), then show where things stand."""
-    registration = _own_registration(registration_id)
+    """我已完成支付: ask the provider (its notification may be late), then show where things stand.
+    Before any release: a payment made in time whose notice is late still confirms the seat."""
+    registration = _own_registration(registration_id, release_lapsed=False)
     if not CheckPaidForm().validate_on_submit():
         abort(400)
     if registration.status.is_hold:
@@ -126,6 +139,8 @@ def wechat_notify():
         taken = checkout.wechat_notification(request.headers, request.get_data(cache=False))
     except PaymentMethodUnavailable:
         abort(404)  # WeChat Pay is not configured here
+    except PaymentServiceDown:
+        return jsonify(code="FAIL", message="unavailable"), 503  # WeChat sends it again later
     if not taken:
         return jsonify(code="FAIL", message="signature"), 401
     return "", 204
@@ -138,6 +153,8 @@ def alipay_notify():
         taken = checkout.alipay_notification(request.form.to_dict())
     except PaymentMethodUnavailable:
         abort(404)  # Alipay is not configured here
+    except PaymentServiceDown:
+        return "fail", 503  # Alipay sends it again later
     if not taken:
         return "fail", 400
     return alipay.NOTIFICATION_ANSWER, 200, {"Content-Type": "text/plain; charset=utf-8"}

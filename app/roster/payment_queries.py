@@ -25,7 +25,7 @@ class OpenRefund:
     (a transfer's), or refused by the provider for good (FAILED: staff send it by hand)."""
 
     request: RefundRequest
-    by_staff: bool  # staff send it back and record it (payments.service.settled_by_staff)
+    by_staff: bool  # staff send it back and record it (payments.refunds.settled_by_staff)
 
 
 @dataclass

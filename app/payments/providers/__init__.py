@@ -51,7 +51,8 @@ class PaidNotice:
 
 @dataclass(frozen=True)
 class RefundResult:
-    """The provider accepted a refund request (`status`: "SUCCESS" or "PROCESSING")."""
+    """The provider's answer about a refund (`status`: "SUCCESS" when the money has gone back,
+    "PROCESSING" while it goes, or how it ended otherwise: WeChat's "ABNORMAL", "CLOSED")."""
 
     out_refund_no: str
     refund_id: str  # the provider's refund id
