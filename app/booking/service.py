@@ -517,7 +517,7 @@ def _write_booking_sqlite(values: dict) -> tuple[dict, dict, dict] | None:
     if inserted is None:
         return None
     counted = connection.execute(
-        statements.sqlite_count_registration(),
+        statements.sqlite_count_registration(inserted.hold_expires_at is not None),
         {"session_id": inserted.session_id, "status": inserted.status, "hold_expires_at": inserted.hold_expires_at},
     ).one()._mapping
     status = RegistrationStatus(inserted.status)

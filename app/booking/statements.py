@@ -123,15 +123,17 @@ def _short_labels(query):
     return query.with_only_columns(*(column.label(f"c{n}") for n, column in enumerate(query.selected_columns)))
 
 
-def _counted(status, hold_expires_at, sessions=sessions) -> dict:
-    """The session's counters after one more registration of this status, held until
-    hold_expires_at if it is a hold (columns or parameters): a confirmed or held seat is taken; a
-    hold's end may be the session's earliest (holds_lapse_at)."""
+def _counted(status, hold_expires_at=None, sessions=sessions) -> dict:
+    """The session's counters after one more registration of this status (a column or parameter):
+    a confirmed or held seat is taken; a hold's end (`hold_expires_at`, given when the booking may
+    be a hold) may be the session's earliest (holds_lapse_at)."""
     seat = cast(status != constant(WAITLISTED), Integer)  # true: 1, false: 0
     waiting = cast(status == constant(WAITLISTED), Integer)
-    return {"seats_taken": sessions.c.seats_taken + seat, "waitlist_issued": sessions.c.waitlist_issued + waiting,
-            "waitlisted_count": sessions.c.waitlisted_count + waiting,
-            "holds_lapse_at": earliest(sessions.c.holds_lapse_at, hold_expires_at)}
+    counted = {"seats_taken": sessions.c.seats_taken + seat, "waitlist_issued": sessions.c.waitlist_issued + waiting,
+               "waitlisted_count": sessions.c.waitlisted_count + waiting}
+    if hold_expires_at is not None:
+        counted["holds_lapse_at"] = earliest(sessions.c.holds_lapse_at, hold_expires_at)
+    return counted
 
 
 @functools.cache
@@ -185,14 +187,15 @@ def sqlite_insert_registration():
 
 
 @functools.cache
-def sqlite_count_registration():
-    """The session's counters moved for the registration just inserted (parameters :status,
-    :hold_expires_at); the
-    session's row as it is then, and its course's (SQLite's RETURNING names only the updated
-    table, but takes subqueries)."""
+def sqlite_count_registration(hold: bool):
+    """The session's counters moved for the registration just inserted (parameter :status; for a
+    hold, `hold`, :hold_expires_at too: the statement of the other bookings does not write
+    holds_lapse_at, less work while the database is locked); the session's row as it is then, and
+    its course's (SQLite's RETURNING names only the updated table, but takes subqueries)."""
     course = {name: select(courses.c[name]).where(courses.c.id == sessions.c.course_id).scalar_subquery()
               for name in COURSE_COLUMNS}
+    hold_expires_at = bindparam("hold_expires_at", type_=UtcDateTime()) if hold else None
     return (update(sessions).where(sessions.c.id == bindparam("session_id"))
-            .values(**_counted(bindparam("status"), bindparam("hold_expires_at", type_=UtcDateTime())))
+            .values(**_counted(bindparam("status"), hold_expires_at))
             .returning(*(sessions.c[name].label(SESSION_PREFIX + name) for name in SESSION_COLUMNS),
                        *(course[name].label(COURSE_PREFIX + name) for name in COURSE_COLUMNS)))

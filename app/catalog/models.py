@@ -107,7 +107,9 @@ class CampSession(db.Model):
     # end of the session's holds (None: no holds). A booking of the session at or after it first
     # releases the lapsed holds (booking service), so a hold past its time never blocks a seat,
     # whether or not a background worker has run. Kept by the booking service with seats_taken.
-    holds_lapse_at: Mapped[datetime | None] = mapped_column(UtcDateTime, index=True)
+    # Not indexed: every booking's UPDATE of the counters writes it, and an index on it would be
+    # written too (the sessions are few: the worker's look for lapsed ones reads them all).
+    holds_lapse_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
 
     course: Mapped[Course] = relationship(back_populates="sessions")
 

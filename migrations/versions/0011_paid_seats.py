@@ -137,7 +137,6 @@ def upgrade():
     with op.batch_alter_table('camp_sessions', schema=None) as batch_op:
         batch_op.add_column(sa.Column('payment_hold_seconds', sa.Integer(), nullable=True))
         batch_op.add_column(sa.Column('holds_lapse_at', sa.DateTime(timezone=True), nullable=True))
-        batch_op.create_index(batch_op.f('ix_camp_sessions_holds_lapse_at'), ['holds_lapse_at'], unique=False)
         batch_op.create_check_constraint(op.f('ck_camp_sessions_price_not_negative'), 'price >= 0')
         batch_op.create_check_constraint(op.f('ck_camp_sessions_hold_seconds_positive'),
                                          'payment_hold_seconds IS NULL OR payment_hold_seconds > 0')
@@ -206,7 +205,6 @@ def downgrade():
     with op.batch_alter_table('camp_sessions', schema=None) as batch_op:
         batch_op.drop_constraint(op.f('ck_camp_sessions_hold_seconds_positive'), type_='check')
         batch_op.drop_constraint(op.f('ck_camp_sessions_price_not_negative'), type_='check')
-        batch_op.drop_index(batch_op.f('ix_camp_sessions_holds_lapse_at'))
         batch_op.drop_column('holds_lapse_at')
         batch_op.drop_column('payment_hold_seconds')
 
