@@ -9,8 +9,6 @@ are written negative). Rows are streamed from one query per kind (yield_per), li
 """
 from __future__ import annotations
 
-import csv
-import io
 import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -23,12 +21,11 @@ from openpyxl.cell import Cell, WriteOnlyCell
 from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 
-from app.admin.finance_queries import ZERO, LedgerRange, payment_rows, refund_rows
-from app.common.money import plain_amount
+from app.admin.finance_queries import LedgerRange, ProviderTotals, payment_rows, refund_rows
 from app.common.time import site_zone
 from app.extensions import db
 from app.payments.models import Payment, PaymentProvider, Refund
-from app.roster.exports import UTF8_BOM, text_cell, xlsx_cell
+from app.roster.exports import csv_stream, xlsx_cell
 
 BATCH_SIZE = 500
 
@@ -64,16 +61,8 @@ class LedgerLine:
                 self.course, self.session_label, self.session_starts, self.recorded_by, self.note]
 
 
-@dataclass
-class LedgerSums:
-    payments: int = 0
-    paid: Decimal = ZERO
-    refunds: int = 0
-    refunded: Decimal = ZERO
-
-    @property
-    def net(self) -> Decimal:
-        return self.paid - self.refunded
+class LedgerSums(ProviderTotals):
+    """What the ledger's lines add up to, written under them."""
 
     def rows(self) -> list[list]:
         """The lines under the ledger: label in 类型, amount in 金额 (a refund's total negative)."""
@@ -98,12 +87,7 @@ def ledger_lines(ledger_range: LedgerRange, sums: LedgerSums,
         for batch in db.session.execute(query.execution_options(yield_per=batch_size)).partitions():
             lines = []
             for row in batch:
-                if sign > 0:
-                    sums.payments += 1
-                    sums.paid += row.amount
-                else:
-                    sums.refunds += 1
-                    sums.refunded += row.amount
+                sums.add(row.amount, refund=sign < 0)
                 lines.append(LedgerLine(
                     kind=kind, at=row.at.astimezone(zone).strftime("%Y-%m-%d %H:%M:%S"),
                     provider=labels[row.provider], amount=row.amount * sign, transaction_id=row.transaction_id,
@@ -123,33 +107,12 @@ def export_filename(ledger_range: LedgerRange, extension: str) -> str:
 
 # --- CSV -------------------------------------------------------------------------------------
 
-def _csv_cell(value):
-    if isinstance(value, Decimal):
-        return plain_amount(value)  # 3980.00 / -980.00: a spreadsheet reads a number
-    return text_cell(value)  # names and notes typed by people never run as formulas
-
-
 def ledger_csv(ledger_range: LedgerRange) -> Iterator[bytes]:
-    """UTF-8 with a BOM (Excel reads Chinese right), one chunk per batch of rows, the totals last."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-
-    def flush() -> bytes:
-        chunk = buffer.getvalue().encode("utf-8")
-        buffer.seek(0)
-        buffer.truncate()
-        return chunk
-
-    buffer.write(UTF8_BOM)
-    writer.writerow(ledger_header())
-    yield flush()
+    """UTF-8 with a BOM, one chunk per batch of rows, the totals last (roster.exports.csv_stream:
+    amounts as 3980.00 / -980.00, which a spreadsheet reads as numbers; names never run as formulas)."""
     sums = LedgerSums()
-    for lines in ledger_lines(ledger_range, sums):
-        writer.writerows([_csv_cell(value) for value in line.values()] for line in lines)
-        yield flush()
-    writer.writerow([])
-    writer.writerows([_csv_cell(value) for value in row] for row in sums.rows())
-    yield flush()
+    batches = ([line.values() for line in lines] for lines in ledger_lines(ledger_range, sums))
+    return csv_stream(ledger_header(), batches, sums.rows)
 
 
 # --- XLSX ------------------------------------------------------------------------------------

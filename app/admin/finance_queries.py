@@ -59,6 +59,12 @@ class ProviderTotals:
     def net(self) -> Decimal:
         return self.paid - self.refunded
 
+    def add(self, amount: Decimal, refund: bool = False, count: int = 1) -> None:
+        if refund:
+            self.refunds, self.refunded = self.refunds + count, self.refunded + amount
+        else:
+            self.payments, self.paid = self.payments + count, self.paid + amount
+
 
 @dataclass
 class LedgerTotals:
@@ -68,10 +74,8 @@ class LedgerTotals:
     def all(self) -> ProviderTotals:
         total = ProviderTotals()
         for part in self.by_provider.values():
-            total.payments += part.payments
-            total.paid += part.paid
-            total.refunds += part.refunds
-            total.refunded += part.refunded
+            total.add(part.paid, count=part.payments)
+            total.add(part.refunded, refund=True, count=part.refunds)
         return total
 
 
@@ -120,29 +124,36 @@ Recorder = aliased(User, name="recorder")
 Payer = aliased(User, name="payer")
 
 
+def _with_person_and_session(query: Select, registration_id, recorded_by_id) -> Select:
+    """A ledger query joined to what its rows name: the registration (`registration_id`), its
+    person (Payer), session and course, and who recorded the row (Recorder, `recorded_by_id`)."""
+    return (query
+            .join(Registration, Registration.id == registration_id)
+            .join(Payer, Payer.id == Registration.user_id)
+            .join(CampSession, CampSession.id == Registration.session_id)
+            .join(Course, Course.id == CampSession.course_id)
+            .outerjoin(Recorder, Recorder.id == recorded_by_id))
+
+
 def payment_rows(ledger_range: LedgerRange) -> Select:
     """The range's payments with what a reconciliation needs beside them: our order number, the
     registration, its person and session, who recorded it (a transfer). Unordered."""
-    return (
+    query = (
         select(Payment.id, Payment.paid_at.label("at"), Payment.provider, Payment.amount, Payment.transaction_id,
                PaymentOrder.out_trade_no, literal("").label("out_refund_no"),
                literal("").label("provider_refund_id"), Payment.registration_id, Payer.name.label("name"),
                Payer.phone.label("phone"), Course.title.label("course"), CampSession.label.label("session_label"),
                CampSession.starts_at, Recorder.name.label("recorded_by"), Payment.note.label("note"))
-        .join(Registration, Registration.id == Payment.registration_id)
-        .join(Payer, Payer.id == Registration.user_id)
-        .join(CampSession, CampSession.id == Registration.session_id)
-        .join(Course, Course.id == CampSession.course_id)
         .outerjoin(PaymentOrder, PaymentOrder.id == Payment.order_id)
-        .outerjoin(Recorder, Recorder.id == Payment.recorded_by_id)
         .where(*_in_range(Payment.paid_at, ledger_range))
     )
+    return _with_person_and_session(query, Payment.registration_id, Payment.recorded_by_id)
 
 
 def refund_rows(ledger_range: LedgerRange) -> Select:
     """The range's refunds, as payment_rows: the payment they came from (its transaction id and our
     order number, what a provider's refund statement names), our refund number and theirs."""
-    return (
+    query = (
         select(Refund.id, Refund.refunded_at.label("at"), Payment.provider, Refund.amount, Payment.transaction_id,
                PaymentOrder.out_trade_no, RefundRequest.out_refund_no, Refund.provider_refund_id,
                Refund.registration_id, Payer.name.label("name"), Payer.phone.label("phone"),
@@ -150,14 +161,10 @@ def refund_rows(ledger_range: LedgerRange) -> Select:
                Recorder.name.label("recorded_by"), Refund.reason.label("note"))
         .join(Payment, Payment.id == Refund.payment_id)
         .join(RefundRequest, RefundRequest.id == Refund.request_id)
-        .join(Registration, Registration.id == Refund.registration_id)
-        .join(Payer, Payer.id == Registration.user_id)
-        .join(CampSession, CampSession.id == Registration.session_id)
-        .join(Course, Course.id == CampSession.course_id)
         .outerjoin(PaymentOrder, PaymentOrder.id == Payment.order_id)
-        .outerjoin(Recorder, Recorder.id == Refund.recorded_by_id)
         .where(*_in_range(Refund.refunded_at, ledger_range))
     )
+    return _with_person_and_session(query, Refund.registration_id, Refund.recorded_by_id)
 
 
 def latest_payments(ledger_range: LedgerRange, limit: int) -> list:

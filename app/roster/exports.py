@@ -13,7 +13,7 @@ import io
 import re
 import tempfile
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -187,8 +187,11 @@ def csv_cell(value):
     return text_cell(value)
 
 
-def roster_csv(camp: CampSession, status: RegistrationStatus | None = None) -> Iterator[bytes]:
-    """The roster as UTF-8 CSV with a BOM, one chunk per batch of rows (a few dozen kB each)."""
+def csv_stream(header: list[str], batches: Iterable[list[list]],
+               footer: Callable[[], list[list]] = list) -> Iterator[bytes]:
+    """A spreadsheet as UTF-8 CSV with a BOM (Excel reads Chinese right), streamed: the header, one
+    chunk per batch of rows (a few dozen kB each), then `footer()`'s rows after an empty line, if
+    any (asked once the batches are through: totals added up as they went)."""
     buffer = io.StringIO()
     writer = csv.writer(buffer)
 
@@ -199,11 +202,22 @@ def roster_csv(camp: CampSession, status: RegistrationStatus | None = None) -> I
         return chunk
 
     buffer.write(UTF8_BOM)
-    writer.writerow(roster_header(camp))
+    writer.writerow(header)
     yield flush()
-    for rows in roster_batches(camp, status):
-        writer.writerows([csv_cell(value) for value in row.values()] for row in rows)
+    for rows in batches:
+        writer.writerows([csv_cell(value) for value in row] for row in rows)
         yield flush()
+    closing = footer()
+    if closing:
+        writer.writerow([])
+        writer.writerows([csv_cell(value) for value in row] for row in closing)
+        yield flush()
+
+
+def roster_csv(camp: CampSession, status: RegistrationStatus | None = None) -> Iterator[bytes]:
+    """The roster as UTF-8 CSV with a BOM, one chunk per batch of rows."""
+    batches = ([list(row.values()) for row in rows] for rows in roster_batches(camp, status))
+    return csv_stream(roster_header(camp), batches)
 
 
 # --- XLSX ------------------------------------------------------------------------------------
