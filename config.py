@@ -78,6 +78,23 @@ class Config:
 
     # CMS: uploaded images live here (served at /media/<name>); each image at most this many bytes.
     CMS_UPLOAD_FOLDER = os.environ.get("CMS_UPLOAD_FOLDER", str(INSTANCE_DIR / "uploads"))
+    # Where uploaded images are kept (app/cms/storage.py): "local" (CMS_UPLOAD_FOLDER, one machine)
+    # or "s3" (a bucket every server shares, through the S3 API: AWS, MinIO, Aliyun OSS, Tencent COS).
+    MEDIA_STORAGE = os.environ.get("MEDIA_STORAGE", "local").strip().lower()
+    # The S3 API's address (http://127.0.0.1:9000); empty: AWS's own for S3_REGION.
+    S3_ENDPOINT_URL = os.environ.get("S3_ENDPOINT_URL", "")
+    S3_BUCKET = os.environ.get("S3_BUCKET", "")
+    # Empty: boto3's own search (AWS_ACCESS_KEY_ID ..., ~/.aws, an instance role).
+    S3_ACCESS_KEY_ID = os.environ.get("S3_ACCESS_KEY_ID", "")
+    S3_SECRET_ACCESS_KEY = os.environ.get("S3_SECRET_ACCESS_KEY", "")
+    S3_REGION = os.environ.get("S3_REGION", "") or "us-east-1"
+    # "path" or "virtual"; empty: boto3's choice (path with S3_ENDPOINT_URL, virtual on AWS). Aliyun
+    # OSS answers only virtual-hosted requests (bucket.oss-cn-hangzhou.aliyuncs.com).
+    S3_ADDRESSING_STYLE = os.environ.get("S3_ADDRESSING_STYLE", "")
+    # A base URL under which the bucket's objects are served to readers without the app (nginx or a
+    # CDN in front of the bucket): images in pages then point there. Empty: the app streams them
+    # at /media/<name>, which keeps answering either way (article bodies always say /media/<name>).
+    MEDIA_PUBLIC_URL = os.environ.get("MEDIA_PUBLIC_URL", "").rstrip("/")
     CMS_MAX_IMAGE_BYTES = env_int("CMS_MAX_IMAGE_BYTES", 5 * 1024 * 1024)
     # An article body longer than this is refused with a message (a WeChat article is ~10k characters).
     CMS_MAX_BODY_CHARS = env_int("CMS_MAX_BODY_CHARS", 200_000)
@@ -230,6 +247,28 @@ def secret_key_problem(key: str | bytes | None) -> str | None:
     return None
 
 
+MEDIA_STORAGES = ("local", "s3")
+
+
+def media_storage_problem(config: MutableMapping) -> str | None:
+    """Why the media settings cannot work, or None. Production refuses to start with them; every
+    server of a cluster would otherwise fail each upload and image on its own."""
+    storage = config.get("MEDIA_STORAGE")
+    if storage not in MEDIA_STORAGES:
+        return f"MEDIA_STORAGE must be one of: {', '.join(MEDIA_STORAGES)} (got {storage!r})"
+    if storage == "s3" and not config.get("S3_BUCKET"):
+        return ("MEDIA_STORAGE=s3 needs S3_BUCKET (and S3_ENDPOINT_URL, S3_ACCESS_KEY_ID, S3_SECRET_ACCESS_KEY "
+                "unless the store is AWS with credentials boto3 finds itself)")
+    if config.get("S3_ADDRESSING_STYLE") not in ("", None, "path", "virtual"):
+        return f"S3_ADDRESSING_STYLE must be path or virtual (got {config['S3_ADDRESSING_STYLE']!r})"
+    public = config.get("MEDIA_PUBLIC_URL") or ""
+    parts = urlsplit(public)
+    is_path = public.startswith("/") and not public.startswith("//")
+    if public and not (is_path or (parts.scheme in ("http", "https") and parts.hostname)):
+        return f"MEDIA_PUBLIC_URL must be an address such as https://img.example.com/media (got {public!r})"
+    return None
+
+
 class DevelopmentConfig(Config):
     ENV_NAME = "development"
     DEBUG = True
@@ -303,6 +342,9 @@ class ProductionConfig(Config):
                                f"(got {config['SITE_URL']!r})")
         if config.get("TRUSTED_HOSTS") is None:
             config["TRUSTED_HOSTS"] = [site.hostname]
+        problem = media_storage_problem(config)
+        if problem:
+            raise RuntimeError(problem)
 
 
 CONFIGS: dict[str, type[Config]] = {

@@ -177,7 +177,7 @@ def _register_blueprints(app: Flask) -> None:
 def _register_cli(app: Flask) -> None:
     from app.accounts.cli import create_admin_command, users_cli
     from app.certificates.cli import certificates_cli
-    from app.cms.cli import cms_cli
+    from app.cms.cli import cms_cli, media_cli
     from app.demo.cli import seed_demo_command
     from app.mail.cli import outbox_cli
     from app.payments.cli import payments_cli
@@ -187,6 +187,7 @@ def _register_cli(app: Flask) -> None:
     app.cli.add_command(outbox_cli)
     app.cli.add_command(certificates_cli)
     app.cli.add_command(cms_cli)
+    app.cli.add_command(media_cli)
     app.cli.add_command(seed_demo_command)
     app.cli.add_command(payments_cli)
 

@@ -26,8 +26,9 @@ from app.accounts.permissions import admin_required
 from app.catalog.service import published_sessions, upcoming_published_sessions
 from app.cms import admin_queries, editor, queries, rendering, service
 from app.cms.admin_display import diff_sections, status_label
-from app.cms.errors import ArticleChanged, BodyTooLong, ImageTooLarge, RevisionNotFound
+from app.cms.errors import ArticleChanged, BodyTooLong, ImageStoreUnavailable, ImageTooLarge, RevisionNotFound
 from app.cms.forms import ArticleForm, list_filters, schedule_time_error
+from app.cms.media import media_url, with_public_media
 from app.cms.models import Article
 from app.common.errors import DomainError
 from app.common.forms import show_error_on_form
@@ -45,7 +46,7 @@ def _admins_only() -> None:
 
 @bp.context_processor
 def _cms_admin_helpers() -> dict:
-    return {"status_label": status_label, "media_url": _media_url}
+    return {"status_label": status_label}
 
 
 # --- the list -------------------------------------------------------------------------------
@@ -241,7 +242,7 @@ def _preview(body: str) -> Markup:
             return str(missing_card(session_id))
         return str(booking_card(camp, None, now))
 
-    return rendering.fill_booking_cards(html, render_card)
+    return rendering.fill_booking_cards(with_public_media(html), render_card)
 
 
 @bp.route("/preview", methods=["POST"])
@@ -259,15 +260,16 @@ def upload_image():
     try:
         media = service.save_image(upload, current_user)
     except DomainError as error:
-        return jsonify(error=str(error.message)), 413 if isinstance(error, ImageTooLarge) else 400
-    url = _media_url(media.filename)
+        return jsonify(error=str(error.message)), _UPLOAD_REFUSAL_STATUS.get(type(error), 400)
     alt = _alt_text(upload.filename)
-    return jsonify(url=url, markdown=f"![{alt}]({url})", filename=media.filename,
+    # The body names /media/<name> whatever MEDIA_PUBLIC_URL is (pages map it when they are shown,
+    # media.with_public_media); `url` is where the editor's page loads the image now.
+    markdown = f"![{alt}]({url_for('cms.media', filename=media.filename)})"
+    return jsonify(url=media_url(media.filename), markdown=markdown, filename=media.filename,
                    width=media.width, height=media.height)
 
 
-def _media_url(filename: str) -> str:
-    return url_for("cms.media", filename=filename)
+_UPLOAD_REFUSAL_STATUS = {ImageTooLarge: 413, ImageStoreUnavailable: 503}
 
 
 def _alt_text(original_name: str) -> str:

@@ -1,6 +1,8 @@
-"""`flask --app wsgi cms ...`: import articles copied from WeChat, re-render cached HTML, flush counts."""
+"""`flask --app wsgi cms ...`: import articles copied from WeChat, re-render cached HTML, flush counts;
+`flask --app wsgi media migrate`: copy uploaded images to the S3 bucket."""
 from __future__ import annotations
 
+from collections import Counter
 from pathlib import Path
 
 import click
@@ -9,8 +11,8 @@ from flask.cli import AppGroup
 from flask_babel import gettext as _
 from sqlalchemy import or_, select
 
-from app.cms import count_buffer, importer, rendering, service
-from app.cms.models import Article, ArticleColumn, ArticleRevision
+from app.cms import count_buffer, importer, rendering, service, storage
+from app.cms.models import Article, ArticleColumn, ArticleRevision, MediaFile
 from app.common.db import write_transaction
 from app.common.errors import DomainError
 from app.common.page_cache import content_changed
@@ -20,8 +22,10 @@ from app.common.validators import remove_unstorable
 from app.extensions import db
 
 cms_cli = AppGroup("cms", help="文章管理：导入、重新渲染、写入阅读计数")
+media_cli = AppGroup("media", help="上传的图片：迁移到对象存储")
 
 RERENDER_BATCH = 200
+MIGRATE_BATCH = 500
 
 
 @cms_cli.command("import")
@@ -132,3 +136,57 @@ def flush_counts_command() -> None:
     if report.failed:
         click.echo(_("写入中断：数据库暂不可用，未写入的记录留待下次写入"), err=True)
         raise SystemExit(1)
+
+
+@media_cli.command("migrate")
+def migrate_media_command() -> None:
+    """Copy every uploaded image (each MediaFile row) from CMS_UPLOAD_FOLDER to the S3 bucket.
+
+    An image the bucket has already (same size and MD5) is skipped, so the command may be run
+    again after an interruption, and again after switching MEDIA_STORAGE to s3 for the images
+    uploaded in between. Nothing is deleted locally. Exits with status 1 if any image is missing
+    from the folder, or if the bucket stopped answering (what was copied stays copied)."""
+    config = current_app.config
+    if not config.get("S3_BUCKET"):
+        raise click.ClickException(
+            _("请先设置 S3_BUCKET（以及 S3_ENDPOINT_URL、S3_ACCESS_KEY_ID、S3_SECRET_ACCESS_KEY）"))
+    source = storage.LocalFolder(config["CMS_UPLOAD_FOLDER"])
+    bucket = storage.s3_bucket(storage.S3Settings.from_config(config))
+    counts: Counter[str] = Counter()
+    try:
+        for name, content_type in _media_files():
+            outcome = storage.copy_object(source, bucket, name, content_type)
+            counts[outcome] += 1
+            if outcome == storage.MISSING:
+                click.echo(_("%(name)s：本地文件不存在（%(folder)s）", name=name, folder=source.folder), err=True)
+    except storage.StorageUnavailable as error:
+        click.echo(_migrate_summary(counts))
+        raise click.ClickException(_("对象存储没有响应，迁移中断：%(reason)s。已复制的图片保留，再次运行会继续",
+                                     reason=error)) from error
+    click.echo(_migrate_summary(counts))
+    if config["MEDIA_STORAGE"] != "s3":
+        click.echo(_("注意：MEDIA_STORAGE 仍是 %(storage)s，网站仍从本地文件夹提供图片。改为 s3 并重启后，"
+                     "请再运行一次本命令，补上期间新上传的图片", storage=config["MEDIA_STORAGE"]))
+    if counts[storage.MISSING]:
+        raise SystemExit(1)
+
+
+def _migrate_summary(counts: Counter[str]) -> str:
+    return _("已复制 %(copied)s 张图片，存储中已有（跳过）%(skipped)s 张，本地缺失 %(missing)s 张",
+             copied=counts[storage.COPIED], skipped=counts[storage.SKIPPED], missing=counts[storage.MISSING])
+
+
+def _media_files():
+    """(filename, content_type) of every MediaFile, in batches: no long read transaction."""
+    after_id = 0
+    while True:
+        rows = db.session.execute(
+            select(MediaFile.id, MediaFile.filename, MediaFile.content_type)
+            .where(MediaFile.id > after_id).order_by(MediaFile.id).limit(MIGRATE_BATCH)
+        ).all()
+        db.session.rollback()  # ends the read before the batch's uploads
+        if not rows:
+            return
+        for row in rows:
+            yield row.filename, row.content_type
+        after_id = rows[-1].id

@@ -139,3 +139,11 @@ class ImageTooManyPixels(DomainError):
 def _megabytes(size: int) -> str:
     """5242880 -> "5", 1572864 -> "1.5"."""
     return f"{size / (1024 * 1024):.1f}".removesuffix(".0")
+
+
+class ImageStoreUnavailable(DomainError):
+    """The image store (a folder, or the S3 bucket every server shares) did not take the image."""
+
+    code = "image_store_unavailable"
+    message = _l("图片暂时无法保存：图片存储服务没有响应，请稍后重新上传")
+    field = "image"

@@ -7,6 +7,7 @@ from feedgen.feed import FeedGenerator
 from flask_babel import gettext as _
 
 from app.cms import rendering
+from app.cms.media import with_public_media
 from app.cms.queries import FeedEntry
 from app.common.time import utcnow
 from app.common.urls import absolute_url, site_url
@@ -45,8 +46,8 @@ def atom_feed(entries: list[FeedEntry], site_name: str) -> bytes:
         if summary:
             item.summary(summary)
         # The live booking cards need the site around them; the feed shows the text only.
-        item.content(absolute_links(str(rendering.fill_booking_cards(entry.body_html, lambda _id: ""))),
-                     type="html")
+        html = rendering.fill_booking_cards(with_public_media(entry.body_html), lambda _id: "")
+        item.content(absolute_links(str(html)), type="html")
         if article.column is not None:
             item.category(term=article.column.slug, label=article.column.name)
     return feed.atom_str(pretty=True)

@@ -15,7 +15,6 @@ from flask import (
     redirect,
     render_template,
     request,
-    send_from_directory,
     url_for,
 )
 from flask_login import current_user
@@ -24,7 +23,9 @@ from markupsafe import Markup
 from app.catalog.service import published_sessions
 from app.cms import queries, rendering, service
 from app.cms.feed import atom_feed
+from app.cms.media import MEDIA_NAME_RE, absolute_media_url, media_url, with_public_media
 from app.cms.models import Article
+from app.cms.storage import StorageUnavailable, media_storage
 from app.common import page_cache
 from app.common.pagination import page_number
 from app.common.time import utcnow
@@ -35,9 +36,6 @@ bp = Blueprint("cms", __name__)
 # that views and card clicks are counted once per reader and window without an account.
 VISITOR_COOKIE = "reader"
 VISITOR_COOKIE_MAX_AGE = 2 * 365 * 24 * 3600
-# Uploaded images are named by the service: random hex and the extension of the decoded type.
-_MEDIA_NAME_RE = re.compile(r"^[0-9a-f]{16,64}\.[a-z]{3,4}$")
-MEDIA_MAX_AGE = 365 * 24 * 3600  # a name is never reused for other content, so caches may keep it
 # Search engines and link-preview fetchers read pages but are not readers.
 _CRAWLER_RE = re.compile(r"bot|spider|crawl|slurp|facebookexternalhit|preview", re.IGNORECASE)
 SNIPPET_SOURCE_CHARS = 2000  # enough Markdown for a list snippet, without rendering a whole long body
@@ -179,7 +177,8 @@ def _article_page(slug: str, now) -> tuple[int, str]:
     """The article's id and its page, booking cards and view beacon as slots (filled per request)."""
     page = queries.article_page(slug, now) or abort(404)
     return page.article.id, render_template("cms/article.html", page=page, article=page.article,
-                                            body=Markup(page.body_html), now=now, view_beacon=VIEW_BEACON_SLOT)
+                                            body=Markup(with_public_media(page.body_html)), now=now,
+                                            view_beacon=VIEW_BEACON_SLOT)
 
 
 @bp.route("/articles/<int:article_id>/seen")
@@ -223,12 +222,24 @@ def sitemap():
 
 @bp.route("/media/<filename>")
 def media(filename: str):
-    if not _MEDIA_NAME_RE.match(filename):
-        abort(404)  # also keeps out "..", slashes and other tricks before anything touches the disk
+    """An uploaded image, from the media store (the folder, or the bucket every server shares).
+
+    Answers with MEDIA_PUBLIC_URL set too: article bodies and pages cached before it was set
+    name /media/<name>."""
+    if not MEDIA_NAME_RE.match(filename):
+        abort(404)  # also keeps out "..", slashes and other tricks before anything touches the store
     stored = queries.media_file(filename) or abort(404)
-    response = send_from_directory(current_app.config["CMS_UPLOAD_FOLDER"], stored.filename,
-                                   mimetype=stored.content_type, max_age=MEDIA_MAX_AGE)
+    try:
+        response = media_storage().response(stored.filename, stored.content_type)
+    except StorageUnavailable as error:
+        current_app.logger.error("image %s not served: %s", filename, error)
+        abort(503)
     response.headers["X-Content-Type-Options"] = "nosniff"  # an image is never run as anything else
     response.cache_control.public = True
     response.cache_control.immutable = True
     return response
+
+
+# Globals, not a context processor: macros imported from cms/_macros.html see globals only.
+bp.add_app_template_global(media_url)
+bp.add_app_template_global(absolute_media_url)

@@ -7,29 +7,44 @@ config.py and nginx already own. What we need is a handful of fixed headers.
 """
 from __future__ import annotations
 
+import functools
+from urllib.parse import urlsplit
+
 from flask import Flask, Response, current_app, jsonify, request
 from flask_babel import gettext as _
 from markupsafe import escape
 from werkzeug.exceptions import SecurityError
 
+
 # Scripts only from our own files (static/js, static/vendor): no inline <script>, no onclick=, no
 # eval, so an injected tag cannot run. Inline style *attributes* are allowed (style-src-attr): a
 # few templates size bars with style="width: 40%", and an attribute cannot load anything or select
-# other elements the way an injected <style> element can, which stays refused. Images: ours, and
-# data: URLs (QR codes). Nothing may frame the site but itself.
-CONTENT_SECURITY_POLICY = "; ".join([
-    "default-src 'self'",
-    "script-src 'self'",
-    "style-src 'self'",
-    "style-src-attr 'unsafe-inline'",
-    "img-src 'self' data:",
-    "font-src 'self'",
-    "connect-src 'self'",
-    "object-src 'none'",
-    "base-uri 'self'",
-    "form-action 'self'",
-    "frame-ancestors 'self'",
-])
+# other elements the way an injected <style> element can, which stays refused. Images: ours, data:
+# URLs (QR codes), and the host of MEDIA_PUBLIC_URL when uploaded images are served from another
+# one. Nothing may frame the site but itself.
+def content_security_policy(media_public_url: str = "") -> str:
+    return "; ".join([
+        "default-src 'self'",
+        "script-src 'self'",
+        "style-src 'self'",
+        "style-src-attr 'unsafe-inline'",
+        " ".join(["img-src 'self' data:", *_origin(media_public_url)]),
+        "font-src 'self'",
+        "connect-src 'self'",
+        "object-src 'none'",
+        "base-uri 'self'",
+        "form-action 'self'",
+        "frame-ancestors 'self'",
+    ])
+
+
+def _origin(url: str) -> list[str]:
+    """[scheme://host[:port]] of an absolute URL; [] for a path on this site ('self' covers it)."""
+    parts = urlsplit(url)
+    return [f"{parts.scheme}://{parts.netloc}"] if parts.scheme and parts.netloc else []
+
+
+_policy_for = functools.cache(content_security_policy)  # one string per setting, not one per response
 
 # Pages about one person (their bookings, tickets, account) and staff or admin pages: a shared cache
 # or the browser's disk must not keep them for the next person on the same phone or proxy.
@@ -67,7 +82,7 @@ def _refuse_untrusted_host() -> Response | None:
 
 def _add_security_headers(response: Response) -> Response:
     headers = response.headers
-    headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+    headers.setdefault("Content-Security-Policy", _policy_for(current_app.config.get("MEDIA_PUBLIC_URL") or ""))
     headers["X-Frame-Options"] = "SAMEORIGIN"  # frame-ancestors for browsers that predate CSP 2
     headers["X-Content-Type-Options"] = "nosniff"
     # A view may ask for a stricter one (the ticket link /t/<code> sends none: the code is a secret).
