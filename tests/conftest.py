@@ -22,8 +22,8 @@ from app.extensions import cache, db, limiter
 from tests.factories import PASSWORD, make_user
 from tests.helpers import login
 
-# The payment providers' stand-ins (fixture `providers`).
-pytest_plugins = ["tests.payment_standins"]
+# The payment providers' stand-ins (fixture `providers`); a server of the S3 API (fixture `s3_media`).
+pytest_plugins = ["tests.payment_standins", "tests.s3_server"]
 
 
 @pytest.fixture(scope="session")
