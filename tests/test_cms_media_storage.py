@@ -17,6 +17,7 @@ from sqlalchemy import func, select
 from app import create_app
 from app.cms import service
 from app.cms.models import Article, MediaFile
+from app.cms.storage import media_storage
 from app.extensions import db
 from tests.conftest import free_port
 from tests.factories import make_editor, png_bytes, upload_png, write_article
@@ -75,6 +76,8 @@ def test_an_image_uploaded_through_one_instance_is_served_by_another(app, admin_
     try:
         assert other.config["SQLALCHEMY_DATABASE_URI"] == app.config["SQLALCHEMY_DATABASE_URI"]
         _assert_served(other.test_client().get(f"/media/{name}"), content)
+        with other.app_context():
+            assert media_storage().read(name) == content
         # And the other way round: an editor on the second server, a reader on the first.
         editor = other.test_client()
         assert login(editor, "admin@example.com", "secret-pass-1").status_code == 302
@@ -264,11 +267,13 @@ def test_migrate_twice_copies_nothing_the_second_time(app, local_images, s3_buck
 
 def test_migrate_resumes_where_an_interrupted_run_stopped(app, local_images, s3_bucket, monkeypatch):
     """A run that stopped left some objects whole (a PUT is all or nothing); something else left an
-    object under a name with other bytes. The next run copies the rest and replaces that one."""
+    object under a name with other bytes of the same size. The next run copies the rest and
+    replaces that one."""
     _, images = local_images
     done, stale, todo = sorted(images)
     s3_bucket.client.put_object(Bucket=s3_bucket.name, Key=done, Body=images[done], ContentType="image/png")
-    s3_bucket.client.put_object(Bucket=s3_bucket.name, Key=stale, Body=b"not the image", ContentType="image/png")
+    s3_bucket.client.put_object(Bucket=s3_bucket.name, Key=stale, Body=images[stale][::-1],
+                                ContentType="image/png")
 
     result = migrate(app, s3_bucket, monkeypatch)
 

@@ -12,6 +12,7 @@ from contextlib import contextmanager
 from urllib.parse import urlsplit
 
 from flask import current_app, url_for
+from markupsafe import escape
 from PIL import Image
 from werkzeug.datastructures import FileStorage
 
@@ -164,4 +165,4 @@ def with_public_media(html: str) -> str:
     does, and that route keeps serving every image, from whichever store holds it."""
     if not current_app.config["MEDIA_PUBLIC_URL"]:
         return html
-    return _MEDIA_SRC_RE.sub(lambda m: f'{m.group(1)}{media_url(m.group(2))}"', html)
+    return _MEDIA_SRC_RE.sub(lambda m: f'{m.group(1)}{escape(media_url(m.group(2)))}"', html)

@@ -120,6 +120,8 @@ class S3Settings:
 
 
 def _s3_errors() -> tuple[type[Exception], ...]:
+    # boto3 and botocore are imported when first used: boto3 takes about a second to import, which
+    # every start of a machine that keeps its images locally (and every CLI command) would pay.
     from botocore.exceptions import BotoCoreError, ClientError
 
     return BotoCoreError, ClientError
