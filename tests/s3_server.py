@@ -6,7 +6,6 @@ as it reaches AWS or MinIO; nothing of boto3 or botocore is patched.
 """
 from __future__ import annotations
 
-import socket
 import subprocess
 import sys
 import time
@@ -18,15 +17,12 @@ import boto3
 import pytest
 from botocore.exceptions import EndpointConnectionError
 
+from tests.conftest import free_port
+from tests.e2e.server import _end_with_parent  # no orphan server if the test run is killed
+
 START_TIMEOUT_SECONDS = 30
 # moto accepts any keys; the app signs its requests with these, as it would with real ones.
 ACCESS_KEY_ID, SECRET_ACCESS_KEY, REGION = "test-key", "test-secret", "us-east-1"
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def s3_client(endpoint_url: str):
@@ -34,18 +30,10 @@ def s3_client(endpoint_url: str):
                         aws_access_key_id=ACCESS_KEY_ID, aws_secret_access_key=SECRET_ACCESS_KEY)
 
 
-def _end_with_parent() -> None:
-    """In the server's process before it starts: be sent SIGTERM if the test run dies (Linux)."""
-    import ctypes
-    import signal
-
-    ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
-
-
 @pytest.fixture(scope="session")
 def s3_server(tmp_path_factory) -> Iterator[str]:
     """The S3 API's address (http://127.0.0.1:PORT), for the whole session."""
-    port = _free_port()
+    port = free_port()
     log_path = tmp_path_factory.mktemp("s3-server") / "s3-server.log"
     with log_path.open("w") as log:
         process = subprocess.Popen([sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
