@@ -17,7 +17,7 @@
   that read the refund before then no longer finds the value it read, and leaves it for its next
   round. (Asking twice would be harmless anyway: the provider knows the refund by our out_refund_no;
   but each failed ask counts towards REFUND_MAX_ATTEMPTS.)
-`flask payments work` runs one round of these two alone.
+`flask payments work` runs these two alone (one round, or with --loop rounds).
 """
 from __future__ import annotations
 

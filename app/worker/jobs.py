@@ -1,27 +1,19 @@
 """Every background job, in the order a round of `flask worker run` runs them.
 
 A job is a function called with `stopping` (true once the worker was asked to stop: a job that
-works through batches stops between two) that returns a JobResult. Each one may run in several
-workers at once, on several machines, and be killed at any point, so each step of a job is its own
-short transaction and claims what it works on in the database; how, per job:
+works through batches stops between two) that returns a JobResult. Any number of workers may run
+a job at once, on several machines, and any may be killed at any point; so each step of a job is
+its own short transaction, and claims what it works on in the database, where a second worker
+sees the claim. Each job's docstring says how it claims; none relies on being the only worker.
 
-| job | runs once because |
-| --- | --- |
-| holds | a session's lapsed holds and offers are read and released under the session's row lock (`FOR UPDATE`; on SQLite the write lock), so a second worker finds none left (booking.release_lapsed_holds) |
-| refunds | a refund is leased (`refund_requests.leased_until`, a conditional UPDATE) before the provider is asked, outside any transaction (payments.worker) |
-| reminders | a registration is marked `reminded_at` by a conditional UPDATE in the transaction that queues its email; PostgreSQL picks the rows `FOR UPDATE SKIP LOCKED` (booking.reminders) |
-| outbox | a message is leased (`next_attempt_at`) in a transaction of its own, picked `FOR UPDATE SKIP LOCKED` (mail.sender) |
-| counts | with REDIS_URL, a batch is moved atomically (a Lua script) to a claim list of one flusher; a batch written twice counts once (cms.count_buffer, count_writer) |
+The order is the one in which one job's work feeds the next: released holds and reminders queue
+emails that the outbox sends in the same round.
 
-The order is the one in which one round's work feeds the next job: released holds and reminders
-queue emails that the outbox sends in the same round.
-
-Adding a job: a function here and a line in JOBS. It must hold the same rule: each step its own
-transaction, and a claim that a second worker sees (a conditional UPDATE of the row, `FOR UPDATE
-SKIP LOCKED`, or a lease column). A periodic job (a nightly export, a clean-up) finds what is due
-in the database the same way, e.g. a row per period written with a unique key or a "done at"
-column moved by a conditional UPDATE in the step's transaction, so the first worker to get there
-does it and the others find it done; never by remembering in the process when it last ran.
+Adding a job: a function here and a line in JOBS, under the same rule. A periodic job (a nightly
+export, a clean-up) finds what is due in the database the same way, e.g. a "done at" column moved
+by a conditional UPDATE, or a row per period under a unique key, written in the step's
+transaction: the first worker to get there does it and the others find it done. Never by
+remembering in the worker's memory when it last ran: another worker, or a restarted one, does not.
 """
 from __future__ import annotations
 
@@ -60,11 +52,17 @@ class Job:
 
 
 def release_holds(stopping: Stopping) -> JobResult:
+    """Holds and waiting-list offers past their time. Once: a session's are read and released
+    under its row lock (`FOR UPDATE`; on SQLite the write lock), so a second worker that waited
+    for the lock finds none left (booking.release_lapsed_holds)."""
     released = payments_worker.release_lapsed_holds()
     return JobResult(_("释放 %(n)s 个逾期未支付的名额", n=released), worked=released > 0)
 
 
 def send_refunds(stopping: Stopping) -> JobResult:
+    """Refunds to the providers. Once: a refund is leased (`refund_requests.leased_until`, moved by
+    a conditional UPDATE from the value the worker read) before the provider is asked outside any
+    transaction (payments.worker)."""
     settled, failed = payments_worker.send_refunds()
     # Failed tries do not make the next round come sooner: a provider that is down is asked next round.
     return JobResult(_("完成 %(settled)s 笔退款，%(failed)s 笔本轮未成功", settled=settled, failed=failed),
@@ -72,6 +70,9 @@ def send_refunds(stopping: Stopping) -> JobResult:
 
 
 def queue_reminders(stopping: Stopping) -> JobResult:
+    """Reminders before a session. Once: a registration is marked `reminded_at` by a conditional
+    UPDATE in the transaction that queues its email; PostgreSQL picks the rows `FOR UPDATE SKIP
+    LOCKED` (booking.reminders)."""
     if reminders.reminder_window() is None:
         return JobResult(_("未开启（REMINDER_HOURS_BEFORE 为 0）"), worked=False)
     queued = 0
@@ -84,6 +85,8 @@ def queue_reminders(stopping: Stopping) -> JobResult:
 
 
 def deliver_outbox(stopping: Stopping) -> JobResult:
+    """The outbox. Once: a message is leased (`next_attempt_at`) in a transaction of its own,
+    picked `FOR UPDATE SKIP LOCKED`, before it is composed and sent (mail.sender)."""
     total = sender.DeliveryReport()
     while True:
         report = sender.deliver_due(limit=OUTBOX_BATCH)
@@ -96,8 +99,11 @@ def deliver_outbox(stopping: Stopping) -> JobResult:
 
 
 def flush_counts(stopping: Stopping) -> JobResult:
-    """Only with REDIS_URL: without it the counts wait in each web process's memory, which that
-    process flushes itself (CMS_COUNT_FLUSH_SECONDS), and the worker has none of them."""
+    """Buffered article views and card clicks, only with REDIS_URL: without it they wait in each
+    web process's memory, which that process flushes itself (CMS_COUNT_FLUSH_SECONDS), and the
+    worker has none of them. Once: a batch is moved atomically (a Lua script) to one flusher's
+    claim list; one a dead flusher claimed is put back later, and written twice it counts once
+    (cms.count_buffer, count_writer)."""
     if not current_app.config.get("REDIS_URL"):
         return JobResult(_("未设置 REDIS_URL：由各网站进程自己写入"), worked=False)
     report = count_buffer.flush_counts()
