@@ -159,6 +159,9 @@ class Config:
     PAYMENTS_STAFF_EMAIL = os.environ.get("PAYMENTS_STAFF_EMAIL", "")
     # A refund the provider keeps refusing is tried this many times, then left to staff.
     REFUND_MAX_ATTEMPTS = env_int("REFUND_MAX_ATTEMPTS", 5)
+    # Reminders (`flask worker run`): each confirmed registration is emailed once this many hours
+    # before its session starts (or, booked later, as soon as it is confirmed). 0: no reminders.
+    REMINDER_HOURS_BEFORE = env_float("REMINDER_HOURS_BEFORE", 24)
 
     # Requests larger than this are refused before reading (uploads and long article bodies fit).
     MAX_CONTENT_LENGTH = env_int("MAX_CONTENT_LENGTH", 16 * 1024 * 1024)

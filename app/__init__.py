@@ -181,6 +181,7 @@ def _register_cli(app: Flask) -> None:
     from app.demo.cli import seed_demo_command
     from app.mail.cli import outbox_cli
     from app.payments.cli import payments_cli
+    from app.worker.cli import worker_cli
 
     app.cli.add_command(create_admin_command)
     app.cli.add_command(users_cli)
@@ -190,6 +191,7 @@ def _register_cli(app: Flask) -> None:
     app.cli.add_command(media_cli)
     app.cli.add_command(seed_demo_command)
     app.cli.add_command(payments_cli)
+    app.cli.add_command(worker_cli)
 
 
 def _register_template_helpers(app: Flask) -> None:

@@ -18,11 +18,9 @@ if [ -z "${WECHATPAY_MCHID:-}${ALIPAY_APPID:-}" ]; then
 fi
 flask db upgrade
 flask seed-demo
-# Development mail goes to this console (MAIL_BACKEND=console) and to /admin/outbox/ for admins.
-flask outbox send --loop --interval 2 &
-pids+=($!)
-# Holds that run out and refunds to send (the payments worker).
-flask payments work --loop --interval 5 &
+# The worker: holds that run out, refunds, reminders, and the mail, which goes to this console
+# (MAIL_BACKEND=console) and to /admin/outbox/ for admins.
+flask worker run --interval 2 &
 pids+=($!)
 echo
 echo "Site: http://127.0.0.1:${PORT:-5000}   (Ctrl+C to stop)"

@@ -1,4 +1,4 @@
-"""The emails about a registration: booked, waitlisted, promoted, moved, cancelled.
+"""The emails about a registration: booked, waitlisted, promoted, moved, cancelled, reminded.
 
 The booking service queues them by template name and registration id (`queue_registration_email`,
 one INSERT in its transaction; a new booking's row is built by the same `registration_email`,
@@ -42,6 +42,9 @@ class _Email:
     label: str  # what the admin's outbox calls the message until it is composed
     subject: Callable[[str], str]  # from the course title
     with_ticket: bool  # a confirmed seat's: ticket code and link, calendar entry and door QR code
+    # Only for a seat still confirmed when sent: a reminder of a registration cancelled since it was
+    # queued must not tell its person to come (the message fails, saying why, and is not retried).
+    confirmed_only: bool = False
 
 
 # Template name (templates/mail/<name>.txt) -> what the email is.
@@ -60,6 +63,9 @@ _EMAILS = {
     "booking_paid": _Email(_l("支付成功通知"), lambda title: _("支付成功，报名已确认：%(title)s", title=title), True),
     "booking_expired": _Email(_l("名额过期通知"), lambda title: _("未在期限内支付，名额已释放：%(title)s", title=title),
                               False),
+    # The day before the session (reminders.py).
+    "booking_reminder": _Email(_l("开课提醒"), lambda title: _("开课提醒：%(title)s", title=title), True,
+                               confirmed_only=True),
 }
 
 
@@ -135,6 +141,8 @@ def compose_registration_email(template: str, context: dict) -> ComposedEmail:
     if registration is None:
         raise LookupError(f"registration {context['registration_id']} no longer exists")
     camp, email = registration.session, _EMAILS[template]
+    if email.confirmed_only and registration.status is not RegistrationStatus.CONFIRMED:
+        raise LookupError(f"registration {registration.id} is {registration.status.value} now: no {template}")
     attachments: list[Attachment] = []
     ticket = {}
     # A ticket only for a seat that is the person's (a move keeps a hold a hold, unpaid: no ticket yet).
@@ -147,7 +155,7 @@ def compose_registration_email(template: str, context: dict) -> ComposedEmail:
                   "ticket_url": ticket_url(registration.id)}
     return render_email(
         email.subject(camp.course.title), template, attachments,
-        name=registration.user.display_name,
+        name=registration.user.display_name, camp=camp,
         details=render_template("mail/_session_details.txt", camp=camp),
         paid_session=camp.is_paid, amount_due=registration.amount_due, hold_expires_at=registration.hold_expires_at,
         pay_url=absolute_url("payments.pay", registration_id=registration.id) if registration.amount_due else None,

@@ -71,7 +71,7 @@ _HOLD_SQL = "status IN ('pending_payment', 'offered')"
 
 
 class Registration(db.Model):
-    """Written only by app/booking/service.py."""
+    """Written only by app/booking/service.py (and reminders.py, which marks reminded_at)."""
 
     __tablename__ = "registrations"
     __table_args__ = (
@@ -129,6 +129,9 @@ class Registration(db.Model):
     amount_paid: Mapped[Decimal] = mapped_column(Numeric(10, 2), default=Decimal("0"), server_default="0")
     amount_refunded: Mapped[Decimal] = mapped_column(Numeric(10, 2), default=Decimal("0"), server_default="0")
     paid_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    # When the reminder before the session was queued (reminders.py): set once, in the transaction
+    # that queues it, so it goes once whoever runs the worker; cleared by a move to another session.
+    reminded_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
 
     session: Mapped[CampSession] = relationship()
     user: Mapped[User] = relationship()

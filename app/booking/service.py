@@ -747,6 +747,7 @@ def move_registration(registration_id: int, target_session_id: int, actor: User,
     held_seat = registration.status.holds_seat
     before = _state(registration)
     registration.session_id = target.id
+    registration.reminded_at = None  # a reminder told of the old session; the new one gets its own
     if target.is_paid and registration.amount_kept < target.price:
         # Not paid for there (yet): a hold keeps its time and now owes the target's price; anyone
         # else (waiting, or confirmed in a free or cheaper session) is offered the seat to pay for.

@@ -117,6 +117,11 @@ class RefundRequest(db.Model):
     last_error: Mapped[str] = mapped_column(String(500), default="", server_default="")
     requested_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, server_default=func.now())
+    # While a worker asks the provider (worker.send_refunds): the end of its lease, before which
+    # nobody else sends it (a worker killed mid-call leaves it to the next one then); once the
+    # provider has answered, that moment. A worker takes a refund by moving this from the value it
+    # read, so two that read the same refund never both ask. None: never sent.
+    leased_until: Mapped[datetime | None] = mapped_column(UtcDateTime)
 
     payment: Mapped[Payment] = relationship()
     registration: Mapped[Registration] = relationship()

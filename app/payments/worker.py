@@ -6,26 +6,43 @@
   acceptance settles them (a Refund row, the student's email); a provider that refuses or is down
   is tried again next round, REFUND_MAX_ATTEMPTS times, then left to staff.
 
-`flask payments work --loop` runs it (scripts/dev.sh does; production runs it beside the outbox).
+`flask worker run` runs both among every background job (app/worker/), on any number of machines:
+- a session's lapsed holds are released under its row lock (PostgreSQL; SQLite's write lock),
+  read again under it, so a second worker finds nothing left to release;
+- a refund is leased before the provider is asked, outside any transaction (the call takes
+  seconds, and SQLite's writer or the session's lock must not wait for it): a conditional UPDATE
+  moves `leased_until` from the value the worker read to the lease's end, so of two workers that
+  read the same refund only one takes it, and a worker killed mid-call leaves it to the next one
+  after REFUND_LEASE. When the provider has answered, `leased_until` becomes that moment: a worker
+  that read the refund before then no longer finds the value it read, and leaves it for its next
+  round. (Asking twice would be harmless anyway: the provider knows the refund by our out_refund_no;
+  but each failed ask counts towards REFUND_MAX_ATTEMPTS.)
+`flask payments work` runs these two alone (one round, or with --loop rounds).
 """
 from __future__ import annotations
 
 import logging
 import time
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from flask import current_app
+from sqlalchemy import update
 
 from app.booking import service as booking
+from app.common.db import write_transaction
 from app.common.money import fen
 from app.common.time import utcnow
 from app.extensions import db
 from app.payments import checkout, queries, refunds
 from app.payments.errors import PaymentMethodUnavailable
-from app.payments.models import PaymentProvider, RefundRequest
+from app.payments.models import PaymentProvider, RefundRequest, RefundStatus
 from app.payments.providers import ProviderError
 
 log = logging.getLogger(__name__)
+
+# Longer than any provider call (WECHATPAY_TIMEOUT_SECONDS, ALIPAY_TIMEOUT) and its recording.
+REFUND_LEASE = timedelta(minutes=5)
 
 
 @dataclass
@@ -56,10 +73,15 @@ def send_refunds(limit: int = 50) -> tuple[int, int]:
     is simply asked about again next round, and settled (its Refund row, the email) only when the
     provider says SUCCESS. A refund the provider ends otherwise (ABNORMAL, CLOSED) goes to staff."""
     settled = failed = 0
-    requests = [request for request in queries.pending_refunds(limit)
-                if request.payment.provider is not PaymentProvider.BANK]  # staff pay those back
-    for request in requests:
-        request_id, out_refund_no, attempts = request.id, request.out_refund_no, request.attempts
+    # As read now: each lease's commit expires what the session loaded, and a value read again
+    # later could be another worker's answer of a moment ago.
+    listed = [(request.id, request.leased_until) for request in queries.pending_refunds(limit)
+              if request.payment.provider is not PaymentProvider.BANK]  # staff pay those back
+    for request_id, read in listed:
+        if not _lease_refund(request_id, read, utcnow()):
+            continue  # another worker is sending it or has just asked, or it was settled meanwhile
+        request = db.session.get(RefundRequest, request_id)
+        out_refund_no, attempts = request.out_refund_no, request.attempts
         try:
             result = _send(request)
         except (ProviderError, PaymentMethodUnavailable) as error:
@@ -79,8 +101,30 @@ def send_refunds(limit: int = 50) -> tuple[int, int]:
                 log.warning("refund %s ended %s at the provider", out_refund_no, result.status)
                 refunds.refund_failed(request_id, f"provider: {result.status}", give_up=True)
                 failed += 1
+        _end_lease(request_id)  # PROCESSING, or failed: asked again next round (if not given up)
     db.session.remove()
     return settled, failed
+
+
+@write_transaction
+def _lease_refund(request_id: int, read: datetime | None, now: datetime) -> bool:
+    """Take the refund for REFUND_LEASE if it is still pending, nobody holds it, and `leased_until`
+    is still what this worker read (`read`): whether it did."""
+    column = RefundRequest.leased_until
+    leased = db.session.execute(
+        update(RefundRequest)
+        .where(RefundRequest.id == request_id, RefundRequest.status == RefundStatus.PENDING,
+               column.is_(None) if read is None else (column == read) & (column <= now))
+        .values(leased_until=now + REFUND_LEASE)
+        .execution_options(synchronize_session=False))
+    return leased.rowcount == 1
+
+
+@write_transaction
+def _end_lease(request_id: int) -> None:
+    """The provider has answered (or the ask failed): free now, marked with this moment."""
+    db.session.execute(update(RefundRequest).where(RefundRequest.id == request_id).values(leased_until=utcnow())
+                       .execution_options(synchronize_session=False))
 
 
 def _send(request: RefundRequest):
