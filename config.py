@@ -56,6 +56,9 @@ class Config:
     SQLALCHEMY_ENGINE_OPTIONS: dict = {"pool_pre_ping": True}
     # SQLite waits this long for the write lock instead of failing with "database is locked".
     SQLITE_BUSY_TIMEOUT_MS = env_int("SQLITE_BUSY_TIMEOUT_MS", 30_000)
+    # GET /readyz gives up on the database after this many seconds (connecting, or its one query)
+    # and answers 503. At least 2: libpq and psycopg round a shorter connect timeout up to 2.
+    READYZ_TIMEOUT_SECONDS = env_int("READYZ_TIMEOUT_SECONDS", 2)
 
     # Language and time: the UI is Simplified Chinese, times are stored in UTC and shown in Shanghai.
     BABEL_DEFAULT_LOCALE = os.environ.get("BABEL_DEFAULT_LOCALE", "zh_CN")
