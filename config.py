@@ -56,6 +56,10 @@ class Config:
     SQLALCHEMY_ENGINE_OPTIONS: dict = {"pool_pre_ping": True}
     # SQLite waits this long for the write lock instead of failing with "database is locked".
     SQLITE_BUSY_TIMEOUT_MS = env_int("SQLITE_BUSY_TIMEOUT_MS", 30_000)
+    # How many app instances (servers, or gunicorn masters) share this database behind a load
+    # balancer. Above 1, production refuses to start while anything that must be shared would stay
+    # in one instance (ProductionConfig.prepare: shared_state_problems).
+    APP_INSTANCES = env_int("APP_INSTANCES", 1)
     # GET /readyz gives up on the database after this many seconds (connecting, or its one query)
     # and answers 503. At least 2: libpq and psycopg round a shorter connect timeout up to 2.
     READYZ_TIMEOUT_SECONDS = env_int("READYZ_TIMEOUT_SECONDS", 2)
@@ -233,6 +237,27 @@ def secret_key_problem(key: str | bytes | None) -> str | None:
     return None
 
 
+def shared_state_problems(config: Mapping) -> list[str]:
+    """What would stay in one instance's memory or disk when APP_INSTANCES > 1 share the database,
+    each naming the setting to change; empty when every instance can answer every request."""
+    problems = []
+    if config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+        problems.append("DATABASE_URL is SQLite, a file on one server's disk: point every instance at one "
+                        "PostgreSQL (DATABASE_URL=postgresql://...)")
+    if config["RATELIMIT_STORAGE_URI"].startswith("memory://"):
+        problems.append("RATELIMIT_STORAGE_URI is memory://: each instance would count its own login and booking "
+                        "attempts, so every limit would be multiplied by the instances; set "
+                        "RATELIMIT_STORAGE_URI=redis://...")
+    if not config.get("REDIS_URL"):
+        problems.append("REDIS_URL is not set: the kept pages' content generation (instance/page-generation) "
+                        "and the buffered view counts would stay in each instance, so an edit would not reach "
+                        "the others' kept pages; set REDIS_URL=redis://...")
+    if config.get("MEDIA_STORAGE", "local") != "s3":
+        problems.append(f"MEDIA_STORAGE is {config.get('MEDIA_STORAGE', 'local')!r}: an uploaded image would be on "
+                        "the disk of the instance that took it and missing on the others; set MEDIA_STORAGE=s3")
+    return problems
+
+
 class DevelopmentConfig(Config):
     ENV_NAME = "development"
     DEBUG = True
@@ -306,6 +331,12 @@ class ProductionConfig(Config):
                                f"(got {config['SITE_URL']!r})")
         if config.get("TRUSTED_HOSTS") is None:
             config["TRUSTED_HOSTS"] = [site.hostname]
+        instances = int(config["APP_INSTANCES"])
+        if instances < 1:
+            raise RuntimeError(f"APP_INSTANCES must be at least 1 (got {instances})")
+        if instances > 1 and (problems := shared_state_problems(config)):
+            raise RuntimeError(f"APP_INSTANCES={instances}, but these would stay in one instance:\n- "
+                               + "\n- ".join(problems) + "\n(or set APP_INSTANCES=1 for a single instance)")
 
 
 CONFIGS: dict[str, type[Config]] = {
