@@ -180,6 +180,14 @@ class Config:
     # several gunicorn workers so they share one count.
     RATELIMIT_ENABLED = env_bool("RATELIMIT_ENABLED", True)
     RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "memory://")
+    # A Redis that is down or hangs must not answer every limited request (logins, bookings) with a
+    # 500 or keep it waiting: each process counts in its own memory until Redis answers again
+    # (Flask-Limiter checks it with a growing back-off), so the limits still hold, per process,
+    # rather than not at all (swallow_errors alone would switch them off); whatever else the
+    # limiter raises is logged instead of failing the request. Redis calls give up after 0.5 s.
+    RATELIMIT_IN_MEMORY_FALLBACK_ENABLED = True
+    RATELIMIT_SWALLOW_ERRORS = True
+    RATELIMIT_STORAGE_OPTIONS = {"socket_connect_timeout": 0.5, "socket_timeout": 0.5}
     RATELIMIT_HEADERS_ENABLED = True
     RATELIMIT_LOGIN = os.environ.get("RATELIMIT_LOGIN", "10 per minute;50 per hour")
     RATELIMIT_PASSWORD_RESET = os.environ.get("RATELIMIT_PASSWORD_RESET", "5 per minute;20 per hour")

@@ -3,6 +3,7 @@ live in Redis so that every gunicorn worker shares them."""
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
 import textwrap
@@ -13,6 +14,7 @@ import pytest
 import redis
 
 from config import normalise_database_url
+from tests.conftest import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -199,3 +201,47 @@ def test_login_limits_are_counted_in_redis_when_configured():
     keys = store.keys(f"*{prefix}*")
     assert keys
     store.delete(*keys)
+
+
+LOGINS_WITH_REDIS_AT = """
+    import sys, time
+    from app import create_app
+    from app.extensions import db
+    app = create_app("testing", {
+        "SQLALCHEMY_DATABASE_URI": "sqlite://", "RATELIMIT_STORAGE_URI": sys.argv[1],
+        "RATELIMIT_LOGIN": "3 per minute", "WTF_CSRF_ENABLED": False,
+    })
+    with app.app_context():
+        db.create_all()
+    client = app.test_client()
+    started = time.monotonic()
+    print(*[client.post("/account/login", data={"login": "a@example.com", "password": "x"}).status_code
+            for _ in range(4)])
+    print(time.monotonic() - started)
+"""
+
+
+def test_with_the_limiters_redis_down_logins_are_answered_and_still_limited():
+    """Not a 500 for every login (the limiter's default), nor no limit at all (swallow_errors alone):
+    each process counts in its own memory until Redis is back."""
+    url = f"redis://127.0.0.1:{free_port()}/0"  # nothing listens there
+    result = _run_python(LOGINS_WITH_REDIS_AT.replace("sys.argv[1]", repr(url)), {})
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines()[0] == "200 200 200 429"
+    assert "falling back to in-memory storage" in result.stderr
+
+
+def test_with_the_limiters_redis_hanging_logins_are_not_held():
+    """Each call to a Redis that never answers gives up after 0.5 s (the first login pays one, and
+    one for Flask-Limiter's check whether it is back; later checks back off). Without a socket
+    timeout the first login would wait for ever."""
+    with socket.socket() as silent:  # takes connections, never answers
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(64)
+        url = f"redis://127.0.0.1:{silent.getsockname()[1]}/0"
+        result = _run_python(LOGINS_WITH_REDIS_AT.replace("sys.argv[1]", repr(url)), {})
+    assert result.returncode == 0, result.stderr
+    statuses, seconds = result.stdout.splitlines()
+    assert statuses == "200 200 200 429"
+    assert float(seconds) < 6  # four logins, about 2.5 s on an idle machine
+
