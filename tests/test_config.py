@@ -118,7 +118,8 @@ def test_production_cookies_are_secure():
 # is connected to at start).
 SHARED = {"APP_INSTANCES": "2", "DATABASE_URL": "postgresql://app@127.0.0.1:5432/app",
           "RATELIMIT_STORAGE_URI": "redis://127.0.0.1:6379/0", "REDIS_URL": "redis://127.0.0.1:6379/0"}
-START_WITH_S3_MEDIA = "from app import create_app; create_app(overrides={'MEDIA_STORAGE': 's3'})"
+# Media in a bucket (the media storage's own check wants the bucket's name).
+START_WITH_S3_MEDIA = "from app import create_app; create_app(overrides={'MEDIA_STORAGE': 's3', 'S3_BUCKET': 'media'})"
 
 
 @pytest.mark.parametrize("setting, value", [
