@@ -7,7 +7,7 @@ never `os.environ`.
 from __future__ import annotations
 
 import os
-from collections.abc import MutableMapping
+from collections.abc import Mapping, MutableMapping
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -56,6 +56,13 @@ class Config:
     SQLALCHEMY_ENGINE_OPTIONS: dict = {"pool_pre_ping": True}
     # SQLite waits this long for the write lock instead of failing with "database is locked".
     SQLITE_BUSY_TIMEOUT_MS = env_int("SQLITE_BUSY_TIMEOUT_MS", 30_000)
+    # How many app instances (servers, or gunicorn masters) share this database behind a load
+    # balancer. Above 1, production refuses to start while anything that must be shared would stay
+    # in one instance (ProductionConfig.prepare: shared_state_problems).
+    APP_INSTANCES = env_int("APP_INSTANCES", 1)
+    # GET /readyz gives up on the database after this many seconds (connecting, or its one query)
+    # and answers 503. At least 2: libpq and psycopg round a shorter connect timeout up to 2.
+    READYZ_TIMEOUT_SECONDS = env_int("READYZ_TIMEOUT_SECONDS", 2)
 
     # Language and time: the UI is Simplified Chinese, times are stored in UTC and shown in Shanghai.
     BABEL_DEFAULT_LOCALE = os.environ.get("BABEL_DEFAULT_LOCALE", "zh_CN")
@@ -193,6 +200,14 @@ class Config:
     # several gunicorn workers so they share one count.
     RATELIMIT_ENABLED = env_bool("RATELIMIT_ENABLED", True)
     RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "memory://")
+    # A Redis that is down or hangs must not answer every limited request (logins, bookings) with a
+    # 500 or keep it waiting: each process counts in its own memory until Redis answers again
+    # (Flask-Limiter checks it with a growing back-off), so the limits still hold, per process,
+    # rather than not at all (swallow_errors alone would switch them off); whatever else the
+    # limiter raises is logged instead of failing the request. Redis calls give up after 0.5 s.
+    RATELIMIT_IN_MEMORY_FALLBACK_ENABLED = True
+    RATELIMIT_SWALLOW_ERRORS = True
+    RATELIMIT_STORAGE_OPTIONS = {"socket_connect_timeout": 0.5, "socket_timeout": 0.5}
     RATELIMIT_HEADERS_ENABLED = True
     RATELIMIT_LOGIN = os.environ.get("RATELIMIT_LOGIN", "10 per minute;50 per hour")
     RATELIMIT_PASSWORD_RESET = os.environ.get("RATELIMIT_PASSWORD_RESET", "5 per minute;20 per hour")
@@ -272,6 +287,27 @@ def media_storage_problem(config: MutableMapping) -> str | None:
     return None
 
 
+def shared_state_problems(config: Mapping) -> list[str]:
+    """What would stay in one instance's memory or disk when APP_INSTANCES > 1 share the database,
+    each naming the setting to change; empty when every instance can answer every request."""
+    problems = []
+    if config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+        problems.append("DATABASE_URL is SQLite, a file on one server's disk: point every instance at one "
+                        "PostgreSQL (DATABASE_URL=postgresql://...)")
+    if config["RATELIMIT_STORAGE_URI"].startswith("memory://"):
+        problems.append("RATELIMIT_STORAGE_URI is memory://: each instance would count its own login and booking "
+                        "attempts, so every limit would be multiplied by the instances; set "
+                        "RATELIMIT_STORAGE_URI=redis://...")
+    if not config.get("REDIS_URL"):
+        problems.append("REDIS_URL is not set: the kept pages' content generation (instance/page-generation) "
+                        "and the buffered view counts would stay in each instance, so an edit would not reach "
+                        "the others' kept pages; set REDIS_URL=redis://...")
+    if config.get("MEDIA_STORAGE", "local") != "s3":
+        problems.append(f"MEDIA_STORAGE is {config.get('MEDIA_STORAGE', 'local')!r}: an uploaded image would be on "
+                        "the disk of the instance that took it and missing on the others; set MEDIA_STORAGE=s3")
+    return problems
+
+
 class DevelopmentConfig(Config):
     ENV_NAME = "development"
     DEBUG = True
@@ -348,6 +384,12 @@ class ProductionConfig(Config):
         problem = media_storage_problem(config)
         if problem:
             raise RuntimeError(problem)
+        instances = int(config["APP_INSTANCES"])
+        if instances < 1:
+            raise RuntimeError(f"APP_INSTANCES must be at least 1 (got {instances})")
+        if instances > 1 and (problems := shared_state_problems(config)):
+            raise RuntimeError(f"APP_INSTANCES={instances}, but these would stay in one instance:\n- "
+                               + "\n- ".join(problems) + "\n(or set APP_INSTANCES=1 for a single instance)")
 
 
 CONFIGS: dict[str, type[Config]] = {

@@ -12,7 +12,7 @@ import uuid
 
 import pytest
 from aiosmtpd.controller import Controller
-from sqlalchemy import text
+from sqlalchemy import create_engine, text
 
 from app import create_app
 from app.accounts.models import Role
@@ -66,6 +66,27 @@ def clean_database(app):
         cache.clear()
     page_cache.forget_live_parts()
     limiter.reset()
+
+
+@pytest.fixture
+def fresh_database_url(app, tmp_path):
+    """The URL of a new, empty database on the same kind of server as the suite's."""
+    with app.app_context():
+        suite_url = db.engine.url
+    if suite_url.get_backend_name() == "sqlite":
+        yield f"sqlite:///{tmp_path / 'migrated.db'}"
+        return
+
+    name = f"migration_check_{uuid.uuid4().hex[:12]}"
+    server = create_engine(suite_url, isolation_level="AUTOCOMMIT")
+    try:
+        with server.connect() as connection:
+            connection.execute(text(f'CREATE DATABASE "{name}"'))
+        yield suite_url.set(database=name).render_as_string(hide_password=False)
+        with server.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    finally:
+        server.dispose()
 
 
 # Redis for the tests that share the count buffer through it; each test run has its own keys.

@@ -11,7 +11,7 @@ from sqlalchemy import event
 
 from app import create_app
 from app.cms import service
-from app.cms.count_buffer import LocalBuffer, buffers_of, flush_counts, pending_counts
+from app.cms.count_buffer import LocalBuffer, _flush_at_exit, buffers_of, flush_counts, pending_counts
 from app.cms.count_events import VIEW, CountEvent
 from app.cms.count_writer import write_counts
 from app.cms.models import Article
@@ -216,6 +216,21 @@ def test_events_redis_refuses_are_kept_in_the_process_and_written(app, monkeypat
             db.session.remove()
         assert _counts(app, article_id) == (3, 0)
         assert "buffering in this process" in caplog.text
+    finally:
+        app.extensions.pop("cms_count_buffers", None)
+
+
+def test_a_process_exiting_while_redis_is_away_writes_what_it_kept(app, monkeypatch):
+    monkeypatch.setitem(app.config, "REDIS_URL", f"redis://127.0.0.1:{free_port()}/0")  # nothing listens
+    app.extensions.pop("cms_count_buffers", None)
+    make_editor(app)
+    try:
+        with app.app_context():
+            article_id = write_article("退出时 Redis 不在")
+            service.record_view(article_id, service.visitor_key(None, f"{1:032x}"))
+            db.session.remove()
+        _flush_at_exit(app)  # what atexit runs
+        assert _counts(app, article_id) == (1, 0)
     finally:
         app.extensions.pop("cms_count_buffers", None)
 

@@ -3,6 +3,7 @@ live in Redis so that every gunicorn worker shares them."""
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
 import textwrap
@@ -13,6 +14,7 @@ import pytest
 import redis
 
 from config import normalise_database_url
+from tests.conftest import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -24,7 +26,8 @@ def _run_python(code: str, env: dict[str, str]) -> subprocess.CompletedProcess:
                           capture_output=True, text=True, timeout=60)
 
 
-UNSET = {"SECRET_KEY", "DATABASE_URL", "APP_CONFIG", "SITE_URL", "TRUSTED_HOSTS", "FLASK_DEBUG"}
+UNSET = {"SECRET_KEY", "DATABASE_URL", "APP_CONFIG", "SITE_URL", "TRUSTED_HOSTS", "FLASK_DEBUG", "APP_INSTANCES",
+         "REDIS_URL", "RATELIMIT_STORAGE_URI", "MEDIA_STORAGE"}
 STRONG_KEY = "9f3c2a7d4e1b8c6f0a5d3e7b2c9f4a1d6e8b0c3f5a7d9e2b4c6f8a0d1e3b5c7f"
 PRODUCTION = {"APP_CONFIG": "production", "SECRET_KEY": STRONG_KEY, "DATABASE_URL": "sqlite:////tmp/never-used.db",
               "SITE_URL": "https://xue.example.com"}
@@ -111,6 +114,61 @@ def test_production_cookies_are_secure():
     assert result.stdout.split() == ["True", "True", "True", "Lax", "https"]
 
 
+# Several instances behind a load balancer, with everything they must share shared (nothing here
+# is connected to at start).
+SHARED = {"APP_INSTANCES": "2", "DATABASE_URL": "postgresql://app@127.0.0.1:5432/app",
+          "RATELIMIT_STORAGE_URI": "redis://127.0.0.1:6379/0", "REDIS_URL": "redis://127.0.0.1:6379/0"}
+# Media in a bucket (the media storage's own check wants the bucket's name).
+START_WITH_S3_MEDIA = "from app import create_app; create_app(overrides={'MEDIA_STORAGE': 's3', 'S3_BUCKET': 'media'})"
+
+
+@pytest.mark.parametrize("setting, value", [
+    ("DATABASE_URL", "sqlite:////tmp/never-used.db"),
+    ("RATELIMIT_STORAGE_URI", "memory://"),
+    ("REDIS_URL", ""),
+])
+def test_several_instances_refuse_to_start_with_state_one_instance_would_keep(setting, value):
+    result = _run_python(START_WITH_S3_MEDIA, {**PRODUCTION, **SHARED, setting: value})
+    assert result.returncode != 0
+    assert "APP_INSTANCES=2, but" in result.stderr and f"\n- {setting} is" in result.stderr
+    assert "set APP_INSTANCES=1" in result.stderr
+
+
+def test_several_instances_refuse_media_on_one_instances_disk():
+    result = _run_python("from app import create_app; create_app()", {**PRODUCTION, **SHARED})
+    assert result.returncode != 0
+    assert "MEDIA_STORAGE is 'local'" in result.stderr and "MEDIA_STORAGE=s3" in result.stderr
+
+
+def test_several_instances_are_told_everything_to_change_at_once():
+    result = _run_python("from app import create_app; create_app()", {**PRODUCTION, "APP_INSTANCES": "3"})
+    assert result.returncode != 0
+    for setting in ("DATABASE_URL", "RATELIMIT_STORAGE_URI", "REDIS_URL", "MEDIA_STORAGE"):
+        assert f"\n- {setting} is" in result.stderr
+
+
+def test_several_instances_start_when_everything_is_shared():
+    result = _run_python(START_WITH_S3_MEDIA.replace("create_app(", "print(create_app(") + ".config['APP_INSTANCES'])",
+                         {**PRODUCTION, **SHARED})
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "2"
+
+
+@pytest.mark.parametrize("env", [
+    {**PRODUCTION, "APP_INSTANCES": "1"},  # one instance: its own memory and disk are the whole site's
+    {"APP_CONFIG": "development", "APP_INSTANCES": "2"},  # only production is checked
+    {"APP_CONFIG": "testing", "APP_INSTANCES": "2"},
+], ids=["production-one-instance", "development", "testing"])
+def test_instance_state_is_fine_for_one_instance_and_outside_production(env):
+    result = _run_python("from app import create_app; create_app()", env)
+    assert result.returncode == 0, result.stderr
+
+
+def test_app_instances_below_one_is_refused():
+    result = _run_python("from app import create_app; create_app()", {**PRODUCTION, "APP_INSTANCES": "0"})
+    assert result.returncode != 0 and "APP_INSTANCES must be at least 1" in result.stderr
+
+
 def test_postgres_urls_as_hosts_write_them_use_psycopg3():
     assert normalise_database_url("postgres://u@h/db") == "postgresql+psycopg://u@h/db"
     assert normalise_database_url("postgresql://u@h/db") == "postgresql+psycopg://u@h/db"
@@ -144,3 +202,47 @@ def test_login_limits_are_counted_in_redis_when_configured():
     keys = store.keys(f"*{prefix}*")
     assert keys
     store.delete(*keys)
+
+
+LOGINS_WITH_REDIS_AT = """
+    import sys, time
+    from app import create_app
+    from app.extensions import db
+    app = create_app("testing", {
+        "SQLALCHEMY_DATABASE_URI": "sqlite://", "RATELIMIT_STORAGE_URI": sys.argv[1],
+        "RATELIMIT_LOGIN": "3 per minute", "WTF_CSRF_ENABLED": False,
+    })
+    with app.app_context():
+        db.create_all()
+    client = app.test_client()
+    started = time.monotonic()
+    print(*[client.post("/account/login", data={"login": "a@example.com", "password": "x"}).status_code
+            for _ in range(4)])
+    print(time.monotonic() - started)
+"""
+
+
+def test_with_the_limiters_redis_down_logins_are_answered_and_still_limited():
+    """Not a 500 for every login (the limiter's default), nor no limit at all (swallow_errors alone):
+    each process counts in its own memory until Redis is back."""
+    url = f"redis://127.0.0.1:{free_port()}/0"  # nothing listens there
+    result = _run_python(LOGINS_WITH_REDIS_AT.replace("sys.argv[1]", repr(url)), {})
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines()[0] == "200 200 200 429"
+    assert "falling back to in-memory storage" in result.stderr
+
+
+def test_with_the_limiters_redis_hanging_logins_are_not_held():
+    """Each call to a Redis that never answers gives up after 0.5 s (the first login pays one, and
+    one for Flask-Limiter's check whether it is back; later checks back off). Without a socket
+    timeout the first login would wait for ever."""
+    with socket.socket() as silent:  # takes connections, never answers
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(64)
+        url = f"redis://127.0.0.1:{silent.getsockname()[1]}/0"
+        result = _run_python(LOGINS_WITH_REDIS_AT.replace("sys.argv[1]", repr(url)), {})
+    assert result.returncode == 0, result.stderr
+    statuses, seconds = result.stdout.splitlines()
+    assert statuses == "200 200 200 429"
+    assert float(seconds) < 6  # four logins, about 2.5 s on an idle machine
+

@@ -6,37 +6,14 @@ the suite's kind (SQLite or PostgreSQL) from the migrations alone and compares i
 """
 from __future__ import annotations
 
-import uuid
-
 import flask_migrate
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import create_engine, inspect, text
+from sqlalchemy import inspect, text
 
 from app import create_app
 from app.extensions import db
-
-
-@pytest.fixture
-def fresh_database_url(app, tmp_path):
-    """The URL of a new, empty database on the same kind of server as the suite's."""
-    with app.app_context():
-        suite_url = db.engine.url
-    if suite_url.get_backend_name() == "sqlite":
-        yield f"sqlite:///{tmp_path / 'migrated.db'}"
-        return
-
-    name = f"migration_check_{uuid.uuid4().hex[:12]}"
-    server = create_engine(suite_url, isolation_level="AUTOCOMMIT")
-    try:
-        with server.connect() as connection:
-            connection.execute(text(f'CREATE DATABASE "{name}"'))
-        yield suite_url.set(database=name).render_as_string(hide_password=False)
-        with server.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    finally:
-        server.dispose()
 
 
 @pytest.fixture

@@ -5,18 +5,23 @@ made in this app and in a second app on the same database with a cache of its ow
 gunicorn worker, which hears of no change but must still be right."""
 from __future__ import annotations
 
+import socket
+import time
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import update
+from sqlalchemy import select, update
 
 from app import create_app
 from app.catalog import service as catalog
+from app.catalog.models import Course
 from app.cms import service as cms
+from app.cms.count_buffer import buffers_of
 from app.cms.models import Article
 from app.cms.service import ArticleInput
 from app.common.time import utcnow
 from app.extensions import cache, db
+from tests.conftest import free_port
 from tests.factories import book, editor, make_editor, make_person, new_session, write_article
 from tests.helpers import login, text_of
 
@@ -162,3 +167,58 @@ def test_with_redis_every_process_follows_an_edit_of_the_catalogue_at_once(app, 
             with worker.app_context():
                 cache.clear()
                 db.engine.dispose()
+
+
+@pytest.fixture
+def silent_redis():
+    """The address of a Redis that hangs: it takes connections and never answers."""
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(64)
+        yield f"redis://127.0.0.1:{silent.getsockname()[1]}/0"
+
+
+def worker_with_redis_at(url: str):
+    """Another worker on the suite's database, its pages kept in the Redis at `url`."""
+    return create_app("testing", {"REDIS_URL": url})
+
+
+def test_with_redis_down_readers_get_their_pages_and_edits_still_show(app, article, caplog):
+    slug, article_id, _session_id = article
+    worker = worker_with_redis_at(f"redis://127.0.0.1:{free_port()}/0")  # nothing listens there
+    reader = worker.test_client()
+    with app.app_context():
+        course_slug = db.session.scalar(select(Course.slug))
+    try:
+        for path in (f"/articles/{slug}", "/", f"/courses/{course_slug}"):
+            assert reader.get(path).status_code == 200, path
+        assert "小红书正在加速电商化" in text_of(reader.get(f"/articles/{slug}"))
+
+        with worker.app_context():  # the edit commits although the generation cannot move on
+            edited = ArticleInput(title="小红书电商化的三个信号", slug=slug, body="Redis 不在时改的正文。")
+            cms.save_article(article_id, edited, editor())
+            db.session.remove()
+        assert "Redis 不在时改的正文。" in text_of(reader.get(f"/articles/{slug}"))
+        assert caplog.text.count("Redis is unreachable") == 1  # once an outage, not once a reader
+    finally:
+        with worker.app_context():
+            buffers_of(worker).local.clear()  # the views it counted while Redis was away
+            db.engine.dispose()
+        worker.config["REDIS_URL"] = ""  # its flush at exit has nothing to ask the missing Redis for
+        worker.extensions.pop("cms_count_buffers")
+
+
+def test_with_redis_hanging_a_reader_waits_a_moment_once_then_not_at_all(app, article, silent_redis):
+    worker = worker_with_redis_at(silent_redis)
+    reader = worker.test_client()
+    try:
+        timings = []
+        for _ in range(3):
+            started = time.monotonic()
+            assert reader.get("/").status_code == 200
+            timings.append(time.monotonic() - started)
+        assert timings[0] < 2  # Redis is given up on after REDIS_TIMEOUT_SECONDS...
+        assert max(timings[1:]) < 0.4  # ...and not asked again for a while
+    finally:
+        with worker.app_context():
+            db.engine.dispose()

@@ -91,7 +91,8 @@ def test_every_page_and_api_response_carries_the_security_headers(app, client, a
         for who, browser in (("anonymous", client), ("admin", admin_client)):
             response = browser.get(url)
             statuses[response.status_code] = statuses.get(response.status_code, 0) + 1
-            assert response.status_code < 500, (who, url)
+            # /readyz: 503, rightly: the suite's database is built by create_all, not the migrations.
+            assert response.status_code < 500 or url == "/readyz", (who, url)
             assert_security_headers(response, f"{who} {url}")
             checked += 1
     assert checked == 2 * (len(no_argument_gets) + len(urls_with_arguments(world)))

@@ -318,7 +318,10 @@ def _flush_every(app: Flask, interval: float, stop: threading.Event) -> None:
 def _flush_at_exit(app: Flask) -> None:
     try:
         with app.app_context():
-            if buffers_of(app).pending():
+            buffers = buffers_of(app)
+            # Not `pending()`: with Redis away it raises, and the events Redis refused, kept in this
+            # process's memory, would die with it. flush_counts() writes those, and leaves Redis's.
+            if len(buffers.local) or buffers.shared is not None:
                 flush_counts()
     except Exception:
         log.exception("flushing buffered counts at exit failed")

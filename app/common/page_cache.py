@@ -14,6 +14,11 @@ session's id) filled on every request with the cards as they are (`live_parts`):
 a card for LIVE_PARTS_SECONDS at most (a few seconds behind a booking made by another process) and
 reads it again as soon as a seat changes in this process. The booking page itself always reads.
 
+Redis down or hanging (each call gives up after REDIS_TIMEOUT_SECONDS): the pages are rendered on
+every request, nothing kept, and Redis is not asked again for REDIS_RETRY_SECONDS, so readers get
+their page, a little slower, instead of a 500. An edit committed meanwhile cannot move the shared
+generation: pages kept before it are replaced when they expire (PAGE_CACHE_SECONDS).
+
 HTTP: a weak ETag from what the page shows, so a phone that has it gets a 304; `Cache-Control:
 no-cache` (shared caches may keep it but must ask) and `Vary: Cookie`, as logged-in readers get
 their own page. Responses that set a cookie are private.
@@ -21,12 +26,15 @@ their own page. Responses that set a cookie are private.
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 import threading
 import time
 from collections.abc import Callable, Hashable, Iterable
+from dataclasses import dataclass
 from typing import Any
 
+import redis
 from flask import Flask, Response, current_app, g, request, session
 from flask_login import current_user
 from sqlalchemy import event
@@ -42,16 +50,22 @@ except ImportError:  # Windows: bumps are not serialised (one developer's machin
 _CHANGED = "app_content_changed"  # Session.info key: this transaction changed what pages show
 _SEATS_CHANGED = "app_seats_changed"  # ... and seats
 _GENERATION_KEY = "content-generation"
+REDIS_TIMEOUT_SECONDS = 0.5  # a reader never waits longer than this on a Redis that hangs
+REDIS_RETRY_SECONDS = 5  # after a failure, this process renders pages without asking Redis this long
+
+log = logging.getLogger(__name__)
 
 
 def init_page_cache(app: Flask) -> None:
     redis_url = app.config["REDIS_URL"]
     settings = {"CACHE_DEFAULT_TIMEOUT": app.config["PAGE_CACHE_SECONDS"], "CACHE_KEY_PREFIX": "pages:"}
     if redis_url:
-        settings.update(CACHE_TYPE="RedisCache", CACHE_REDIS_URL=redis_url)
+        settings.update(CACHE_TYPE="RedisCache", CACHE_REDIS_URL=redis_url, CACHE_OPTIONS={
+            "socket_connect_timeout": REDIS_TIMEOUT_SECONDS, "socket_timeout": REDIS_TIMEOUT_SECONDS})
     else:
         settings.update(CACHE_TYPE="SimpleCache", CACHE_THRESHOLD=2000)
     cache.init_app(app, config=settings)
+    app.extensions[_REDIS_HEALTH] = _RedisHealth()
 
 
 def is_shared_page_request() -> bool:
@@ -75,7 +89,9 @@ def _move_generation_on(session: Session) -> None:
     # generation with the old content.
     if session.info.pop(_CHANGED, False):
         if current_app.config["REDIS_URL"]:
-            cache.cache.inc(_GENERATION_KEY)  # Redis INCR: atomic, shared, never expires
+            # Redis INCR: atomic, shared, never expires. If Redis fails, the edit is committed all
+            # the same: it must not turn into an error now.
+            _unless_redis_fails(cache.cache.inc, _GENERATION_KEY)
         else:
             _bump_generation_file(_generation_path())
         g.pop("page_generation", None)
@@ -88,15 +104,56 @@ def _forget_change(session: Session, previous_transaction) -> None:
         session.info.pop(_SEATS_CHANGED, None)
 
 
-def current_generation() -> int:
+def current_generation() -> int | None:
     """The content generation, read once a request: from Redis, or without it from a small file
-    in the instance folder, which every process of this machine reads (its pages are its own)."""
+    in the instance folder, which every process of this machine reads (its pages are its own).
+    None while Redis is away: nothing may be kept or served from the cache then."""
     if "page_generation" not in g:
-        if current_app.config["REDIS_URL"]:
-            g.page_generation = int(cache.get(_GENERATION_KEY) or 0)
-        else:
+        if not current_app.config["REDIS_URL"]:
             g.page_generation = _read_generation_file(_generation_path())
+        elif time.monotonic() < current_app.extensions[_REDIS_HEALTH].away_until:
+            g.page_generation = None
+        else:
+            try:
+                g.page_generation = int(cache.get(_GENERATION_KEY) or 0)
+            except redis.RedisError as error:
+                _redis_failed(error)
+                g.page_generation = None
+            else:
+                health = current_app.extensions[_REDIS_HEALTH]
+                if health.outage_logged:
+                    health.outage_logged = False
+                    log.warning("Redis answers again: pages are kept again")
     return g.page_generation
+
+
+_REDIS_HEALTH = "page_cache_redis_health"
+
+
+@dataclass
+class _RedisHealth:
+    """This process's view of the page cache's Redis: not asked again before `away_until`
+    (time.monotonic()) after a failure; whether the outage was logged (once, not once a reader)."""
+
+    away_until: float = 0.0
+    outage_logged: bool = False
+
+
+def _unless_redis_fails(call: Callable, *args: Any) -> Any:
+    """`call(*args)` on the cache, or None when Redis fails."""
+    try:
+        return call(*args)
+    except redis.RedisError as error:
+        _redis_failed(error)
+        return None
+
+
+def _redis_failed(error: Exception) -> None:
+    health = current_app.extensions[_REDIS_HEALTH]
+    health.away_until = time.monotonic() + REDIS_RETRY_SECONDS
+    if not health.outage_logged:
+        health.outage_logged = True
+        log.warning("Redis is unreachable (%s): pages are rendered for every reader, nothing kept", error)
 
 
 def _generation_path() -> str:
@@ -129,11 +186,15 @@ def _bump_generation_file(path: str) -> None:
 def shared_page(key: str, render: Callable[[], Any]) -> tuple[str, Any]:
     """The cached value for `key` in the current content generation, rendered by `render()` and
     kept on a miss. Returns (the full key, the value): the key says what the page shows, for the ETag."""
-    full_key = f"{current_generation()}:{key}"
-    value = cache.get(full_key)
+    generation = current_generation()
+    if generation is None:  # Redis is away: this reader's own rendering, named by what it shows
+        value = render()
+        return "unkept:" + hashlib.blake2b(repr(value).encode(), digest_size=12).hexdigest(), value
+    full_key = f"{generation}:{key}"
+    value = _unless_redis_fails(cache.get, full_key)  # None: not kept, or Redis went since the generation
     if value is None:
         value = render()
-        cache.set(full_key, value)
+        _unless_redis_fails(cache.set, full_key, value)
     return full_key, value
 
 

@@ -8,12 +8,14 @@ config.py and nginx already own. What we need is a handful of fixed headers.
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
+from typing import TypeVar
 from urllib.parse import urlsplit
 
 from flask import Flask, Response, current_app, jsonify, request
 from flask_babel import gettext as _
 from markupsafe import escape
-from werkzeug.exceptions import SecurityError
+from werkzeug.exceptions import HTTPException, SecurityError
 
 
 # Scripts only from our own files (static/js, static/vendor): no inline <script>, no onclick=, no
@@ -57,6 +59,19 @@ def is_private_page() -> bool:
     return request.path.startswith(PRIVATE_PATH_PREFIXES) or request.blueprint in PRIVATE_BLUEPRINTS
 
 
+View = TypeVar("View", bound=Callable)
+_ANY_HOST = "_answers_any_host"
+
+
+def answers_any_host(view: View) -> View:
+    """Mark a view that answers whatever Host a request names, TRUSTED_HOSTS or not: the health
+    probes. A load balancer or a supervisor asks an instance by its own address (Host:
+    10.0.0.5:8081), not by the site's name, and a 400 there would take every instance out of
+    rotation. Only for views that build no link and show nothing the Host could change."""
+    setattr(view, _ANY_HOST, True)
+    return view
+
+
 def init_security(app: Flask) -> None:
     # Registered before the extensions' hooks, so it runs first: a foreign host is answered before
     # CSRF, the limiter or a view gets to build a URL (which would fail without a valid host).
@@ -70,6 +85,15 @@ def _refuse_untrusted_host() -> Response | None:
     here with a plain page (the usual error page builds URLs, which needs the host)."""
     if not isinstance(request.routing_exception, SecurityError):
         return None
+    # Flask did not match the URL (it needs a trusted host for that): match the path alone, and
+    # answer a view marked answers_any_host here, before any other hook.
+    try:
+        endpoint, arguments = current_app.url_map.bind("").match(request.path, request.method)
+    except HTTPException:
+        endpoint = None
+    view = current_app.view_functions.get(endpoint) if endpoint else None
+    if view is not None and getattr(view, _ANY_HOST, False):
+        return view(**arguments)
     message = _("此网址的主机名不属于本站。")
     if request.path.startswith("/api/"):
         response = jsonify(code="bad_host", message=message)

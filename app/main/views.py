@@ -8,7 +8,10 @@ from app.catalog.cards import fill_session_cards
 from app.catalog.service import upcoming_published_sessions
 from app.cms import queries as cms_queries
 from app.common import page_cache
+from app.common.security import answers_any_host
 from app.common.time import utcnow
+from app.extensions import limiter
+from app.main.readiness import check_readiness
 from app.roster import queries as roster_queries
 from app.roster.service import local_today
 
@@ -42,12 +45,30 @@ def staff_home():
                            upcoming=roster_queries.upcoming_sessions(now, local_today(now)))
 
 
+# The health probes: never rate limited (a probe every second is no abuse), and answered whatever
+# Host the prober names (app/common/security.py: answers_any_host). Not in the API's OpenAPI
+# document: they are the load balancer's, not the API's.
+
 @bp.route("/healthz")
+@limiter.exempt
+@answers_any_host
 def healthz():
-    """For a load balancer or a process supervisor: the app answers (it reads nothing, so a slow
-    database does not take every server out of rotation at once). Also the trivial endpoint the
-    page benchmarks compare with (bench/pages.py)."""
+    """For a process supervisor: the app answers (it reads nothing, so a slow database does not get
+    every server restarted at once). Also the trivial endpoint the page benchmarks compare with
+    (bench/pages.py)."""
     return Response("ok\n", mimetype="text/plain", headers={"Cache-Control": "no-store"})
+
+
+@bp.route("/readyz")
+@limiter.exempt
+@answers_any_host
+def readyz():
+    """For the load balancer: 200 when the database answers and is migrated to this release's head,
+    503 otherwise, saying why (main/readiness.py)."""
+    readiness = check_readiness()
+    return Response(("ready: " if readiness.ready else "not ready: ") + readiness.reason + "\n",
+                    status=200 if readiness.ready else 503, mimetype="text/plain",
+                    headers={"Cache-Control": "no-store"})
 
 
 @bp.route("/favicon.ico")
