@@ -107,7 +107,8 @@ def create_bucket() -> None:
     endpoint, bucket = os.environ["S3_ENDPOINT_URL"], os.environ["S3_BUCKET"]
     response = requests.put(f"{endpoint}/{bucket}", timeout=10)
     if response.status_code not in (200, 409):  # 409: already there
-        sys.exit(f"cluster: could not create bucket {bucket} at {endpoint}: {response.status_code} {response.text[:200]}")
+        sys.exit(f"cluster: could not create bucket {bucket} at {endpoint}: "
+                 f"{response.status_code} {response.text[:200]}")
 
 
 # --- check ---------------------------------------------------------------------------------------
