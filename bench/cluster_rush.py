@@ -28,6 +28,7 @@ import argparse
 import http.client
 import json
 import os
+import shutil
 import signal
 import statistics
 import subprocess
@@ -151,7 +152,11 @@ def killed_rush(session_id: int, tokens: list[str], concurrency: int, database_u
     rush = run_phase("book, one instance killed", clients,
                      api_calls("POST", f"/api/v1/sessions/{session_id}/registrations", tokens), outcome=outcome)
     retried = sum((client.retried for client in clients), Counter())
-    return {"phase": rush, "retried": retried, "killed_after": killed_at.get("answers"), "victim": victim,
+    # Requests that found the instance gone before they were sent: nginx passes those on itself.
+    errors = (CLUSTER_DIR / "logs" / "nginx-error.log").read_text(errors="replace").splitlines()
+    passed_on = sum("connect() failed (111" in line for line in errors)
+    return {"phase": rush, "retried": retried, "passed_on": passed_on, "killed_after": killed_at.get("answers"),
+            "victim": victim,
             "victim_port": victim_port, "victim_dead": not _alive(victim),
             "database_check": check_rush_database(database_url, session_id, seats, len(tokens)),
             "answers_check": _answers_match(database_url, session_id, answered, len(tokens))}
@@ -189,6 +194,7 @@ def run(students: int, seats: int, concurrency: int, rounds: int, keep: bool) ->
     import redis
 
     redis.Redis.from_url(REDIS_URL).flushdb()  # rate-limit counts of an earlier run's same user ids
+    shutil.rmtree(CLUSTER_DIR / "logs", ignore_errors=True)  # cluster.sh appends: this run's only
     began = time.perf_counter()
     cluster("up")
     up_seconds = time.perf_counter() - began
@@ -260,7 +266,8 @@ def main() -> None:
           f"{statuses.get('waitlisted', 0) + statuses.get('waitlisted (again)', 0)}, errors {len(rush.errors)}; "
           f"{rush.requests_per_second:.0f} req/s (p50 {rush.percentile(50):.0f} ms, p99 {rush.percentile(99):.0f} ms)")
     print("    sent again by the clients: " + (", ".join(f"{why} x{count}" for why, count in k["retried"].items())
-                                               or "none") + f"; answered 200 with the existing registration: {again}")
+                                              or "none") + f"; answered 200 with the existing registration: {again}")
+    print(f"    passed to the other instance by nginx (connection refused, not yet sent): {k['passed_on']}")
     print(f"    database: {k['database_check']}")
     print(f"    answers: {k['answers_check']}")
     for error in rush.errors[:3]:
