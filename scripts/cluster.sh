@@ -237,6 +237,7 @@ down() {
   trap - EXIT
   mkdir -p "$run_dir"
   local name
+  [ -n "$(ls "$run_dir"/*.pid 2>/dev/null)" ] || echo "cluster: no process of this cluster is running"
   for name in $(process_names); do stop_process "$name"; done
   if [ -f "$run_dir/started-redis" ]; then
     echo "cluster: stopping the Redis it started"
