@@ -39,30 +39,23 @@ tool() { "$python" scripts/cluster_tool.py "$@"; }
 # answers and its migrations are current) replaces /healthz when it lands.
 READY_PATH="/healthz"
 
-# The background jobs one worker runs: `name|command`. Until `flask worker run` (every job in one
-# process) lands, one process per job; then this becomes ("worker|flask --app wsgi worker run").
-worker_jobs=(
-  "outbox|flask --app wsgi outbox send --loop --interval 2"
-  "payments|flask --app wsgi payments work --loop --interval 5"
-)
+# One worker: every background job, in one process.
+worker_command=(flask --app wsgi worker run)
 
-# The S3-compatible server for media: moto's server from PyPI, in memory (its objects go with it;
-# the database's rows of uploaded images stay, so images uploaded before a `down` are missing
-# after the next `up`). The pin is requirements-dev.txt's once it is there.
-s3_requirement() {
-  grep -hE '^moto\[server\]==' requirements-dev.txt 2>/dev/null | head -1 || true
-}
+# The S3-compatible server for media: moto's (scripts/s3-server.sh), in memory. Its objects go
+# with it while the database's rows of uploaded images stay: images uploaded before a `down` are
+# missing after the next `up`. Installed alone, at requirements-dev.txt's pin, rather than with
+# the whole of requirements-dev.txt (test tools the cluster does not need).
 ensure_s3_server() {
   "$python" -c 'import moto.server' 2>/dev/null && return
   local requirement
-  requirement="$(s3_requirement)"
-  echo "cluster: installing ${requirement:=moto[server]==5.2.5} (the S3-compatible server)"
+  requirement="$(grep -hE '^moto\[server\]==' requirements-dev.txt)"
+  echo "cluster: installing $requirement (the S3-compatible server)"
   "$python" -m pip install --quiet --disable-pip-version-check "$requirement"
 }
 start_s3_server() {
-  start_process s3 "$python" -m moto.server --host 127.0.0.1 --port "$s3_port"
-  tool wait "http://127.0.0.1:$s3_port/" 30 --any-status
-  tool create-bucket
+  # setsid: like the other processes, out of reach of a Ctrl+C in the terminal that ran `up`.
+  setsid bash scripts/s3-server.sh start "$s3_port" "$CLUSTER_DIR/s3" "$S3_BUCKET"
 }
 
 # --- settings -----------------------------------------------------------------------------------
@@ -92,7 +85,9 @@ export_settings() {
 
 # --- processes: one pid file each, each the leader of its own process group -------------------
 
-pid_of() { cat "$run_dir/$1.pid" 2>/dev/null || true; }
+# The S3 server's pid file is scripts/s3-server.sh's.
+pid_file() { if [ "$1" = s3 ]; then echo "$CLUSTER_DIR/s3/s3-server.pid"; else echo "$run_dir/$1.pid"; fi; }
+pid_of() { cat "$(pid_file "$1")" 2>/dev/null || true; }
 alive() { local pid; pid="$(pid_of "$1")"; [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; }
 
 # start_process NAME COMMAND...: in a session of its own (Ctrl+C in this terminal does not reach it,
@@ -113,19 +108,17 @@ stop_process() {
   if kill -0 "$pid" 2>/dev/null; then
     kill -TERM "$pid" 2>/dev/null || true
     for _ in $(seq 300); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-    kill -KILL -- "-$pid" 2>/dev/null || true
+    kill -KILL -- "-$pid" 2>/dev/null || kill -KILL "$pid" 2>/dev/null || true
     echo "cluster: stopped $name (pid $pid)"
   fi
-  rm -f "$run_dir/$name.pid"
+  rm -f "$(pid_file "$name")"
 }
 
 process_names() {
   echo nginx
-  local port n job
+  local port n
   for port in "${app_ports[@]}"; do echo "app-$port"; done
-  for n in $(seq "$worker_count"); do
-    for job in "${worker_jobs[@]}"; do echo "worker-$n-${job%%|*}"; done
-  done
+  for n in $(seq "$worker_count"); do echo "worker-$n"; done
   echo s3
 }
 
@@ -170,7 +163,7 @@ up() {
       echo "cluster: already up ($name is pid $(pid_of "$name")); see 'bash scripts/cluster.sh status', or 'down' first" >&2
       exit 1
     fi
-    rm -f "$run_dir/$name.pid"
+    rm -f "$(pid_file "$name")"
   done
   # shellcheck source=scripts/bootstrap.sh
   source scripts/bootstrap.sh requirements.txt
@@ -205,13 +198,8 @@ up() {
   done
   for port in "${app_ports[@]}"; do tool wait "http://127.0.0.1:$port$READY_PATH" 60; done
 
-  local n job
-  for n in $(seq "$worker_count"); do
-    for job in "${worker_jobs[@]}"; do
-      # shellcheck disable=SC2086  # the command's words
-      start_process "worker-$n-${job%%|*}" ${job#*|}
-    done
-  done
+  local n
+  for n in $(seq "$worker_count"); do start_process "worker-$n" "${worker_command[@]}"; done
 
   local upstreams=()
   for port in "${app_ports[@]}"; do upstreams+=(--upstream "127.0.0.1:$port"); done
@@ -237,7 +225,7 @@ down() {
   trap - EXIT
   mkdir -p "$run_dir"
   local name
-  [ -n "$(ls "$run_dir"/*.pid 2>/dev/null)" ] || echo "cluster: no process of this cluster is running"
+  [ -n "$(ls "$run_dir"/*.pid "$(pid_file s3)" 2>/dev/null)" ] || echo "cluster: no process of this cluster is running"
   for name in $(process_names); do stop_process "$name"; done
   if [ -f "$run_dir/started-redis" ]; then
     echo "cluster: stopping the Redis it started"

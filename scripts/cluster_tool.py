@@ -1,4 +1,4 @@
-"""The Python half of scripts/cluster.sh: waiting for servers, the database and the bucket, and
+"""The Python half of scripts/cluster.sh: waiting for servers and the database, and
 `check`, which shows that the instances behind nginx behave as one site.
 
     python scripts/cluster_tool.py check --site http://127.0.0.1:8080 \\
@@ -100,15 +100,6 @@ def create_database(name: str) -> None:
             connection.execute(text(f"CREATE DATABASE {name}"))
     engine.dispose()
     print("exists" if exists else "created")
-
-
-def create_bucket() -> None:
-    """The media bucket on the local S3 server (moto keeps it in memory: made at every start)."""
-    endpoint, bucket = os.environ["S3_ENDPOINT_URL"], os.environ["S3_BUCKET"]
-    response = requests.put(f"{endpoint}/{bucket}", timeout=10)
-    if response.status_code not in (200, 409):  # 409: already there
-        sys.exit(f"cluster: could not create bucket {bucket} at {endpoint}: "
-                 f"{response.status_code} {response.text[:200]}")
 
 
 # --- check ---------------------------------------------------------------------------------------
@@ -236,7 +227,6 @@ def main() -> None:
     commands.add_parser("ports-free", help="exit 1 if a port is taken").add_argument("ports", type=int, nargs="+")
     commands.add_parser("redis-answers", help="exit 1 unless Redis answers on 127.0.0.1:6379")
     commands.add_parser("create-database", help="print created or exists").add_argument("name")
-    commands.add_parser("create-bucket", help="S3_BUCKET at S3_ENDPOINT_URL")
     checking = commands.add_parser("check", help="the instances behave as one site")
     checking.add_argument("--site", required=True)
     checking.add_argument("--instance", action="append", required=True)
@@ -252,8 +242,6 @@ def main() -> None:
         redis_answers()
     elif args.command == "create-database":
         create_database(args.name)
-    elif args.command == "create-bucket":
-        create_bucket()
     else:
         check(args.site, args.instance, args.ready_path)
 
