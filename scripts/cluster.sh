@@ -33,9 +33,9 @@ log_dir="$CLUSTER_DIR/logs"
 python=.venv/bin/python
 tool() { "$python" scripts/cluster_tool.py "$@"; }
 
-# --- the interfaces of work that lands separately: one place each -----------------------------
+# --- how an instance is asked if it is ready, the worker, the S3 server: one place each --------
 
-# What nginx and this script wait for before sending an instance traffic. /readyz (the database
+# What `up` waits for before it starts the next step, and `status` asks. /readyz (the database
 # answers and its migrations are current) replaces /healthz when it lands.
 READY_PATH="/healthz"
 
@@ -99,8 +99,8 @@ start_process() {
   echo "cluster: started $name (pid $!)"
 }
 
-# stop_process NAME: TERM (gunicorn finishes its requests, nginx its connections), then KILL the
-# whole group after 30 s.
+# stop_process NAME: TERM (gunicorn finishes its requests, the worker its job, nginx its
+# connections), up to 30 s; then KILL whatever is left of its process group.
 stop_process() {
   local name="$1" pid
   pid="$(pid_of "$name")"
