@@ -35,9 +35,9 @@ tool() { "$python" scripts/cluster_tool.py "$@"; }
 
 # --- how an instance is asked if it is ready, the worker, the S3 server: one place each --------
 
-# What `up` waits for before it starts the next step, and `status` asks. /readyz (the database
-# answers and its migrations are current) replaces /healthz when it lands.
-READY_PATH="/healthz"
+# What `up` waits for before it starts the next step, and `status` asks: 200 when the instance's
+# database answers at its migrations' head (/healthz: only that the process answers).
+READY_PATH="/readyz"
 
 # One worker: every background job, in one process.
 worker_command=(flask --app wsgi worker run)

@@ -230,7 +230,7 @@ def main() -> None:
     checking = commands.add_parser("check", help="the instances behave as one site")
     checking.add_argument("--site", required=True)
     checking.add_argument("--instance", action="append", required=True)
-    checking.add_argument("--ready-path", default="/healthz")
+    checking.add_argument("--ready-path", default="/readyz")
     args = parser.parse_args()
     if args.command == "wait":
         wait(args.url, args.seconds, args.any_status)
