@@ -163,10 +163,11 @@ def killed_rush(session_id: int, tokens: list[str], concurrency: int, database_u
 
 
 def _alive(pid: int) -> bool:
+    """Running: a killed process its new parent (init) has not reaped yet is a zombie, not alive."""
     try:
-        os.kill(pid, 0)
-        return True
-    except ProcessLookupError:
+        with open(f"/proc/{pid}/stat") as stat_file:
+            return stat_file.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except FileNotFoundError:
         return False
 
 
