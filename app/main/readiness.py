@@ -1,6 +1,6 @@
 """GET /readyz: may the load balancer send this instance requests? Yes when the database answers
-and its Alembic revision is this release's head; no (503) when it is down, hangs, has no
-migrations, or is behind or ahead of the code.
+and its Alembic revision is this release's head (or a newer release's, mid-deploy); no (503) when
+it is down, hangs, has no migrations, or is behind the code.
 
 Redis is not asked: every instance shares it, so a Redis outage would take all of them out of
 rotation at once, while the app carries on without it (the limiter counts in memory, pages are
@@ -108,8 +108,10 @@ def check_readiness() -> Readiness:
 
 
 def compare(revisions: frozenset[str], migrations: Migrations) -> Readiness:
-    """Ready only at exactly the head(s): behind, the code would query columns that are not there
-    yet; ahead (a newer release migrated), columns this code does not fill may be NOT NULL."""
+    """Ready at the head(s), and ahead of them: a deploy migrates first, while the old release still
+    serves, and every migration must leave the database usable by the release before it
+    (docs/deployment.md), so an old instance stays in rotation until its restart. Behind, the code
+    would query columns that are not there yet."""
     at = ", ".join(sorted(revisions))
     head = ", ".join(sorted(migrations.heads))
     if revisions == migrations.heads:
@@ -117,8 +119,8 @@ def compare(revisions: frozenset[str], migrations: Migrations) -> Readiness:
     if not revisions:
         return Readiness(False, "the database has no migrations applied (run: flask db upgrade)")
     if revisions - migrations.known:
-        return Readiness(False, f"the database is at {at}, which this release's migrations do not have "
-                                f"(migrated by a newer release?); this release's head is {head}")
+        return Readiness(True, f"the database is at {at}, ahead of this release's {head} "
+                               f"(a newer release migrated it; restart this instance with the new code)")
     return Readiness(False, f"the database is at {at}, behind this release's {head} (run: flask db upgrade)")
 
 
