@@ -142,6 +142,8 @@ class Config:
     PAYMENTS_STAFF_EMAIL = os.environ.get("PAYMENTS_STAFF_EMAIL", "")
     # A refund the provider keeps refusing is tried this many times, then left to staff.
     REFUND_MAX_ATTEMPTS = env_int("REFUND_MAX_ATTEMPTS", 5)
+    # 发票: the largest invoice PDF staff may attach (kept in the database, app/invoices/models.py).
+    INVOICE_PDF_MAX_BYTES = env_int("INVOICE_PDF_MAX_BYTES", 2 * 1024 * 1024)
 
     # Requests larger than this are refused before reading (uploads and long article bodies fit).
     MAX_CONTENT_LENGTH = env_int("MAX_CONTENT_LENGTH", 16 * 1024 * 1024)
