@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Select, distinct, func, or_, select
+from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import aliased, contains_eager, joinedload
 
 from app.accounts.models import User
@@ -116,7 +116,7 @@ def status_counts(filters: InvoiceFilters) -> dict[str, int]:
 
 def sessions_with_requests() -> list[CampSession]:
     """The sessions the list can be narrowed to: those with any request, the latest first."""
-    session_ids = select(distinct(Registration.session_id)).join(
+    session_ids = select(Registration.session_id).join(
         InvoiceRequest, InvoiceRequest.registration_id == Registration.id)
     return list(db.session.scalars(select(CampSession).where(CampSession.id.in_(session_ids))
                                    .order_by(CampSession.starts_at.desc())

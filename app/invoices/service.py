@@ -213,11 +213,11 @@ def _issue_invoice(request_id: int, data: bytes, invoice_number: str, staff: Use
     before = invoice_state(request)
     # A refund since the request changes what is invoiced: what is kept now.
     request.amount = invoiceable_amount(request.registration)
+    _store_pdf(request, data)  # first: a flush in between must not write an issued row without it
     request.status = InvoiceStatus.ISSUED
     request.issued_at = request.updated_at = now
     request.issued_by_id = staff.id
     request.invoice_number = invoice_number
-    _store_pdf(request, data)
     db.session.flush()
     _audit(AuditAction.INVOICE_ISSUE, staff, request, before)
     _email_issued(request, data)
