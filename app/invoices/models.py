@@ -121,10 +121,15 @@ class InvoiceRequest(db.Model):
 
     @property
     def status_label(self) -> str:
-        """The status as every page, email and export names it."""
-        from flask_babel import gettext as _
+        return status_label(self.status, self.issued_at)
 
-        if self.voided:
-            return _("已作废")
-        return {InvoiceStatus.REQUESTED: _("待开票"), InvoiceStatus.ISSUED: _("已开票"),
-                InvoiceStatus.CANCELLED: _("已取消")}[self.status]
+
+def status_label(status: InvoiceStatus, issued_at: datetime | None) -> str:
+    """A request's status as every page, email and export names it: a cancelled one that had been
+    issued is 已作废 (voided), not merely 已取消."""
+    from flask_babel import gettext as _
+
+    if status is InvoiceStatus.CANCELLED and issued_at is not None:
+        return _("已作废")
+    return {InvoiceStatus.REQUESTED: _("待开票"), InvoiceStatus.ISSUED: _("已开票"),
+            InvoiceStatus.CANCELLED: _("已取消")}[status]
