@@ -520,6 +520,7 @@ def test_the_roster_row_and_the_registration_page_lead_to_the_request(app, stude
     roster = text_of(staff_client.get(f"/staff/sessions/{session_id}/roster"))
     assert f'href="/staff/invoices/{request_id}"' in roster and "待开票" in roster
     assert f'href="/staff/invoices/?session={session_id}&amp;status=all"' in roster
+    assert 'href="/staff/invoices/"' in text_of(staff_client.get("/staff/"))  # the staff home
     registration_page = text_of(staff_client.get(f"/staff/registrations/{paid}"))
     assert f'href="/staff/invoices/{request_id}"' in registration_page
     # The history names the request in words.
