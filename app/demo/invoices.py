@@ -22,8 +22,10 @@ from app.invoices.models import InvoiceKind, InvoiceRequest
 from app.invoices.service import InvoiceDetails
 
 # Made-up companies with well-formed 统一社会信用代码 (their check characters are right).
-WAITING = InvoiceDetails(InvoiceKind.COMPANY, "杭州晓燕电子商务有限公司", "91330108MA27YL4D84", "caiwu@xiaoyan.example.com")
-ISSUED = InvoiceDetails(InvoiceKind.COMPANY, "杭州喆然网络科技有限公司", "91330106MA2H3K7Q5U", "finance@zheran.example.com")
+WAITING = InvoiceDetails(InvoiceKind.COMPANY, "杭州晓燕电子商务有限公司", "91330108MA27YL4D84",
+                         "caiwu@xiaoyan.example.com")
+ISSUED = InvoiceDetails(InvoiceKind.COMPANY, "杭州喆然网络科技有限公司", "91330106MA2H3K7Q5U",
+                        "finance@zheran.example.com")
 
 
 def seed_invoices(xhs_slug: str, demo_student: User, staff: User) -> int:

@@ -2,6 +2,7 @@
 (the staff registration page reads it through app/roster/display.py)."""
 from __future__ import annotations
 
+import contextlib
 from decimal import Decimal
 
 from flask_babel import gettext as _
@@ -26,18 +27,14 @@ def is_invoice_state(state: dict) -> bool:
 def invoice_state_text(state: dict) -> str:
     """企业 · 杭州某某科技有限公司 · 税号 9133… · ¥3,980.00 · 发票号码 …"""
     parts = []
-    try:
-        parts.append(InvoiceKind(state.get("kind")).label)
-    except ValueError:
-        pass
+    if state.get("kind") in set(InvoiceKind):
+        parts.append(InvoiceKind(state["kind"]).label)
     if state.get("title"):
         parts.append(str(state["title"]))
     if state.get("tax_id"):
         parts.append(_("税号 %(id)s", id=state["tax_id"]))
-    try:
+    with contextlib.suppress(KeyError, TypeError, ArithmeticError):  # an entry written by older code
         parts.append(format_money(Decimal(state["amount"])))
-    except (KeyError, TypeError, ArithmeticError):
-        pass
     if state.get("invoice_number"):
         parts.append(_("发票号码 %(number)s", number=state["invoice_number"]))
     return " · ".join(parts)

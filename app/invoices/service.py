@@ -18,6 +18,7 @@ the requester with two versions of "the" invoice and finance with no trace of th
 """
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass, replace
 from datetime import datetime
 from decimal import Decimal
@@ -76,7 +77,7 @@ class InvoiceDetails:
 def checked_details(details: InvoiceDetails) -> InvoiceDetails:
     """The details as stored: 抬头 trimmed (and otherwise exactly as typed), 税号 normalised for a
     company and dropped for a person; InvalidTitle or InvalidTaxId with the reason otherwise."""
-    title = details.title.strip().strip("\u3000")
+    title = details.title.strip()  # spaces, the ideographic one too; nothing else is changed
     if len(title) < TITLE_MIN:
         raise InvalidTitle(_l("请填写发票抬头：个人填姓名，企业填营业执照上的公司全称"))
     if len(title) > TITLE_MAX:
@@ -199,7 +200,8 @@ def issue_invoice(request_id: int, upload: FileStorage | None, invoice_number: s
 
 
 def _checked_invoice_number(typed: str) -> str:
-    number = tax_ids.normalise(typed)  # the same folding: full-width digits, spaces between groups
+    """As printed, without the spaces between its groups; full-width digits folded."""
+    number = "".join(unicodedata.normalize("NFKC", typed).split())
     if len(number) > INVOICE_NUMBER_MAX:
         raise InvalidInvoiceNumber()
     return number
