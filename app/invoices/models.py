@@ -46,8 +46,8 @@ def _enum(kind, name: str) -> Enum:
                 create_constraint=True, name=name)
 
 
-# A registration has at most one of these at a time: asking again means withdrawing first, and a
-# second invoice for the same money needs the first voided.
+# A registration has at most one of these at a time: asking again changes the waiting one, and a
+# second invoice for the same money needs the issued one voided first.
 OPEN_STATUSES = (InvoiceStatus.REQUESTED, InvoiceStatus.ISSUED)
 _OPEN_SQL = "status IN ('requested', 'issued')"
 
