@@ -169,6 +169,8 @@ class Config:
     # Reminders (`flask worker run`): each confirmed registration is emailed once this many hours
     # before its session starts (or, booked later, as soon as it is confirmed). 0: no reminders.
     REMINDER_HOURS_BEFORE = env_float("REMINDER_HOURS_BEFORE", 24)
+    # 发票: the largest invoice PDF staff may attach (kept in the database, app/invoices/models.py).
+    INVOICE_PDF_MAX_BYTES = env_int("INVOICE_PDF_MAX_BYTES", 2 * 1024 * 1024)
 
     # Requests larger than this are refused before reading (uploads and long article bodies fit).
     MAX_CONTENT_LENGTH = env_int("MAX_CONTENT_LENGTH", 16 * 1024 * 1024)

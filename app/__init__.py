@@ -138,6 +138,8 @@ def _register_blueprints(app: Flask) -> None:
     from app.cms.admin import bp as cms_admin_bp
     from app.cms.views import bp as cms_bp
     from app.extensions import csrf
+    from app.invoices.staff_views import bp as invoices_staff_bp
+    from app.invoices.views import bp as invoices_bp
     from app.main.views import bp as main_bp
     from app.payments.views import EXEMPT_FROM_CSRF
     from app.payments.views import bp as payments_bp
@@ -160,6 +162,8 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(ticket_link_bp)
     app.register_blueprint(certificates_bp)
     app.register_blueprint(certificates_staff_bp)
+    app.register_blueprint(invoices_bp)
+    app.register_blueprint(invoices_staff_bp)
     app.register_blueprint(cms_bp)
     app.register_blueprint(cms_admin_bp)
     app.register_blueprint(admin_dashboard_bp)

@@ -5,6 +5,7 @@ from app.booking.models import Registration, RegistrationStatus
 from app.catalog.models import CampSession, Course
 from app.certificates.models import Certificate, CertificateStatus
 from app.cms.models import Article, ArticleColumn, ArticleRevision, ArticleStatus, ArticleViewMark, MediaFile, Tag
+from app.invoices.models import InvoiceRequest
 from app.mail.models import OutboxMessage, OutboxStatus
 from app.payments.models import Payment, PaymentOrder, PaymentProvider, Refund, RefundRequest, RefundStatus
 from app.roster.models import Attendance
@@ -23,6 +24,7 @@ __all__ = [
     "Certificate",
     "CertificateStatus",
     "Course",
+    "InvoiceRequest",
     "LoginSession",
     "OutboxMessage",
     "OutboxStatus",

@@ -1,6 +1,7 @@
 """The finance page (GET /admin/finance/): money received and given back between two Shanghai days,
 with totals per provider, the refunds still to be done (those the provider refused for good first:
-staff send them by hand), and the ledger as CSV or XLSX to reconcile with the providers' statements.
+staff send them by hand), and the ledger as CSV or XLSX to reconcile with the providers' statements;
+the 发票 requests waiting, and those of the same days as a CSV (and the XLSX's second sheet).
 
 For admins only, as the dashboard: app/accounts/permissions.py has two staff roles, and every page
 that looks across the whole site rather than at one session (数据概览, 课程管理 with its prices and
@@ -20,6 +21,7 @@ from app.admin import finance_exports as exports
 from app.admin import finance_queries as queries
 from app.admin.forms import ledger_range
 from app.common.time import utcnow
+from app.invoices import queries as invoice_queries
 from app.payments.models import PaymentProvider
 from app.roster.export_views import XLSX_MIMETYPE
 from app.roster.service import local_today
@@ -50,6 +52,7 @@ def index():
         refunds=queries.latest_refunds(chosen, PAGE_ROWS),
         open_totals=queries.open_refund_totals(),
         open_refunds=queries.open_refunds(OPEN_REFUND_ROWS),
+        invoices_waiting=invoice_queries.waiting_count(),
         page_rows=PAGE_ROWS,
         providers=list(PaymentProvider),
         shortcuts=_shortcuts(today),
@@ -76,15 +79,22 @@ def ledger_csv():
     return _download(response, chosen, "csv")
 
 
+@bp.get("/invoices.csv", endpoint="invoices_csv")
+def invoices_csv():
+    chosen = ledger_range(request.args, local_today())
+    response = Response(stream_with_context(exports.invoices_csv(chosen)), mimetype="text/csv")
+    return _download(response, chosen, "csv", "invoices")
+
+
 @bp.get("/ledger.xlsx", endpoint="xlsx")
 def ledger_xlsx():
     chosen = ledger_range(request.args, local_today())
     return _download(send_file(exports.ledger_xlsx(chosen), mimetype=XLSX_MIMETYPE), chosen, "xlsx")
 
 
-def _download(response: Response, chosen: queries.LedgerRange, extension: str) -> Response:
-    filename = exports.export_filename(chosen, extension)
-    chinese = _("收支明细") + "-" + filename.removeprefix("ledger-")
+def _download(response: Response, chosen: queries.LedgerRange, extension: str, what: str = "ledger") -> Response:
+    filename = exports.export_filename(chosen, extension, what)
+    chinese = {"ledger": _("收支明细"), "invoices": _("发票申请")}[what] + "-" + filename.removeprefix(f"{what}-")
     response.headers["Content-Disposition"] = f"attachment; filename=\"{filename}\"; filename*=UTF-8''{quote(chinese)}"
     # Names, phone numbers and money: no shared cache may keep a copy.
     response.headers["Cache-Control"] = "private, no-store"

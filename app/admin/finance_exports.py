@@ -1,7 +1,9 @@
 """The ledger as a file to reconcile with the providers' statements (WeChat Pay's and Alipay's
 bills, the bank's): every payment, then every refund, of a range of Shanghai days, CSV (streamed)
 or XLSX, each with its provider, its ids on both sides, its amount, its time in Shanghai, and the
-registration, person and session it was for; then the totals.
+registration, person and session it was for; then the totals. The 发票 requests of the same days
+(asked for or issued then) are a second sheet of the XLSX and a CSV of their own: an invoice is
+no money in or out, so it never counts in the ledger's totals.
 
 The totals are added up from the very rows written (exact Decimal yuan), so the file always
 agrees with itself: 收款合计 − 退款合计 = 净额 = the sum of the 金额 column above them (refunds
@@ -21,9 +23,11 @@ from openpyxl.cell import Cell, WriteOnlyCell
 from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 
-from app.admin.finance_queries import LedgerRange, ProviderTotals, payment_rows, refund_rows
+from app.admin.finance_queries import ZERO, LedgerRange, ProviderTotals, payment_rows, refund_rows
 from app.common.time import site_zone
 from app.extensions import db
+from app.invoices import queries as invoice_queries
+from app.invoices.models import InvoiceStatus, status_label
 from app.payments.models import Payment, PaymentProvider, Refund
 from app.roster.exports import csv_stream, xlsx_cell
 
@@ -100,9 +104,68 @@ def ledger_lines(ledger_range: LedgerRange, sums: LedgerSums,
             yield lines
 
 
-def export_filename(ledger_range: LedgerRange, extension: str) -> str:
-    provider = f"-{ledger_range.provider.value}" if ledger_range.provider else ""
-    return f"ledger-{ledger_range.first.isoformat()}-{ledger_range.last.isoformat()}{provider}.{extension}"
+def export_filename(ledger_range: LedgerRange, extension: str, what: str = "ledger") -> str:
+    provider = f"-{ledger_range.provider.value}" if ledger_range.provider and what == "ledger" else ""
+    return f"{what}-{ledger_range.first.isoformat()}-{ledger_range.last.isoformat()}{provider}.{extension}"
+
+
+# --- 发票 requests ------------------------------------------------------------------------------
+
+def invoice_header() -> list[str]:
+    return [_("申请编号"), _("申请时间（北京时间）"), _("状态"), _("开票时间"), _("发票号码"), _("类型"), _("抬头"),
+            _("税号"), _("金额（元）"), _("接收邮箱"), _("报名编号"), _("姓名"), _("手机号"), _("课程"), _("期次"),
+            _("开票人"), _("退回或作废原因")]
+
+
+INVOICE_AMOUNT_COLUMN = 8  # 金额（元）, where the totals' amounts go
+
+
+@dataclass
+class InvoiceSums:
+    """The listed requests' amounts by where they stand: issued, and waiting (cancelled ones are
+    listed but invoice nothing)."""
+
+    issued: int = 0
+    issued_amount: Decimal = ZERO
+    waiting: int = 0
+    waiting_amount: Decimal = ZERO
+
+    def add(self, status: InvoiceStatus, amount: Decimal) -> None:
+        if status is InvoiceStatus.ISSUED:
+            self.issued, self.issued_amount = self.issued + 1, self.issued_amount + amount
+        elif status is InvoiceStatus.REQUESTED:
+            self.waiting, self.waiting_amount = self.waiting + 1, self.waiting_amount + amount
+
+    def rows(self) -> list[list]:
+        pad = [""] * (INVOICE_AMOUNT_COLUMN - 1)
+        return [[_("已开票合计（%(n)s 张）", n=self.issued), *pad, self.issued_amount],
+                [_("待开票合计（%(n)s 张）", n=self.waiting), *pad, self.waiting_amount]]
+
+
+def invoice_lines(ledger_range: LedgerRange, sums: InvoiceSums, batch_size: int = BATCH_SIZE) -> Iterator[list[list]]:
+    """The range's 发票 requests (asked for or issued in it; every provider's), by the time they
+    were asked for, in batches of rows in invoice_header()'s order."""
+    zone = site_zone()
+
+    def local(moment) -> str:
+        return moment.astimezone(zone).strftime("%Y-%m-%d %H:%M:%S") if moment else ""
+
+    query = invoice_queries.export_rows(*ledger_range.utc_bounds()).execution_options(yield_per=batch_size)
+    for batch in db.session.execute(query).partitions():
+        rows = []
+        for row in batch:
+            sums.add(row.status, row.amount)
+            rows.append([row.id, local(row.created_at), status_label(row.status, row.issued_at), local(row.issued_at),
+                         row.invoice_number, row.kind.label, row.title, row.tax_id, row.amount, row.email,
+                         row.registration_id, row.name or "", row.phone or "", row.course, row.session_label or "",
+                         row.issued_by or "", row.cancel_reason])
+        yield rows
+
+
+def invoices_csv(ledger_range: LedgerRange) -> Iterator[bytes]:
+    """The range's 发票 requests as UTF-8 CSV with a BOM (as the ledger's), their totals last."""
+    sums = InvoiceSums()
+    return csv_stream(invoice_header(), invoice_lines(ledger_range, sums), sums.rows)
 
 
 # --- CSV -------------------------------------------------------------------------------------
@@ -119,6 +182,8 @@ def ledger_csv(ledger_range: LedgerRange) -> Iterator[bytes]:
 
 # Column widths in characters, in the order of ledger_header() (a Chinese character counts about two).
 _XLSX_WIDTHS = (8, 20, 10, 12, 30, 26, 28, 30, 9, 12, 14, 28, 10, 12, 10, 30)
+# And of invoice_header().
+_XLSX_INVOICE_WIDTHS = (9, 20, 8, 20, 22, 6, 36, 22, 12, 26, 9, 12, 14, 28, 10, 10, 30)
 
 
 def ledger_xlsx(ledger_range: LedgerRange) -> IO[bytes]:
@@ -140,6 +205,7 @@ def ledger_xlsx(ledger_range: LedgerRange) -> IO[bytes]:
     sheet.append([])
     for row in sums.rows():
         sheet.append([_styled(sheet, value, bold) if value != "" else None for value in row])
+    _invoice_sheet(workbook, ledger_range, bold)
     file = tempfile.TemporaryFile(suffix=".xlsx")  # noqa: SIM115  (returned open: send_file closes it)
     try:
         workbook.save(file)
@@ -148,6 +214,25 @@ def ledger_xlsx(ledger_range: LedgerRange) -> IO[bytes]:
         raise
     file.seek(0)
     return file
+
+
+def _invoice_sheet(workbook: Workbook, ledger_range: LedgerRange, bold: Font) -> None:
+    """The second sheet: the range's 发票 requests, then their totals."""
+    sheet = workbook.create_sheet(title=_("发票"))
+    for index, width in enumerate(_XLSX_INVOICE_WIDTHS, start=1):
+        sheet.column_dimensions[get_column_letter(index)].width = width
+    sheet.freeze_panes = "A2"
+    sheet.append([_styled(sheet, title, bold) for title in invoice_header()])
+    sums = InvoiceSums()
+    count = 0
+    for rows in invoice_lines(ledger_range, sums):
+        for row in rows:
+            sheet.append([xlsx_cell(sheet, value) for value in row])
+        count += len(rows)
+    sheet.auto_filter.ref = f"A1:{get_column_letter(len(_XLSX_INVOICE_WIDTHS))}{count + 1}"
+    sheet.append([])
+    for row in sums.rows():
+        sheet.append([_styled(sheet, value, bold) if value != "" else None for value in row])
 
 
 def _styled(sheet, value, font: Font) -> Cell:

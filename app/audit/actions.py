@@ -33,6 +33,13 @@ class AuditAction(StrEnum):
     PAYMENT_REFUND = "payment.refund", _l("退款")  # money back decided (a refund request, queued)
     PAYMENT_REFUND_PAID = "payment.refund_paid", _l("退款已退回")  # the provider or staff sent it back (a Refund row)
     PAYMENT_TRANSFER = "payment.transfer", _l("选择对公转账")  # the hold lengthened for a bank transfer
+    # A registration's 发票 request (app/invoices/service.py).
+    INVOICE_REQUEST = "invoice.request", _l("申请发票")
+    INVOICE_CHANGE = "invoice.change", _l("修改发票申请")
+    INVOICE_WITHDRAW = "invoice.withdraw", _l("撤回发票申请")  # by the requester, before it was issued
+    INVOICE_ISSUE = "invoice.issue", _l("开具发票")  # staff attached the PDF
+    INVOICE_REJECT = "invoice.reject", _l("退回发票申请")  # staff, with a reason, before issuing
+    INVOICE_VOID = "invoice.void", _l("作废发票")  # staff, with a reason, after issuing (红冲)
     ATTENDANCE_CHECK_IN = "attendance.check_in", _l("签到")
     ATTENDANCE_SET = "attendance.set", _l("修改出勤")
     CERTIFICATE_ISSUE = "certificate.issue", _l("颁发证书")

@@ -11,7 +11,8 @@ from flask.cli import with_appcontext
 from app.accounts import service as accounts
 from app.accounts.models import Role
 from app.demo.articles import seed_articles
-from app.demo.catalog import seed_catalog
+from app.demo.catalog import XHS_SLUG, seed_catalog
+from app.demo.invoices import seed_invoices
 
 DEMO_PASSWORD = "demo12345"
 DEMO_ACCOUNTS = [
@@ -41,6 +42,9 @@ def seed_demo_command() -> None:
     click.echo(f"demo accounts: {len(created)} created, {len(DEMO_ACCOUNTS) - len(created)} already there")
     seed_catalog(DEMO_PASSWORD, demo_student=accounts.find_by_login("student@example.com"))
     click.echo("demo courses, sessions and bookings: in place")
+    invoices_created = seed_invoices(XHS_SLUG, demo_student=accounts.find_by_login("student@example.com"),
+                                     staff=accounts.find_by_login("staff@example.com"))
+    click.echo(f"demo invoice requests: {invoices_created} created")
     articles_created = seed_articles(actor=accounts.find_by_login("admin@example.com"))
     click.echo(f"demo articles: {articles_created} created")
     for email, _name, _phone, role in DEMO_ACCOUNTS:

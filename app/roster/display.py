@@ -16,6 +16,7 @@ from app.booking.models import RegistrationStatus, waitlist_place_label
 from app.catalog.models import CampSession
 from app.common.money import format_money
 from app.common.time import local_datetime
+from app.invoices.history import invoice_state_text, is_invoice_state
 from app.payments.models import PaymentProvider
 from app.roster.service import status_label
 
@@ -105,6 +106,8 @@ def _state_text(state: dict | None, other: dict | None, sessions: dict[int, Camp
         return f"{day} {_('已签到') if state['present'] else _('未签到')}".strip()
     if "capacity" in state:
         return _("名额 %(n)s", n=state["capacity"])
+    if is_invoice_state(state):
+        return invoice_state_text(state)
     if "amount" in state or "out_trade_no" in state or "hold_expires_at" in state:
         return _money_text(state)
     parts = []
