@@ -154,7 +154,8 @@ def test_the_schemas_match_what_the_api_sends(document):
     assert session["properties"]["starts_at"]["format"] == "date-time"
     assert set(session["required"]) >= {"id", "price", "seats_left", "refusal_reason"}
     assert schemas["RegistrationOut"]["properties"]["status"]["enum"] == [
-        "confirmed", "waitlisted", "pending_payment", "offered", "expired", "cancelled"]
+        "confirmed", "waitlisted", "pending_payment", "offered", "expired", "cancelled",
+        "pending_review", "rejected", "withdrawn"]
     assert set(schemas["ErrorOut"]["required"]) == {"code", "message"}
     signup = schemas["SignupRequest"]
     assert set(signup["required"]) == {"email", "password", "name", "phone"}

@@ -24,7 +24,7 @@ from tests.helpers import (
 
 REGISTRATION_KEYS = {
     "id", "session_id", "status", "waitlist_position", "created_at", "confirmed_at", "cancelled_at", "session",
-    "amount", "pay_by", "amount_due", "amount_paid", "amount_refunded", "paid_at",
+    "amount", "pay_by", "amount_due", "amount_paid", "amount_refunded", "paid_at", "review_message",
 }
 # A free session's registration: nothing to pay, nothing paid (tests/test_api_payments.py: paid ones).
 NO_MONEY = {"amount": None, "pay_by": None, "amount_due": None, "amount_paid": "0.00", "amount_refunded": "0.00",

@@ -128,8 +128,9 @@ _PATHS: dict = {
             "parameters": [_id_parameter("session_id", "场次 id")],
             "responses": {
                 "201": _json("RegistrationOut", "新的报名：confirmed（已确认）、waitlisted（候补），或付费场次的 "
-                                                "pending_payment（名额保留到 pay_by，须在此前支付 amount）"),
-                "200": _json("RegistrationOut", "本人已有的有效报名"),
+                                                "pending_payment（名额保留到 pay_by，须在此前支付 amount）；"
+                                                "需要审核的场次为 pending_review（报名申请，待审核，不占名额）"),
+                "200": _json("RegistrationOut", "本人已有的有效报名或待审核的申请"),
                 "401": _UNAUTHORIZED,
                 "404": _error("场次不存在（session_not_found）或未发布（session_not_published）"),
                 "409": _error(
@@ -184,12 +185,14 @@ _PATHS: dict = {
         },
         "delete": {
             "operationId": "cancelRegistration",
-            "summary": "取消本人的报名；空出的名额自动给候补第一位；已付的钱按课程退款规则原路退回",
+            "summary": "取消本人的报名；空出的名额自动给候补第一位；已付的钱按课程退款规则原路退回。"
+                       "待审核的报名申请（pending_review）随时可撤回（status: withdrawn）",
             "tags": ["registrations"],
             "security": _BEARER,
             "parameters": [_REGISTRATION_ID],
             "responses": {
-                "200": _json("CancellationOut", "已取消的报名（status: cancelled），refund_amount 为这次退款的金额"),
+                "200": _json("CancellationOut", "已取消的报名（status: cancelled）或已撤回的申请（withdrawn），"
+                                                "refund_amount 为这次退款的金额"),
                 "401": _UNAUTHORIZED,
                 "404": _NOT_MINE,
                 "409": _error("已过取消截止时间（cancellation_closed）、已经取消（already_cancelled），"

@@ -150,7 +150,8 @@ class SessionListOut(BaseModel):
 
 # Every status a registration can have, as the API names it. A status the app adds and this list
 # lacks would fail the answer's validation: tests/test_api_payments.py checks they agree.
-RegistrationStatusName = Literal["confirmed", "waitlisted", "pending_payment", "offered", "expired", "cancelled"]
+RegistrationStatusName = Literal["confirmed", "waitlisted", "pending_payment", "offered", "expired", "cancelled",
+                                 "pending_review", "rejected", "withdrawn"]
 STATUS_DESCRIPTIONS: dict[str, str] = {
     RegistrationStatus.CONFIRMED: "已确认：名额是本人的（付费场次已付清）",
     RegistrationStatus.WAITLISTED: "候补中：场次已满，按顺序等待（位置见 waitlist_position）",
@@ -160,6 +161,11 @@ STATUS_DESCRIPTIONS: dict[str, str] = {
                                 "须在此前支付 amount，逾期名额给下一位候补（expired）",
     RegistrationStatus.EXPIRED: "已过期：保留的名额未在 pay_by 前付款，已释放；如仍想参加，请重新报名",
     RegistrationStatus.CANCELLED: "已取消：本人或工作人员取消；已付的钱按退款规则原路退回（amount_refunded）",
+    RegistrationStatus.PENDING_REVIEW: "待审核：需要审核的场次的报名申请，不占名额、不在候补中；审核通过后按正常报名"
+                                       "分配名额（付费场次为 pending_payment）或进入候补（waitlisted），未通过为 rejected；"
+                                       "审核前可撤回（DELETE，成为 withdrawn）",
+    RegistrationStatus.REJECTED: "未通过：报名申请未通过审核（原因见 review_message）",
+    RegistrationStatus.WITHDRAWN: "已撤回：本人在审核前撤回了报名申请",
 }
 # Money as the API writes it: exact yuan, a string, never a float.
 Amount = Annotated[str, Field(pattern=r"^\d+\.\d{2}$", examples=["3980.00"])]
@@ -185,6 +191,8 @@ class RegistrationOut(BaseModel):
     amount_paid: Amount = Field(description="已付金额（元），含已退回的部分；未付款为 \"0.00\"")
     amount_refunded: Amount = Field(description="已退或正在退回的金额（元）；没有退款为 \"0.00\"")
     paid_at: datetime | None = Field(description="付款确认名额的时间（北京时间）；没有付款确认时为 null")
+    review_message: str | None = Field(
+        description="审核留言：报名申请审核通过或未通过时工作人员写给本人的话；没有时为 null")
     created_at: datetime
     confirmed_at: datetime | None
     cancelled_at: datetime | None
@@ -281,6 +289,7 @@ def registration_fields(registration: Registration, now: datetime, waitlist_posi
         "amount_paid": plain_amount(registration.amount_paid),
         "amount_refunded": plain_amount(registration.amount_refunded),
         "paid_at": _local(registration.paid_at),
+        "review_message": registration.review_message,
         "created_at": _local(registration.created_at),
         "confirmed_at": _local(registration.confirmed_at),
         "cancelled_at": _local(registration.cancelled_at),
@@ -302,7 +311,8 @@ def booking_json(outcome: booking.BookingOutcome, now: datetime) -> dict:
     if outcome.created:
         # A new booking's statements return no money columns (nothing is read back, and reading
         # one would fail): the new row has their defaults, nothing paid or refunded yet.
-        for column, value in (("amount_paid", Decimal("0")), ("amount_refunded", Decimal("0")), ("paid_at", None)):
+        for column, value in (("amount_paid", Decimal("0")), ("amount_refunded", Decimal("0")), ("paid_at", None),
+                              ("review_message", None)):
             set_committed_value(registration, column, value)
     return registration_out(registration, now, outcome.waitlist_position).model_dump(mode="json")
 

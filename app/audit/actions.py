@@ -29,6 +29,11 @@ class AuditAction(StrEnum):
     REGISTRATION_OFFER = "registration.offer", _l("候补名额保留")  # a freed seat held for the head of the queue
     REGISTRATION_EXPIRE = "registration.expire", _l("名额过期释放")  # a hold or offer ran out unpaid
     REGISTRATION_PAY = "registration.pay", _l("支付成功")  # a held seat paid: confirmed
+    # 报名审核: an application to a session that requires approval (app/booking/review.py).
+    APPLICATION_SUBMIT = "application.submit", _l("提交报名申请")  # by the applicant: no seat yet
+    APPLICATION_APPROVE = "application.approve", _l("审核通过")  # by staff: a seat, a hold or the waitlist
+    APPLICATION_REJECT = "application.reject", _l("审核未通过")  # by staff, with an optional message
+    APPLICATION_WITHDRAW = "application.withdraw", _l("撤回报名申请")  # by the applicant, while pending
     PAYMENT_RECEIVE = "payment.receive", _l("收到付款")  # money in (the ledger's payment row)
     PAYMENT_REFUND = "payment.refund", _l("退款")  # money back decided (a refund request, queued)
     PAYMENT_REFUND_PAID = "payment.refund_paid", _l("退款已退回")  # the provider or staff sent it back (a Refund row)

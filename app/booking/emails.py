@@ -63,6 +63,13 @@ _EMAILS = {
     "booking_paid": _Email(_l("支付成功通知"), lambda title: _("支付成功，报名已确认：%(title)s", title=title), True),
     "booking_expired": _Email(_l("名额过期通知"), lambda title: _("未在期限内支付，名额已释放：%(title)s", title=title),
                               False),
+    # 报名审核 (review.py): an application received; approved (the body says what it got: a seat
+    # with its ticket, a seat held for payment, or a place in the queue); rejected, with staff's message.
+    "application_received": _Email(_l("报名申请已收到"), lambda title: _("已收到报名申请：%(title)s", title=title),
+                                    False),
+    "application_approved": _Email(_l("报名审核通过"), lambda title: _("报名审核通过：%(title)s", title=title), True),
+    "application_rejected": _Email(_l("报名审核未通过"), lambda title: _("报名审核未通过：%(title)s", title=title),
+                                   False),
     # The day before the session (reminders.py).
     "booking_reminder": _Email(_l("开课提醒"), lambda title: _("开课提醒：%(title)s", title=title), True,
                                confirmed_only=True),
@@ -161,6 +168,7 @@ def compose_registration_email(template: str, context: dict) -> ComposedEmail:
         pay_url=absolute_url("payments.pay", registration_id=registration.id) if registration.amount_due else None,
         amount_paid=registration.amount_paid, paid_at=registration.paid_at,
         receipt_url=absolute_url("payments.receipt", registration_id=registration.id) if registration.paid_at else None,
-        position=context.get("waitlist_position"), promotion_reason=context.get("promotion_reason"), **ticket,
+        position=context.get("waitlist_position"), promotion_reason=context.get("promotion_reason"),
+        status=registration.status.value, review_message=registration.review_message, **ticket,
     )
 

@@ -92,3 +92,13 @@ class SessionChanging(DomainError):
 
     code = "session_changing"
     message = _l("场次信息正在调整，请稍后再试")
+
+
+class NotPendingReview(DomainError):
+    code = "not_pending_review"
+    message = _l("这条报名申请已经处理过了（通过、未通过或已撤回），请刷新页面")
+
+
+class ReviewMessageInvalid(DomainError):
+    code = "review_message_invalid"
+    message = _l("审核留言最多 500 个字，且不能含有特殊控制字符")

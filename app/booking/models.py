@@ -5,7 +5,7 @@ import enum
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import CheckConstraint, Enum, ForeignKey, Index, Numeric, String, func, text
+from sqlalchemy import CheckConstraint, Enum, ForeignKey, Index, Numeric, String, Text, func, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.accounts.models import User
@@ -24,6 +24,11 @@ class RegistrationStatus(enum.StrEnum):
     OFFERED = "offered"
     # A hold or an offer that ran out unpaid: its seat went back (to the next person waiting).
     EXPIRED = "expired"
+    # 报名审核 (a session that requires approval): an application, which takes no seat and is not on
+    # the waiting list until staff approve it (app/booking/review.py); then it becomes a booking.
+    PENDING_REVIEW = "pending_review"
+    REJECTED = "rejected"  # staff said no (review_message says why, if they wrote it)
+    WITHDRAWN = "withdrawn"  # its applicant took it back while it was pending
 
     @property
     def label(self) -> str:
@@ -32,7 +37,9 @@ class RegistrationStatus(enum.StrEnum):
 
         return {RegistrationStatus.CONFIRMED: _("已确认"), RegistrationStatus.WAITLISTED: _("候补"),
                 RegistrationStatus.CANCELLED: _("已取消"), RegistrationStatus.PENDING_PAYMENT: _("待支付"),
-                RegistrationStatus.OFFERED: _("候补名额待支付"), RegistrationStatus.EXPIRED: _("已过期")}[self]
+                RegistrationStatus.OFFERED: _("候补名额待支付"), RegistrationStatus.EXPIRED: _("已过期"),
+                RegistrationStatus.PENDING_REVIEW: _("待审核"), RegistrationStatus.REJECTED: _("未通过"),
+                RegistrationStatus.WITHDRAWN: _("已撤回")}[self]
 
     @property
     def holds_seat(self) -> bool:
@@ -66,7 +73,10 @@ HOLD_STATUSES = (RegistrationStatus.PENDING_PAYMENT, RegistrationStatus.OFFERED)
 SEAT_STATUSES = (RegistrationStatus.CONFIRMED, *HOLD_STATUSES)
 # A person has at most one of these per session (their seat, their hold or their place in the queue).
 ACTIVE_STATUSES = (*SEAT_STATUSES, RegistrationStatus.WAITLISTED)
-_ACTIVE_SQL = "status IN ('confirmed', 'pending_payment', 'offered', 'waitlisted')"
+# ... or, instead, their application waiting for review: one of these per person and session (the
+# partial unique index), so a second booking while the application is pending returns it.
+OPEN_STATUSES = (*ACTIVE_STATUSES, RegistrationStatus.PENDING_REVIEW)
+_OPEN_SQL = "status IN ('confirmed', 'pending_payment', 'offered', 'waitlisted', 'pending_review')"
 _HOLD_SQL = "status IN ('pending_payment', 'offered')"
 
 
@@ -82,8 +92,8 @@ class Registration(db.Model):
             "session_id",
             "user_id",
             unique=True,
-            postgresql_where=text(_ACTIVE_SQL),
-            sqlite_where=text(_ACTIVE_SQL),
+            postgresql_where=text(_OPEN_SQL),
+            sqlite_where=text(_OPEN_SQL),
         ),
         # Waitlist numbers are unique per session; NULL (not waiting) does not collide.
         Index("uq_registrations_session_waitlist_number", "session_id", "waitlist_number", unique=True),
@@ -132,9 +142,14 @@ class Registration(db.Model):
     # When the reminder before the session was queued (reminders.py): set once, in the transaction
     # that queues it, so it goes once whoever runs the worker; cleared by a move to another session.
     reminded_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    # 报名审核: who decided this application, when, and what they told the applicant (emailed, and
+    # shown on 我的报名); all None for a booking of a session without review.
+    reviewed_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    reviewed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    review_message: Mapped[str | None] = mapped_column(Text)
 
     session: Mapped[CampSession] = relationship()
-    user: Mapped[User] = relationship()
+    user: Mapped[User] = relationship(foreign_keys=[user_id])
 
     @property
     def is_active(self) -> bool:

@@ -63,8 +63,8 @@ from app.booking.errors import (
     SessionNotPublished,
 )
 from app.booking.models import (
-    ACTIVE_STATUSES,
     HOLD_STATUSES,
+    OPEN_STATUSES,
     Registration,
     RegistrationStatus,
     registration_state,
@@ -115,7 +115,7 @@ def active_registration(user_id: int, session_id: int) -> Registration | None:
         select(Registration).where(
             Registration.user_id == user_id,
             Registration.session_id == session_id,
-            Registration.status.in_(ACTIVE_STATUSES),
+            Registration.status.in_(OPEN_STATUSES),  # a pending application too
         )
     )
 
@@ -359,9 +359,41 @@ def book_seat(user: User, session_id: int, source: str = "web", now: datetime | 
         existing = _existing_or_refusal(user_id, session_id, now)
         if existing is not None:
             return existing
+        if db.session.get(CampSession, session_id).requires_approval:
+            # 报名审核: the statements book no seat here for a student; the booking is an application.
+            applied = _submit_application(user, session_id, source, now)
+            if applied is not None:
+                return applied
         # Bookable now, though it was not when the statements ran (registration opened, or the
         # person's registration was cancelled, in between): write again.
     raise SessionChanging()
+
+
+@write_transaction
+def _submit_application(user: User, session_id: int, source: str, now: datetime) -> BookingOutcome | None:
+    """A booking of a session that requires approval: an application (pending_review), which takes
+    no seat and no place in the queue, so it is written without the seat statements; its audit
+    entry and the 已收到报名申请 email with it. A second one returns the first (the partial unique
+    index counts pending applications). None when the session stopped requiring approval meanwhile
+    (the caller books it as any other)."""
+    camp = catalog.lock_session(session_id)
+    if not camp.requires_approval:
+        return None
+    _check_bookable(camp, now)
+    registration = Registration(session_id=camp.id, user_id=user.id, status=RegistrationStatus.PENDING_REVIEW,
+                                ticket_code=new_ticket_code(), source=source[:40], created_at=now)
+    try:
+        with db.session.begin_nested():
+            db.session.add(registration)
+            db.session.flush()
+    except IntegrityError:  # already applied or registered (a double tap)
+        existing = active_registration(user.id, camp.id)
+        if existing is None:
+            raise
+        return BookingOutcome(existing, created=False, waitlist_position=waitlist_position(existing))
+    _audit(AuditAction.APPLICATION_SUBMIT, user, registration, None)
+    queue_registration_email("application_received", registration.id, user.email)
+    return BookingOutcome(registration, created=True, waitlist_position=None)
 
 
 def complete_profile_and_book(user: User, session_id: int, *, name: str | None = None, phone: str | None = None,
@@ -573,6 +605,14 @@ def cancel_registration(
         # Moved to another session while we waited for the lock: the lock held is the wrong
         # session's, and releasing a seat there would undercount it.
         raise RegistrationChanged()
+    if registration.status is RegistrationStatus.PENDING_REVIEW:
+        # An application holds nothing: withdrawn (撤回申请) at any time while it waits for review.
+        registration.status = RegistrationStatus.WITHDRAWN
+        registration.cancelled_at = now
+        db.session.flush()
+        _audit(AuditAction.APPLICATION_WITHDRAW, actor, registration, registration_state(
+            RegistrationStatus.PENDING_REVIEW.value, registration.session_id))
+        return CancellationOutcome(registration)
     if not registration.is_active:  # cancelled, or an expired hold: nothing left to cancel
         raise AlreadyCancelled()
     if not by_staff and not camp.can_student_cancel(now):

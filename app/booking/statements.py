@@ -91,7 +91,10 @@ def _session_to_book(sessions=s_):
                (sessions.c.waitlisted_count + constant(1)).label("next_place"),
                _now().label("booked_at"))
         .where(sessions.c.id == bindparam("session_id"),
-               or_(bindparam("by_staff", type_=Boolean), bookable_clause(_now(), sessions)),
+               # 报名审核: a student's booking of such a session is an application, written by the
+               # service (review.py), never a seat from here; staff's adds are seats as always.
+               or_(bindparam("by_staff", type_=Boolean), bookable_clause(_now(), sessions)
+                   & ~sessions.c.requires_approval),
                or_(sessions.c.holds_lapse_at.is_(None), sessions.c.holds_lapse_at > _now()))
         .with_for_update(of=sessions)  # not rendered on SQLite, where the transaction has the database
     )

@@ -110,6 +110,9 @@ class CampSession(db.Model):
     # Not indexed: every booking's UPDATE of the counters writes it, and an index on it would be
     # written too (the sessions are few: the worker's look for lapsed ones reads them all).
     holds_lapse_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    # 报名审核: a booking is an application (pending_review) that takes no seat until staff approve
+    # it (app/booking/review.py); the booking statement books no seat here for a student.
+    requires_approval: Mapped[bool] = mapped_column(default=False, server_default=false())
 
     course: Mapped[Course] = relationship(back_populates="sessions")
 
