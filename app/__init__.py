@@ -146,6 +146,7 @@ def _register_blueprints(app: Flask) -> None:
     from app.roster.checkin_views import bp as checkin_bp
     from app.roster.export_views import bp as roster_exports_bp
     from app.roster.payment_views import bp as roster_payments_bp
+    from app.roster.review_views import bp as review_bp
     from app.roster.ticket_link_views import bp as ticket_link_bp
     from app.roster.views import bp as roster_bp
 
@@ -158,6 +159,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(roster_bp)
     app.register_blueprint(roster_exports_bp)
     app.register_blueprint(roster_payments_bp)
+    app.register_blueprint(review_bp)
     app.register_blueprint(checkin_bp)
     app.register_blueprint(ticket_link_bp)
     app.register_blueprint(certificates_bp)

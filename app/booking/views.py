@@ -67,7 +67,9 @@ def book(session_id: int):
                 # The payments feature's page (by endpoint name: booking does not import payments).
                 flash(_("名额已为您保留，请在保留时间内完成支付"), "success")
                 return redirect(url_for("payments.pay", registration_id=registration.id))
-            if registration.status is RegistrationStatus.CONFIRMED:
+            if registration.status is RegistrationStatus.PENDING_REVIEW:
+                flash(_("报名申请已提交，等待审核；审核结果会通过邮件通知您"), "success")
+            elif registration.status is RegistrationStatus.CONFIRMED:
                 flash(_("预约成功！确认邮件已发送到 %(email)s", email=current_user.email), "success")
             else:
                 flash(_("名额已满，您已加入候补：%(place)s", place=waitlist_place_label(outcome.waitlist_position)),
@@ -123,5 +125,9 @@ def cancel(registration_id: int):
     except DomainError as error:
         flash(str(error.message), "error")
     else:
-        flash(_("已取消：%(title)s", title=outcome.registration.session.course.title), "success")
+        title = outcome.registration.session.course.title
+        if outcome.registration.status is RegistrationStatus.WITHDRAWN:
+            flash(_("已撤回报名申请：%(title)s", title=title), "success")
+        else:
+            flash(_("已取消：%(title)s", title=title), "success")
     return redirect(url_for("booking.my_registrations"))

@@ -6,7 +6,7 @@ import unicodedata
 
 from flask_babel import lazy_gettext as _l
 from werkzeug.datastructures import MultiDict
-from wtforms import BooleanField, DateField, IntegerField, SelectField, StringField, SubmitField
+from wtforms import BooleanField, DateField, IntegerField, SelectField, StringField, SubmitField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, ValidationError
 
 from app.accounts.forms import _email_field, _name_field, _phone_field
@@ -166,3 +166,12 @@ class RefundByHandForm(AppForm):
     def __init__(self, request_id: int, *args, **kwargs) -> None:
         # One per open refund on the page, each with its own field ids.
         super().__init__(*args, prefix=f"returned-{request_id}", **kwargs)
+
+
+class ReviewForm(AppForm):
+    """报名审核: the applications ticked (registration_id, read from the request by the view: a list
+    of ids is not a field WTForms checks well) approved or rejected with an optional message."""
+    message = TextAreaField(_l("给申请人的留言（可选，会随邮件发送）"),
+                            validators=[Length(max=500, message=_l("留言最多 500 个字"))])
+    approve = SubmitField(_l("批量通过"))
+    reject = SubmitField(_l("批量拒绝"))
