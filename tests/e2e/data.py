@@ -44,7 +44,7 @@ def _in_site(site, work: Callable[[], T]) -> T:
 def phone_number(width: int, number: int) -> str:
     """A mobile number of its own for each person of each run of a journey (11 digits). The journeys
     share one site, so each keeps to its own numbers: visitor 1, waitlist 2-3, check-in 10-19, reader
-    20, camera check-in 40-50, staff roster 60-69."""
+    20, camera check-in 40-50, staff roster 60-69, staff review 70-79."""
     return f"1371{width:04d}{number:03d}"
 
 
@@ -179,3 +179,20 @@ def three_day_session_today(site, title: str, student_ids: list[int], article_ti
                               source=f"article:{article.id}" if n == 0 else "web")
         return _camp(session_id)
     return _in_site(site, work)
+
+
+def session_with_applications(site, title: str, student_ids: list[int], capacity: int) -> Camp:
+    """A session that requires approval (报名审核), each student's application pending, in order."""
+    def work() -> Camp:
+        session_id = make_session(make_course(title, platform="综合", duration_label="2天1夜"), capacity=capacity,
+                                  requires_approval=True)
+        for user_id in student_ids:
+            booking.book_seat(db.session.get(User, user_id), session_id)
+        return _camp(session_id)
+    return _in_site(site, work)
+
+
+def registration_statuses(site, session_id: int) -> list[str]:
+    """The session's registrations' statuses, in the order they were made."""
+    return _in_site(site, lambda: [status.value for status in db.session.scalars(
+        select(Registration.status).where(Registration.session_id == session_id).order_by(Registration.id))])
