@@ -111,7 +111,8 @@ class SessionForm(AppForm):
         validators=[Optional(), NumberRange(min=1, max=10_080, message=_l("应在 1 到 10080 分钟（7 天）之间"))],
         description=_l("收费场次预约后为学员保留名额的时间；留空使用全站默认"),
     )
-    requires_approval = BooleanField(_l("需要审核"), description=_l("报名先成为申请（待审核），不占名额；工作人员审核通过后才分配名额或进入候补"))
+    requires_approval = BooleanField(
+        _l("需要审核"), description=_l("报名先成为申请（待审核），不占名额；工作人员审核通过后才分配名额或进入候补"))
     is_published = BooleanField(_l("公开（开放报名）"))
     submit = SubmitField(_l("保存"))
 
