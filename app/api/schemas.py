@@ -163,7 +163,8 @@ STATUS_DESCRIPTIONS: dict[str, str] = {
     RegistrationStatus.CANCELLED: "已取消：本人或工作人员取消；已付的钱按退款规则原路退回（amount_refunded）",
     RegistrationStatus.PENDING_REVIEW: "待审核：需要审核的场次的报名申请，不占名额、不在候补中；"
                                        "审核通过后按正常报名分配名额（付费场次为 pending_payment）"
-                                       "或进入候补（waitlisted），未通过为 rejected；审核前可撤回（DELETE，成为 withdrawn）",
+                                       "或进入候补（waitlisted），未通过为 rejected；"
+                                       "审核前可撤回（DELETE，成为 withdrawn）",
     RegistrationStatus.REJECTED: "未通过：报名申请未通过审核（原因见 review_message）",
     RegistrationStatus.WITHDRAWN: "已撤回：本人在审核前撤回了报名申请",
 }
