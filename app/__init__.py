@@ -141,6 +141,7 @@ def _register_blueprints(app: Flask) -> None:
     from app.main.views import bp as main_bp
     from app.payments.views import EXEMPT_FROM_CSRF
     from app.payments.views import bp as payments_bp
+    from app.questions.admin import bp as questions_admin_bp
     from app.roster.checkin_views import bp as checkin_bp
     from app.roster.export_views import bp as roster_exports_bp
     from app.roster.payment_views import bp as roster_payments_bp
@@ -152,6 +153,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(catalog_bp)
     app.register_blueprint(booking_bp)
     app.register_blueprint(catalog_admin_bp)
+    app.register_blueprint(questions_admin_bp)
     app.register_blueprint(outbox_bp)
     app.register_blueprint(roster_bp)
     app.register_blueprint(roster_exports_bp)

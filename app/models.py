@@ -7,9 +7,11 @@ from app.certificates.models import Certificate, CertificateStatus
 from app.cms.models import Article, ArticleColumn, ArticleRevision, ArticleStatus, ArticleViewMark, MediaFile, Tag
 from app.mail.models import OutboxMessage, OutboxStatus
 from app.payments.models import Payment, PaymentOrder, PaymentProvider, Refund, RefundRequest, RefundStatus
+from app.questions.models import Answer, Question, QuestionKind, SessionOwnQuestions
 from app.roster.models import Attendance
 
 __all__ = [
+    "Answer",
     "Article",
     "ArticleColumn",
     "ArticleRevision",
@@ -29,11 +31,14 @@ __all__ = [
     "Payment",
     "PaymentOrder",
     "PaymentProvider",
+    "Question",
+    "QuestionKind",
     "Refund",
     "RefundRequest",
     "RefundStatus",
     "Registration",
     "RegistrationStatus",
     "Role",
+    "SessionOwnQuestions",
     "User",
 ]

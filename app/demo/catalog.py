@@ -18,7 +18,9 @@ from app.certificates import service as certificates
 from app.common.time import utcnow
 from app.extensions import db
 from app.payments import service as payments
+from app.demo.questions import demo_answers, seed_questions
 from app.payments.models import PaymentProvider
+from app.questions.queries import questions_for_session
 from app.roster import service as roster
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -128,10 +130,16 @@ def _demo_students(password: str) -> list[User]:
     return students
 
 
+def _book_answering(user: User, camp: CampSession, number: int, at: datetime) -> booking.BookingOutcome:
+    """Book as the booking page does, answering the session's registration questions (if any)."""
+    answers = demo_answers(questions_for_session(camp.id), number)
+    return booking.complete_profile_and_book(user, camp.id, answers=answers, source="web", now=at)
+
+
 def _book(users: list[User], camp: CampSession, at: datetime) -> None:
     """Book at `at`; a paid session's seats are paid a few minutes later, when they were held."""
     for number, user in enumerate(users):
-        outcome = booking.book_seat(user, camp.id, source="web", now=at)
+        outcome = _book_answering(user, camp, number, at)
         if at < utcnow() - timedelta(hours=1):  # a booking of the past was paid then
             pay_as_provider(outcome.registration.id, user, at + timedelta(minutes=3), number)
 
@@ -143,7 +151,7 @@ def _book_over_the_last_days(users: list[User], camp: CampSession) -> None:
     now = utcnow()
     for steps_back, user in zip(range(len(users), 0, -1), users, strict=True):
         at = now - timedelta(hours=5 * steps_back)
-        outcome = booking.book_seat(user, camp.id, source="web", now=at)
+        outcome = _book_answering(user, camp, steps_back, at)
         pay_as_provider(outcome.registration.id, user, at + timedelta(minutes=3), steps_back)
 
 
@@ -162,15 +170,17 @@ def pay_as_provider(registration_id: int, user: User, at: datetime, number: int)
 def _choose_bank_transfer(user: User, camp: CampSession) -> None:
     """A company paying for its employee by 对公转账: the seat is held for days, waiting for staff
     to confirm the transfer."""
-    outcome = booking.book_seat(user, camp.id, source="web", now=utcnow())
+    outcome = _book_answering(user, camp, 99, utcnow())
     if outcome.registration.status is RegistrationStatus.PENDING_PAYMENT:
         payments.open_order(outcome.registration.id, user, PaymentProvider.BANK, "transfer")
 
 
 def seed_catalog(password: str, demo_student: User) -> None:
-    """The 小红书 camp (upcoming and a finished 2025 cohort) and three other courses."""
+    """The 小红书 camp (upcoming and a finished 2025 cohort, both asking its registration
+    questions) and three other courses."""
     today = utcnow().astimezone(SHANGHAI).date()
     xhs, douyin, taobao, open_day, private = (_course(demo) for demo in COURSES)
+    seed_questions(xhs.id)  # 公司名称, 店铺类型, 主营类目, 年营业额 ...: asked by both its sessions
     students = _demo_students(password)
 
     upcoming = _session(xhs, _next_september_17(today), 3, 60, "3980.00", "杭州", "玺承集团杭州培训中心",
