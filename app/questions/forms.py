@@ -50,7 +50,7 @@ class QuestionForm(AppForm):
                             description=_l("单选、多选题填写，每行一个选项"),
                             render_kw={"rows": 5, "placeholder": "淘宝\n天猫\n抖音"})
     # "<question id>:<answer>", one option per earlier question's answer (QuestionForm.offer).
-    condition = SelectField(_l("显示条件"), choices=[], validate_choice=True)
+    condition = SelectField(_l("显示条件"), choices=[], default="")
     submit = SubmitField(_l("保存"))
 
     def __init__(self, *args, **kwargs) -> None:
