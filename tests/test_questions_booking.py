@@ -69,7 +69,7 @@ def test_the_booking_page_asks_the_questions_as_fields(app, student_client, camp
 
     page = text_of(student_client.get(f"/sessions/{session_id}/book"))
 
-    assert '<label class="field-label" for="q%d">公司名称</label>' % ids["公司名称"] in page
+    assert f'<label class="field-label" for="q{ids["公司名称"]}">公司名称</label>' in page
     for shop in ("淘宝", "天猫", "抖音", "小红书", "其他"):
         assert f'type="radio"\n                name="q{ids["店铺类型"]}" value="{shop}"' in page
     assert "个人卖家可填写店铺名称" in page  # the help text
@@ -103,7 +103,8 @@ def test_complete_answers_book_and_are_stored_exactly_as_typed(app, student_clie
     assert response.status_code == 302
     [registration_id] = _registrations(app, session_id)
     assert _answers(app, session_id) == [
-        ("公司名称", "short_text", COMPANY), ("店铺类型", "single_choice", "小红书"), ("主营类目", "short_text", "家居日用"),
+        ("公司名称", "short_text", COMPANY), ("店铺类型", "single_choice", "小红书"),
+        ("主营类目", "short_text", "家居日用"),
         ("年营业额", "single_choice", "500万–2000万"), ("是否已开通小红书店铺", "yes_no", "yes"),
         ("小红书店铺名称", "short_text", "吉祥好物铺"), ("想解决的问题", "long_text", "笔记有流量\n但不转化"),
     ]
@@ -231,7 +232,8 @@ def test_editing_or_deleting_a_question_never_changes_earlier_answers(app, stude
     _book(app, student, session_id, _as_sent(ids))
     with app.app_context():
         questions.update_question(ids["年营业额"], questions.QuestionInput(
-            kind=QuestionKind.SINGLE_CHOICE, label="2025 年销售额", required=True, choices=["1000万以下", "1000万以上"]))
+            kind=QuestionKind.SINGLE_CHOICE, label="2025 年销售额", required=True,
+            choices=["1000万以下", "1000万以上"]))
         questions.delete_question(ids["主营类目"])
         db.session.remove()
 

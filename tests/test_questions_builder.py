@@ -55,7 +55,8 @@ def test_an_admin_builds_a_courses_questions(app, admin_client):
     assert response.status_code == 302 and response.location.endswith(builder)
     with app.app_context():
         shop_type = db.session.scalar(select(Question))
-        assert (shop_type.kind, shop_type.choices, shop_type.required) == (K.SINGLE_CHOICE, ["淘宝", "天猫", "抖音"], True)
+        assert (shop_type.kind, shop_type.choices, shop_type.required) == \
+            (K.SINGLE_CHOICE, ["淘宝", "天猫", "抖音"], True)
         shop_type_id = shop_type.id
         db.session.remove()
 
@@ -169,8 +170,8 @@ def test_a_condition_names_an_earlier_choice_question_and_one_of_its_answers(app
         db.session.remove()
 
     def add(condition_id, value):
-        return lambda: questions.add_question(QuestionInput(K.SHORT_TEXT, "店铺名称", condition_question_id=condition_id,
-                                                            condition_value=value), course_id=course_id)
+        data = QuestionInput(K.SHORT_TEXT, "店铺名称", condition_question_id=condition_id, condition_value=value)
+        return lambda: questions.add_question(data, course_id=course_id)
 
     assert _refusal(app, add(company, "x")) == "显示条件只能选排在前面的单选、多选或是/否问题"
     assert _refusal(app, add(has_shop, "maybe")) == "显示条件的选项已不存在，请重新选择"
@@ -195,8 +196,8 @@ def test_what_others_depend_on_cannot_go(app):
         "「小红书店铺名称」只在本题回答「是」时显示，请先修改它的显示条件"
     assert _refusal(app, lambda: questions.move_question(shop_name, -1)) == \
         "「小红书店铺名称」的显示条件取决于「是否已开通小红书店铺」，只能排在它后面"
-    order = [ids[label] for label in ("公司名称", "店铺类型", "主营类目", "年营业额", "小红书店铺名称", "是否已开通小红书店铺",
-                                      "想解决的问题")]
+    order = [ids[label] for label in ("公司名称", "店铺类型", "主营类目", "年营业额", "小红书店铺名称",
+                                      "是否已开通小红书店铺", "想解决的问题")]
     assert _refusal(app, lambda: questions.reorder_questions(order, course_id=course_id)) == \
         "「小红书店铺名称」的显示条件取决于「是否已开通小红书店铺」，只能排在它后面"
     assert _refusal(app, lambda: questions.reorder_questions(order[:-1], course_id=course_id)) == \

@@ -18,8 +18,8 @@ from app.common.errors import DomainError
 from app.common.forms import show_error_on_form
 from app.common.time import utcnow
 from app.extensions import limiter
-from app.questions.answers import InvalidAnswers
 from app.questions import service as questions
+from app.questions.answers import InvalidAnswers
 from app.questions.forms import answers_from_form
 from app.questions.queries import answers_of, questions_for_session
 

@@ -16,9 +16,9 @@ from app.catalog import service as catalog
 from app.catalog.models import CampSession, Course
 from app.certificates import service as certificates
 from app.common.time import utcnow
+from app.demo.questions import demo_answers, seed_questions
 from app.extensions import db
 from app.payments import service as payments
-from app.demo.questions import demo_answers, seed_questions
 from app.payments.models import PaymentProvider
 from app.questions.queries import questions_for_session
 from app.roster import service as roster

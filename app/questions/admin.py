@@ -68,7 +68,9 @@ def _set(owner: str, owner_id: int) -> QuestionSet:
 
 
 def _set_of(question: Question) -> QuestionSet:
-    return _set("course", question.course_id) if question.course_id is not None else _set("session", question.session_id)
+    if question.course_id is not None:
+        return _set("course", question.course_id)
+    return _set("session", question.session_id)
 
 
 def _live_question(question_id: int) -> Question:

@@ -43,7 +43,8 @@ class QuestionForm(AppForm):
     label = StringField(_l("问题"), validators=[DataRequired(_l("请填写问题")),
                                               Length(max=LABEL_MAX, message=_l("最多 %(n)s 个字", n=LABEL_MAX))],
                         render_kw={"placeholder": _l("例如 店铺类型")})
-    help_text = StringField(_l("说明（选填）"), validators=[Length(max=HELP_MAX, message=_l("最多 %(n)s 个字", n=HELP_MAX))],
+    help_text = StringField(_l("说明（选填）"),
+                            validators=[Length(max=HELP_MAX, message=_l("最多 %(n)s 个字", n=HELP_MAX))],
                             description=_l("显示在问题下方的提示"))
     required = BooleanField(_l("必填"))
     choices = TextAreaField(_l("选项"), validators=[Length(max=5000, message=_l("选项太长了"))],
