@@ -125,6 +125,7 @@ def _init_extensions(app: Flask) -> None:
 
 def _register_blueprints(app: Flask) -> None:
     from app.accounts.views import bp as accounts_bp
+    from app.admin.answers import bp as admin_answers_bp
     from app.admin.dashboard import bp as admin_dashboard_bp
     from app.admin.finance import bp as admin_finance_bp
     from app.admin.outbox import bp as outbox_bp
@@ -165,6 +166,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(cms_bp)
     app.register_blueprint(cms_admin_bp)
     app.register_blueprint(admin_dashboard_bp)
+    app.register_blueprint(admin_answers_bp)
     app.register_blueprint(admin_finance_bp)
     app.register_blueprint(admin_users_bp)
     # The providers' notifications carry their signature, not our CSRF token (checked in the views).

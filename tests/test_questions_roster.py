@@ -113,6 +113,7 @@ def test_the_filter_offers_the_choice_questions_and_links_keep_it(staff_client, 
 def test_a_filter_that_names_nothing_shows_everyone(staff_client, camp):
     assert _names(_roster(staff_client, camp, answer="garbage")) == ["学员0", "学员1", "学员2"]
     assert _names(_roster(staff_client, camp, answer="99999:小红书")) == []
+    assert _names(_roster(staff_client, camp, answer="9999999999:小红书")) == ["学员0", "学员1", "学员2"]
 
 
 def test_the_csv_has_one_column_per_question_as_asked(staff_client, camp):

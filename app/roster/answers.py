@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from sqlalchemy import exists, func, or_, select
 
 from app.booking.models import Registration
+from app.common.routing import MAX_ID
 from app.extensions import db
 from app.questions.models import CHOICE_SEPARATOR, Answer, answer_text
 from app.questions.queries import questions_for_session
@@ -50,7 +51,9 @@ def answer_columns(session_id: int) -> list[AnswerColumn]:
 def parse_answer_filter(value: str | None) -> tuple[int, str] | None:
     """The roster's ?answer=<question id>:<answer>, or None for anything else."""
     match = _FILTER.match(value or "")
-    return (int(match.group(1)), match.group(2)) if match else None
+    if not match or int(match.group(1)) > MAX_ID:  # beyond an id column: no question has it
+        return None
+    return int(match.group(1)), match.group(2)
 
 
 def answered(question_id: int, value: str):
