@@ -24,10 +24,10 @@ from app.cms import queries as cms_queries
 from app.cms import service as cms
 from app.common.time import utcnow
 from app.extensions import db
+from app.questions.queries import questions_of
 from app.roster.models import Attendance
 from tests.e2e.pages import DEMO_PASSWORD
 from tests.e2e.server import COUNT_FLUSH_SECONDS
-from app.questions.queries import questions_of
 from tests.factories import make_course, make_question, make_session
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
