@@ -10,17 +10,15 @@ from sqlalchemy import select
 
 from app.accounts import service as accounts
 from app.accounts.models import User
-from app.booking import service as booking
 from app.booking.models import Registration, RegistrationStatus
 from app.catalog import service as catalog
 from app.catalog.models import CampSession, Course
 from app.certificates import service as certificates
 from app.common.time import utcnow
-from app.demo.questions import demo_answers, seed_questions
+from app.demo.questions import book_answering, seed_questions
 from app.extensions import db
 from app.payments import service as payments
 from app.payments.models import PaymentProvider
-from app.questions.queries import questions_for_session
 from app.roster import service as roster
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -130,16 +128,10 @@ def _demo_students(password: str) -> list[User]:
     return students
 
 
-def _book_answering(user: User, camp: CampSession, number: int, at: datetime) -> booking.BookingOutcome:
-    """Book as the booking page does, answering the session's registration questions (if any)."""
-    answers = demo_answers(questions_for_session(camp.id), number)
-    return booking.complete_profile_and_book(user, camp.id, answers=answers, source="web", now=at)
-
-
 def _book(users: list[User], camp: CampSession, at: datetime) -> None:
     """Book at `at`; a paid session's seats are paid a few minutes later, when they were held."""
     for number, user in enumerate(users):
-        outcome = _book_answering(user, camp, number, at)
+        outcome = book_answering(user, camp, number, at)
         if at < utcnow() - timedelta(hours=1):  # a booking of the past was paid then
             pay_as_provider(outcome.registration.id, user, at + timedelta(minutes=3), number)
 
@@ -151,7 +143,7 @@ def _book_over_the_last_days(users: list[User], camp: CampSession) -> None:
     now = utcnow()
     for steps_back, user in zip(range(len(users), 0, -1), users, strict=True):
         at = now - timedelta(hours=5 * steps_back)
-        outcome = _book_answering(user, camp, steps_back, at)
+        outcome = book_answering(user, camp, steps_back, at)
         pay_as_provider(outcome.registration.id, user, at + timedelta(minutes=3), steps_back)
 
 
@@ -170,7 +162,7 @@ def pay_as_provider(registration_id: int, user: User, at: datetime, number: int)
 def _choose_bank_transfer(user: User, camp: CampSession) -> None:
     """A company paying for its employee by 对公转账: the seat is held for days, waiting for staff
     to confirm the transfer."""
-    outcome = _book_answering(user, camp, 99, utcnow())
+    outcome = book_answering(user, camp, 99, utcnow())
     if outcome.registration.status is RegistrationStatus.PENDING_PAYMENT:
         payments.open_order(outcome.registration.id, user, PaymentProvider.BANK, "transfer")
 

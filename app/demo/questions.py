@@ -1,6 +1,11 @@
-"""The 小红书 camp's registration questions, and the answers its demo registrants gave."""
+"""The 小红书 camp's registration questions, the answers its demo registrants gave, and their booking."""
 from __future__ import annotations
 
+from datetime import datetime
+
+from app.accounts.models import User
+from app.booking import service as booking
+from app.catalog.models import CampSession
 from app.questions import queries
 from app.questions import service as questions
 from app.questions.models import NO, YES, Question, QuestionKind
@@ -60,3 +65,11 @@ def demo_answers(asked: list[Question], number: int) -> dict[int, object]:
     if has_shop:
         answers[SHOP_NAME_LABEL] = f"{_CATEGORIES[number % len(_CATEGORIES)]}好物铺"
     return {by_label[label]: value for label, value in answers.items() if label in by_label}
+
+
+def book_answering(user: User, camp: CampSession, number: int, at: datetime,
+                   source: str = "web") -> booking.BookingOutcome:
+    """Book at `at` as the booking page does, answering the session's registration questions (if
+    any) as the `number`th demo registrant."""
+    answers = demo_answers(queries.questions_for_session(camp.id), number)
+    return booking.complete_profile_and_book(user, camp.id, answers=answers, source=source, now=at)
