@@ -24,7 +24,15 @@ from tests.factories import (
     new_session,
     xhs_questions,
 )
-from tests.helpers import csrf_token_from, field_errors, login, recorded_statements, submit_form, text_of
+from tests.helpers import (
+    csrf_token_from,
+    field_errors,
+    login,
+    recorded_statements,
+    run_together,
+    submit_form,
+    text_of,
+)
 
 COMPANY = "宁波𠮷祥家居有限公司（䶮）"
 
@@ -167,6 +175,23 @@ def test_a_repeated_booking_stores_no_second_set_of_answers(app, student, camp):
     assert first_new and not again_new and again_id == first_id
     assert len(_answers(app, session_id)) == 7
     assert ("公司名称", "short_text", COMPANY) in _answers(app, session_id)
+
+
+def test_parallel_taps_of_one_person_store_one_registration_and_one_set_of_answers(app, student, camp):
+    """Eight requests of the same booking at once (a double tap, a retry): one registration, and its
+    answers once; the others get that registration back. Real threads, each with its connection."""
+    session_id, ids = camp
+
+    def tap():
+        outcome = booking.complete_profile_and_book(db.session.get(User, student), session_id,
+                                                    answers=_as_sent(ids))
+        return outcome.registration.id, outcome.created
+
+    results, _ = run_together(app, [tap] * 8)
+
+    assert len({registration_id for registration_id, _new in results}) == 1
+    assert [new for _id, new in results].count(True) == 1
+    assert len(_answers(app, session_id)) == 7
 
 
 def test_the_answers_commit_with_the_registration_or_not_at_all(app, student, camp, monkeypatch):
