@@ -14,8 +14,7 @@ import pytest
 
 APP = Path(__file__).resolve().parent.parent / "app"
 FEATURES = ("app.accounts", "app.catalog", "app.questions", "app.booking", "app.roster", "app.certificates", "app.cms",
-            "app.api",
-            "app.admin", "app.main", "app.demo")
+            "app.api", "app.admin", "app.main", "app.demo")
 ABOVE_ACCOUNTS = FEATURES[1:]
 ABOVE_CATALOG = ("app.questions", "app.booking", "app.roster", "app.certificates", "app.cms", "app.api", "app.admin",
                  "app.main")

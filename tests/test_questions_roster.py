@@ -103,7 +103,7 @@ def test_the_filter_offers_the_choice_questions_and_links_keep_it(staff_client, 
     ids = camp["ids"]
     page = _roster(staff_client, camp, answer=f"{ids['店铺类型']}:小红书", col=ids["公司名称"])
 
-    assert f'<option value="{ids["有店吗"]}:yes" >是</option>' in page
+    assert f'<option value="{ids["有店吗"]}:yes" >有店吗：是</option>' in page
     assert '<optgroup label="公司名称">' not in page  # text answers are columns, not filters
     # The status tabs keep the answer filter and the columns.
     assert f"answer={ids['店铺类型']}:%E5%B0%8F%E7%BA%A2%E4%B9%A6" in page.replace("%3A", ":")

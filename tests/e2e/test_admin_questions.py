@@ -1,11 +1,12 @@
 """Journey: an admin builds a course's registration questions: adds a choice question and one shown
 only for one of its answers, then puts the list in order, by dragging it on a laptop and with the
-↑ button on a phone (static/js/questions.js; the buttons work without it)."""
+↑ button on a phone (static/js/questions.js; the buttons work without it). Staff then see the 小红书
+camp's answers on its roster, as columns and as a filter."""
 from __future__ import annotations
 
 import re
 
-from tests.e2e.data import course_with_questions, question_labels
+from tests.e2e.data import course_with_questions, question_labels, upcoming_session_id
 from tests.e2e.pages import MOBILE_WIDTH, expect
 
 JOURNEY = "admin-questions"
@@ -53,3 +54,28 @@ def test_admin_adds_questions_and_puts_them_in_order(site, open_browser, width):
         [f"{n}. {label}" for n, label in enumerate(expected, start=1)])
     assert question_labels(site, course_id) == expected
     admin.check("ordered")
+
+
+def test_staff_see_and_filter_the_answers_on_the_roster(site, open_browser, width):
+    """The 小红书 camp's roster (seed-demo's registrants answered its questions): 公司名称 and 店铺类型
+    as columns, then only those who answered 小红书; no sideways scrolling on a phone."""
+    camp_id = upcoming_session_id(site, "xiaohongshu-growth-camp")
+    staff = open_browser()
+    page = staff.page
+    staff.log_in("staff@example.com")
+    page.goto(f"/staff/sessions/{camp_id}/roster")
+    page.get_by_text("显示报名信息列").click()
+    page.get_by_label("公司名称").check()
+    page.get_by_label("店铺类型").check()
+    page.locator(".roster-columns").get_by_role("button", name="显示").click()
+    expect(page.locator(".roster-table th.answer")).to_have_text(["公司名称", "店铺类型"])
+    staff.check("roster-answers")
+
+    page.locator("#roster-answer").select_option(label="店铺类型：小红书")
+    page.get_by_role("button", name="搜索").click()
+    expect(page.locator(".roster-table th.answer")).to_have_count(2)  # the columns kept
+    rows = page.locator(".roster-table tbody tr")
+    assert rows.count() > 0
+    for row in range(rows.count()):
+        expect(rows.nth(row).locator("td.answer").nth(1)).to_have_text("小红书")
+    staff.check("roster-filtered")
