@@ -113,18 +113,23 @@ def check_answers(questions: Iterable[Question], given: Mapping[object, object])
     return list(accepted.values())
 
 
-def is_shown(question: Question, answers: Mapping[int, str]) -> bool:
-    """Whether `question` is asked, given the canonical answers so far ({question id: value})."""
+def _shown(question: Question, accepted: dict[int, GivenAnswer]) -> bool:
+    """Whether `question` is asked, given the answers accepted so far: no condition, or the earlier
+    question's answer is (several choices: includes) its value. Conditions name earlier questions,
+    so one pass in order decides every question, chains included."""
     if question.condition_question_id is None:
         return True
-    earlier = answers.get(question.condition_question_id)
-    if earlier is None:
-        return False
-    return question.condition_value in earlier.split(CHOICE_SEPARATOR)
+    earlier = accepted.get(question.condition_question_id)
+    return earlier is not None and question.condition_value in earlier.value.split(CHOICE_SEPARATOR)
 
 
-def _shown(question: Question, accepted: dict[int, GivenAnswer]) -> bool:
-    return is_shown(question, {question_id: answer.value for question_id, answer in accepted.items()})
+def _question_id(key: object) -> int | None:
+    """A key of the answers as a question id: an int, or a string of at most 10 ASCII digits."""
+    if isinstance(key, int) and not isinstance(key, bool):
+        return key
+    if isinstance(key, str) and key.isascii() and key.isdigit() and len(key) <= 10:
+        return int(key)
+    return None
 
 
 def _values_by_id(given: Mapping[object, object], by_id: dict[int, Question]) -> tuple[dict, dict]:
@@ -132,8 +137,7 @@ def _values_by_id(given: Mapping[object, object], by_id: dict[int, Question]) ->
     values: dict[int, object] = {}
     errors: dict[int | str, str] = {}
     for key, value in given.items():
-        question_id = key if isinstance(key, int) else int(key) if isinstance(key, str) and key.isascii() \
-            and key.isdigit() and len(key) <= 10 else None
+        question_id = _question_id(key)
         if question_id is None or question_id not in by_id:
             errors[str(key)[:20]] = _("本场次没有这个问题，请刷新页面后重新填写")
         else:
