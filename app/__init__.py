@@ -125,6 +125,7 @@ def _init_extensions(app: Flask) -> None:
 
 def _register_blueprints(app: Flask) -> None:
     from app.accounts.views import bp as accounts_bp
+    from app.admin.answers import bp as admin_answers_bp
     from app.admin.dashboard import bp as admin_dashboard_bp
     from app.admin.finance import bp as admin_finance_bp
     from app.admin.outbox import bp as outbox_bp
@@ -143,6 +144,7 @@ def _register_blueprints(app: Flask) -> None:
     from app.main.views import bp as main_bp
     from app.payments.views import EXEMPT_FROM_CSRF
     from app.payments.views import bp as payments_bp
+    from app.questions.admin import bp as questions_admin_bp
     from app.roster.checkin_views import bp as checkin_bp
     from app.roster.export_views import bp as roster_exports_bp
     from app.roster.payment_views import bp as roster_payments_bp
@@ -155,6 +157,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(catalog_bp)
     app.register_blueprint(booking_bp)
     app.register_blueprint(catalog_admin_bp)
+    app.register_blueprint(questions_admin_bp)
     app.register_blueprint(outbox_bp)
     app.register_blueprint(roster_bp)
     app.register_blueprint(roster_exports_bp)
@@ -169,6 +172,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(cms_bp)
     app.register_blueprint(cms_admin_bp)
     app.register_blueprint(admin_dashboard_bp)
+    app.register_blueprint(admin_answers_bp)
     app.register_blueprint(admin_finance_bp)
     app.register_blueprint(admin_users_bp)
     # The providers' notifications carry their signature, not our CSRF token (checked in the views).

@@ -8,9 +8,11 @@ from app.cms.models import Article, ArticleColumn, ArticleRevision, ArticleStatu
 from app.invoices.models import InvoiceRequest
 from app.mail.models import OutboxMessage, OutboxStatus
 from app.payments.models import Payment, PaymentOrder, PaymentProvider, Refund, RefundRequest, RefundStatus
+from app.questions.models import Answer, Question, QuestionKind, SessionOwnQuestions
 from app.roster.models import Attendance
 
 __all__ = [
+    "Answer",
     "Article",
     "ArticleColumn",
     "ArticleRevision",
@@ -31,11 +33,14 @@ __all__ = [
     "Payment",
     "PaymentOrder",
     "PaymentProvider",
+    "Question",
+    "QuestionKind",
     "Refund",
     "RefundRequest",
     "RefundStatus",
     "Registration",
     "RegistrationStatus",
     "Role",
+    "SessionOwnQuestions",
     "User",
 ]

@@ -28,10 +28,14 @@ from app.cms import service as cms
 from app.cms.service import ArticleInput
 from app.common.db import begin_write
 from app.common.time import utcnow
+from app.demo.questions import seed_questions
 from app.extensions import db
 from app.payments import refunds
 from app.payments import service as payments
 from app.payments.models import PaymentProvider
+from app.questions import service as questions
+from app.questions.models import QuestionKind
+from app.questions.service import QuestionInput
 from app.roster import service as roster
 
 PASSWORD = "secret-pass-1"
@@ -129,6 +133,28 @@ def new_session(app, course_id: int | None = None, **fields) -> int:
         session_id = make_session(course_id, **fields)
         db.session.remove()
     return session_id
+
+
+# --- registration questions -------------------------------------------------------------------
+
+def make_question(label: str, kind: QuestionKind = QuestionKind.SHORT_TEXT, *, course_id: int | None = None,
+                  session_id: int | None = None, required: bool = False, choices: tuple[str, ...] = (),
+                  shown_if: tuple[int, str] | None = None, help_text: str = "") -> int:
+    """A question of a course (or of a session with its own set), through the builder's service;
+    `shown_if`: (earlier question's id, its answer). Runs in the caller's context."""
+    condition_id, condition_value = shown_if or (None, None)
+    return questions.add_question(
+        QuestionInput(kind=kind, label=label, help_text=help_text, required=required, choices=list(choices),
+                      condition_question_id=condition_id, condition_value=condition_value),
+        course_id=course_id, session_id=session_id).id
+
+
+def xhs_questions(app, course_id: int) -> dict[str, int]:
+    """The 小红书 camp's example set (app/demo/questions.py) on a course: {label: question id}."""
+    with app.app_context():
+        ids = {question.label: question.id for question in seed_questions(course_id)}
+        db.session.remove()
+    return ids
 
 
 # --- registrations ----------------------------------------------------------------------------

@@ -79,7 +79,7 @@ def text_of(response) -> str:
     return response.get_data(as_text=True)
 
 
-_FIELD_ERROR_RE = re.compile(r'<p class="field-error" role="alert">(.*?)</p>')
+_FIELD_ERROR_RE = re.compile(r'<p class="field-error" role="alert"[^>]*>(.*?)</p>')
 _CSRF_VALUE_RE = re.compile(r'(name="csrf_token"[^>]*value=")[^"]+(")')
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from pathlib import Path
 
 import pytest
@@ -23,7 +24,7 @@ from app.cms.models import Article, ArticleRevision
 from app.common.forms import AppForm
 from app.extensions import db
 from tests.conftest import PASSWORD, make_user
-from tests.factories import make_course, new_session
+from tests.factories import make_course, make_question, new_session
 from tests.helpers import API, API_SIGNUP, bearer, csrf_token_from, login, submit_form, token_for
 
 CONTROL_MESSAGE = "含有不可见的控制字符"
@@ -77,8 +78,11 @@ def world(app, admin, staff, student):
     with app.test_request_context():
         camp = db.session.get(CampSession, session_id)
         article = cms.create_article(cms.ArticleInput(title="𠮷 的文章", body="正文"), actor=None)
+        # A registration question of the session's course: its booking page field gets the values too.
+        question_id = make_question("公司名称", course_id=camp.course_id)
         ids = {"course_id": camp.course_id, "session_id": session_id, "article_id": article.id,
-               "user_id": victim, "number": 1, "token": "not-a-token", "request_id": 1}
+               "user_id": victim, "number": 1, "token": "not-a-token", "request_id": 1,
+               "question_id": question_id, "owner": "course", "owner_id": camp.course_id, "direction": "up"}
         db.session.remove()
     clients = {}
     for role, email in (("anonymous", None), ("student", "student@example.com"), ("admin", "admin@example.com")):
@@ -108,7 +112,7 @@ def _role_for(rule: str) -> str:
 
 def test_no_form_answers_500_to_hostile_values(app, world):
     ids, clients = world
-    names = form_field_names()
+    names = form_field_names() | {f"q{ids['question_id']}"}
     rules = [rule for rule in app.url_map.iter_rules()
              if "POST" in rule.methods and not rule.rule.startswith("/api/") and rule.endpoint != "accounts.logout"]
     assert len(rules) > 30
@@ -116,7 +120,7 @@ def test_no_form_answers_500_to_hostile_values(app, world):
     for rule in rules:
         url = rule.rule
         for argument in rule.arguments:
-            url = url.replace(f"<int:{argument}>", str(ids[argument])).replace(f"<{argument}>", str(ids[argument]))
+            url = re.sub(rf"<(?:[^<>]+:)?{argument}>", str(ids[argument]), url)
         client, token = clients[_role_for(rule.rule)]
         for value in HOSTILE_FORM_VALUES:
             response = client.post(url, data={**dict.fromkeys(names, value), "csrf_token": token})

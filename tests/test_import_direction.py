@@ -1,6 +1,7 @@
 """Dependencies point one way: features below never import features above. The outbox and the
 audit trail are below accounts (they name users by table, never import them); accounts are below
-catalog (courses and sessions), catalog is below booking; booking is below roster, certificates and
+catalog (courses and sessions), catalog is below the registration questions (which name
+registrations by table), they are below booking; booking is below roster, certificates and
 the CMS. The package that
 reacts to a change imports the one that changes (booking receives catalog's capacity_requested
 signal; certificates give 我的报名 its certificates as a template global, invoices its 发票 requests).
@@ -13,11 +14,13 @@ from pathlib import Path
 import pytest
 
 APP = Path(__file__).resolve().parent.parent / "app"
-FEATURES = ("app.accounts", "app.catalog", "app.booking", "app.invoices", "app.roster", "app.certificates", "app.cms",
-            "app.api", "app.admin", "app.main", "app.demo")
+FEATURES = ("app.accounts", "app.catalog", "app.questions", "app.booking", "app.invoices", "app.roster",
+            "app.certificates", "app.cms", "app.api", "app.admin", "app.main", "app.demo")
 ABOVE_ACCOUNTS = FEATURES[1:]
-ABOVE_CATALOG = ("app.booking", "app.invoices", "app.roster", "app.certificates", "app.cms", "app.api", "app.admin",
-                 "app.main")
+ABOVE_CATALOG = ("app.questions", "app.booking", "app.invoices", "app.roster", "app.certificates", "app.cms", "app.api",
+                 "app.admin", "app.main")
+ABOVE_QUESTIONS = ("app.booking", "app.invoices", "app.roster", "app.certificates", "app.cms", "app.api", "app.admin",
+                   "app.main")
 ABOVE_BOOKING = ("app.invoices", "app.roster", "app.certificates", "app.cms", "app.api", "app.admin", "app.main")
 
 
@@ -77,6 +80,7 @@ def test_the_checker_sees_the_imports_that_are_there():
     ("audit", FEATURES, False),
     ("accounts", ABOVE_ACCOUNTS, False),
     ("catalog", ABOVE_CATALOG, False),
+    ("questions", ABOVE_QUESTIONS, False),
     ("booking", ABOVE_BOOKING, True),
     ("invoices", ABOVE_BOOKING[1:], False),
 ])

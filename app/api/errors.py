@@ -55,6 +55,8 @@ class InvalidToken(ApiError):
 # started, not open yet, cancellation closed, already cancelled, email or phone taken ...).
 _DOMAIN_STATUS = {
     "invalid_credentials": 401,
+    # Registration questions answered wrongly or not at all: bad input, with `fields` per question.
+    "invalid_answers": 400,
     "account_disabled": 403,
     "profile_incomplete": 422,
     # A draft session does not exist for clients: GET /sessions/<id> is 404 for it as well.

@@ -12,12 +12,14 @@ from pydantic.json_schema import models_json_schema
 from app.api import bp
 from app.api.auth import token_max_age
 from app.api.schemas import (
+    BookingRequest,
     CancellationOut,
     ErrorOut,
     PaymentParametersOut,
     PayRequest,
     RegistrationListOut,
     RegistrationOut,
+    SessionDetailOut,
     SessionListOut,
     SessionOut,
     SignupRequest,
@@ -108,11 +110,11 @@ _PATHS: dict = {
     "/sessions/{session_id}": {
         "get": {
             "operationId": "getSession",
-            "summary": "一个已发布的场次",
+            "summary": "一个已发布的场次，含报名时要回答的问题（questions）",
             "tags": ["sessions"],
             "parameters": [_id_parameter("session_id", "场次 id")],
             "responses": {
-                "200": _json("SessionOut", "场次"),
+                "200": _json("SessionDetailOut", "场次及其报名问题"),
                 "404": _error("场次不存在或未发布（session_not_found）"),
                 "500": _SERVER_ERROR,
             },
@@ -122,15 +124,24 @@ _PATHS: dict = {
         "post": {
             "operationId": "bookSession",
             "summary": "报名；满员时加入候补",
-            "description": "重复报名（连点、重试）返回已有的报名记录，状态码 200。",
+            "description": (
+                "场次有报名问题（GET /sessions/{session_id} 的 questions）时，请求体的 answers 带上回答；"
+                "没有问题的场次可以不带请求体。重复报名（连点、重试）返回已有的报名记录，状态码 200，"
+                "不会再次保存回答。"
+            ),
             "tags": ["registrations"],
             "security": _BEARER,
             "parameters": [_id_parameter("session_id", "场次 id")],
+            "requestBody": {"required": False, "content": {"application/json": {"schema": _ref("BookingRequest")}}},
             "responses": {
                 "201": _json("RegistrationOut", "新的报名：confirmed（已确认）、waitlisted（候补），或付费场次的 "
                                                 "pending_payment（名额保留到 pay_by，须在此前支付 amount）；"
                                                 "需要审核的场次为 pending_review（报名申请，待审核，不占名额）"),
                 "200": _json("RegistrationOut", "本人已有的有效报名或待审核的申请"),
+                "400": _error(
+                    "请求体不是 JSON 对象或格式不对（invalid_request）；报名问题的回答缺少或有误（invalid_answers），"
+                    "fields 以 answers.<问题 id> 逐项说明"
+                ),
                 "401": _UNAUTHORIZED,
                 "404": _error("场次不存在（session_not_found）或未发布（session_not_published）"),
                 "409": _error(
@@ -274,10 +285,12 @@ def _component_schemas() -> dict:
             (SignupRequest, "validation"),
             (TokenRequest, "validation"),
             (PayRequest, "validation"),
+            (BookingRequest, "validation"),
             (UserOut, "serialization"),
             (TokenOut, "serialization"),
             (SessionOut, "serialization"),
             (SessionListOut, "serialization"),
+            (SessionDetailOut, "serialization"),
             (RegistrationOut, "serialization"),
             (RegistrationListOut, "serialization"),
             (CancellationOut, "serialization"),

@@ -7,11 +7,18 @@ errors.py turns into codes. Paying: payments.py.
 """
 from __future__ import annotations
 
-from flask import current_app
+from flask import current_app, request
 
 from app.api import bp
 from app.api.auth import current_api_user, per_user, token_required
-from app.api.schemas import booking_json, cancellation_json, registration_json, registration_list_json
+from app.api.schemas import (
+    BookingRequest,
+    booking_json,
+    cancellation_json,
+    registration_json,
+    registration_list_json,
+)
+from app.api.validation import parse_body
 from app.booking import service as booking
 from app.booking.errors import RegistrationNotFound
 from app.common.time import utcnow
@@ -27,7 +34,9 @@ def _booking_limit() -> str:
 @token_required  # outside the limit, so the limit can be keyed by the token's user
 @limiter.limit(_booking_limit, key_func=per_user)
 def book(session_id: int):
-    outcome = booking.book_seat(current_api_user(), session_id, source="api")
+    # No body (the clients written before registration questions) is a booking without answers.
+    body = parse_body(BookingRequest) if request.get_data(cache=True) else BookingRequest()
+    outcome = booking.complete_profile_and_book(current_api_user(), session_id, answers=body.answers, source="api")
     # 200 for a repeat (double tap, retry): the client gets the registration it already has.
     return booking_json(outcome, utcnow()), 201 if outcome.created else 200
 

@@ -10,7 +10,7 @@ from decimal import Decimal
 from types import SimpleNamespace
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, field_validator
 from sqlalchemy.orm.attributes import set_committed_value
 from wtforms.fields.core import UnboundField
 from wtforms.validators import StopValidation, ValidationError
@@ -24,6 +24,9 @@ from app.catalog.models import CampSession
 from app.common.money import plain_amount
 from app.common.time import site_zone
 from app.common.validators import normalise_newlines, unstorable_text_reason
+from app.questions.answers import GivenAnswer
+from app.questions.models import CHOICE_SEPARATOR, YES, Answer, Question, QuestionKind
+from app.questions.queries import answers_by_registration, answers_of
 
 # --- request bodies -------------------------------------------------------------------------
 
@@ -108,6 +111,40 @@ class PayRequest(RequestBody):
     )
 
 
+# Registration questions: each type, and the JSON value its answer takes (app/questions/answers.py).
+QuestionTypeName = Literal["short_text", "long_text", "single_choice", "multiple_choice", "number", "date", "phone",
+                           "email", "yes_no"]
+QUESTION_TYPES: dict[str, str] = {
+    QuestionKind.SHORT_TEXT: "单行文字，最多 200 字：字符串",
+    QuestionKind.LONG_TEXT: "多行文字，最多 2000 字：字符串",
+    QuestionKind.SINGLE_CHOICE: "单选：choices 中的一项，字符串",
+    QuestionKind.MULTIPLE_CHOICE: "多选：choices 中的若干项，字符串数组",
+    QuestionKind.NUMBER: "数字：数值，或数字的字符串（如 \"3.5\"、\"1,000\"）；最多 4 位小数，绝对值小于 10^12",
+    QuestionKind.DATE: "日期：字符串，如 \"2026-09-17\"",
+    QuestionKind.PHONE: "手机号：11 位中国大陆手机号的字符串（+86、空格和连字符会被去掉）",
+    QuestionKind.EMAIL: "邮箱：字符串",
+    QuestionKind.YES_NO: "是/否：布尔值 true 或 false",
+}
+_TYPE_FIELD = {"description": "问题类型：" + "；".join(f"{name}，{text}" for name, text in QUESTION_TYPES.items()),
+               "json_schema_extra": {"x-enumDescriptions": {str(name): text for name, text in QUESTION_TYPES.items()}}}
+QuestionKey = Annotated[str, StringConstraints(pattern=r"^[0-9]{1,10}$")]
+AnswerValue = str | bool | int | float | list[str] | None
+
+
+class BookingRequest(RequestBody):
+    answers: dict[QuestionKey, AnswerValue] = Field(
+        default_factory=dict, title="报名问题的回答", max_length=100,
+        description=(
+            "{问题 id: 回答}，问题见 GET /sessions/{session_id} 的 questions，值的类型见各问题的 type。"
+            "必填问题须回答（因显示条件不满足而不显示的问题除外，这类问题的回答会被忽略）；"
+            "null、空字符串和空数组视为未回答。回答有误时返回 400（code: invalid_answers），"
+            "fields 以 answers.<问题 id> 逐项说明。"),
+        examples=[{"12": "杭州某某电子商务有限公司", "13": "小红书", "17": True}],
+        # Keys other than question ids are refused (400), as the pattern says.
+        json_schema_extra={"additionalProperties": False},
+    )
+
+
 # --- responses ------------------------------------------------------------------------------
 
 
@@ -146,6 +183,36 @@ class SessionOut(BaseModel):
 
 class SessionListOut(BaseModel):
     items: list[SessionOut]
+
+
+class ShowIfOut(BaseModel):
+    question_id: int = Field(description="排在前面的一个单选、多选或是/否问题")
+    value: str = Field(description="该问题的回答为这一项（多选：选中了这一项）时才显示本题；是/否问题为 yes 或 no")
+
+
+class QuestionOut(BaseModel):
+    id: int
+    label: str = Field(examples=["店铺类型"])
+    type: QuestionTypeName = Field(**_TYPE_FIELD)
+    required: bool = Field(description="必填（因显示条件不满足而不显示时不必回答）")
+    help: str = Field(description="问题下方的说明，没有时为空字符串")
+    choices: list[str] | None = Field(description="单选、多选题的选项，按显示顺序；其他类型为 null",
+                                      examples=[["淘宝", "天猫", "抖音", "小红书", "其他"]])
+    show_if: ShowIfOut | None = Field(description="显示条件：满足时才显示并询问本题；总是显示时为 null")
+
+
+class SessionDetailOut(SessionOut):
+    questions: list[QuestionOut] = Field(description="报名时要回答的问题，按显示顺序；没有时为空数组")
+
+
+class AnswerOut(BaseModel):
+    question_id: int | None = Field(description="问题 id；问题所属的课程或场次已删除时为 null")
+    label: str = Field(description="报名时看到的问题（之后修改或删除问题不影响）")
+    type: QuestionTypeName = Field(description="报名时的问题类型")
+    value: str | list[str] | bool = Field(
+        description="回答，与提交时同类：多选为字符串数组，是/否为布尔值，其余为字符串（数字如 \"3.5\"，"
+                    "日期如 \"2026-09-17\"，手机号为 11 位数字）")
+    text: str = Field(description="回答的中文写法（是 / 否；多个选项以「、」连接）")
 
 
 # Every status a registration can have, as the API names it. A status the app adds and this list
@@ -198,6 +265,7 @@ class RegistrationOut(BaseModel):
     confirmed_at: datetime | None
     cancelled_at: datetime | None
     session: SessionOut
+    answers: list[AnswerOut] = Field(description="报名时对报名问题的回答，按提问顺序；没有时为空数组")
 
 
 class RegistrationListOut(BaseModel):
@@ -263,8 +331,31 @@ def session_out(camp: CampSession, now: datetime) -> SessionOut:
     )
 
 
-def session_json(camp: CampSession, now: datetime) -> dict:
-    return session_out(camp, now).model_dump(mode="json")
+def question_out(question: Question) -> QuestionOut:
+    show_if = None
+    if question.condition_question_id is not None:
+        show_if = ShowIfOut(question_id=question.condition_question_id, value=question.condition_value)
+    return QuestionOut(id=question.id, label=question.label, type=question.kind.value, required=question.required,
+                       help=question.help_text, choices=list(question.choices) if question.kind.has_choices else None,
+                       show_if=show_if)
+
+
+def session_detail_json(camp: CampSession, questions: list[Question], now: datetime) -> dict:
+    """GET /sessions/<id>: the session, and the questions its booking asks."""
+    return SessionDetailOut(**session_out(camp, now).model_dump(),
+                            questions=[question_out(q) for q in questions]).model_dump(mode="json")
+
+
+def answer_out(answer: Answer | GivenAnswer) -> AnswerOut:
+    """A stored answer (or one just given) as the API shows it: the value in its request type."""
+    kind, value = str(answer.kind), answer.value
+    if kind == QuestionKind.MULTIPLE_CHOICE:
+        typed: str | list[str] | bool = value.split(CHOICE_SEPARATOR)
+    elif kind == QuestionKind.YES_NO:
+        typed = value == YES
+    else:
+        typed = value
+    return AnswerOut(question_id=answer.question_id, label=answer.label, type=kind, value=typed, text=answer.text)
 
 
 def session_list_json(camps: list[CampSession], now: datetime) -> dict:
@@ -275,9 +366,11 @@ def _amount(value: Decimal | None) -> str | None:
     return None if value is None else plain_amount(value)
 
 
-def registration_fields(registration: Registration, now: datetime, waitlist_position: int | None) -> dict:
-    """A registration's fields of RegistrationOut. `waitlist_position`: its place in the queue,
-    counted by the caller (for a list, all at once; for a booking, by the booking itself)."""
+def registration_fields(registration: Registration, now: datetime, waitlist_position: int | None,
+                        answers: list[Answer] | list[GivenAnswer]) -> dict:
+    """A registration's fields of RegistrationOut. `waitlist_position`: its place in the queue, and
+    `answers`: its answers, both read by the caller (for a list, all at once; for a booking, what
+    the booking itself wrote)."""
     held = registration.status.is_hold
     return {
         "id": registration.id,
@@ -295,15 +388,18 @@ def registration_fields(registration: Registration, now: datetime, waitlist_posi
         "confirmed_at": _local(registration.confirmed_at),
         "cancelled_at": _local(registration.cancelled_at),
         "session": session_out(registration.session, now),
+        "answers": [answer_out(answer) for answer in answers],
     }
 
 
-def registration_out(registration: Registration, now: datetime, waitlist_position: int | None) -> RegistrationOut:
-    return RegistrationOut(**registration_fields(registration, now, waitlist_position))
+def registration_out(registration: Registration, now: datetime, waitlist_position: int | None,
+                     answers: list[Answer] | list[GivenAnswer]) -> RegistrationOut:
+    return RegistrationOut(**registration_fields(registration, now, waitlist_position, answers))
 
 
 def registration_json(registration: Registration, now: datetime) -> dict:
-    return registration_out(registration, now, booking.waitlist_position(registration)).model_dump(mode="json")
+    return registration_out(registration, now, booking.waitlist_position(registration),
+                            answers_of(registration.id)).model_dump(mode="json")
 
 
 def booking_json(outcome: booking.BookingOutcome, now: datetime) -> dict:
@@ -315,12 +411,14 @@ def booking_json(outcome: booking.BookingOutcome, now: datetime) -> dict:
         for column, value in (("amount_paid", Decimal("0")), ("amount_refunded", Decimal("0")), ("paid_at", None),
                               ("review_message", None)):
             set_committed_value(registration, column, value)
-    return registration_out(registration, now, outcome.waitlist_position).model_dump(mode="json")
+    # A new booking's answers are what it wrote: read back only for a repeated booking.
+    answers = outcome.answers if outcome.answers is not None else answers_of(registration.id)
+    return registration_out(registration, now, outcome.waitlist_position, answers).model_dump(mode="json")
 
 
 def cancellation_json(cancelled: Registration, refund_amount: Decimal, now: datetime) -> dict:
     """The answer to a cancellation: the registration, and the refund its course's policy gave."""
-    fields = registration_fields(cancelled, now, booking.waitlist_position(cancelled))
+    fields = registration_fields(cancelled, now, booking.waitlist_position(cancelled), answers_of(cancelled.id))
     return CancellationOut(**fields, refund_amount=plain_amount(refund_amount)).model_dump(mode="json")
 
 
@@ -330,8 +428,9 @@ def payment_parameters_json(parameters: dict[str, str]) -> dict:
 
 def registration_list_json(registrations: list[Registration], now: datetime) -> dict:
     positions = booking.waitlist_positions(registrations)
+    answers = answers_by_registration([r.id for r in registrations])
     return RegistrationListOut(
-        items=[registration_out(r, now, positions.get(r.id)) for r in registrations]
+        items=[registration_out(r, now, positions.get(r.id), answers.get(r.id, [])) for r in registrations]
     ).model_dump(mode="json")
 
 

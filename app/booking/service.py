@@ -16,7 +16,7 @@ keeps waitlist numbers unique.
 """
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -78,6 +78,8 @@ from app.common.errors import DomainError
 from app.common.page_cache import seats_changed
 from app.common.time import utcnow
 from app.extensions import db
+from app.questions import service as questions
+from app.questions.answers import GivenAnswer
 
 # A cancelled registration had been paid for (sent inside the cancellation's transaction, under the
 # session's lock): the payments service decides the refund its course's policy gives.
@@ -94,6 +96,9 @@ class BookingOutcome:
     registration: Registration
     created: bool  # False when the person already had an active registration (double click)
     waitlist_position: int | None  # 1 for the head of the queue; None when confirmed
+    # A new booking's answers to the registration questions, as stored (complete_profile_and_book);
+    # None when not known without reading them (a repeated booking, or a booking by book_seat).
+    answers: list[GivenAnswer] | None = None
 
 
 @dataclass
@@ -397,21 +402,38 @@ def _submit_application(user: User, session_id: int, source: str, now: datetime)
 
 
 def complete_profile_and_book(user: User, session_id: int, *, name: str | None = None, phone: str | None = None,
-                              source: str = "web", now: datetime | None = None) -> BookingOutcome:
-    """The booking page of someone whose profile lacks 姓名 or 手机号 (`name`, `phone`: what they
-    typed; None when not asked): fill them in and book, as one write transaction. A booking refused
+                              answers: Mapping[object, object] | None = None, source: str = "web",
+                              now: datetime | None = None) -> BookingOutcome:
+    """A person's booking from the booking page or the API: fill in the 姓名 or 手机号 their profile
+    lacks (`name`, `phone`: what they typed; None when not asked), answer the session's registration
+    questions (`answers`: {question id: value}, app/questions/answers.py) and book, as one write
+    transaction. The answers are checked first (InvalidAnswers, nothing written); a booking refused
     (the session closed or went since the page was shown) leaves the profile as it was; a phone
-    number someone else has books nothing. With nothing to fill in, this is book_seat, unchanged."""
-    if not name and not phone:
-        return book_seat(user, session_id, source=source, now=now)
-    return _complete_profile_and_book(user, session_id, name, phone, source, now)
+    number someone else has books nothing. A repeated booking (the person's existing registration)
+    stores no second set of answers. With nothing to fill in and no answers (a session without
+    questions), this is book_seat, unchanged: the rush path of such a session reads the questions
+    once (none) and writes what it always wrote."""
+    given = questions.answers_for_booking(session_id, answers)
+    if not name and not phone and not given:
+        outcome = book_seat(user, session_id, source=source, now=now)
+    else:
+        outcome = _complete_profile_and_book(user, session_id, name, phone, given, source, now)
+    if outcome.created:
+        outcome.answers = given
+    return outcome
 
 
 @write_transaction
-def _complete_profile_and_book(user: User, session_id: int, name: str | None, phone: str | None, source: str,
-                               now: datetime | None) -> BookingOutcome:
-    accounts.complete_profile(user, name=name, phone=phone)
-    return book_seat(user, session_id, source=source, now=now)
+def _complete_profile_and_book(user: User, session_id: int, name: str | None, phone: str | None,
+                               given: list[GivenAnswer], source: str, now: datetime | None) -> BookingOutcome:
+    if name or phone:
+        accounts.complete_profile(user, name=name, phone=phone)
+    outcome = book_seat(user, session_id, source=source, now=now)
+    if outcome.created and given:
+        # After the booking's statements, in their transaction (and, on PostgreSQL, under the
+        # session's row lock they took): the registration and its answers commit together.
+        questions.record_answers(outcome.registration.id, given)
+    return outcome
 
 
 def _booking_values(user: User, session_id: int, source: str, now: datetime, actor: User | None = None) -> dict:

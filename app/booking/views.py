@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import re
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
@@ -18,6 +18,10 @@ from app.common.errors import DomainError
 from app.common.forms import show_error_on_form
 from app.common.time import utcnow
 from app.extensions import limiter
+from app.questions import service as questions
+from app.questions.answers import InvalidAnswers
+from app.questions.forms import answers_from_form
+from app.questions.queries import answers_of, questions_for_session
 
 bp = Blueprint("booking", __name__)
 # 候补第 N 位 in every template (student, staff and admin pages): one wording, one meaning.
@@ -50,6 +54,9 @@ def book(session_id: int):
 
     form = BookingForm()
     form.ask_only_for_missing(current_user)
+    # The registration questions as sent (re-shown on an error: nothing typed is lost), and their errors.
+    answers = answers_from_form(request.form) if request.method == "POST" else {}
+    answer_errors: dict[int | str, str] = {}
     if request.method == "GET":
         form.source.data = request.args.get("source", "web")
     if form.validate_on_submit():
@@ -57,8 +64,13 @@ def book(session_id: int):
         try:
             outcome = service.complete_profile_and_book(
                 current_user, camp.id, name=form.name.data if "name" in form else None,
-                phone=form.phone.data if "phone" in form else None, source=source,
+                phone=form.phone.data if "phone" in form else None, answers=answers, source=source,
             )
+        except InvalidAnswers as error:
+            answer_errors = error.errors
+            flash(str(error.message), "error")
+            if error.unstorable:
+                g.form_refused_unstorable_input = True  # a NUL: answered 400, as the site's forms do
         except DomainError as error:
             show_error_on_form(form, error)
         else:
@@ -75,11 +87,18 @@ def book(session_id: int):
                 flash(_("名额已满，您已加入候补：%(place)s", place=waitlist_place_label(outcome.waitlist_position)),
                       "info")
             return redirect(url_for("booking.my_registrations", _anchor=f"r{registration.id}"))
+    elif request.method == "POST":
+        # 姓名 or 手机号 refused: the answers' errors are shown with theirs, all at once.
+        try:
+            questions.answers_for_booking(camp.id, answers)
+        except InvalidAnswers as error:
+            answer_errors = error.errors
     now = utcnow()
     return render_template(
         "booking/book.html", form=form, camp=camp, now=now, offer=session_availability(camp, now),
         waitlist_length=camp.waitlisted_count,
         hold_minutes=(camp.payment_hold_seconds or current_app.config["PAYMENT_HOLD_SECONDS"]) // 60,
+        questions=questions_for_session(camp.id), answers=answers, answer_errors=answer_errors,
     )
 
 
@@ -111,6 +130,7 @@ def ticket(registration_id: int):
         position=service.waitlist_position(registration),
         code=format_ticket_code(registration.ticket_code) if confirmed else "",
         qr_svg=ticket_qr_svg(registration.ticket_code) if confirmed and registration.ticket_code else None,
+        answers=answers_of(registration.id),
     )
 
 

@@ -14,7 +14,6 @@ from sqlalchemy import select, update
 
 from app.accounts import service as accounts
 from app.accounts.models import User
-from app.booking import service as booking
 from app.catalog.models import CampSession, Course
 from app.cms import service as cms
 from app.cms.models import Article, ArticleColumn
@@ -22,6 +21,7 @@ from app.common.db import write_transaction
 from app.common.time import utcnow
 from app.demo.article_texts import COLUMNS, DRAFT, PUBLISHED, SCHEDULED, DemoArticle
 from app.demo.catalog import COURSES, XHS_SLUG, pay_as_provider
+from app.demo.questions import book_answering
 from app.extensions import db
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -129,5 +129,5 @@ def _attributed_bookings(article_id: int, slug: str, now: datetime) -> None:
     for number, email in enumerate(emails):
         student = accounts.find_by_login(email)
         if student is not None:
-            outcome = booking.book_seat(student, camp.id, source=f"article:{article_id}", now=booked_at)
+            outcome = book_answering(student, camp, 50 + number, booked_at, source=f"article:{article_id}")
             pay_as_provider(outcome.registration.id, student, booked_at + timedelta(minutes=3), number)

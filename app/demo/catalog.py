@@ -10,12 +10,12 @@ from sqlalchemy import select
 
 from app.accounts import service as accounts
 from app.accounts.models import User
-from app.booking import service as booking
 from app.booking.models import Registration, RegistrationStatus
 from app.catalog import service as catalog
 from app.catalog.models import CampSession, Course
 from app.certificates import service as certificates
 from app.common.time import utcnow
+from app.demo.questions import book_answering, seed_questions
 from app.extensions import db
 from app.payments import service as payments
 from app.payments.models import PaymentProvider
@@ -131,7 +131,7 @@ def _demo_students(password: str) -> list[User]:
 def _book(users: list[User], camp: CampSession, at: datetime) -> None:
     """Book at `at`; a paid session's seats are paid a few minutes later, when they were held."""
     for number, user in enumerate(users):
-        outcome = booking.book_seat(user, camp.id, source="web", now=at)
+        outcome = book_answering(user, camp, number, at)
         if at < utcnow() - timedelta(hours=1):  # a booking of the past was paid then
             pay_as_provider(outcome.registration.id, user, at + timedelta(minutes=3), number)
 
@@ -143,7 +143,7 @@ def _book_over_the_last_days(users: list[User], camp: CampSession) -> None:
     now = utcnow()
     for steps_back, user in zip(range(len(users), 0, -1), users, strict=True):
         at = now - timedelta(hours=5 * steps_back)
-        outcome = booking.book_seat(user, camp.id, source="web", now=at)
+        outcome = book_answering(user, camp, steps_back, at)
         pay_as_provider(outcome.registration.id, user, at + timedelta(minutes=3), steps_back)
 
 
@@ -162,15 +162,17 @@ def pay_as_provider(registration_id: int, user: User, at: datetime, number: int)
 def _choose_bank_transfer(user: User, camp: CampSession) -> None:
     """A company paying for its employee by 对公转账: the seat is held for days, waiting for staff
     to confirm the transfer."""
-    outcome = booking.book_seat(user, camp.id, source="web", now=utcnow())
+    outcome = book_answering(user, camp, 99, utcnow())
     if outcome.registration.status is RegistrationStatus.PENDING_PAYMENT:
         payments.open_order(outcome.registration.id, user, PaymentProvider.BANK, "transfer")
 
 
 def seed_catalog(password: str, demo_student: User) -> None:
-    """The 小红书 camp (upcoming and a finished 2025 cohort) and three other courses."""
+    """The 小红书 camp (upcoming and a finished 2025 cohort, both asking its registration
+    questions) and three other courses."""
     today = utcnow().astimezone(SHANGHAI).date()
     xhs, douyin, taobao, open_day, private = (_course(demo) for demo in COURSES)
+    seed_questions(xhs.id)  # 公司名称, 店铺类型, 主营类目, 年营业额 ...: asked by both its sessions
     students = _demo_students(password)
 
     upcoming = _session(xhs, _next_september_17(today), 3, 60, "3980.00", "杭州", "玺承集团杭州培训中心",

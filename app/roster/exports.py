@@ -2,9 +2,9 @@
 
 Built for sessions of thousands of registrations without holding them in memory: the rows come
 from one query (registrations joined to their people), read in batches (`yield_per`), with the
-attendance of each batch fetched by one `IN` query; waitlist positions are counted in the same
-pass (the waitlisted rows arrive in waitlist order), not asked of the database row by row.
-The printable sign-in sheet is app/roster/signin_sheet.py.
+attendance and the registration questions' answers of each batch fetched by one `IN` query each;
+waitlist positions are counted in the same pass (the waitlisted rows arrive in waitlist order), not
+asked of the database row by row. The printable sign-in sheet is app/roster/signin_sheet.py.
 """
 from __future__ import annotations
 
@@ -34,6 +34,7 @@ from app.catalog.models import CampSession
 from app.common.money import plain_amount
 from app.common.time import site_zone, utcnow
 from app.extensions import db
+from app.roster.answers import AnswerColumn, answer_columns, answer_texts
 from app.roster.display import source_label
 from app.roster.models import Attendance
 from app.roster.payment_state import payment_state
@@ -90,25 +91,30 @@ class RosterRow:
     amount_paid: Decimal | None
     amount_refunded: Decimal | None
     payment_status: str  # 待支付, 候补名额待支付, 已支付, 部分退款, 已退款, 已过期 or ""
+    answers: tuple[str, ...]  # the registration questions' answers, one per answer column ("": none)
     attendance: tuple[str, ...]  # ✓ or "" per session day
 
     def values(self) -> list:
         return [self.name, self.phone, self.email, self.status, self.waitlist_position, self.booked_at,
                 self.source, self.ticket_code, self.amount_due, self.amount_paid, self.amount_refunded,
-                self.payment_status, *self.attendance]
+                self.payment_status, *self.answers, *self.attendance]
 
 
-def roster_header(camp: CampSession) -> list[str]:
+def roster_header(camp: CampSession, columns: list[AnswerColumn]) -> list[str]:
+    """The columns: the person and the booking, the money, one per registration question (as asked:
+    answer_columns), one per day."""
     return [_("姓名"), _("手机号"), _("邮箱"), _("状态"), _("候补顺位"), _("报名时间"), _("来源"), _("票码"),
-            _("应付金额"), _("已付金额"), _("已退金额"), _("支付状态"),
+            _("应付金额"), _("已付金额"), _("已退金额"), _("支付状态"), *(column.label for column in columns),
             *(day_heading(day) for day in session_days(camp))]
 
 
-def roster_batches(camp: CampSession, status: RegistrationStatus | None = None,
-                   batch_size: int = BATCH_SIZE) -> Iterator[list[RosterRow]]:
+def roster_batches(camp: CampSession, status: RegistrationStatus | None = None, batch_size: int = BATCH_SIZE,
+                   columns: list[AnswerColumn] | None = None) -> Iterator[list[RosterRow]]:
     """The session's registrations as rows, `batch_size` at a time, in roster order: one streamed
-    query for the rows, plus one attendance query per batch, whatever the batch's size."""
+    query for the rows, plus one attendance query and one answers query per batch, whatever the
+    batch's size. `columns`: the answer columns (default: the session's, answer_columns)."""
     days = session_days(camp)
+    columns = answer_columns(camp.id) if columns is None else columns
     zone = site_zone()
     statuses = {member: status_label(member) for member in RegistrationStatus}
     # Every source named once, up front: two queries (the session's distinct sources, then their
@@ -130,6 +136,7 @@ def roster_batches(camp: CampSession, status: RegistrationStatus | None = None,
     waitlisted_so_far = 0  # the position is the rank among waitlisted rows, which come in waitlist order
     for batch in db.session.execute(query).partitions():
         present = _days_present([row.id for row in batch])
+        given = answer_texts([row.id for row in batch]) if columns else {}
         rows = []
         for row in batch:
             position = None
@@ -155,6 +162,7 @@ def roster_batches(camp: CampSession, status: RegistrationStatus | None = None,
                 amount_paid=None if free else money.paid,
                 amount_refunded=None if free else money.refunded,
                 payment_status=money.label,
+                answers=tuple(given.get(row.id, {}).get(column.question_id, "") for column in columns),
                 attendance=tuple(PRESENT if day in attended else "" for day in days),
             ))
         yield rows
@@ -216,15 +224,18 @@ def csv_stream(header: list[str], batches: Iterable[list[list]],
 
 def roster_csv(camp: CampSession, status: RegistrationStatus | None = None) -> Iterator[bytes]:
     """The roster as UTF-8 CSV with a BOM, one chunk per batch of rows."""
-    batches = ([list(row.values()) for row in rows] for rows in roster_batches(camp, status))
-    return csv_stream(roster_header(camp), batches)
+    columns = answer_columns(camp.id)
+    batches = ([list(row.values()) for row in rows] for rows in roster_batches(camp, status, columns=columns))
+    return csv_stream(roster_header(camp, columns), batches)
 
 
 # --- XLSX ------------------------------------------------------------------------------------
 
 # Column widths in characters (a Chinese character counts about two): 姓名, 手机号, 邮箱, 状态,
-# 候补顺位, 报名时间, 来源, 票码, 应付金额, 已付金额, 已退金额, 支付状态, then one per day.
+# 候补顺位, 报名时间, 来源, 票码, 应付金额, 已付金额, 已退金额, 支付状态, then one per registration
+# question and one per day.
 _XLSX_WIDTHS = (14, 14, 28, 8, 10, 18, 14, 17, 11, 11, 11, 14)
+_XLSX_ANSWER_WIDTH = 20
 # Amounts as numbers a spreadsheet can add up, shown with two decimals.
 AMOUNT_FORMAT = "#,##0.00"
 _XLSX_DAY_WIDTH = 14
@@ -237,8 +248,11 @@ def roster_xlsx(camp: CampSession, status: RegistrationStatus | None = None) -> 
     object per value, so memory stays flat however long the roster is."""
     workbook = Workbook(write_only=True)
     sheet = workbook.create_sheet(title=_("名单"))
-    header = roster_header(camp)
-    for index, width in enumerate((*_XLSX_WIDTHS, *[_XLSX_DAY_WIDTH] * (len(header) - len(_XLSX_WIDTHS))), start=1):
+    columns = answer_columns(camp.id)
+    header = roster_header(camp, columns)
+    widths = (*_XLSX_WIDTHS, *[_XLSX_ANSWER_WIDTH] * len(columns),
+              *[_XLSX_DAY_WIDTH] * (len(header) - len(_XLSX_WIDTHS) - len(columns)))
+    for index, width in enumerate(widths, start=1):
         sheet.column_dimensions[get_column_letter(index)].width = width
     sheet.freeze_panes = "A2"
     bold = Font(bold=True)
@@ -249,7 +263,7 @@ def roster_xlsx(camp: CampSession, status: RegistrationStatus | None = None) -> 
         header_cells.append(cell)
     sheet.append(header_cells)
     count = 0
-    for rows in roster_batches(camp, status):
+    for rows in roster_batches(camp, status, columns=columns):
         for row in rows:
             sheet.append([xlsx_cell(sheet, value) for value in row.values()])
         count += len(rows)

@@ -13,6 +13,7 @@ from app.accounts.forms import _email_field, _name_field, _phone_field
 from app.common.forms import AppForm
 from app.common.money import AmountRefused, parse_yuan
 from app.common.pagination import bounded_int, page_number
+from app.roster.answers import parse_answer_filter
 from app.roster.queries import (
     CHECKIN_FILTERS,
     MAX_PER_PAGE,
@@ -29,12 +30,16 @@ def roster_filters(args: MultiDict) -> RosterFilters:
     status = args.get("status", "all")
     checkin = args.get("checkin", "")
     payment = args.get("payment", "")
+    answer = args.get("answer", "")
+    columns = tuple(dict.fromkeys(int(c) for c in args.getlist("col") if c.isascii() and c.isdigit() and len(c) <= 10))
     return RosterFilters(
         # NUL cannot be sent to PostgreSQL in a string; no name or code contains it.
         q=args.get("q", "").replace("\x00", "")[:100],
         status=status if status in STATUS_FILTERS else "all",
         checkin=checkin if checkin in CHECKIN_FILTERS else "",
         payment=payment if payment in PAYMENT_FILTER_CHOICES else "",
+        answer=answer if parse_answer_filter(answer) else "",
+        columns=columns[:50],
     )
 
 

@@ -22,6 +22,7 @@ from app.catalog.models import CampSession
 from app.cms.models import Article
 from app.common.validators import normalise_name, normalise_phone
 from app.extensions import db
+from app.roster.answers import answered, parse_answer_filter
 from app.roster.display import SourceArticle, article_id_of
 from app.roster.models import Attendance
 from app.roster.payment_state import PAYMENT_FILTERS, payment_filter
@@ -113,6 +114,15 @@ class RosterFilters:
     status: str = "all"  # one of STATUS_FILTERS
     checkin: str = ""  # "today": checked in today; "not": not yet today; "": either
     payment: str = ""  # one of PAYMENT_FILTER_CHOICES
+    answer: str = ""  # "<question id>:<answer>": registrations that gave that answer (app/roster/answers.py)
+    columns: tuple[int, ...] = ()  # the questions whose answers the roster shows as columns
+
+    def link_args(self, **changes) -> dict:
+        """These filters (with `changes`) as url_for arguments: every link of the roster keeps them."""
+        args = {"q": self.q or None, "status": self.status, "checkin": self.checkin or None,
+                "payment": self.payment or None, "answer": self.answer or None, "col": list(self.columns) or None}
+        args.update(changes)
+        return args
 
 
 def _search(q: str):
@@ -162,6 +172,9 @@ def roster_page(session_id: int, filters: RosterFilters, today: date, page: int,
         query = query.where(present if filters.checkin == "today" else ~present)
     if filters.payment:
         query = query.where(payment_filter(filters.payment))
+    answer = parse_answer_filter(filters.answer)
+    if answer is not None:
+        query = query.where(answered(*answer))
     query = query.order_by(ROSTER_STATUS_ORDER, Registration.waitlist_number, Registration.created_at, Registration.id)
     return db.paginate(query, page=page, per_page=per_page, max_per_page=MAX_PER_PAGE, error_out=False)
 

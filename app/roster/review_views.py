@@ -14,6 +14,7 @@ from app.booking import review
 from app.booking.models import RegistrationStatus
 from app.common.errors import DomainError
 from app.common.routing import MAX_ID
+from app.questions.queries import answers_by_registration
 from app.roster import queries, review_queries
 from app.roster.forms import ReviewForm
 
@@ -45,7 +46,8 @@ def render_queue(session_id: int, form: ReviewForm):
     applications = review_queries.applications(camp.id, status, newest_first)
     return render_template("roster/review_queue.html", camp=camp, status=status, newest_first=newest_first,
                            applications=applications, counts=review_queries.review_counts(camp.id),
-                           reviewers=review_queries.reviewer_names(applications), form=form)
+                           reviewers=review_queries.reviewer_names(applications), form=form,
+                           answers=answers_by_registration([registration.id for registration in applications]))
 
 
 def _ticked_ids() -> list[int]:

@@ -17,8 +17,10 @@ from app.common.errors import DomainError
 from app.common.forms import show_error_on_form
 from app.common.money import plain_amount
 from app.common.time import utcnow
+from app.questions.queries import answers_of
 from app.roster import display, queries
 from app.roster import service as roster
+from app.roster.answers import answer_columns, answer_texts
 from app.roster.forms import (
     CancelForm,
     CapacityForm,
@@ -84,8 +86,12 @@ def session_roster(session_id: int):
     registrations = queries.roster_page(camp.id, filters, today, page, per_page)
     counts = queries.status_counts(camp.id)
     now = utcnow()
+    columns = answer_columns(camp.id)
     return render_template(
         "roster/roster.html",
+        answer_columns=columns,
+        shown_columns=[column for column in columns if column.question_id in filters.columns],
+        answers=answer_texts([r.id for r in registrations.items]) if filters.columns else {},
         camp=camp,
         filters=filters,
         per_page=per_page if "per_page" in request.args else None,
@@ -128,6 +134,7 @@ def render_registration(registration: Registration, **forms) -> str:
         days=roster.session_days(registration.session),
         articles=queries.source_articles([registration.source], utcnow()),
         history=display.history_lines(entries, queries.sessions_by_id(display.state_session_ids(entries))),
+        answers=answers_of(registration.id),
         cancel_form=CancelForm(formdata=None),
         promote_form=PromoteForm(formdata=None),
         move_form=move_form,

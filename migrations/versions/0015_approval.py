@@ -7,7 +7,7 @@ The partial unique index of active registrations now counts a pending applicatio
 one application or registration per session (a second booking returns the application).
 
 Revision ID: 0015
-Revises: 0013
+Revises: 0014
 Create Date: 2026-12-06 02:00:00.000000
 
 """
@@ -26,7 +26,7 @@ def _status_enum(statuses):
 
 # revision identifiers, used by Alembic.
 revision = '0015'
-down_revision = '0013'
+down_revision = '0014'
 branch_labels = None
 depends_on = None
 

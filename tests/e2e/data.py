@@ -24,10 +24,11 @@ from app.cms import queries as cms_queries
 from app.cms import service as cms
 from app.common.time import utcnow
 from app.extensions import db
+from app.questions.queries import questions_of
 from app.roster.models import Attendance
 from tests.e2e.pages import DEMO_PASSWORD
 from tests.e2e.server import COUNT_FLUSH_SECONDS
-from tests.factories import make_course, make_session
+from tests.factories import make_course, make_question, make_session
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 T = TypeVar("T")
@@ -117,6 +118,22 @@ def funnel_of(site, article_id: int):
     once the workers have flushed the views and clicks they buffered (three flushes later)."""
     sleep(3 * COUNT_FLUSH_SECONDS)
     return _in_site(site, lambda: cms_queries.article_figures([article_id])[0])
+
+
+def course_with_questions(site, title: str, labels: list[str]) -> int:
+    """A published course with a session and these short-text registration questions, in order."""
+    def work() -> int:
+        course_id = make_course(title, platform="小红书", duration_label="2天1夜")
+        make_session(course_id, capacity=20)
+        for label in labels:
+            make_question(label, course_id=course_id)
+        return course_id
+    return _in_site(site, work)
+
+
+def question_labels(site, course_id: int) -> list[str]:
+    """The course's registration questions, in their order, as stored."""
+    return _in_site(site, lambda: [q.label for q in questions_of(course_id=course_id)])
 
 
 def registration_source(site, email: str, session_id: int) -> str | None:

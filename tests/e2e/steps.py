@@ -28,6 +28,33 @@ def sign_up_from_login(person: Person, name: str, phone: str, email: str) -> Non
     expect(page.locator(".flash", has_text="注册成功")).to_be_visible()
 
 
+def answer_registration_questions(person: Person, company: str, shop_name: str) -> None:
+    """On the 小红书 camp's booking page: its registration questions (seed-demo's example set). The
+    shop's name is asked only once 是否已开通小红书店铺 is 是 (static/js/questions.js); a first try
+    without 主营类目 is refused with the reason under it, and nothing typed is lost."""
+    page = person.page
+    expect(page.get_by_text("报名信息", exact=True)).to_be_visible()
+    shop = page.get_by_label("小红书店铺名称")
+    expect(shop).to_be_hidden()
+    page.get_by_label("公司名称").fill(company)
+    page.get_by_role("group", name="店铺类型").get_by_label("小红书").check()
+    page.get_by_role("group", name="年营业额").get_by_label("100万–500万").check()
+    page.get_by_role("group", name="是否已开通小红书店铺").get_by_label("是").check()
+    expect(shop).to_be_visible()
+    shop.fill(shop_name)
+    page.get_by_label("想解决的问题").fill("笔记有流量但不转化，\n想学商品卡和直播。")
+    person.check("questions")
+
+    page.get_by_role("button", name="确认预约").click()
+    page.wait_for_load_state("load")
+    expect(page.locator(".field-error")).to_have_text(["请填写「主营类目」"])
+    expect(page.get_by_label("公司名称")).to_have_value(company)
+    expect(page.get_by_role("group", name="店铺类型").get_by_label("小红书")).to_be_checked()
+    expect(shop).to_have_value(shop_name)
+    person.check("questions-refused")
+    page.get_by_label("主营类目").fill("家居日用")
+
+
 def book_and_open_ticket(person: Person, course_title: str, email: str, name: str) -> None:
     """On the booking page of a free session: 确认预约, the confirmation on 我的报名, then the
     ticket with its QR code."""
