@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from app.booking.models import Registration, RegistrationStatus
 from app.extensions import db
-from tests.factories import make_students, new_session
+from tests.factories import make_students, new_course, new_session, xhs_questions
 from tests.helpers import API, api_book, csrf_token_from, outbox_messages, student_headers, submit_form, text_of
 
 S = RegistrationStatus
@@ -128,3 +128,23 @@ def test_applications_of_another_session_are_not_decided_from_this_one(app, staf
 
     assert "请先勾选要审核的申请" in text_of(response)
     assert statuses(app, other) == [S.PENDING_REVIEW]
+
+
+def test_staff_decide_on_the_answers_and_an_approval_keeps_them(app, student_client, staff_client):
+    course_id = new_course(app)
+    session_id = new_session(app, course_id, capacity=2, requires_approval=True)
+    ids = xhs_questions(app, course_id)
+    fields = {"公司名称": "宁波𠮷祥家居有限公司", "店铺类型": "小红书", "主营类目": "家居日用", "年营业额": "2000万–1亿",
+              "是否已开通小红书店铺": "no", "想解决的问题": "投放 ROI 低"}
+    submit_form(student_client, f"/sessions/{session_id}/book",
+                {f"q{ids[label]}": value for label, value in fields.items()})
+    with app.app_context():
+        application_id = db.session.scalar(select(Registration.id).where(Registration.session_id == session_id))
+
+    queue = text_of(staff_client.get(f"/staff/sessions/{session_id}/applications"))
+    post_decision(staff_client, session_id, [application_id], "approve")
+    approved = text_of(staff_client.get(f"/staff/registrations/{application_id}"))
+
+    assert "宁波𠮷祥家居有限公司" in queue and "2000万–1亿" in queue and "投放 ROI 低" in queue
+    assert statuses(app, session_id) == [S.CONFIRMED]
+    assert "宁波𠮷祥家居有限公司" in approved and "2000万–1亿" in approved
