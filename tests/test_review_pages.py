@@ -134,8 +134,8 @@ def test_staff_decide_on_the_answers_and_an_approval_keeps_them(app, student_cli
     course_id = new_course(app)
     session_id = new_session(app, course_id, capacity=2, requires_approval=True)
     ids = xhs_questions(app, course_id)
-    fields = {"公司名称": "宁波𠮷祥家居有限公司", "店铺类型": "小红书", "主营类目": "家居日用", "年营业额": "2000万–1亿",
-              "是否已开通小红书店铺": "no", "想解决的问题": "投放 ROI 低"}
+    fields = {"公司名称": "宁波𠮷祥家居有限公司", "店铺类型": "小红书", "主营类目": "家居日用",
+              "年营业额": "2000万–1亿", "是否已开通小红书店铺": "no", "想解决的问题": "投放 ROI 低"}
     submit_form(student_client, f"/sessions/{session_id}/book",
                 {f"q{ids[label]}": value for label, value in fields.items()})
     with app.app_context():
