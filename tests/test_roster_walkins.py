@@ -160,7 +160,7 @@ def booked_walk_in(app, staff_client, camp):  # noqa: F811
     add(staff_client, camp["a"], WALK_IN)  # A is full: the waitlist
     with app.app_context():
         registration_id = db.session.scalar(
-            select(Registration.id).join(User).where(User.phone == "13987654321"))
+            select(Registration.id).join(User, User.id == Registration.user_id).where(User.phone == "13987654321"))
     return registration_id
 
 

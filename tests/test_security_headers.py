@@ -94,6 +94,7 @@ def test_every_page_and_api_response_carries_the_security_headers(app, client, a
             # /readyz: 503, rightly: the suite's database is built by create_all, not the migrations.
             assert response.status_code < 500 or url == "/readyz", (who, url)
             assert_security_headers(response, f"{who} {url}")
+            response.close()  # a streamed export (CSV) ends its request context now, not when collected
             checked += 1
     assert checked == 2 * (len(no_argument_gets) + len(urls_with_arguments(world)))
     assert statuses[200] > checked // 2, statuses  # real pages, not mostly redirects to the login page
@@ -152,6 +153,7 @@ def test_every_no_argument_personal_route_is_private(app, admin_client, world):
         if "GET" in rule.methods and not rule.arguments and rule.rule.startswith(PERSONAL):
             response = admin_client.get(rule.rule)
             assert is_private(response), rule.rule
+            response.close()  # as above: a streamed export ends its request context now
 
 
 def test_hsts_only_in_production(client):

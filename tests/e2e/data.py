@@ -45,7 +45,7 @@ def _in_site(site, work: Callable[[], T]) -> T:
 def phone_number(width: int, number: int) -> str:
     """A mobile number of its own for each person of each run of a journey (11 digits). The journeys
     share one site, so each keeps to its own numbers: visitor 1, waitlist 2-3, check-in 10-19, reader
-    20, camera check-in 40-50, staff roster 60-69, staff review 70-79."""
+    20, camera check-in 40-50, staff roster 60-69, staff payments 70, staff review 80-89."""
     return f"1371{width:04d}{number:03d}"
 
 

@@ -11,7 +11,7 @@ JOURNEY = "staff-review"
 
 def test_staff_approve_applications_in_bulk(site, open_browser, width):
     names = ["欧阳娜娜", "买买提·艾力", "王𠮷"]
-    ids = [make_student(site, f"owner{width}-{n}@example.com", name, phone_number(width, 70 + n))
+    ids = [make_student(site, f"owner{width}-{n}@example.com", name, phone_number(width, 80 + n))
            for n, name in enumerate(names)]
     camp = session_with_applications(site, f"电商老板私董会 {width}", ids, capacity=2)
 
