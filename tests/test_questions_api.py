@@ -8,10 +8,16 @@ import json
 import pytest
 from sqlalchemy import func, select
 
+from app.audit.models import AuditEntry
+from app.booking.models import Registration
+from app.catalog.models import CampSession
 from app.extensions import db
+from app.mail.models import OutboxMessage
+from app.questions import service as questions_service
 from app.questions.models import Answer, QuestionKind
-from tests.factories import make_question, new_course, new_session, xhs_questions
-from tests.helpers import API, api_book, assert_error, student_headers
+from app.questions.queries import questions_for_session
+from tests.factories import make_course, make_question, make_session, new_course, new_session, xhs_questions
+from tests.helpers import API, api_book, assert_error, recorded_statements, student_headers
 
 COMPANY = "上海䶮木美妆有限公司（𠮷）"
 
@@ -74,6 +80,102 @@ def test_a_booking_without_the_required_answers_is_400_naming_each(client, camp,
         f"answers.{ids['主营类目']}": "请填写「主营类目」", f"answers.{ids['年营业额']}": "请选择「年营业额」",
         f"answers.{ids['是否已开通小红书店铺']}": "请选择「是否已开通小红书店铺」",
     }
+
+
+def test_a_booking_without_the_required_answers_writes_nothing(app, client, camp, headers):
+    """Refused in the booking's transaction (its statements run first, then the questions are read,
+    as the statements said the session has some): rolled back whole, seat, email and audit entry."""
+    session_id, _ids = camp
+
+    assert_error(_book(client, session_id, headers), 400, "invalid_answers")
+
+    with app.app_context():
+        assert db.session.get(CampSession, session_id).seats_taken == 0
+        assert db.session.get(CampSession, session_id).waitlist_issued == 0
+        for written in (Registration, OutboxMessage, AuditEntry):
+            assert db.session.scalar(select(func.count()).select_from(written)) == 0, written
+        db.session.remove()
+
+
+def _no_questions(course_id: int, session_id: int, other_id: int) -> None:
+    pass
+
+
+def _another_courses(course_id: int, session_id: int, other_id: int) -> None:
+    make_question("公司名称", course_id=make_course(title="抖音电商特训营", slug="dy"), required=True)
+
+
+def _another_sessions_own(course_id: int, session_id: int, other_id: int) -> None:
+    questions_service.use_own_questions(other_id)
+    make_question("企业微信号", session_id=other_id, required=True)
+
+
+def _course_question_deleted(course_id: int, session_id: int, other_id: int) -> None:
+    questions_service.delete_question(make_question("公司名称", course_id=course_id, required=True))
+
+
+def _course_optional(course_id: int, session_id: int, other_id: int) -> None:
+    make_question("想解决的问题", course_id=course_id)
+
+
+def _course_required(course_id: int, session_id: int, other_id: int) -> None:
+    make_question("公司名称", course_id=course_id, required=True)
+
+
+def _own_required(course_id: int, session_id: int, other_id: int) -> None:
+    questions_service.use_own_questions(session_id)
+    make_question("企业微信号", session_id=session_id, required=True)
+
+
+def _own_set_empty_course_required(course_id: int, session_id: int, other_id: int) -> None:
+    """The session asks its own set, which is empty: its course's required question is not asked."""
+    questions_service.use_own_questions(session_id)
+    make_question("公司名称", course_id=course_id, required=True)
+
+
+def _own_deleted_course_optional(course_id: int, session_id: int, other_id: int) -> None:
+    questions_service.use_own_questions(session_id)
+    questions_service.delete_question(make_question("企业微信号", session_id=session_id, required=True))
+    make_question("想解决的问题", course_id=course_id)
+
+
+# (set-up, whether the booking reads the session's questions, its status)
+_WITHOUT_ANSWERS = [
+    (_no_questions, False, 201),
+    (_another_courses, False, 201),
+    (_another_sessions_own, False, 201),
+    (_course_question_deleted, False, 201),
+    (_course_optional, True, 201),
+    (_course_required, True, 400),
+    (_own_required, True, 400),
+    (_own_set_empty_course_required, True, 201),
+    (_own_deleted_course_optional, True, 201),
+]
+
+
+@pytest.mark.parametrize(("set_up", "reads", "status"), _WITHOUT_ANSWERS, ids=[c[0].__name__ for c in _WITHOUT_ANSWERS])
+def test_a_booking_without_answers_reads_the_questions_only_when_the_session_may_ask_some(
+        app, client, headers, set_up, reads, status):
+    """The booking statements say whether the session or its course has questions (the rush path
+    of a session without any reads none); when they do, the rule of which it asks
+    (questions_for_session) decides, so a required question is never skipped."""
+    with app.app_context():
+        course_id = make_course()
+        session_id, other_id = make_session(course_id), make_session(course_id, starts_in_days=60)
+        set_up(course_id, session_id, other_id)
+        asked = questions_for_session(session_id)
+        db.session.remove()
+
+    with recorded_statements(app) as seen:
+        response = _book(client, session_id, headers)
+
+    read = [sql for sql in seen if sql.lstrip().upper().startswith("SELECT") and "registration_questions" in sql]
+    assert bool(read) == reads, seen
+    assert response.status_code == status, response.get_json()
+    # The invariant the flag keeps: a session that asks questions has them read.
+    assert reads or not asked
+    if status == 201:
+        assert response.get_json()["answers"] == []
 
 
 def test_a_booking_with_answers_is_201_and_shows_them(app, client, camp, headers):

@@ -348,9 +348,19 @@ def book_seat(user: User, session_id: int, source: str = "web", now: datetime | 
     statements' WHERE clauses, and reads only to explain a booking that did not happen (session
     closed or unknown, already registered). The answer is what the statements returned.
     """
-    now = now or utcnow()
+    return _book(user, session_id, source, now or utcnow(), unanswered=False)
+
+
+def _book(user: User, session_id: int, source: str, now: datetime, unanswered: bool) -> BookingOutcome:
+    """book_seat; `unanswered`: the booking carries no answers to the registration questions and
+    must be refused (InvalidAnswers, nothing written) if the session requires any. The questions
+    are then read only if the session may ask some (the booking statements say so), in the
+    booking's transaction; a booking that writes nothing checks them first, as before it explains
+    why, so that every refusal comes in the order complete_profile_and_book promises."""
     user_id = user.id
     if not (user.name and user.phone):
+        if unanswered:
+            questions.answers_for_booking(session_id, None)
         # Said after what is wrong with the session, if anything: no use completing a profile for it.
         existing = _existing_or_refusal(user_id, session_id, now)
         if existing is not None:
@@ -358,9 +368,12 @@ def book_seat(user: User, session_id: int, source: str = "web", now: datetime | 
         raise ProfileIncomplete()
     values = _booking_values(user, session_id, source, now)
     for _attempt in range(3):
-        booked = _write_booking(values)
+        booked = _write_booking(values, unanswered)
         if booked is not None:
             return booked
+        if unanswered:
+            questions.answers_for_booking(session_id, None)
+            unanswered = False  # checked: a write that follows is as a booking whose answers were checked
         existing = _existing_or_refusal(user_id, session_id, now)
         if existing is not None:
             return existing
@@ -410,14 +423,18 @@ def complete_profile_and_book(user: User, session_id: int, *, name: str | None =
     transaction. The answers are checked first (InvalidAnswers, nothing written); a booking refused
     (the session closed or went since the page was shown) leaves the profile as it was; a phone
     number someone else has books nothing. A repeated booking (the person's existing registration)
-    stores no second set of answers. With nothing to fill in and no answers (a session without
-    questions), this is book_seat, unchanged: the rush path of such a session reads the questions
-    once (none) and writes what it always wrote."""
-    given = questions.answers_for_booking(session_id, answers)
-    if not name and not phone and not given:
-        outcome = book_seat(user, session_id, source=source, now=now)
+    stores no second set of answers. With nothing to fill in and no answers (the rush path: a
+    session without questions, the API's clients that send none), this is book_seat, which reads
+    the questions only when its statements say the session may ask some (_book)."""
+    if not name and not phone and not answers:
+        outcome = _book(user, session_id, source, now or utcnow(), unanswered=True)
+        given: list[GivenAnswer] = []
     else:
-        outcome = _complete_profile_and_book(user, session_id, name, phone, given, source, now)
+        given = questions.answers_for_booking(session_id, answers)
+        if not name and not phone and not given:
+            outcome = book_seat(user, session_id, source=source, now=now)
+        else:
+            outcome = _complete_profile_and_book(user, session_id, name, phone, given, source, now)
     if outcome.created:
         outcome.answers = given
     return outcome
@@ -510,19 +527,20 @@ def sessions_with_lapsed_holds(now: datetime | None = None) -> list[int]:
         select(CampSession.id).where(CampSession.holds_lapse_at <= (now or utcnow())).order_by(CampSession.id)))
 
 
-def _write_booking(values: dict) -> BookingOutcome | None:
+def _write_booking(values: dict, unanswered: bool = False) -> BookingOutcome | None:
     """Run the booking's statements in one write transaction and commit: the outcome, or None
     (rolled back) when the session cannot be booked now, does not exist, or the person already
     has an active registration for it. The outcome is built after the commit: while the
-    transaction is open, every other booking of the session waits for it.
+    transaction is open, every other booking of the session waits for it. `unanswered`: see
+    _book (InvalidAnswers rolls it back).
 
     As a step of a caller's write transaction (complete_profile_and_book), see _write_booking_step."""
     if in_write_transaction():
-        return _write_booking_step(values)
+        return _write_booking_step(values, unanswered)
     begin_write()
     try:
-        written = _booking_statements(values)
-        if written is None:
+        booked = _booking_statements(values, unanswered)
+        if booked is None:
             db.session.rollback()
             return None
         db.session.commit()
@@ -532,38 +550,44 @@ def _write_booking(values: dict) -> BookingOutcome | None:
     except BaseException:
         db.session.rollback()
         raise
-    return _outcome(*written)
+    return _outcome(booked)
 
 
-def _write_booking_step(values: dict) -> BookingOutcome | None:
+def _write_booking_step(values: dict, unanswered: bool) -> BookingOutcome | None:
     """_write_booking inside a caller's write transaction: the same statements, in a savepoint so
     that a double booking's unique-index error undoes only them; the caller commits."""
     try:
         with db.session.begin_nested():
-            written = _booking_statements(values)
+            booked = _booking_statements(values, unanswered)
     except IntegrityError:  # already registered (a double click); the caller's transaction goes on
         return None
-    return None if written is None else _outcome(*written)
+    return None if booked is None else _outcome(booked)
 
 
-def _booking_statements(values: dict) -> tuple[dict, dict, dict] | None:
-    """The booking's statements for this database: the values they returned, or None (nothing booked)."""
+def _booking_statements(values: dict, unanswered: bool) -> statements.Booked | None:
+    """The booking's statements for this database: what they returned, or None (nothing booked).
+    A booking with no answers (`unanswered`) of a session that may ask questions reads them now,
+    before its transaction commits: InvalidAnswers if one it skipped is required."""
     seats_changed()  # the pages' cards of this process are read again once it commits
     if db.session.get_bind().dialect.name == "postgresql":
-        return _write_booking_postgresql(values)
-    return _write_booking_sqlite(values)
+        booked = _write_booking_postgresql(values)
+    else:
+        booked = _write_booking_sqlite(values)
+    if booked is not None and unanswered and booked.asks_questions:
+        questions.answers_for_booking(values["session_id"], None)
+    return booked
 
 
-def _write_booking_postgresql(values: dict) -> tuple[dict, dict, dict] | None:
+def _write_booking_postgresql(values: dict) -> statements.Booked | None:
     """One statement, whose row has the registration's columns, the session's and the course's."""
     row = db.session.connection().execute(statements.postgresql_booking(), values).first()
     if row is None:
         return None
-    row = row._mapping
-    return {name: row[name] for name in statements.REGISTRATION_COLUMNS}, *_session_and_course(row)
+    registration_columns = len(statements.REGISTRATION_COLUMNS)
+    return statements.Booked.of(row[:registration_columns], row[registration_columns:])
 
 
-def _write_booking_sqlite(values: dict) -> tuple[dict, dict, dict] | None:
+def _write_booking_sqlite(values: dict) -> statements.Booked | None:
     """Four statements: the registration, the counters (with the course's columns), the email, the
     audit entry; the last two from the builders PostgreSQL's statement uses, with values."""
     connection = db.session.connection()
@@ -573,31 +597,24 @@ def _write_booking_sqlite(values: dict) -> tuple[dict, dict, dict] | None:
     counted = connection.execute(
         statements.sqlite_count_registration(inserted.hold_expires_at is not None),
         {"session_id": inserted.session_id, "status": inserted.status, "hold_expires_at": inserted.hold_expires_at},
-    ).one()._mapping
+    ).one()
+    booked = statements.Booked.of(inserted, counted)
     status = RegistrationStatus(inserted.status)
-    position = counted[statements.SESSION_PREFIX + "waitlisted_count"] if status is RegistrationStatus.WAITLISTED \
-        else None
+    position = booked.session["waitlisted_count"] if status is RegistrationStatus.WAITLISTED else None
     queue_registration_email(booking_email_template(status), inserted.id, values["to_address"], position,
                              queued_at=inserted.created_at)
     insert_entry(entry(values["action"], values["actor_id"], inserted.created_at, registration_id=inserted.id,
                        session_id=inserted.session_id, account_id=values["user_id"],
                        after=registration_state(status.value, inserted.session_id, position)))
-    return dict(inserted._mapping), *_session_and_course(counted)
+    return booked
 
 
-def _session_and_course(row) -> tuple[dict, dict]:
-    """The session's and the course's columns of a booking statement's row (their prefixed names)."""
-    session, course = statements.SESSION_PREFIX, statements.COURSE_PREFIX
-    return ({name.removeprefix(session): value for name, value in row.items() if name.startswith(session)},
-            {name.removeprefix(course): value for name, value in row.items() if name.startswith(course)})
-
-
-def _outcome(registration_values, camp_values, course_values) -> BookingOutcome:
+def _outcome(booked: statements.Booked) -> BookingOutcome:
     """A new booking's outcome from the values its statements returned, with no read back. The
     objects are detached: reading a value that was not returned fails loudly instead of loading."""
-    course = Course(**course_values)
-    camp = CampSession(**camp_values)
-    registration = Registration(**{**registration_values, "status": RegistrationStatus(registration_values["status"])},
+    course = Course(**booked.course)
+    camp = CampSession(**booked.session)
+    registration = Registration(**{**booked.registration, "status": RegistrationStatus(booked.registration["status"])},
                                 cancelled_at=None)
     for detached in (course, camp, registration):
         make_transient_to_detached(detached)

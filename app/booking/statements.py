@@ -22,12 +22,32 @@ from the builders the rest of the app uses (emails.registration_email, audit.ser
 with SQL values; constants are written into the SQL (common/sql.py `constant`) to keep it short.
 Either way the database has the last word: CHECK seats_taken <= capacity, one active registration
 per person and session (partial unique index), unique waitlist numbers.
+Both return the same row (`Booked`): the registration's columns, the session's as counted after it,
+its course's, and whether the session may ask registration questions (the booking reads them only
+then: service.py).
 """
 from __future__ import annotations
 
 import functools
+from collections.abc import Sequence
+from dataclasses import dataclass
 
-from sqlalchemy import Boolean, Integer, String, bindparam, case, cast, func, insert, null, or_, select, true, update
+from sqlalchemy import (
+    Boolean,
+    Integer,
+    String,
+    bindparam,
+    case,
+    cast,
+    exists,
+    func,
+    insert,
+    null,
+    or_,
+    select,
+    true,
+    update,
+)
 
 from app.audit.models import AuditEntry
 from app.audit.service import entry
@@ -38,9 +58,11 @@ from app.catalog.models import CampSession, Course
 from app.common.sql import constant, earliest, plus_seconds, sql_value
 from app.common.time import UtcDateTime
 from app.mail.models import OutboxMessage
+from app.questions.models import Question
 
 sessions, courses = CampSession.__table__, Course.__table__
 registrations, outbox, audit = Registration.__table__, OutboxMessage.__table__, AuditEntry.__table__
+questions = Question.__table__
 # PostgreSQL's statement names the session's and course's tables by one letter: the table's name
 # is written some forty times in it, and a shorter statement is parsed once per process by psycopg
 # (its cache of statements' conversions takes them up to 4 kB).
@@ -53,17 +75,35 @@ _INSERTED = ["session_id", "user_id", "status", "waitlist_number", "ticket_code"
              "confirmed_at", "cancelled_at", "amount_due", "hold_expires_at"]
 # What a booking returns of the registration, then of the session as counted after it, then of its
 # course: what the booking's answer shows (app/api/schemas.py). No more: every column costs decoding.
-# (psycopg caches its conversion of a statement up to 4 kB: tests/test_booking_service.py keeps
-# PostgreSQL's under it.)
+# Then whether the session may ask questions. The row is read by position (`Booked.of`): its
+# columns need no labels, which keeps PostgreSQL's statement short (psycopg caches its conversion
+# of a statement up to 4 kB: tests/test_booking_service.py keeps it under that).
 REGISTRATION_COLUMNS = ("id", "session_id", "status", "waitlist_number", "ticket_code", "created_at",
                         "confirmed_at", "amount_due", "hold_expires_at")
 SESSION_COLUMNS = ("id", "label", "starts_at", "ends_at", "city", "venue", "address", "price",
                    "capacity", "seats_taken", "waitlisted_count", "registration_opens_at", "registration_closes_at",
                    "is_published")
 COURSE_COLUMNS = ("id", "slug", "title", "is_published")
-# The statements' row names the session's columns s_<name> and the course's c_<name> (the
-# registration's have no prefix): short, to keep the statement short.
-SESSION_PREFIX, COURSE_PREFIX = "s_", "c_"
+
+
+@dataclass(frozen=True)
+class Booked:
+    """A booking's row, by part: column name -> value of the registration, the session and the course."""
+
+    registration: dict
+    session: dict
+    course: dict
+    # The session or its course has registration questions (_may_ask_questions).
+    asks_questions: bool
+
+    @classmethod
+    def of(cls, registration_row: Sequence, rest: Sequence) -> Booked:
+        """From the registration's columns, then the session's, the course's and the flag (one row
+        on PostgreSQL, two on SQLite), in the orders above."""
+        after_session = len(SESSION_COLUMNS)
+        return cls(dict(zip(REGISTRATION_COLUMNS, registration_row, strict=True)),
+                   dict(zip(SESSION_COLUMNS, rest[:after_session], strict=True)),
+                   dict(zip(COURSE_COLUMNS, rest[after_session:-1], strict=True)), bool(rest[-1]))
 
 
 def _now():
@@ -98,6 +138,15 @@ def _session_to_book(sessions=s_):
                or_(sessions.c.holds_lapse_at.is_(None), sessions.c.holds_lapse_at > _now()))
         .with_for_update(of=sessions)  # not rendered on SQLite, where the transaction has the database
     )
+
+
+def _may_ask_questions(session_id, course_id):
+    """Whether a booking of the session (`session_id`, of course `course_id`: SQL) must read its
+    registration questions: the session or its course has one. Wider than the rule of which
+    questions it asks (its own set replaces its course's: questions/queries.py), which the booking
+    applies when this is true."""
+    q = questions.alias("q")
+    return exists().where(q.c.deleted_at.is_(None), or_(q.c.session_id == session_id, q.c.course_id == course_id))
 
 
 def _new_registration(target):
@@ -144,9 +193,9 @@ def postgresql_booking():
     """One statement: lock and decide (target), insert the registration (reg), queue its email
     (template by status, composed when sent, with the place in the queue), write its audit entry
     (:action by :actor_id), and, as the statement itself, move the session's counters, returning
-    the registration's columns, the session's (as counted after it) and the course's. No row when
-    the session cannot be booked now or does not exist; a unique violation when the person
-    already has an active registration for it."""
+    the registration's columns, the session's (as counted after it), the course's and whether it may
+    ask questions. No row when the session cannot be booked now or does not exist; a unique
+    violation when the person already has an active registration for it."""
     target = _session_to_book().cte("target")
     reg = (insert(registrations).from_select(_INSERTED, _new_registration(target), include_defaults=False)
            .returning(*(registrations.c[name] for name in REGISTRATION_COLUMNS)).cte("reg"))
@@ -168,9 +217,8 @@ def postgresql_booking():
     return (update(s_)
             .where(s_.c.id == reg.c.session_id, c_.c.id == s_.c.course_id)
             .values(**_counted(reg.c.status, reg.c.hold_expires_at, s_))
-            .returning(*(reg.c[name] for name in REGISTRATION_COLUMNS),
-                       *(s_.c[name].label(SESSION_PREFIX + name) for name in SESSION_COLUMNS),
-                       *(c_.c[name].label(COURSE_PREFIX + name) for name in COURSE_COLUMNS))
+            .returning(*(reg.c[name] for name in REGISTRATION_COLUMNS), *(s_.c[name] for name in SESSION_COLUMNS),
+                       *(c_.c[name] for name in COURSE_COLUMNS), _may_ask_questions(s_.c.id, s_.c.course_id))
             .add_cte(target, reg, email_insert.cte("email"), audit_insert.cte("audited")))
 
 
@@ -194,11 +242,17 @@ def sqlite_count_registration(hold: bool):
     """The session's counters moved for the registration just inserted (parameter :status; for a
     hold, `hold`, :hold_expires_at too: the statement of the other bookings does not write
     holds_lapse_at, less work while the database is locked); the session's row as it is then, and
-    its course's (SQLite's RETURNING names only the updated table, but takes subqueries)."""
+    its course's (SQLite's RETURNING names only the updated table, but takes subqueries), and whether
+    it may ask questions."""
     course = {name: select(courses.c[name]).where(courses.c.id == sessions.c.course_id).scalar_subquery()
               for name in COURSE_COLUMNS}
+    # SQLite writes RETURNING's columns without their tables' names, subqueries' too: the flag's
+    # subquery names the session by the parameter, and its course through an alias of its own
+    # (q.course_id = camp_sessions.course_id would read as course_id = course_id).
+    booked = sessions.alias("b")
+    course_id = select(booked.c.course_id).where(booked.c.id == bindparam("session_id")).scalar_subquery()
     hold_expires_at = bindparam("hold_expires_at", type_=UtcDateTime()) if hold else None
     return (update(sessions).where(sessions.c.id == bindparam("session_id"))
             .values(**_counted(bindparam("status"), hold_expires_at))
-            .returning(*(sessions.c[name].label(SESSION_PREFIX + name) for name in SESSION_COLUMNS),
-                       *(course[name].label(COURSE_PREFIX + name) for name in COURSE_COLUMNS)))
+            .returning(*(sessions.c[name] for name in SESSION_COLUMNS), *(course[name] for name in COURSE_COLUMNS),
+                       _may_ask_questions(bindparam("session_id"), course_id)))
