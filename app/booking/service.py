@@ -354,9 +354,9 @@ def book_seat(user: User, session_id: int, source: str = "web", now: datetime | 
 def _book(user: User, session_id: int, source: str, now: datetime, unanswered: bool) -> BookingOutcome:
     """book_seat; `unanswered`: the booking carries no answers to the registration questions and
     must be refused (InvalidAnswers, nothing written) if the session requires any. The questions
-    are then read only if the session may ask some (the booking statements say so), in the
-    booking's transaction; a booking that writes nothing checks them first, as before it explains
-    why, so that every refusal comes in the order complete_profile_and_book promises."""
+    are then read only when the booking statements say the session may ask some, in the booking's
+    transaction before it commits; a booking that writes nothing reads them before it explains
+    why, so a missing answer is said before any other refusal, as complete_profile_and_book promises."""
     user_id = user.id
     if not (user.name and user.phone):
         if unanswered:
@@ -373,7 +373,7 @@ def _book(user: User, session_id: int, source: str, now: datetime, unanswered: b
             return booked
         if unanswered:
             questions.answers_for_booking(session_id, None)
-            unanswered = False  # checked: a write that follows is as a booking whose answers were checked
+            unanswered = False  # checked: another write is that of a booking whose answers were checked
         existing = _existing_or_refusal(user_id, session_id, now)
         if existing is not None:
             return existing
@@ -420,7 +420,8 @@ def complete_profile_and_book(user: User, session_id: int, *, name: str | None =
     """A person's booking from the booking page or the API: fill in the 姓名 or 手机号 their profile
     lacks (`name`, `phone`: what they typed; None when not asked), answer the session's registration
     questions (`answers`: {question id: value}, app/questions/answers.py) and book, as one write
-    transaction. The answers are checked first (InvalidAnswers, nothing written); a booking refused
+    transaction. The answers are checked before anything commits, and said wrong before any other
+    refusal (InvalidAnswers, nothing written); a booking refused
     (the session closed or went since the page was shown) leaves the profile as it was; a phone
     number someone else has books nothing. A repeated booking (the person's existing registration)
     stores no second set of answers. With nothing to fill in and no answers (the rush path: a

@@ -11,9 +11,9 @@ from app.questions.models import Answer, Question, SessionOwnQuestions
 
 
 def _questions_for_session_statement():
-    """The statement of questions_for_session, built once: every booking runs it (the booking API
-    asks even when the request has no answers, to refuse a missing required one), and building it
-    anew each time cost about as much CPU as the booking's own statement."""
+    """The statement of questions_for_session, built once: every booking of a session with
+    questions runs it (a booking without answers too, to refuse a missing required one), and
+    building it anew each time cost about as much CPU as the booking's own statement."""
     session_id = bindparam("session_id")
     own = exists().where(SessionOwnQuestions.session_id == session_id)
     course_id = select(CampSession.course_id).where(CampSession.id == session_id).scalar_subquery()
@@ -31,7 +31,7 @@ _QUESTIONS_FOR_SESSION = _questions_for_session_statement()
 
 def questions_for_session(session_id: int) -> list[Question]:
     """The questions a booking of this session asks, in order: the session's own when it has them
-    (SessionOwnQuestions), else its course's. One statement (the booking reads it before it writes)."""
+    (SessionOwnQuestions), else its course's. One statement."""
     return list(db.session.scalars(_QUESTIONS_FOR_SESSION, {"session_id": session_id}))
 
 

@@ -64,8 +64,10 @@ class QuestionInput:
 # --- the booking's steps --------------------------------------------------------------------------
 
 def answers_for_booking(session_id: int, given: Mapping[object, object] | None) -> list[GivenAnswer]:
-    """The answers a booking of this session will store, checked (InvalidAnswers otherwise). Called
-    before the booking's write transaction: one read, the session's questions."""
+    """The answers a booking of this session will store, checked (InvalidAnswers otherwise): one
+    read, the session's questions. Called before the booking's write transaction; for a booking
+    that sent no answers, in it, and only when its statements say the session may ask questions
+    (booking/service.py: _book), so the rush on a session without questions reads none."""
     return check_answers(queries.questions_for_session(session_id), given or {})
 
 
