@@ -9,7 +9,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from icalendar import Calendar
-from sqlalchemy import func, select
+from sqlalchemy import func, inspect, select
+from sqlalchemy.orm.exc import DetachedInstanceError
 
 from app.accounts.models import Role, User
 from app.booking import service as booking
@@ -562,6 +563,22 @@ def test_the_booking_answer_is_the_session_as_the_database_has_it(ctx, students,
             == [getattr(stored.session, name) for name in session_columns])
     assert (answer.session.course.title, answer.session.course.slug) == (TITLE, stored.session.course.slug)
     assert outcome.waitlist_position == (None if seats else 1)
+
+
+def test_the_booking_answers_objects_hold_what_the_statements_returned_and_fail_loudly_on_the_rest(ctx, students):
+    """Built as a query would have loaded them, not attached to the database session: a column the
+    statements did not return is not read back (nor quietly None), and nothing is flushed."""
+    session_id = make_dated_session(capacity=1)
+
+    answer = booking.book_seat(db.session.get(User, students[0]), session_id, now=NOW).registration
+
+    assert answer.status is RegistrationStatus.CONFIRMED and answer.session.course.title == TITLE
+    for detached in (answer, answer.session, answer.session.course):
+        assert inspect(detached).detached and not inspect(detached).modified
+    with pytest.raises(DetachedInstanceError):
+        _ = answer.source  # a column the statements do not return
+    with pytest.raises(DetachedInstanceError):
+        _ = answer.session.cancellation_deadline
 
 
 def test_the_postgresql_booking_statement_fits_psycopgs_parse_cache():

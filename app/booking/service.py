@@ -27,7 +27,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.engine import Row
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased, joinedload, make_transient_to_detached, selectinload
-from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.orm.attributes import instance_dict, set_committed_value
 
 from app.accounts import service as accounts
 from app.accounts.models import User
@@ -613,17 +613,26 @@ def _write_booking_sqlite(values: dict) -> statements.Booked | None:
 def _outcome(booked: statements.Booked) -> BookingOutcome:
     """A new booking's outcome from the values its statements returned, with no read back. The
     objects are detached: reading a value that was not returned fails loudly instead of loading."""
-    course = Course(**booked.course)
-    camp = CampSession(**booked.session)
-    registration = Registration(**{**booked.registration, "status": RegistrationStatus(booked.registration["status"])},
-                                cancelled_at=None)
-    for detached in (course, camp, registration):
-        make_transient_to_detached(detached)
+    course = _as_loaded(Course, booked.course)
+    camp = _as_loaded(CampSession, booked.session)
+    registration = _as_loaded(Registration, {**booked.registration, "cancelled_at": None,
+                                             "status": RegistrationStatus(booked.registration["status"])})
     set_committed_value(camp, "course", course)
     set_committed_value(registration, "session", camp)
     waiting = registration.status is RegistrationStatus.WAITLISTED
     # Waitlisted: the newest in the queue, so its place is the queue's length after it.
     return BookingOutcome(registration, created=True, waitlist_position=camp.waitlisted_count if waiting else None)
+
+
+def _as_loaded(model: type, values: dict):
+    """A detached `model` object of these column values, as a query would have loaded it (the
+    ORM's own loading puts a row's values in the new object's dict the same way), the other
+    columns expired. The constructor would record each value as a change first, then
+    make_transient_to_detached forget them: half of what building a booking's answer cost."""
+    loaded = model.__mapper__.class_manager.new_instance()
+    instance_dict(loaded).update(values)
+    make_transient_to_detached(loaded)
+    return loaded
 
 
 @write_transaction
