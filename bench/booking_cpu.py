@@ -55,7 +55,8 @@ def _server_cpu(pids: list[int]) -> float:
 
 
 def _prepare(students: int, seats: int, sessions: int) -> tuple[list[int], list[dict]]:
-    """A course, `sessions` published free sessions of `seats` seats, and the students' API headers; in an app context."""
+    """A course, `sessions` published free sessions of `seats` seats, and the students' API
+    headers; in an app context."""
     from app.accounts.models import User
     from app.api.auth import make_token
     from app.catalog import service as catalog
