@@ -293,19 +293,21 @@ _PROMOTION_NOTES = {
 
 
 def _promote_waiting(camp: CampSession, now: datetime, reason: str) -> list[Registration]:
-    """Fill free seats from the head of the waitlist, in order of arrival: a free session's
-    waiting people are confirmed; a paid session's are offered the seat, held for them while they
-    pay (never skipped: the next in line is offered it only when an offer runs out). `reason`:
-    what freed them (a key of _PROMOTION_NOTES), said in the audit entry and in the email."""
+    """Fill free seats from the waitlist, in order of arrival: a free session's waiting people are
+    confirmed; a paid session's are offered the seat, held for them while they pay (the next in
+    line is offered a seat only when it is free: an offer that runs out passes it on). A waiting
+    group (团体报名, groups.py) is seated all together or not yet: while fewer seats are free than it
+    has waiting members, it keeps its place and the seats go to the next who fit. `reason`: what
+    freed them (a key of _PROMOTION_NOTES), said in the audit entry and in the email."""
     db.session.refresh(camp, ["capacity", "seats_taken", "price"])
     free = camp.capacity - camp.seats_taken
     if free <= 0:
         return []
     queue = db.session.scalars(
         select(Registration)
-        .where(Registration.session_id == camp.id, Registration.status == RegistrationStatus.WAITLISTED)
+        .where(Registration.session_id == camp.id, Registration.status == RegistrationStatus.WAITLISTED,
+               Registration.id.in_(_next_to_seat(camp.id, free)))
         .order_by(Registration.waitlist_number)
-        .limit(free)
     ).all()
     promoted = []
     for registration in queue:
@@ -325,6 +327,34 @@ def _promote_waiting(camp: CampSession, now: datetime, reason: str) -> list[Regi
                                      promotion_reason=reason)
         promoted.append(registration)
     return promoted
+
+
+def _next_to_seat(session_id: int, free: int) -> list[int]:
+    """The waiting registrations `free` seats go to: in queue order, a person alone or a group's
+    waiting members together (placed where its first waiting member is), each taken if it fits in
+    the seats still free. Reads only ids: the queue of a full session may be long."""
+    waiting = db.session.execute(
+        select(Registration.id, Registration.group_id)
+        .where(Registration.session_id == session_id, Registration.status == RegistrationStatus.WAITLISTED)
+        .order_by(Registration.waitlist_number)).all()
+    units: list[list[int]] = []
+    of_group: dict[int, list[int]] = {}
+    for registration_id, group_id in waiting:
+        if group_id is None:
+            units.append([registration_id])
+        elif group_id in of_group:
+            of_group[group_id].append(registration_id)
+        else:
+            of_group[group_id] = [registration_id]
+            units.append(of_group[group_id])
+    chosen: list[int] = []
+    for unit in units:
+        if len(unit) <= free:
+            chosen.extend(unit)
+            free -= len(unit)
+            if free == 0:
+                break
+    return chosen
 
 
 def _leave(camp: CampSession, held_seat: bool, now: datetime, reason: str) -> list[Registration]:
@@ -614,12 +644,12 @@ def cancel_registration(
 ) -> CancellationOutcome:
     """Cancel a registration; a freed seat goes to the head of the waitlist in the same transaction.
 
-    Students may cancel only their own registrations, until the session's cancellation deadline;
-    someone else's registration is "not found" to them. Staff (`by_staff`) may cancel any, any time.
+    Students may cancel only their own registrations (and a group's booker, its attendees'), until
+    the session's cancellation deadline; someone else's registration is "not found" to them. Staff (`by_staff`) may cancel any, any time.
     """
     now = now or utcnow()
     registration = db.session.get(Registration, registration_id)
-    if registration is None or (not by_staff and registration.user_id != actor.id):
+    if registration is None or not (by_staff or registration.user_id == actor.id or _booked_by(registration, actor)):
         raise RegistrationNotFound()
     camp = catalog.lock_session(registration.session_id)
     db.session.refresh(registration)  # re-read under the lock
@@ -654,6 +684,12 @@ def cancel_registration(
     promoted = _leave(camp, held_seat, now, PROMOTED_BY_CANCELLATION)
     queue_registration_email("booking_cancelled", registration.id, registration.user.email)
     return CancellationOutcome(registration, promoted)
+
+
+def _booked_by(registration: Registration, user: User) -> bool:
+    """`user` booked this registration for its person as part of their group (团体报名): they may
+    cancel it, as its person may."""
+    return registration.group_id is not None and registration.group.booker_id == user.id
 
 
 @write_transaction

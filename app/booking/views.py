@@ -7,7 +7,7 @@ from flask import Blueprint, abort, current_app, flash, g, redirect, render_temp
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from app.booking import service
+from app.booking import groups, service
 from app.booking.forms import BookingForm, CancelForm
 from app.booking.models import RegistrationStatus, waitlist_place_label
 from app.booking.tickets import format_ticket_code, ticket_qr_svg
@@ -151,3 +151,14 @@ def cancel(registration_id: int):
         else:
             flash(_("已取消：%(title)s", title=title), "success")
     return redirect(url_for("booking.my_registrations"))
+
+
+@bp.route("/me/groups/<int:group_id>")
+@login_required
+def group_detail(group_id: int):
+    """团体报名: the booker's page of one group: its attendees and what each has."""
+    group = groups.group_of(current_user.id, group_id)
+    if group is None:
+        abort(404)  # someone else's group does not exist, as far as this person can tell
+    return render_template("booking/group.html", group=group, camp=group.session,
+                           positions=service.waitlist_positions(group.registrations), now=utcnow())

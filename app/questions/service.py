@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import insert, select
+from sqlalchemy import delete, insert, select
 
 from app.catalog.models import CampSession, Course
 from app.common.db import in_write_transaction, write_transaction
@@ -79,6 +79,14 @@ def record_answers(registration_id: int, answers: list[GivenAnswer]) -> None:
          "label": answer.label, "kind": answer.kind.value, "choices": answer.choices, "value": answer.value}
         for answer in answers
     ])
+
+
+def replace_answers(registration_id: int, answers: list[GivenAnswer]) -> None:
+    """A registration's answers are now another person's (团体报名's 换人): the old ones go, the new
+    ones are stored, in the caller's write transaction."""
+    db.session.execute(delete(Answer).where(Answer.registration_id == registration_id))
+    if answers:
+        record_answers(registration_id, answers)
 
 
 # --- the builder ----------------------------------------------------------------------------------
