@@ -171,7 +171,8 @@ def compose_registration_email(template: str, context: dict) -> ComposedEmail:
     return render_email(
         email.subject(camp.course.title), template, attachments,
         name=context.get("addressee") or registration.user.display_name, camp=camp, group=registration.group,
-        group_url=absolute_url("booking.group_detail", group_id=registration.group_id) if registration.group_id else None,
+        group_url=(absolute_url("booking.group_detail", group_id=registration.group_id)
+                   if registration.group_id else None),
         details=render_template("mail/_session_details.txt", camp=camp),
         paid_session=camp.is_paid, amount_due=registration.amount_due, hold_expires_at=registration.hold_expires_at,
         pay_url=absolute_url("payments.pay", registration_id=registration.id) if registration.amount_due else None,

@@ -645,7 +645,8 @@ def cancel_registration(
     """Cancel a registration; a freed seat goes to the head of the waitlist in the same transaction.
 
     Students may cancel only their own registrations (and a group's booker, its attendees'), until
-    the session's cancellation deadline; someone else's registration is "not found" to them. Staff (`by_staff`) may cancel any, any time.
+    the session's cancellation deadline; someone else's registration is "not found" to them.
+    Staff (`by_staff`) may cancel any, any time.
     """
     now = now or utcnow()
     registration = db.session.get(Registration, registration_id)
