@@ -7,6 +7,7 @@ import unicodedata
 from flask_babel import lazy_gettext as _l
 from werkzeug.datastructures import MultiDict
 from wtforms import BooleanField, DateField, IntegerField, SelectField, StringField, SubmitField, TextAreaField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, ValidationError
 
 from app.accounts.forms import _email_field, _name_field, _phone_field
@@ -65,7 +66,7 @@ class MoveForm(AppForm):
     def offer(self, sessions, label) -> None:
         """`sessions` as options, full ones shown but not selectable."""
         self.target_session_id.choices = [
-            (camp.id, label(camp), {"disabled": True} if camp.is_full else {}) for camp in sessions
+            SelectChoice(camp.id, label(camp), {"disabled": True} if camp.is_full else {}) for camp in sessions
         ]
 
 
