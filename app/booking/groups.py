@@ -47,16 +47,8 @@ from app.booking.errors import (
     ReplacementClosed,
 )
 from app.booking.models import OPEN_STATUSES, GroupBooking, Registration, RegistrationStatus
-from app.booking.service import (
-    _audit,
-    _booked_by,
-    _check_bookable,
-    _move_counts,
-    _note_hold,
-    _release_if_due,
-    _state,
-    waitlist_position,
-)
+from app.booking.seats import audit_change, audit_state, check_bookable, move_counts, note_hold, waitlist_position
+from app.booking.service import release_if_due
 from app.booking.tickets import new_ticket_code
 from app.catalog import service as catalog
 from app.catalog.models import CampSession
@@ -202,11 +194,11 @@ def _book_group(booker: User, session_id: int, attendees: list[Attendee], join_w
     sessions = CampSession.__table__
     first_place = camp.waitlisted_count + 1
     first_number = camp.waitlist_issued + 1
-    if _move_counts(camp, sessions.c.seats_taken + size <= sessions.c.capacity,
+    if move_counts(camp, sessions.c.seats_taken + size <= sessions.c.capacity,
                     seats_taken=sessions.c.seats_taken + size) is not None:
         status = RegistrationStatus.PENDING_PAYMENT if camp.is_paid else RegistrationStatus.CONFIRMED
     elif join_waitlist:
-        _move_counts(camp, waitlist_issued=sessions.c.waitlist_issued + size,
+        move_counts(camp, waitlist_issued=sessions.c.waitlist_issued + size,
                      waitlisted_count=sessions.c.waitlisted_count + size)
         status = RegistrationStatus.WAITLISTED
     else:
@@ -226,12 +218,12 @@ def _book_group(booker: User, session_id: int, attendees: list[Attendee], join_w
     db.session.add_all(registrations)
     db.session.flush()
     if status.is_hold:
-        _note_hold(camp, hold_until)
+        note_hold(camp, hold_until)
     note = f"团体报名 #{group.id}（{size} 人），由 {booker.display_name} 代报"
     for n, (registration, attendee) in enumerate(zip(registrations, attendees, strict=True)):
         if attendee.answers:
             questions.record_answers(registration.id, attendee.answers)
-        _audit(AuditAction.GROUP_BOOK, booker, registration, None, note=note)
+        audit_change(AuditAction.GROUP_BOOK, booker, registration, None, note=note)
         place = first_place + n if status is RegistrationStatus.WAITLISTED else None
         queue_registration_email(booking_email_template(status), registration.id, registration.user.email,
                                  waitlist_position=place)
@@ -243,9 +235,9 @@ def _locked_for_group(session_id: int, now: datetime) -> CampSession:
     """The session, locked, its lapsed holds released (their seats count as free), if it takes
     group bookings now; else the reason it does not, raised."""
     camp = catalog.lock_session(session_id)
-    _release_if_due(camp, now)
+    release_if_due(camp, now)
     db.session.refresh(camp)
-    _check_bookable(camp, now)
+    check_bookable(camp, now)
     if camp.requires_approval:
         raise GroupNeedsApproval()
     if camp.max_group_size < 2:
@@ -296,7 +288,7 @@ def replace_attendee(registration_id: int, actor: User, replacement: AttendeeInp
     ticket no longer opens the door. Audited; the new attendee gets their email, the old one is told."""
     now = now or utcnow()
     registration = db.session.get(Registration, registration_id)
-    if registration is None or (not by_staff and not _booked_by(registration, actor)):
+    if registration is None or (not by_staff and not registration.is_booked_by(actor)):
         raise RegistrationNotFound()
     attendee = check_attendees(registration.session_id, [replacement])[0]
     hashes = {} if accounts.find_by_login(attendee.phone) else {
@@ -321,14 +313,14 @@ def _replace(registration_id: int, actor: User, attendee: Attendee, by_staff: bo
         raise InvalidAttendees({"0.phone": _("这位就是现在的参会人")})
     _refuse_registered(camp.id, {person.id: 0})
     former = registration.user
-    before = {**_state(registration), "account_id": former.id}
+    before = {**audit_state(registration), "account_id": former.id}
     registration.user = person
     registration.ticket_code = new_ticket_code()  # the old one stops working at the door
     registration.reminded_at = None  # the reminder went to the person who no longer comes
     questions.replace_answers(registration.id, attendee.answers)
     db.session.flush()
     record(AuditAction.GROUP_REPLACE, actor, registration_id=registration.id, session_id=camp.id,
-           account_id=person.id, before=before, after={**_state(registration), "account_id": person.id},
+           account_id=person.id, before=before, after={**audit_state(registration), "account_id": person.id},
            note=f"换人：{former.display_name} → {person.display_name}")
     queue_registration_email(_REPLACEMENT_EMAILS[registration.status], registration.id, person.email,
                              waitlist_position=waitlist_position(registration))

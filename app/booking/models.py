@@ -180,6 +180,11 @@ class Registration(db.Model):
     def is_active(self) -> bool:
         return self.status in ACTIVE_STATUSES
 
+    def is_booked_by(self, user: User) -> bool:
+        """`user` booked this registration for its person as part of their group (团体报名): they
+        act for it (cancel, 换人, pay) as its person may."""
+        return self.group_id is not None and self.group.booker_id == user.id
+
     @property
     def amount_kept(self) -> Decimal:
         """The money the organisation keeps for this registration: paid less refunded (a payment
