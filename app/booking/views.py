@@ -196,11 +196,10 @@ def book_group(session_id: int):
     form = GroupActionForm()
     most = min(max(camp.max_group_size, 2), MOST_BLOCKS)
     refusal: NotEnoughSeats | None = None
+    # A POST without its CSRF token never gets here (CSRFProtect answers it: app/errors/handlers.py).
     if request.method == "GET":
         blocks = [AttendeeBlock(n) for n in range(_group_size_asked(request.args.get("n"), most))]
     else:
-        if not form.validate_on_submit():
-            abort(400)  # the CSRF token is missing or stale
         blocks = _redrawn(blocks_from_form(request.form), request.form, most)
         if blocks is None:
             blocks = [block for block in blocks_from_form(request.form) if not block.blank]
@@ -219,13 +218,13 @@ def book_group(session_id: int):
                     flash(str(error.message), "error")
                 else:
                     return _after_group_booking(outcome)
-        while len(blocks) < 2:
-            blocks.append(AttendeeBlock())
+    while len(blocks) < 2:
+        blocks.append(AttendeeBlock())
     now = utcnow()
     return render_template(
         "booking/book_group.html", form=form, camp=camp, now=now, offer=session_availability(camp, now),
         blocks=blocks, most=most, refusal=refusal, questions=questions_for_session(camp.id),
-        source=request.values.get("source", "web"),
+        source=request.values.get("source", "web")[:40],
         hold_minutes=(camp.payment_hold_seconds or current_app.config["PAYMENT_HOLD_SECONDS"]) // 60,
     )
 
@@ -297,8 +296,6 @@ def replace_attendee(registration_id: int):
     group = groups.group_of(current_user.id, registration.group_id) if registration and registration.group_id else None
     if group is None:
         abort(404)  # not an attendee of a group this person booked
-    if not GroupActionForm().validate_on_submit():
-        abort(400)
     block = attendee_from_form(request.form, f"r{registration_id}-")
     if not refuse_unstorable([block]):
         former = registration.user.display_name

@@ -218,9 +218,6 @@ def move(registration_id: int):
 def replace_attendee(registration_id: int):
     """换人 for a group's attendee (团体报名): staff may at any time."""
     registration = queries.registration_or_404(registration_id)
-    if not GroupActionForm().validate_on_submit():
-        flash(_("页面已过期，请刷新后重新提交。"), "error")
-        return _back_to(registration)
     block = attendee_from_form(request.form, f"r{registration.id}-")
     if not refuse_unstorable([block]):
         former = registration.user.display_name

@@ -13,7 +13,8 @@ def test_a_manager_books_a_group_of_three_and_replaces_one(site, open_browser, w
     email = f"group-manager{width}@example.com"
     make_student(site, email, "赵经理", phone_number(width, 120))
     camp = group_camp(site, f"小红书店铺团队实操营 {width}")
-    team = [("王喆", phone_number(width, 121)), ("李堃", phone_number(width, 122)), ("𠮷田䶮", phone_number(width, 123))]
+    team = [("王喆", phone_number(width, 121)), ("李堃", phone_number(width, 122)),
+            ("𠮷田䶮", phone_number(width, 123))]
 
     manager = open_browser()
     page = manager.page
@@ -28,10 +29,11 @@ def test_a_manager_books_a_group_of_three_and_replaces_one(site, open_browser, w
     page.get_by_role("button", name="＋ 添加一位参会人（最多 5 位）").click()
     expect(blocks).to_have_count(3)
     expect(blocks.nth(2).locator("[data-attendee-number]")).to_have_text("3")
+    # The second phone as pasted from WeChat, with spaces and the country code.
+    pasted = f"+86 {team[1][1][:3]} {team[1][1][3:7]} {team[1][1][7:]}"
     for block, (name, phone) in zip([blocks.nth(n) for n in range(3)], team, strict=True):
         block.get_by_label("姓名").fill(name)
-        # The second phone as pasted from WeChat, with spaces and the country code.
-        block.get_by_label("手机号").fill(f"+86 {phone[:3]} {phone[3:7]} {phone[7:]}" if name == "李堃" else phone)
+        block.get_by_label("手机号").fill(pasted if name == "李堃" else phone)
         block.get_by_label("公司名称").fill("宁波𠮷祥家居有限公司" if name != "李堃" else "")
     manager.check("group-filled")
     page.get_by_role("button", name="提交团体报名").click()
@@ -41,7 +43,7 @@ def test_a_manager_books_a_group_of_three_and_replaces_one(site, open_browser, w
     expect(page.locator(".field-error")).to_have_text(["请填写「公司名称」"])
     expect(blocks).to_have_count(3)
     expect(blocks.nth(2).get_by_label("姓名")).to_have_value("𠮷田䶮")
-    expect(blocks.nth(1).get_by_label("手机号")).to_have_value(f"+86 {team[1][1][:3]} {team[1][1][3:7]} {team[1][1][7:]}")
+    expect(blocks.nth(1).get_by_label("手机号")).to_have_value(pasted)
     manager.check("group-refused")
     blocks.nth(1).get_by_label("公司名称").fill("宁波𠮷祥家居有限公司")
     page.get_by_role("button", name="提交团体报名").click()
