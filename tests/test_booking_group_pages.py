@@ -313,6 +313,10 @@ def test_staff_see_the_group_on_the_roster_and_replace_from_the_registration_pag
 
     page = text_of(staff_client.get(f"/staff/registrations/{ids[0]}"))
     assert f"团体 #{group_id}" in page and f'name="r{ids[0]}-name"' in page
+    refused = staff_client.post(f"/staff/registrations/{ids[0]}/replace",
+                                data={f"r{ids[0]}-name": "欧阳\x00娜娜", f"r{ids[0]}-phone": "13800138009",
+                                      "csrf_token": csrf_token_from(page)})
+    assert refused.status_code == 400 and any("控制字符" in e for e in field_errors(refused))
     response = staff_client.post(f"/staff/registrations/{ids[0]}/replace", follow_redirects=True,
                                  data={f"r{ids[0]}-name": "欧阳娜娜", f"r{ids[0]}-phone": "13800138009",
                                        "csrf_token": csrf_token_from(page)})
@@ -322,9 +326,20 @@ def test_staff_see_the_group_on_the_roster_and_replace_from_the_registration_pag
 
 
 def test_the_session_form_sets_the_group_maximum(app, admin_client):
+    from tests.helpers import submit_form
+
     session_id = new_session(app, capacity=10)
-    page = text_of(admin_client.get(f"/admin/courses/sessions/{session_id}/edit"))
+    url = f"/admin/courses/sessions/{session_id}/edit"
+    page = text_of(admin_client.get(url))
     assert "1 表示不接受团体报名" in page and 'name="max_group_size"' in page
+    form = {"label": "第1期", "starts_at": "2027-03-01T09:00", "ends_at": "2027-03-03T18:00", "city": "杭州",
+            "venue": "培训中心", "price": "0", "capacity": "10", "is_published": "y"}
+    assert "应在 1 到 50 之间" in text_of(submit_form(admin_client, url, {**form, "max_group_size": "51"}))
+    assert submit_form(admin_client, url, {**form, "max_group_size": "1"}).status_code == 302
+    assert submit_form(admin_client, url, form).status_code == 302  # left empty: kept
+    with app.app_context():
+        from app.catalog.models import CampSession
+        assert db.session.get(CampSession, session_id).max_group_size == 1
 
 
 def _required(app, session_id: int) -> dict[int, str]:
