@@ -48,7 +48,7 @@ from app.booking.errors import (
 )
 from app.booking.models import OPEN_STATUSES, GroupBooking, Registration, RegistrationStatus
 from app.booking.seats import audit_change, audit_state, check_bookable, move_counts, note_hold, waitlist_position
-from app.booking.service import release_if_due
+from app.booking.service import registration_of, release_if_due, release_lapsed_holds_of
 from app.booking.tickets import new_ticket_code
 from app.catalog import service as catalog
 from app.catalog.models import CampSession
@@ -108,9 +108,27 @@ def groups_of(booker_id: int) -> list[GroupBooking]:
 
 
 def group_of(booker_id: int, group_id: int) -> GroupBooking | None:
-    """One of this person's groups; None when there is none or it is someone else's (a 404 to them)."""
+    """One of this person's groups; None when there is none or it is someone else's (a 404 to them).
+    Holds past their time are released first, so the page never shows one as 待支付."""
     group = db.session.get(GroupBooking, group_id)
-    return group if group is not None and group.booker_id == booker_id else None
+    if group is None or group.booker_id != booker_id:
+        return None
+    if release_lapsed_holds_of(group.registrations):
+        db.session.expire_all()
+        group = db.session.get(GroupBooking, group_id)
+    return group
+
+
+def ticket_for(viewer_id: int, registration_id: int) -> Registration | None:
+    """A registration whose ticket this person may open: their own, or an attendee's of a group
+    they booked (the booker forwards tickets to attendees without email); None otherwise."""
+    own = registration_of(viewer_id, registration_id)
+    if own is not None:
+        return own
+    registration = db.session.get(Registration, registration_id)
+    if registration is None or registration.group_id is None or registration.group.booker_id != viewer_id:
+        return None
+    return registration_of(registration.user_id, registration_id)
 
 
 # --- checking what was typed ---------------------------------------------------------------------

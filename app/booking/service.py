@@ -137,14 +137,14 @@ def active_registration(user_id: int, session_id: int) -> Registration | None:
 
 def registrations_of(user_id: int) -> list[Registration]:
     """A student's registrations, the latest session first, with session and course loaded; a
-    hold past its time shown as what it is (released first: _release_lapsed)."""
+    hold past its time shown as what it is (released first: release_lapsed_holds_of)."""
     query = (select(Registration)
              .join(Registration.session)
              .where(Registration.user_id == user_id)
              .order_by(CampSession.starts_at.desc(), Registration.id.desc())
              .options(selectinload(Registration.session).selectinload(CampSession.course)))
     found = list(db.session.scalars(query))
-    return list(db.session.scalars(query)) if _release_lapsed(found) else found
+    return list(db.session.scalars(query)) if release_lapsed_holds_of(found) else found
 
 
 def registration_of(user_id: int, registration_id: int, release_lapsed: bool = True) -> Registration | None:
@@ -155,12 +155,12 @@ def registration_of(user_id: int, registration_id: int, release_lapsed: bool = T
              .where(Registration.id == registration_id, Registration.user_id == user_id)
              .options(joinedload(Registration.session).joinedload(CampSession.course)))
     found = db.session.scalar(query)
-    if found is not None and release_lapsed and _release_lapsed([found]):
+    if found is not None and release_lapsed and release_lapsed_holds_of([found]):
         return db.session.scalar(query)
     return found
 
 
-def _release_lapsed(registrations: list[Registration]) -> bool:
+def release_lapsed_holds_of(registrations: list[Registration]) -> bool:
     """Release the sessions of any of these holds whose time has run out (what a booking or a
     listing of the session would do), so a person's own pages never show a hold past its time as
     待支付; whether anything was due (the caller reads them again)."""

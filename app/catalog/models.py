@@ -126,6 +126,11 @@ class CampSession(db.Model):
         return self.price > 0
 
     @property
+    def takes_group_bookings(self) -> bool:
+        """团体报名 is offered: groups of 2 or more, and no 报名审核 (there each person applies)."""
+        return self.max_group_size >= 2 and not self.requires_approval
+
+    @property
     def seats_left(self) -> int:
         return max(self.capacity - self.seats_taken, 0)
 

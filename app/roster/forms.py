@@ -33,6 +33,7 @@ def roster_filters(args: MultiDict) -> RosterFilters:
     payment = args.get("payment", "")
     answer = args.get("answer", "")
     columns = tuple(dict.fromkeys(int(c) for c in args.getlist("col") if c.isascii() and c.isdigit() and len(c) <= 10))
+    group = args.get("group", "")
     return RosterFilters(
         # NUL cannot be sent to PostgreSQL in a string; no name or code contains it.
         q=args.get("q", "").replace("\x00", "")[:100],
@@ -41,6 +42,7 @@ def roster_filters(args: MultiDict) -> RosterFilters:
         payment=payment if payment in PAYMENT_FILTER_CHOICES else "",
         answer=answer if parse_answer_filter(answer) else "",
         columns=columns[:50],
+        group=int(group) if group.isascii() and group.isdigit() and len(group) <= 9 else None,
     )
 
 

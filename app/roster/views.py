@@ -10,14 +10,17 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from app.accounts.permissions import staff_required
+from app.booking import groups
 from app.booking import service as booking
+from app.booking.errors import InvalidAttendees
+from app.booking.group_forms import GroupActionForm, attendee_from_form, refuse_unstorable, show_errors
 from app.booking.models import Registration, RegistrationStatus, waitlist_place_label
 from app.booking.tickets import format_ticket_code
 from app.common.errors import DomainError
 from app.common.forms import show_error_on_form
 from app.common.money import plain_amount
 from app.common.time import utcnow
-from app.questions.queries import answers_of
+from app.questions.queries import answers_of, questions_for_session
 from app.roster import display, queries
 from app.roster import service as roster
 from app.roster.answers import answer_columns, answer_texts
@@ -123,7 +126,7 @@ def render_registration(registration: Registration, **forms) -> str:
     move_form.offer(queries.move_targets(registration, utcnow()), display.move_option_label)
     money = registration_money(registration)
     page_forms = {"transfer_form": empty_transfer_form(money), "refund_form": RefundForm(formdata=None),
-                  "refund_by_hand_form": None, "refund_by_hand_request_id": None}
+                  "refund_by_hand_form": None, "refund_by_hand_request_id": None, "replacing": None}
     page_forms.update(forms)
     return render_template(
         "roster/registration.html",
@@ -141,6 +144,8 @@ def render_registration(registration: Registration, **forms) -> str:
         money=money,
         today=roster.local_today(),
         blank_by_hand=lambda request_id: RefundByHandForm(request_id, formdata=None),
+        group_form=GroupActionForm(formdata=None),
+        group_questions=questions_for_session(registration.session_id) if registration.group_id else [],
         **page_forms,
     )
 
@@ -207,6 +212,27 @@ def move(registration_id: int):
         flash(_("已将 %(name)s 调至 %(session)s", name=name, session=moved_to), "success")
         _promoted_message(outcome.promoted)
     return _back_to(registration)
+
+
+@bp.route("/registrations/<int:registration_id>/replace", methods=["POST"])
+def replace_attendee(registration_id: int):
+    """换人 for a group's attendee (团体报名): staff may at any time."""
+    registration = queries.registration_or_404(registration_id)
+    block = attendee_from_form(request.form, f"r{registration.id}-")
+    if not refuse_unstorable([block]):
+        former = registration.user.display_name
+        try:
+            replaced = groups.replace_attendee(registration.id, current_user, block.as_input(), by_staff=True)
+        except InvalidAttendees as error:
+            show_errors([block], error.errors)
+            flash(str(error.message), "error")
+        except DomainError as error:
+            flash(str(error.message), "error")
+        else:
+            flash(_("已换人：%(old)s → %(new)s。新的电子票已生成，原来的票码已失效",
+                    old=former, new=replaced.user.display_name), "success")
+            return _back_to(registration)
+    return render_registration(queries.registration_or_404(registration.id), replacing=block)
 
 
 # --- actions on a session -------------------------------------------------------------------
