@@ -9,7 +9,7 @@ import functools
 
 from pydantic.json_schema import models_json_schema
 
-from app.api import bp
+from app.api import bp, openapi_group_payments
 from app.api.auth import token_max_age
 from app.api.schemas import (
     BookingRequest,
@@ -296,6 +296,7 @@ def _component_schemas() -> dict:
             (CancellationOut, "serialization"),
             (PaymentParametersOut, "serialization"),
             (ErrorOut, "serialization"),
+            *openapi_group_payments.MODELS,
         ],
         ref_template=_REF,
     )
@@ -322,7 +323,10 @@ def build_document() -> dict:
             {"name": "payments", "description": "付费场次的支付（微信小程序）"},
             {"name": "meta", "description": "关于本 API"},
         ],
-        "paths": _PATHS,
+        "paths": {**_PATHS, **openapi_group_payments.paths(
+            _json, _error, _id_parameter, _body,
+            {"invalid": _INVALID, "unauthorized": _UNAUTHORIZED, "rate_limited": _RATE_LIMITED,
+             "server_error": _SERVER_ERROR})},
         "components": {
             "schemas": _component_schemas(),
             "securitySchemes": {

@@ -173,6 +173,9 @@ def compose_registration_email(template: str, context: dict) -> ComposedEmail:
         name=context.get("addressee") or registration.user.display_name, camp=camp, group=registration.group,
         group_url=(absolute_url("booking.group_detail", group_id=registration.group_id)
                    if registration.group_id else None),
+        # The booker pays once for the group's held seats (app/payments/group_views.py).
+        group_pay_url=(absolute_url("payments.group_pay", group_id=registration.group_id)
+                       if registration.group_id and registration.amount_due else None),
         details=render_template("mail/_session_details.txt", camp=camp),
         paid_session=camp.is_paid, amount_due=registration.amount_due, hold_expires_at=registration.hold_expires_at,
         pay_url=absolute_url("payments.pay", registration_id=registration.id) if registration.amount_due else None,
