@@ -204,17 +204,13 @@ def test_add_and_remove_work_without_javascript(app):
     assert registrations(app, session_id) == []
 
 
-def test_a_paid_group_goes_to_its_pay_page_or_its_group_page(app):
+def test_a_paid_group_goes_to_its_pay_page(app):
     session_id = new_session(app, capacity=10, price="3980.00")
     client = booker_client(app)
     response = post_group(client, session_id, attendee_fields())
     group_id = only_group(app)
-    expected = f"/me/groups/{group_id}" if "payments.group_pay" not in app.view_functions else None
     assert response.status_code == 302
-    if expected:
-        assert response.headers["Location"] == expected
-    else:
-        assert str(group_id) in response.headers["Location"] and "/me/groups/" not in response.headers["Location"]
+    assert response.headers["Location"] == f"/me/groups/{group_id}/pay"
     page = text_of(client.get(f"/me/groups/{group_id}"))
     assert "3 个名额待支付" in page and "¥11,940.00" in page
 

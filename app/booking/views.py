@@ -40,11 +40,8 @@ bp.add_app_template_global(waitlist_place_label)
 
 
 @bp.app_template_global()
-def group_pay_url(group: GroupBooking) -> str | None:
-    """The group's pay page (the payments feature's, by endpoint name: booking does not import
-    payments); None until that page exists."""
-    if "payments.group_pay" not in current_app.view_functions:
-        return None
+def group_pay_url(group: GroupBooking) -> str:
+    """The group's pay page (the payments feature's, by endpoint name: booking does not import payments)."""
     return url_for("payments.group_pay", group_id=group.id)
 
 # Where a booking came from: the web page, or an article's booking card ("article:12").
@@ -258,7 +255,7 @@ def _after_group_booking(outcome: groups.GroupOutcome):
     size = len(outcome.registrations)
     if first.status is RegistrationStatus.PENDING_PAYMENT:
         flash(_("已为 %(n)s 位参会人保留名额，请在保留时间内一次支付全部费用", n=size), "success")
-        return redirect(group_pay_url(group) or url_for("booking.group_detail", group_id=group.id))
+        return redirect(group_pay_url(group))
     if outcome.waitlisted:
         place = service.waitlist_position(first)
         flash(_("%(n)s 位参会人已整组加入候补，从%(place)s起；有足够名额空出时一起转正，并邮件通知",

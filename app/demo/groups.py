@@ -8,15 +8,17 @@ from datetime import timedelta
 from sqlalchemy import select
 
 from app.accounts import service as accounts
-from app.accounts.models import User
 from app.booking import groups
 from app.booking.groups import AttendeeInput
 from app.booking.models import GroupBooking
 from app.catalog import service as catalog
 from app.common.time import utcnow
-from app.demo.catalog import XHS_SLUG, pay_as_provider
+from app.demo.catalog import XHS_SLUG
 from app.demo.questions import demo_answers
 from app.extensions import db
+from app.payments import group_orders
+from app.payments import service as payments
+from app.payments.models import PaymentProvider
 from app.questions import queries
 
 GROUP_BOOKER = ("manager@example.com", "赵经理", "13600000001")  # a student account: anyone may book a group
@@ -27,7 +29,7 @@ GROUP_ATTENDEES = [("钱多多", "13600000011", "qianduoduo@example.com"), ("孙
 
 def seed_group(password: str) -> int:
     """The manager's group of three on the upcoming 小红书 session (booked two days ago, paid
-    minutes later); how many groups it made (0 on a second run)."""
+    once for the three minutes later); how many groups it made (0 on a second run)."""
     email, name, phone = GROUP_BOOKER
     booker = accounts.find_by_login(email) or accounts.register_user(email, password, name, phone)
     camp = catalog.upcoming_sessions(catalog.published_course_by_slug(XHS_SLUG))[0]
@@ -41,8 +43,10 @@ def seed_group(password: str) -> int:
                  for number, (attendee, mobile, address) in enumerate(GROUP_ATTENDEES)]
     at = utcnow() - timedelta(days=2)
     outcome = groups.book_group(booker, camp.id, attendees, now=at)
-    # Paid as the provider would have told the site, seat by seat (the payments feature's
-    # one-order-per-group payment is its own; each seat ends paid either way).
-    for number, registration in enumerate(outcome.registrations):
-        pay_as_provider(registration.id, db.session.get(User, registration.user_id), at + timedelta(minutes=3), number)
+    if outcome.registrations[0].status.is_hold:
+        # Paid once for the three, as WeChat Pay's notification of the group's order would tell the site.
+        paid_at = at + timedelta(minutes=3)
+        order = group_orders.open_group_order(outcome.group.id, booker, PaymentProvider.WECHAT, "native", now=paid_at)
+        payments.record_payment(PaymentProvider.WECHAT, order.out_trade_no, f"DEMO{order.out_trade_no}", order.amount,
+                                paid_at, now=paid_at)
     return 1
