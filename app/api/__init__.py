@@ -9,4 +9,4 @@ from flask import Blueprint
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
 # Route modules register their views on `bp` when imported.
-from app.api import auth, errors, openapi, payments, registrations, sessions  # noqa: E402, F401
+from app.api import auth, errors, groups, openapi, payments, registrations, sessions  # noqa: E402, F401

@@ -54,6 +54,7 @@ from app.booking.service import (
     _move_counts,
     _note_hold,
     _release_if_due,
+    _release_lapsed,
     _state,
     waitlist_position,
 )
@@ -106,19 +107,40 @@ class GroupOutcome:
 # --- reading ------------------------------------------------------------------------------------
 
 def groups_of(booker_id: int) -> list[GroupBooking]:
-    """The groups a person booked, the latest session first, with sessions, courses, attendees."""
-    return list(db.session.scalars(
-        select(GroupBooking).join(GroupBooking.session)
-        .where(GroupBooking.booker_id == booker_id)
-        .order_by(CampSession.starts_at.desc(), GroupBooking.id.desc())
-        .options(selectinload(GroupBooking.session).selectinload(CampSession.course),
-                 selectinload(GroupBooking.registrations).selectinload(Registration.user))))
+    """The groups a person booked, the latest session first, with sessions, courses, attendees; a
+    hold past its time shown as what it is (released first, as booking.registrations_of does)."""
+    query = (select(GroupBooking).join(GroupBooking.session)
+             .where(GroupBooking.booker_id == booker_id)
+             .order_by(CampSession.starts_at.desc(), GroupBooking.id.desc())
+             .options(selectinload(GroupBooking.session).selectinload(CampSession.course),
+                      selectinload(GroupBooking.registrations).selectinload(Registration.user)))
+    found = list(db.session.scalars(query))
+    if _release_lapsed([r for group in found for r in group.registrations]):
+        return list(db.session.scalars(query.execution_options(populate_existing=True)))
+    return found
 
 
 def group_of(booker_id: int, group_id: int) -> GroupBooking | None:
-    """One of this person's groups; None when there is none or it is someone else's (a 404 to them)."""
+    """One of this person's groups; None when there is none or it is someone else's (a 404 to them).
+    A hold past its time is released first."""
     group = db.session.get(GroupBooking, group_id)
-    return group if group is not None and group.booker_id == booker_id else None
+    if group is None or group.booker_id != booker_id:
+        return None
+    if _release_lapsed(group.registrations):
+        db.session.refresh(group)
+        for registration in group.registrations:
+            db.session.refresh(registration)
+    return group
+
+
+def group_refusal(camp: CampSession) -> GroupBookingNotOffered | GroupNeedsApproval | None:
+    """Why this session takes no group bookings at all (whenever it is asked), or None; booking's
+    own refusals (closed, started ...) come first, and a full session still takes a waiting group."""
+    if camp.requires_approval:
+        return GroupNeedsApproval()
+    if camp.max_group_size < 2:
+        return GroupBookingNotOffered()
+    return None
 
 
 # --- checking what was typed ---------------------------------------------------------------------
@@ -246,10 +268,9 @@ def _locked_for_group(session_id: int, now: datetime) -> CampSession:
     _release_if_due(camp, now)
     db.session.refresh(camp)
     _check_bookable(camp, now)
-    if camp.requires_approval:
-        raise GroupNeedsApproval()
-    if camp.max_group_size < 2:
-        raise GroupBookingNotOffered()
+    refusal = group_refusal(camp)
+    if refusal is not None:
+        raise refusal
     return camp
 
 
