@@ -15,8 +15,16 @@ from app.catalog.models import CampSession
 from app.common.time import utcnow
 from app.extensions import db
 from tests.factories import make_user, new_course, new_session, xhs_questions
-from tests.helpers import API, api_book, assert_error, bearer, registration_statuses, seats_taken, student_headers, \
-    token_for
+from tests.helpers import (
+    API,
+    api_book,
+    assert_error,
+    bearer,
+    registration_statuses,
+    seats_taken,
+    student_headers,
+    token_for,
+)
 
 # Attendees as bookers paste them: rare characters, phone numbers in their several spellings.
 TEAM = [{"name": "王喆", "phone": "138 0013 8001", "email": "wangzhe@example.com"},
@@ -121,7 +129,8 @@ def test_each_attendee_answers_the_questions_and_a_missing_one_names_the_attende
 
     body = assert_error(_book(client, session_id, headers, team), 400, "invalid_attendees")
 
-    assert set(body["fields"]) == {f"attendees.0.answers.{asked['公司名称']}", f"attendees.2.answers.{asked['店铺类型']}"}
+    assert set(body["fields"]) == {f"attendees.0.answers.{asked['公司名称']}",
+                                   f"attendees.2.answers.{asked['店铺类型']}"}
     assert all(any("\u4e00" <= ch <= "\u9fff" for ch in message) for message in body["fields"].values())
     assert _counts(app)[:2] == (0, 0) and seats_taken(app, session_id) == 0
 
@@ -327,7 +336,8 @@ HUGE = "长" * (10 * 1024 * 1024 // 3)  # 10 MB of UTF-8
     ('{"attendees": [' + _OK + ', {"name": "' + HUGE + '", "phone": "13800138002"}]}', "attendees.1.name"),
     ('{"attendees": [' + _OK + ', {"name": "李堃", "phone": "1", "email": "' + "a" * 300 + '"}]}', "attendees.1.email"),
     ('{"attendees": [' + _OK + ', {"name": "李堃", "phone": "1", "email": 1}]}', "attendees.1.email"),
-    ('{"attendees": [' + _OK + ', {"name": "李堃", "phone": "1", "answers": {"abc": "x"}}]}', "attendees.1.answers.abc.[key]"),
+    ('{"attendees": [' + _OK + ', {"name": "李堃", "phone": "1", "answers": {"abc": "x"}}]}',
+     "attendees.1.answers.abc.[key]"),
     ('{"attendees": [' + _OK + ', {"name": "李堃", "phone": "1", "answers": []}]}', "attendees.1.answers"),
     ('{"attendees": [' + _OK + ", " + _OK2 + '], "join_waitlist": "yes"}', "join_waitlist"),
     ('{"attendees": [' + _OK + ", " + _OK2 + '], "join_waitlist": 1}', "join_waitlist"),
@@ -363,8 +373,9 @@ def test_a_ten_megabyte_name_says_how_long_a_name_may_be(client, headers):
     assert body["fields"] == {"attendees.1.name": "姓名长度应为 2–30 个字"}
 
 
-@pytest.mark.parametrize("raw", ["[]", '{"name": "欧阳娜娜"}', '{"name": "\\u0000", "phone": "13900000009"}',
-                                 '{"name": "' + HUGE + '", "phone": "1"}', '{"name": "欧阳娜娜", "phone": 13900000009}'])
+@pytest.mark.parametrize("raw", [
+    "[]", '{"name": "欧阳娜娜"}', '{"name": "\\u0000", "phone": "13900000009"}',
+    '{"name": "' + HUGE + '", "phone": "1"}', '{"name": "欧阳娜娜", "phone": 13900000009}'])
 def test_hostile_replacements_are_400(app, client, headers, raw):
     group = _book(client, new_session(app, capacity=3), headers).get_json()
     first = group["registrations"][0]

@@ -15,7 +15,15 @@ from typing import Annotated
 from flask_babel import gettext as _
 from pydantic import AfterValidator, BaseModel, Field, field_validator
 
-from app.api.schemas import Amount, AnswerValue, QuestionKey, RegistrationStatusName, RequestBody, SessionOut, session_out
+from app.api.schemas import (
+    Amount,
+    AnswerValue,
+    QuestionKey,
+    RegistrationStatusName,
+    RequestBody,
+    SessionOut,
+    session_out,
+)
 from app.booking import service as booking
 from app.booking.groups import EMAIL_MAX, NAME_LENGTH, AttendeeInput
 from app.booking.models import GroupBooking, Registration, RegistrationStatus

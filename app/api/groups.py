@@ -16,6 +16,7 @@ from app.api.group_schemas import AttendeeIn, GroupBookingRequest, group_json, g
 from app.api.validation import parse_body
 from app.booking import groups
 from app.booking.errors import InvalidAttendees, RegistrationNotFound
+from app.booking.models import GroupBooking
 from app.common.errors import DomainError
 from app.common.time import utcnow
 from app.extensions import limiter
@@ -39,7 +40,7 @@ def _booking_limit() -> str:
     return current_app.config["RATELIMIT_BOOKING"]
 
 
-def _my_group(group_id: int):
+def _my_group(group_id: int) -> GroupBooking:
     group = groups.group_of(current_api_user().id, group_id)
     if group is None:
         raise GroupNotFound()

@@ -76,8 +76,9 @@ _GROUP_PATHS: dict = {
             "operationId": "bookGroup",
             "summary": "团体报名：为多位参会人一起报名，全部有名额或一个也不占",
             "description": (
-                "登录的人（代报人，可以不参加）为 2 位以上参会人各报一个名额：场次的 group_booking_open 为 true 时可用，"
-                "人数不超过 max_group_size。每位参会人各有一条报名和电子票，按手机号找到其账号或为其新建账号。"
+                "登录的人（代报人，可以不参加）为 2 位以上参会人各报一个名额：场次的 group_booking_open "
+                "为 true 时可用，人数不超过 max_group_size。每位参会人各有一条报名和电子票，"
+                "按手机号找到其账号或为其新建账号。"
                 "剩余名额够全组时全部确认（付费场次为 pending_payment，名额保留到 pay_by，由代报人付款）；"
                 "不够时一个也不占，返回 409 not_enough_seats 及 seats_left，可减少人数重试，或带 "
                 "join_waitlist: true 整组候补。之后代报人可以取消某位参会人（DELETE /registrations/{registration_id}）"
@@ -150,8 +151,8 @@ _GROUP_PATHS: dict = {
             "requestBody": _body("AttendeeIn"),
             "responses": {
                 "200": _json("GroupOut", "换人之后的团体报名"),
-                "400": _error("请求体不是 JSON 对象或格式不对（invalid_request）；新参会人的信息有误，或已报名这个场次，"
-                              "或就是现在的参会人（invalid_attendees，fields 逐项说明）"),
+                "400": _error("请求体不是 JSON 对象或格式不对（invalid_request）；新参会人的信息有误，"
+                              "或已报名这个场次，或就是现在的参会人（invalid_attendees，fields 逐项说明）"),
                 "401": _UNAUTHORIZED,
                 "404": _error("找不到这个团体报名，或不是本人代报的（group_not_found）；这条报名不属于这个团体"
                               "（registration_not_found）"),

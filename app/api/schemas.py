@@ -300,7 +300,8 @@ class ErrorOut(BaseModel):
     code: str = Field(description="稳定的错误代码，例如 session_not_found、registration_closed、invalid_request")
     message: str = Field(description="给用户看的中文说明")
     fields: dict[str, str] | None = Field(default=None, description="逐项的输入错误：{字段名: 说明}")
-    seats_left: int | None = Field(default=None, description="剩余名额不够整个团体时（not_enough_seats）：此刻剩余的名额")
+    seats_left: int | None = Field(default=None,
+                                   description="剩余名额不够整个团体时（not_enough_seats）：此刻剩余的名额")
 
 
 # --- serialising ----------------------------------------------------------------------------
