@@ -303,7 +303,8 @@ def test_no_api_operation_answers_500_to_hostile_values(app, client, student):
     failures = []
     for method, path, properties in operations:
         for id_value in (str(session_id), "99999999999999999999", "-1"):
-            url = API + path.replace("{session_id}", id_value).replace("{registration_id}", id_value)
+            url = API + path.replace("{session_id}", id_value).replace("{registration_id}", id_value).replace(
+                "{group_id}", id_value)
             for value in HOSTILE_JSON_VALUES:
                 body = "{" + ", ".join(f'"{name}": {value}' for name in properties) + "}"
                 response = _raw(client, method, url + "?page=99999999999999999999", body, headers)

@@ -13,6 +13,7 @@ from app.api import (  # noqa: E402, F401
     auth,
     errors,
     group_payments,  # 团体报名: paying once for the group
+    groups,
     openapi,
     payments,
     registrations,

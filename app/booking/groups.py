@@ -98,13 +98,17 @@ class GroupOutcome:
 # --- reading ------------------------------------------------------------------------------------
 
 def groups_of(booker_id: int) -> list[GroupBooking]:
-    """The groups a person booked, the latest session first, with sessions, courses, attendees."""
-    return list(db.session.scalars(
-        select(GroupBooking).join(GroupBooking.session)
-        .where(GroupBooking.booker_id == booker_id)
-        .order_by(CampSession.starts_at.desc(), GroupBooking.id.desc())
-        .options(selectinload(GroupBooking.session).selectinload(CampSession.course),
-                 selectinload(GroupBooking.registrations).selectinload(Registration.user))))
+    """The groups a person booked, the latest session first, with sessions, courses, attendees; a
+    hold past its time shown as what it is (released first, as booking.registrations_of does)."""
+    query = (select(GroupBooking).join(GroupBooking.session)
+             .where(GroupBooking.booker_id == booker_id)
+             .order_by(CampSession.starts_at.desc(), GroupBooking.id.desc())
+             .options(selectinload(GroupBooking.session).selectinload(CampSession.course),
+                      selectinload(GroupBooking.registrations).selectinload(Registration.user)))
+    found = list(db.session.scalars(query))
+    if release_lapsed_holds_of([r for group in found for r in group.registrations]):
+        return list(db.session.scalars(query.execution_options(populate_existing=True)))
+    return found
 
 
 def group_of(booker_id: int, group_id: int) -> GroupBooking | None:
@@ -129,6 +133,15 @@ def ticket_for(viewer_id: int, registration_id: int) -> Registration | None:
     if registration is None or registration.group_id is None or registration.group.booker_id != viewer_id:
         return None
     return registration_of(registration.user_id, registration_id)
+
+
+def group_refusal(camp: CampSession) -> GroupBookingNotOffered | GroupNeedsApproval | None:
+    """Why this session takes no group bookings at all (whenever it is asked), or None: the rule is
+    CampSession.takes_group_bookings, named here as the error the page and the API show. Booking's
+    own refusals (closed, started ...) come first; a full session still takes a waiting group."""
+    if camp.takes_group_bookings:
+        return None
+    return GroupNeedsApproval() if camp.requires_approval else GroupBookingNotOffered()
 
 
 # --- checking what was typed ---------------------------------------------------------------------
@@ -256,10 +269,9 @@ def _locked_for_group(session_id: int, now: datetime) -> CampSession:
     release_if_due(camp, now)
     db.session.refresh(camp)
     check_bookable(camp, now)
-    if camp.requires_approval:
-        raise GroupNeedsApproval()
-    if camp.max_group_size < 2:
-        raise GroupBookingNotOffered()
+    refusal = group_refusal(camp)
+    if refusal is not None:
+        raise refusal
     return camp
 
 
