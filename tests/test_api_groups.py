@@ -117,6 +117,19 @@ def test_an_attendee_with_an_account_sees_the_registration_with_its_group(app, c
     assert client.get(f"{API}/me/groups", headers=attendee).get_json() == {"items": []}
 
 
+def test_the_booker_sees_the_name_they_typed_never_the_accounts(app, client, headers):
+    """A phone typed that is an account's under another name books that account, but the answer
+    names the attendee as typed: typing numbers must not reveal who owns them."""
+    session_id = new_session(app, capacity=5)
+    student_headers(app, client, "sima.guang@example.com", "13800138001", name="司马光")
+
+    group = _book(client, session_id, headers).get_json()
+
+    assert group["registrations"][0]["attendee"] == {"name": "王喆", "phone": "13800138001"}
+    shown = client.get(f"{API}/groups/{group['id']}", headers=headers).get_data(as_text=True)
+    assert "司马光" not in shown and "sima.guang" not in shown
+
+
 def test_each_attendee_answers_the_questions_and_a_missing_one_names_the_attendee(app, client, headers):
     course_id = new_course(app)
     asked = xhs_questions(app, course_id)

@@ -262,6 +262,22 @@ def test_the_booker_opens_each_attendees_ticket_and_cancels_one(app):
     assert [status for *_, status, _g in registrations(app, session_id)] == [S.CONFIRMED, S.CANCELLED, S.CONFIRMED]
 
 
+def test_a_booker_typing_someones_phone_never_learns_their_account_name_or_email(app):
+    """The phone typed is already an account's (another name, an email): that account is booked,
+    but the booker's pages and email show the name they typed, and no address they did not type."""
+    session_id = new_session(app, capacity=10)
+    make_person(app, "司马光", "13800138001", "sima.guang@example.com")
+    client = booker_client(app)
+    group_id, ids = booked_group(app, client, session_id)
+
+    shown = [text_of(client.get(f"/me/groups/{group_id}")), text_of(client.get(f"/me/registrations/{ids[0]}")),
+             text_of(client.get("/me/registrations"))]
+
+    assert all("王喆" in page for page in shown)
+    assert not any("司马光" in page or "sima.guang" in page for page in shown)
+    assert registrations(app, session_id)[0][0] == "司马光"  # the account booked is the phone's
+
+
 def test_someone_elses_group_and_its_tickets_are_not_found(app, student_client):
     session_id = new_session(app, capacity=10)
     client = booker_client(app)

@@ -112,7 +112,7 @@ class GroupBookingRequest(RequestBody):
 
 
 class AttendeeOut(BaseModel):
-    name: str | None = Field(description="参会人姓名（其账号上的姓名）")
+    name: str | None = Field(description="参会人姓名：报名人填写的姓名（不是其账号上的姓名）")
     phone: str | None = Field(description="参会人手机号，11 位数字")
 
 
@@ -156,7 +156,7 @@ def _registration_out(registration: Registration, position: int | None) -> Group
         ticket_code=registration.ticket_code if registration.status is RegistrationStatus.CONFIRMED else None,
         amount_due=None if registration.amount_due is None else plain_amount(registration.amount_due),
         pay_by=_local(registration.hold_expires_at) if held else None,
-        attendee=AttendeeOut(name=person.name, phone=person.phone))
+        attendee=AttendeeOut(name=registration.name_for_booker, phone=person.phone))
 
 
 def _group_out(group: GroupBooking, positions: dict[int, int], now: datetime) -> GroupOut:

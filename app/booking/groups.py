@@ -239,12 +239,12 @@ def _book_group(booker: User, session_id: int, attendees: list[Attendee], join_w
     hold_until = now + timedelta(seconds=camp.payment_hold_seconds or current_app.config["PAYMENT_HOLD_SECONDS"])
     registrations = [
         Registration(session_id=camp.id, user=person, group=group, status=status, ticket_code=new_ticket_code(),
-                     source=source[:40], created_at=now,
+                     attendee_name=attendee.name, source=source[:40], created_at=now,
                      waitlist_number=first_number + n if status is RegistrationStatus.WAITLISTED else None,
                      confirmed_at=now if status is RegistrationStatus.CONFIRMED else None,
                      amount_due=camp.price if status.is_hold else None,
                      hold_expires_at=hold_until if status.is_hold else None)
-        for n, person in enumerate(people)]
+        for n, (person, attendee) in enumerate(zip(people, attendees, strict=True))]
     db.session.add(group)
     db.session.add_all(registrations)
     db.session.flush()
@@ -342,16 +342,17 @@ def _replace(registration_id: int, actor: User, attendee: Attendee, by_staff: bo
     if person.id == registration.user_id:
         raise InvalidAttendees({"0.phone": _("这位就是现在的参会人")})
     _refuse_registered(camp.id, {person.id: 0})
-    former = registration.user
+    former, former_name = registration.user, registration.name_for_booker
     before = {**audit_state(registration), "account_id": former.id}
     registration.user = person
+    registration.attendee_name = attendee.name
     registration.ticket_code = new_ticket_code()  # the old one stops working at the door
     registration.reminded_at = None  # the reminder went to the person who no longer comes
     questions.replace_answers(registration.id, attendee.answers)
     db.session.flush()
     record(AuditAction.GROUP_REPLACE, actor, registration_id=registration.id, session_id=camp.id,
            account_id=person.id, before=before, after={**audit_state(registration), "account_id": person.id},
-           note=f"换人：{former.display_name} → {person.display_name}")
+           note=f"换人：{former_name} → {attendee.name}")
     queue_registration_email(_REPLACEMENT_EMAILS[registration.status], registration.id, person.email,
                              waitlist_position=waitlist_position(registration))
     queue_registration_email("attendee_replaced", registration.id, former.email, addressee=former.display_name)

@@ -171,6 +171,9 @@ class Registration(db.Model):
     review_message: Mapped[str | None] = mapped_column(Text)
     # 团体报名: the group this attendee was booked in (by its booker), None for a booking of one's own.
     group_id: Mapped[int | None] = mapped_column(ForeignKey("group_bookings.id", ondelete="SET NULL"), index=True)
+    # The name the group's booker typed for this attendee: what the booker is shown (the account a
+    # phone number found may have another name, and a booker must not learn it by typing a number).
+    attendee_name: Mapped[str | None] = mapped_column(String(60))
 
     session: Mapped[CampSession] = relationship()
     user: Mapped[User] = relationship(foreign_keys=[user_id])
@@ -179,6 +182,12 @@ class Registration(db.Model):
     @property
     def is_active(self) -> bool:
         return self.status in ACTIVE_STATUSES
+
+    @property
+    def name_for_booker(self) -> str:
+        """The attendee as their group's booker knows them (what they typed), on the booker's pages,
+        emails and API answers; the account's own name is for the person and staff."""
+        return self.attendee_name or self.user.display_name
 
     def is_booked_by(self, user: User) -> bool:
         """`user` booked this registration for its person as part of their group (团体报名): they
