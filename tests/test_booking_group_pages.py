@@ -4,7 +4,9 @@ group page replaces (换人) and cancels an attendee, and nobody else sees a gro
 on the roster and replace from a registration's page. SQLite and PostgreSQL alike."""
 from __future__ import annotations
 
+import csv
 import html
+import io
 
 from sqlalchemy import select
 
@@ -358,3 +360,15 @@ def _required(app, session_id: int) -> dict[int, str]:
     from tests.test_booking_groups import _required_answers
 
     return _required_answers(app, session_id)
+
+
+def test_the_roster_exports_name_each_attendees_group(app, staff_client):
+    session_id = new_session(app, capacity=10)
+    client = booker_client(app)
+    group_id, _ids = booked_group(app, client, session_id)
+
+    body = staff_client.get(f"/staff/sessions/{session_id}/roster.csv").get_data().decode("utf-8-sig")
+
+    rows = list(csv.reader(io.StringIO(body)))
+    column = rows[0].index("团体报名")
+    assert [row[column] for row in rows[1:]] == [f"团体 #{group_id}（赵经理 代报）"] * 3
