@@ -18,4 +18,5 @@ from app.api import (  # noqa: E402, F401
     payments,
     registrations,
     sessions,
+    staff_roster,  # staff and admins: a session's roster with the answers
 )

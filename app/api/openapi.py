@@ -28,7 +28,9 @@ from app.api.schemas import (
     TokenRequest,
     UserOut,
 )
+from app.api.staff_roster import RosterOut
 from app.common.routing import MAX_ID
+from app.roster.queries import MAX_PER_PAGE, PER_PAGE, STATUS_FILTERS
 
 _REF = "#/components/schemas/{model}"
 _BEARER = [{"bearerAuth": []}]
@@ -367,6 +369,38 @@ _PATHS: dict = {
         }
     },
     **_GROUP_PATHS,
+    "/staff/sessions/{session_id}/registrations": {
+        "get": {
+            "operationId": "sessionRoster",
+            "summary": "场次名单（工作人员、管理员）：报名、候补、取消的人，付款和报名问题的回答",
+            "description": (
+                "与网页名单同样的筛选和顺序：已确认在前，然后是保留待支付的、候补（按顺序）、其余。"
+                "answers 是每人对报名问题的回答（报名时的问题与选项）。学员调用返回 403。"),
+            "tags": ["staff"],
+            "security": _BEARER,
+            "parameters": [
+                _id_parameter("session_id", "场次 id"),
+                {"name": "status", "in": "query", "required": False,
+                 "description": "all（默认）、confirmed、waitlisted、cancelled",
+                 "schema": {"type": "string", "enum": list(STATUS_FILTERS), "default": "all"}},
+                {"name": "q", "in": "query", "required": False,
+                 "description": "搜索：姓名（含拼音）、手机号、邮箱或票码",
+                 "schema": {"type": "string", "maxLength": 100}},
+                {"name": "page", "in": "query", "required": False, "description": "页码，从 1 起",
+                 "schema": {"type": "integer", "minimum": 1, "maximum": 100000, "default": 1}},
+                {"name": "per_page", "in": "query", "required": False, "description": "每页条数（最多 200）",
+                 "schema": {"type": "integer", "minimum": 1, "maximum": MAX_PER_PAGE, "default": PER_PAGE}},
+            ],
+            "responses": {
+                "200": _json("RosterOut", "这一页的报名"),
+                "400": _error("查询参数有误（invalid_request，fields 逐项说明）"),
+                "401": _UNAUTHORIZED,
+                "403": _error("不是工作人员或管理员（forbidden）"),
+                "404": _error("场次不存在（session_not_found）"),
+                "500": _SERVER_ERROR,
+            },
+        }
+    },
     "/openapi.json": {
         "get": {
             "operationId": "openapi",
@@ -401,6 +435,7 @@ def _component_schemas() -> dict:
             (GroupListOut, "serialization"),
             (ErrorOut, "serialization"),
             *openapi_group_payments.MODELS,
+            (RosterOut, "serialization"),
         ],
         ref_template=_REF,
     )
@@ -426,6 +461,7 @@ def build_document() -> dict:
             {"name": "registrations", "description": "报名、候补与取消"},
             {"name": "payments", "description": "付费场次的支付（微信小程序）"},
             {"name": "groups", "description": "团体报名：代报人为多位参会人一起报名、换人"},
+            {"name": "staff", "description": "工作人员与管理员：场次名单"},
             {"name": "meta", "description": "关于本 API"},
         ],
         "paths": {**_PATHS, **openapi_group_payments.paths(
