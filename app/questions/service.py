@@ -69,6 +69,12 @@ def answers_for_booking(session_id: int, given: Mapping[object, object] | None) 
     return check_answers(queries.questions_for_session(session_id), given or {})
 
 
+def answers_for_staff(session_id: int, given: Mapping[object, object] | None) -> list[GivenAnswer]:
+    """The answers staff typed for a person they add (a walk-in, a phone booking), checked as a
+    booking's are, except that none is required: they may not have asked."""
+    return check_answers(queries.questions_for_session(session_id), given or {}, require=False)
+
+
 def record_answers(registration_id: int, answers: list[GivenAnswer]) -> None:
     """Store a new registration's answers: a step of the booking's write transaction, after its
     statements (one INSERT; the unique index refuses a second answer to a question)."""

@@ -5,7 +5,7 @@ app/roster/service.py) and redirects; a refusal is the service's own Chinese mes
 """
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -20,6 +20,8 @@ from app.common.errors import DomainError
 from app.common.forms import show_error_on_form
 from app.common.money import plain_amount
 from app.common.time import utcnow
+from app.questions.answers import InvalidAnswers
+from app.questions.forms import answers_from_form
 from app.questions.queries import answers_of, questions_for_session
 from app.roster import display, queries
 from app.roster import service as roster
@@ -261,9 +263,18 @@ def add_person(session_id: int):
     existing_form, new_form = ExistingAccountForm(), NewPersonForm()
     # Two forms on one page: the button pressed says which one was sent.
     form = existing_form if "add_existing" in request.form else new_form if "add_new" in request.form else None
+    # The registration questions (optional for staff), each form's own fields: re-shown on an error.
+    prefix = "e-" if form is existing_form else "n-"
+    answers = answers_from_form(request.form, prefix) if form is not None else {}
+    answer_errors: dict[int | str, str] = {}
     if form is not None and form.validate_on_submit():
         try:
-            added = roster.add_person(camp.id, current_user, **_person_fields(form))
+            added = roster.add_person(camp.id, current_user, **_person_fields(form), answers=answers)
+        except InvalidAnswers as error:
+            answer_errors = error.errors
+            flash(str(error.message), "error")
+            if error.unstorable:
+                g.form_refused_unstorable_input = True  # a NUL: answered 400, as the site's forms do
         except DomainError as error:
             show_error_on_form(form, error)
         else:
@@ -274,7 +285,8 @@ def add_person(session_id: int):
             _added_message(registration)
             return redirect(url_for("roster.registration", registration_id=registration.id))
     return render_template("roster/add_person.html", camp=camp, existing_form=existing_form, new_form=new_form,
-                           active="new" if form is new_form else "existing")
+                           active="new" if form is new_form else "existing", questions=questions_for_session(camp.id),
+                           answers=answers, answer_errors=answer_errors)
 
 
 def _person_fields(form: ExistingAccountForm | NewPersonForm) -> dict:
