@@ -24,7 +24,7 @@ from app.payments import checkout, group_orders
 
 class GroupAttendeePaymentOut(BaseModel):
     registration_id: int
-    name: str = Field(description="参会人姓名")
+    name: str = Field(description="参会人姓名（报名人填写的）")
     status: RegistrationStatusName = Field(description="该参会人的报名状态（同 RegistrationOut.status）")
     amount: Amount | None = Field(description="这位参会人仍待支付的金额（元），计入团体订单；不需支付时为 null")
     amount_paid: Amount = Field(description="已付金额（元），含已退回的部分")
@@ -53,7 +53,7 @@ def group_payment_json(group: GroupBooking) -> dict:
         pay_by=money.pay_by.astimezone(site_zone()) if money.pay_by else None,
         amount_kept=plain_amount(money.kept),
         attendees=[GroupAttendeePaymentOut(
-            registration_id=member.id, name=member.user.display_name, status=member.status.value,
+            registration_id=member.id, name=member.name_for_booker, status=member.status.value,
             amount=plain_amount(member.amount_outstanding) if member in money.due else None,
             amount_paid=plain_amount(member.amount_paid), amount_refunded=plain_amount(member.amount_refunded))
             for member in group.registrations],

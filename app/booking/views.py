@@ -169,7 +169,7 @@ def cancel(registration_id: int):
             flash(_("已撤回报名申请：%(title)s", title=title), "success")
         elif outcome.registration.user_id != current_user.id:
             # The booker cancelled one of their group's attendees: back to the group's page.
-            flash(_("已取消 %(name)s 的报名：%(title)s", name=outcome.registration.user.display_name, title=title),
+            flash(_("已取消 %(name)s 的报名：%(title)s", name=outcome.registration.name_for_booker, title=title),
                   "success")
             return redirect(url_for("booking.group_detail", group_id=outcome.registration.group_id))
         else:
@@ -295,7 +295,7 @@ def replace_attendee(registration_id: int):
         abort(404)  # not an attendee of a group this person booked
     block = attendee_from_form(request.form, f"r{registration_id}-")
     if not refuse_unstorable([block]):
-        former = registration.user.display_name
+        former = registration.name_for_booker
         try:
             replaced = groups.replace_attendee(registration_id, current_user, block.as_input())
         except InvalidAttendees as error:
@@ -305,6 +305,6 @@ def replace_attendee(registration_id: int):
             flash(str(error.message), "error")
         else:
             flash(_("已换人：%(old)s → %(new)s。新的电子票已生成，原来的票码已失效",
-                    old=former, new=replaced.user.display_name), "success")
+                    old=former, new=replaced.name_for_booker), "success")
             return redirect(url_for("booking.group_detail", group_id=group.id, _anchor=f"r{registration_id}"))
     return _render_group(group, block, registration_id)
