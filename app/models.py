@@ -7,7 +7,15 @@ from app.certificates.models import Certificate, CertificateStatus
 from app.cms.models import Article, ArticleColumn, ArticleRevision, ArticleStatus, ArticleViewMark, MediaFile, Tag
 from app.invoices.models import InvoiceRequest
 from app.mail.models import OutboxMessage, OutboxStatus
-from app.payments.models import Payment, PaymentOrder, PaymentProvider, Refund, RefundRequest, RefundStatus
+from app.payments.models import (
+    Payment,
+    PaymentOrder,
+    PaymentOrderLine,
+    PaymentProvider,
+    Refund,
+    RefundRequest,
+    RefundStatus,
+)
 from app.questions.models import Answer, Question, QuestionKind, SessionOwnQuestions
 from app.roster.models import Attendance
 
@@ -32,6 +40,7 @@ __all__ = [
     "OutboxStatus",
     "Payment",
     "PaymentOrder",
+    "PaymentOrderLine",
     "PaymentProvider",
     "Question",
     "QuestionKind",

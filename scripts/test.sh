@@ -17,6 +17,13 @@ if [ ! -x /usr/bin/chromium ]; then
   fi
 fi
 
+# tests/test_nginx_config.py checks the shipped nginx configuration with `nginx -t`: as root, install
+# nginx-light (Debian's) if it is missing, as scripts/cluster.sh does; otherwise those two tests skip.
+if ! command -v nginx >/dev/null && [ ! -x /usr/sbin/nginx ] && [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null; then
+  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx-light >/dev/null) \
+    || echo "test.sh: could not install nginx; the nginx configuration tests will be skipped" >&2
+fi
+
 # The tests of the shared page cache and view-count buffer talk to a real Redis.
 if [ -z "${TEST_REDIS_URL:-}" ]; then
   bash scripts/ensure-redis.sh

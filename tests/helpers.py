@@ -384,7 +384,7 @@ def run_together(app, calls: list[Callable[[], Any]], observe: Callable[[], Any]
         watcher.join(timeout=60)
 
     assert not any(thread.is_alive() for thread in threads + ([watcher] if watcher else [])), "a thread hung"
-    assert errors == []
+    assert errors == [], [repr(error) for error in errors]
     return results, observations
 
 

@@ -25,6 +25,7 @@ from tests.helpers import (
 REGISTRATION_KEYS = {
     "id", "session_id", "status", "waitlist_position", "created_at", "confirmed_at", "cancelled_at", "session",
     "amount", "pay_by", "amount_due", "amount_paid", "amount_refunded", "paid_at", "review_message", "answers",
+    "group_id",
 }
 # A free session's registration: nothing to pay, nothing paid (tests/test_api_payments.py: paid ones).
 NO_MONEY = {"amount": None, "pay_by": None, "amount_due": None, "amount_paid": "0.00", "amount_refunded": "0.00",
@@ -48,9 +49,11 @@ def _mine(client, headers) -> list[dict]:
 
 
 def _session_now(client, session_id: int) -> dict:
-    """The session as GET /sessions/<id> says now, without its questions (a registration's session has none)."""
+    """The session as GET /sessions/<id> says now, without its questions and group booking (a
+    registration's session has none)."""
     session = client.get(f"{API}/sessions/{session_id}").get_json()
-    del session["questions"]
+    for detail in ("questions", "max_group_size", "group_booking_open"):
+        del session[detail]
     return session
 
 

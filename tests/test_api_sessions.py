@@ -90,6 +90,8 @@ def test_one_session_is_the_same_item_as_in_the_list_with_its_questions(app, cli
     assert response.status_code == 200
     one = response.get_json()
     assert one.pop("questions") == []  # a session without registration questions (tests/test_questions_api.py)
+    # and group booking, offered by default (tests/test_api_groups.py)
+    assert (one.pop("max_group_size"), one.pop("group_booking_open")) == (5, True)
     assert one == client.get(f"{API}/sessions").get_json()["items"][0]
 
 

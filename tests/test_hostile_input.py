@@ -18,6 +18,8 @@ from sqlalchemy import select
 from wtforms.fields.core import UnboundField
 
 from app.accounts.models import Role, User
+from app.booking import groups
+from app.booking.groups import AttendeeInput
 from app.catalog.models import CampSession
 from app.cms import service as cms
 from app.cms.models import Article, ArticleRevision
@@ -98,6 +100,11 @@ def world(app, admin, staff, student):
         registration = db.session.scalar(select(Registration))
         ids["registration_id"] = ids["certificate_id"] = registration.id
         ids["code"] = registration.ticket_code  # the ticket link /t/<code>
+        # A group the student booked: its page's forms (换人, pay, 发票) get the values too.
+        student_user = db.session.scalar(select(User).where(User.email == "student@example.com"))
+        outcome = groups.book_group(student_user, session_id, [AttendeeInput("钱多多", "13600000021"),
+                                                               AttendeeInput("孙䶮", "13600000022")])
+        ids["group_id"] = outcome.group.id
         db.session.remove()
     return ids, clients
 
@@ -303,7 +310,8 @@ def test_no_api_operation_answers_500_to_hostile_values(app, client, student):
     failures = []
     for method, path, properties in operations:
         for id_value in (str(session_id), "99999999999999999999", "-1"):
-            url = API + path.replace("{session_id}", id_value).replace("{registration_id}", id_value)
+            url = API + path.replace("{session_id}", id_value).replace("{registration_id}", id_value).replace(
+                "{group_id}", id_value)
             for value in HOSTILE_JSON_VALUES:
                 body = "{" + ", ".join(f'"{name}": {value}' for name in properties) + "}"
                 response = _raw(client, method, url + "?page=99999999999999999999", body, headers)

@@ -16,7 +16,7 @@ from app.questions import service as questions
 from app.questions.models import QuestionKind
 from app.roster import exports
 from tests.factories import make_question, make_students, new_course, new_session
-from tests.helpers import recorded_statements, text_of
+from tests.helpers import recorded_statements, submit_form, text_of
 
 # A choice with LIKE's own wildcards in it: the filter must match it literally.
 FABRICS = ["纯棉", "100%_真丝", "羊毛"]
@@ -179,3 +179,37 @@ def test_answers_are_read_once_per_batch(app, camp):
             assert len(rows) == 3
             assert len([s for s in statements if "registration_answers.registration_id IN (" in s]) == batches
         db.session.remove()
+
+
+def _add(staff_client, session_id: int, data: dict):
+    return submit_form(staff_client, f"/staff/sessions/{session_id}/add", data)
+
+
+def test_staff_adding_a_walk_in_may_fill_in_the_questions_or_leave_them(app, staff_client, camp):
+    ids, session_id = camp["ids"], camp["session_id"]
+    page = text_of(staff_client.get(f"/staff/sessions/{session_id}/add"))
+    assert "报名问题（选填" in page and "店铺类型" in page
+
+    answered = _add(staff_client, session_id, {
+        "name": "欧阳䶮", "phone": "13911112222", "add_new": "1",
+        f"n-q{ids['公司名称']}": "䶮记家居", f"n-q{ids['店铺类型']}": "抖音"})
+    skipped = _add(staff_client, session_id, {"name": "钱多多", "phone": "13911113333", "add_new": "1"})
+
+    assert answered.status_code == 302 and skipped.status_code == 302  # 公司名称 is required of students only
+    rows = {row[0]: row for row in _csv(staff_client, camp)}
+    header = _csv(staff_client, camp)[0]
+    company, shop = header.index("公司名称"), header.index("店铺类型")
+    assert (rows["欧阳䶮"][company], rows["欧阳䶮"][shop]) == ("䶮记家居", "抖音")
+    assert (rows["钱多多"][company], rows["钱多多"][shop]) == ("", "")
+
+
+def test_a_wrong_answer_from_staff_is_shown_and_nobody_is_added(app, staff_client, camp):
+    ids, session_id = camp["ids"], camp["session_id"]
+
+    response = _add(staff_client, session_id, {
+        "login": "racer1@example.com", "add_existing": "1", f"e-q{ids['店铺类型']}": "拼多多"})
+
+    assert response.status_code == 200
+    page = text_of(response)
+    assert "报名信息有误" in page and "拼多多" in page  # the typed value is kept
+    assert len(_csv(staff_client, camp)) == 4  # the header and the three booked before

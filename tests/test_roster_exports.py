@@ -28,7 +28,7 @@ STARTS = datetime(2027, 9, 17, 1, 0, tzinfo=UTC)
 ENDS = datetime(2027, 9, 19, 10, 0, tzinfo=UTC)
 BOOKED = datetime(2027, 8, 1, 4, 0, tzinfo=UTC)  # 12:00 in Shanghai
 RARE = "王𠮷"  # 𠮷 is U+20BB7, outside the BMP and missing from WenQuanYi Zen Hei
-HEADER = ["姓名", "手机号", "邮箱", "状态", "候补顺位", "报名时间", "来源", "票码",
+HEADER = ["姓名", "手机号", "邮箱", "状态", "候补顺位", "报名时间", "来源", "团体报名", "票码",
           "应付金额", "已付金额", "已退金额", "支付状态", "9月17日 签到", "9月18日 签到", "9月19日 签到"]
 FREE = ["", "", "", ""]  # a free session's registrations: no money columns filled
 ROUTES = ("csv", "xlsx", "signin.pdf")
@@ -91,7 +91,7 @@ def expected_rows(codes: dict) -> list[list[str]]:
         ("周四", "13800138005", "p5@example.com", "候补", "2", "2027-08-02 04:00", "工作人员添加", ["", "", ""]),
         ("林二", "13800138003", "p3@example.com", "已取消", "", "2027-08-02 02:00", "网站", ["", "", ""]),
     ]
-    return [[*row[:7], dashed(codes[row[0]]), *FREE, *row[7]] for row in rows]
+    return [[*row[:7], "", dashed(codes[row[0]]), *FREE, *row[7]] for row in rows]
 
 
 def read_csv(response) -> list[list[str]]:

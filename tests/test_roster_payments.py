@@ -252,7 +252,7 @@ def test_the_roster_exports_carry_what_each_registration_owes_paid_and_got_back(
     rows = list(csv.reader(io.StringIO(response.get_data().decode("utf-8-sig"))))
     header = rows[0]
     money_columns = [header.index(name) for name in ("应付金额", "已付金额", "已退金额", "支付状态")]
-    assert money_columns == [8, 9, 10, 11]  # after 票码, before the days to sign in
+    assert money_columns == [9, 10, 11, 12]  # after 票码, before the days to sign in
     money = {row[0]: [row[i] for i in money_columns] for row in rows[1:]}
 
     assert money == {
@@ -265,10 +265,10 @@ def test_the_roster_exports_carry_what_each_registration_owes_paid_and_got_back(
 
     sheet = load_workbook(io.BytesIO(staff_client.get(f"/staff/sessions/{session_id}/roster.xlsx").get_data())).active
     by_name = {row[0].value: row for row in sheet.iter_rows(min_row=2)}
-    paid_cell, refunded_cell = by_name["李䶮"][9], by_name["李䶮"][10]
+    paid_cell, refunded_cell = by_name["李䶮"][10], by_name["李䶮"][11]
     assert paid_cell.value == 3980 and refunded_cell.value == 980  # numbers a spreadsheet can add up
     assert refunded_cell.number_format == "#,##0.00"
-    assert by_name["李䶮"][11].value == "部分退款"
+    assert by_name["李䶮"][12].value == "部分退款"
 
 
 # --- a registration's money on its page ---------------------------------------------------------------

@@ -157,9 +157,16 @@ def invoice_lines(ledger_range: LedgerRange, sums: InvoiceSums, batch_size: int 
             sums.add(row.status, row.amount)
             rows.append([row.id, local(row.created_at), status_label(row.status, row.issued_at), local(row.issued_at),
                          row.invoice_number, row.kind.label, row.title, row.tax_id, row.amount, row.email,
-                         row.registration_id, row.name or "", row.phone or "", row.course, row.session_label or "",
+                         _subject(row), row.name or "", row.phone or "", row.course, row.session_label or "",
                          row.issued_by or "", row.cancel_reason])
         yield rows
+
+
+def _subject(row) -> int | str:
+    """The registration a request invoices, or its group (团体报名 #3, the booker's name beside it)."""
+    if row.registration_id is not None:
+        return row.registration_id
+    return _("团体报名 #%(id)s", id=row.group_booking_id)
 
 
 def invoices_csv(ledger_range: LedgerRange) -> Iterator[bytes]:

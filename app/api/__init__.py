@@ -9,4 +9,14 @@ from flask import Blueprint
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
 # Route modules register their views on `bp` when imported.
-from app.api import auth, errors, openapi, payments, registrations, sessions  # noqa: E402, F401
+from app.api import (  # noqa: E402, F401
+    auth,
+    errors,
+    group_payments,  # 团体报名: paying once for the group
+    groups,
+    openapi,
+    payments,
+    registrations,
+    sessions,
+    staff_roster,  # staff and admins: a session's roster with the answers
+)

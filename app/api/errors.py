@@ -57,6 +57,9 @@ _DOMAIN_STATUS = {
     "invalid_credentials": 401,
     # Registration questions answered wrongly or not at all: bad input, with `fields` per question.
     "invalid_answers": 400,
+    # 团体报名: an attendee's details (fields per attendee), or too few or too many of them.
+    "invalid_attendees": 400,
+    "group_size_invalid": 400,
     "account_disabled": 403,
     "profile_incomplete": 422,
     # A draft session does not exist for clients: GET /sessions/<id> is 404 for it as well.
@@ -95,8 +98,8 @@ def status_for(error: DomainError) -> int:
 
 
 def json_error(status: int, code: str, message: str, fields: dict[str, str] | None = None,
-               headers: dict[str, str] | None = None) -> tuple[Response, int]:
-    response = jsonify(error_json(code, str(message), fields or None))
+               headers: dict[str, str] | None = None, seats_left: int | None = None) -> tuple[Response, int]:
+    response = jsonify(error_json(code, str(message), fields or None, seats_left))
     if status == 401:
         response.headers["WWW-Authenticate"] = 'Bearer realm="api"'
     response.headers.update(headers or {})
@@ -108,7 +111,9 @@ def domain_error_response(error: DomainError):
     fields = getattr(error, "fields", None)
     if not fields and error.field:
         fields = {error.field: str(error.message)}
-    return json_error(status_for(error), error.code, str(error.message), fields)
+    # not_enough_seats says how many there are, so the booker can book that many instead.
+    return json_error(status_for(error), error.code, str(error.message), fields,
+                      seats_left=getattr(error, "seats_left", None))
 
 
 @bp.errorhandler(HTTPException)

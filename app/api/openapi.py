@@ -9,8 +9,9 @@ import functools
 
 from pydantic.json_schema import models_json_schema
 
-from app.api import bp
+from app.api import bp, openapi_group_payments
 from app.api.auth import token_max_age
+from app.api.group_schemas import AttendeeIn, GroupBookingRequest, GroupListOut, GroupOut
 from app.api.schemas import (
     BookingRequest,
     CancellationOut,
@@ -27,7 +28,9 @@ from app.api.schemas import (
     TokenRequest,
     UserOut,
 )
+from app.api.staff_roster import RosterOut
 from app.common.routing import MAX_ID
+from app.roster.queries import MAX_PER_PAGE, PER_PAGE, STATUS_FILTERS
 
 _REF = "#/components/schemas/{model}"
 _BEARER = [{"bearerAuth": []}]
@@ -65,6 +68,104 @@ _RATE_LIMITED = _error("请求太频繁（rate_limited）")
 _SERVER_ERROR = _error("服务器内部错误（internal_error）")
 _REGISTRATION_ID = _id_parameter("registration_id", "报名 id")
 _NOT_MINE = _error("找不到这条报名，或不是本人的（registration_not_found）")
+
+_GROUP_ID = _id_parameter("group_id", "团体报名 id")
+_NOT_MY_GROUP = _error("找不到这个团体报名，或不是本人代报的（group_not_found）")
+# 团体报名 (app/api/groups.py).
+_GROUP_PATHS: dict = {
+    "/sessions/{session_id}/groups": {
+        "post": {
+            "operationId": "bookGroup",
+            "summary": "团体报名：为多位参会人一起报名，全部有名额或一个也不占",
+            "description": (
+                "登录的人（代报人，可以不参加）为 2 位以上参会人各报一个名额：场次的 group_booking_open "
+                "为 true 时可用，人数不超过 max_group_size。每位参会人各有一条报名和电子票，"
+                "按手机号找到其账号或为其新建账号。"
+                "剩余名额够全组时全部确认（付费场次为 pending_payment，名额保留到 pay_by，由代报人付款）；"
+                "不够时一个也不占，返回 409 not_enough_seats 及 seats_left，可减少人数重试，或带 "
+                "join_waitlist: true 整组候补。之后代报人可以取消某位参会人（DELETE /registrations/{registration_id}）"
+                "或换人。"
+            ),
+            "tags": ["groups"],
+            "security": _BEARER,
+            "parameters": [_id_parameter("session_id", "场次 id")],
+            "requestBody": _body("GroupBookingRequest"),
+            "responses": {
+                "201": _json("GroupOut", "新的团体报名：各参会人的报名都是 confirmed、pending_payment，或（整组候补时）"
+                                         "waitlisted"),
+                "400": _error(
+                    "请求体不是 JSON 对象或格式不对，或参会人不是 2–50 位（invalid_request）；参会人信息有误，"
+                    "如姓名、手机号、邮箱、报名问题的回答，或此人已报名这个场次（invalid_attendees，fields 以 "
+                    "attendees.<序号>.<字段> 逐项说明）；人数超过场次的 max_group_size（group_size_invalid）"
+                ),
+                "401": _UNAUTHORIZED,
+                "404": _error("场次不存在（session_not_found）或未发布（session_not_published）"),
+                "409": _error(
+                    "剩余名额不够全组（not_enough_seats，seats_left 为此刻剩余的名额）；场次不接受团体报名或需要审核"
+                    "（group_booking_not_offered）；报名尚未开始（registration_not_open_yet）、报名已截止"
+                    "（registration_closed）、已开课（session_started）；场次正在调整，稍后重试（session_changing）"
+                ),
+                "429": _RATE_LIMITED,
+                "500": _SERVER_ERROR,
+            },
+        }
+    },
+    "/me/groups": {
+        "get": {
+            "operationId": "listMyGroups",
+            "summary": "我代报的团体报名，开课晚的在前",
+            "tags": ["groups"],
+            "security": _BEARER,
+            "responses": {
+                "200": _json("GroupListOut", "团体报名列表"),
+                "401": _UNAUTHORIZED,
+                "500": _SERVER_ERROR,
+            },
+        }
+    },
+    "/groups/{group_id}": {
+        "get": {
+            "operationId": "getMyGroup",
+            "summary": "我代报的一个团体报名，含每位参会人的报名状态和电子票号",
+            "tags": ["groups"],
+            "security": _BEARER,
+            "parameters": [_GROUP_ID],
+            "responses": {
+                "200": _json("GroupOut", "团体报名"),
+                "401": _UNAUTHORIZED,
+                "404": _NOT_MY_GROUP,
+                "500": _SERVER_ERROR,
+            },
+        }
+    },
+    "/groups/{group_id}/registrations/{registration_id}/replace": {
+        "post": {
+            "operationId": "replaceAttendee",
+            "summary": "换人：把一位参会人的名额给另一个人",
+            "description": (
+                "取消截止时间之前，代报人可以把团体中一位参会人的名额换给另一个人：名额、候补位置和已付的钱不变，"
+                "新的参会人有新的电子票号，原来的票号作废；双方都会收到邮件。请求体为新的参会人，"
+                "有误时 fields 以 name、phone、email、answers.<问题 id> 逐项说明。"
+            ),
+            "tags": ["groups"],
+            "security": _BEARER,
+            "parameters": [_GROUP_ID, _REGISTRATION_ID],
+            "requestBody": _body("AttendeeIn"),
+            "responses": {
+                "200": _json("GroupOut", "换人之后的团体报名"),
+                "400": _error("请求体不是 JSON 对象或格式不对（invalid_request）；新参会人的信息有误，"
+                              "或已报名这个场次，或就是现在的参会人（invalid_attendees，fields 逐项说明）"),
+                "401": _UNAUTHORIZED,
+                "404": _error("找不到这个团体报名，或不是本人代报的（group_not_found）；这条报名不属于这个团体"
+                              "（registration_not_found）"),
+                "409": _error("已过取消截止时间，不能再换人（replacement_closed）；这位参会人的报名已经取消或已过期"
+                              "（already_cancelled）；报名刚被调整到其他场次（registration_changed）"),
+                "429": _RATE_LIMITED,
+                "500": _SERVER_ERROR,
+            },
+        }
+    },
+}
 
 _PATHS: dict = {
     "/auth/signup": {
@@ -267,6 +368,39 @@ _PATHS: dict = {
             },
         }
     },
+    **_GROUP_PATHS,
+    "/staff/sessions/{session_id}/registrations": {
+        "get": {
+            "operationId": "sessionRoster",
+            "summary": "场次名单（工作人员、管理员）：报名、候补、取消的人，付款和报名问题的回答",
+            "description": (
+                "与网页名单同样的筛选和顺序：已确认在前，然后是保留待支付的、候补（按顺序）、其余。"
+                "answers 是每人对报名问题的回答（报名时的问题与选项）。学员调用返回 403。"),
+            "tags": ["staff"],
+            "security": _BEARER,
+            "parameters": [
+                _id_parameter("session_id", "场次 id"),
+                {"name": "status", "in": "query", "required": False,
+                 "description": "all（默认）、confirmed、waitlisted、cancelled",
+                 "schema": {"type": "string", "enum": list(STATUS_FILTERS), "default": "all"}},
+                {"name": "q", "in": "query", "required": False,
+                 "description": "搜索：姓名（含拼音）、手机号、邮箱或票码",
+                 "schema": {"type": "string", "maxLength": 100}},
+                {"name": "page", "in": "query", "required": False, "description": "页码，从 1 起",
+                 "schema": {"type": "integer", "minimum": 1, "maximum": 100000, "default": 1}},
+                {"name": "per_page", "in": "query", "required": False, "description": "每页条数（最多 200）",
+                 "schema": {"type": "integer", "minimum": 1, "maximum": MAX_PER_PAGE, "default": PER_PAGE}},
+            ],
+            "responses": {
+                "200": _json("RosterOut", "这一页的报名"),
+                "400": _error("查询参数有误（invalid_request，fields 逐项说明）"),
+                "401": _UNAUTHORIZED,
+                "403": _error("不是工作人员或管理员（forbidden）"),
+                "404": _error("场次不存在（session_not_found）"),
+                "500": _SERVER_ERROR,
+            },
+        }
+    },
     "/openapi.json": {
         "get": {
             "operationId": "openapi",
@@ -286,6 +420,8 @@ def _component_schemas() -> dict:
             (TokenRequest, "validation"),
             (PayRequest, "validation"),
             (BookingRequest, "validation"),
+            (GroupBookingRequest, "validation"),
+            (AttendeeIn, "validation"),
             (UserOut, "serialization"),
             (TokenOut, "serialization"),
             (SessionOut, "serialization"),
@@ -295,7 +431,11 @@ def _component_schemas() -> dict:
             (RegistrationListOut, "serialization"),
             (CancellationOut, "serialization"),
             (PaymentParametersOut, "serialization"),
+            (GroupOut, "serialization"),
+            (GroupListOut, "serialization"),
             (ErrorOut, "serialization"),
+            *openapi_group_payments.MODELS,
+            (RosterOut, "serialization"),
         ],
         ref_template=_REF,
     )
@@ -320,9 +460,14 @@ def build_document() -> dict:
             {"name": "sessions", "description": "开课场次"},
             {"name": "registrations", "description": "报名、候补与取消"},
             {"name": "payments", "description": "付费场次的支付（微信小程序）"},
+            {"name": "groups", "description": "团体报名：代报人为多位参会人一起报名、换人"},
+            {"name": "staff", "description": "工作人员与管理员：场次名单"},
             {"name": "meta", "description": "关于本 API"},
         ],
-        "paths": _PATHS,
+        "paths": {**_PATHS, **openapi_group_payments.paths(
+            _json, _error, _id_parameter, _body,
+            {"invalid": _INVALID, "unauthorized": _UNAUTHORIZED, "rate_limited": _RATE_LIMITED,
+             "server_error": _SERVER_ERROR})},
         "components": {
             "schemas": _component_schemas(),
             "securitySchemes": {

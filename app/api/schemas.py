@@ -18,6 +18,7 @@ from wtforms.validators import StopValidation, ValidationError
 from app.accounts.forms import PASSWORD_MAX, PASSWORD_MIN, LoginForm, SignupForm
 from app.accounts.models import User
 from app.booking import service as booking
+from app.booking.groups import group_refusal
 from app.booking.models import Registration, RegistrationStatus
 from app.catalog.availability import booking_refusal
 from app.catalog.models import CampSession
@@ -203,6 +204,11 @@ class QuestionOut(BaseModel):
 
 class SessionDetailOut(SessionOut):
     questions: list[QuestionOut] = Field(description="报名时要回答的问题，按显示顺序；没有时为空数组")
+    max_group_size: int = Field(description="团体报名一次最多的参会人数；1 表示该场次不接受团体报名",
+                                examples=[5])
+    group_booking_open: bool = Field(
+        description="此刻可以团体报名（POST /sessions/{session_id}/groups）：可以报名（registration_open），"
+                    "且场次接受团体报名（max_group_size ≥ 2，不需要审核）；满员时团体可整组候补")
 
 
 class AnswerOut(BaseModel):
@@ -242,6 +248,7 @@ Amount = Annotated[str, Field(pattern=r"^\d+\.\d{2}$", examples=["3980.00"])]
 class RegistrationOut(BaseModel):
     id: int
     session_id: int
+    group_id: int | None = Field(description="团体报名的 id：由代报人一起报名的参会人的报名；自己报名的为 null")
     status: RegistrationStatusName = Field(
         description="报名状态：" + "；".join(f"{name}，{text}" for name, text in STATUS_DESCRIPTIONS.items()),
         json_schema_extra={"x-enumDescriptions": {str(name): text for name, text in STATUS_DESCRIPTIONS.items()}},
@@ -293,6 +300,8 @@ class ErrorOut(BaseModel):
     code: str = Field(description="稳定的错误代码，例如 session_not_found、registration_closed、invalid_request")
     message: str = Field(description="给用户看的中文说明")
     fields: dict[str, str] | None = Field(default=None, description="逐项的输入错误：{字段名: 说明}")
+    seats_left: int | None = Field(default=None,
+                                   description="剩余名额不够整个团体时（not_enough_seats）：此刻剩余的名额")
 
 
 # --- serialising ----------------------------------------------------------------------------
@@ -341,9 +350,12 @@ def question_out(question: Question) -> QuestionOut:
 
 
 def session_detail_json(camp: CampSession, questions: list[Question], now: datetime) -> dict:
-    """GET /sessions/<id>: the session, and the questions its booking asks."""
-    return SessionDetailOut(**session_out(camp, now).model_dump(),
-                            questions=[question_out(q) for q in questions]).model_dump(mode="json")
+    """GET /sessions/<id>: the session, the questions its booking asks, and its group bookings."""
+    session = session_out(camp, now)
+    return SessionDetailOut(**session.model_dump(), questions=[question_out(q) for q in questions],
+                            max_group_size=camp.max_group_size,
+                            group_booking_open=session.registration_open and group_refusal(camp) is None,
+                            ).model_dump(mode="json")
 
 
 def answer_out(answer: Answer | GivenAnswer) -> AnswerOut:
@@ -375,6 +387,7 @@ def registration_fields(registration: Registration, now: datetime, waitlist_posi
     return {
         "id": registration.id,
         "session_id": registration.session_id,
+        "group_id": registration.group_id,
         "status": registration.status.value,
         "waitlist_position": waitlist_position,
         "amount": plain_amount(registration.amount_outstanding) if held else None,
@@ -409,7 +422,7 @@ def booking_json(outcome: booking.BookingOutcome, now: datetime) -> dict:
         # A new booking's statements return no money columns (nothing is read back, and reading
         # one would fail): the new row has their defaults, nothing paid or refunded yet.
         for column, value in (("amount_paid", Decimal("0")), ("amount_refunded", Decimal("0")), ("paid_at", None),
-                              ("review_message", None)):
+                              ("review_message", None), ("group_id", None)):
             set_committed_value(registration, column, value)
     # A new booking's answers are what it wrote: read back only for a repeated booking.
     answers = outcome.answers if outcome.answers is not None else answers_of(registration.id)
@@ -434,5 +447,6 @@ def registration_list_json(registrations: list[Registration], now: datetime) -> 
     ).model_dump(mode="json")
 
 
-def error_json(code: str, message: str, fields: dict[str, str] | None = None) -> dict:
-    return ErrorOut(code=code, message=message, fields=fields).model_dump(mode="json", exclude_none=True)
+def error_json(code: str, message: str, fields: dict[str, str] | None = None, seats_left: int | None = None) -> dict:
+    return ErrorOut(code=code, message=message, fields=fields, seats_left=seats_left).model_dump(
+        mode="json", exclude_none=True)

@@ -5,7 +5,7 @@ belongs) is a 400 `invalid_request`, never a 500.
 """
 from __future__ import annotations
 
-from typing import TypeVar
+from typing import TypeVar, get_args
 
 from flask import request
 from flask_babel import gettext as _
@@ -42,9 +42,33 @@ def field_messages(model: type[BaseModel], error: ValidationError) -> dict[str, 
     return messages
 
 
+def _label(model: type[BaseModel], loc: tuple[int | str, ...]) -> str | None:
+    """The title of the innermost named field on the error's path: "attendees.0.name" is 姓名, not
+    参会人 (list indexes and dictionary keys stay with the field they are in)."""
+    label: str | None = None
+    current: type[BaseModel] | None = model
+    for part in loc:
+        field = current.model_fields.get(part) if current is not None and isinstance(part, str) else None
+        if field is None:
+            continue
+        label = field.title or label
+        current = _nested_model(field.annotation)
+    return label
+
+
+def _nested_model(annotation: object) -> type[BaseModel] | None:
+    """The model a field holds, itself or as the items of a list or the values of a dict."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for argument in get_args(annotation):
+        found = _nested_model(argument)
+        if found is not None:
+            return found
+    return None
+
+
 def _message(model: type[BaseModel], detail: ErrorDetails) -> str:
-    field = model.model_fields.get(str(detail["loc"][0])) if detail["loc"] else None
-    label = (field.title if field else None) or _("该项")
+    label = _label(model, tuple(detail["loc"])) or _("该项")
     kind = detail["type"]
     if kind == "missing":
         return _("请填写%(label)s", label=label)

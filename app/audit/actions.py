@@ -34,6 +34,10 @@ class AuditAction(StrEnum):
     APPLICATION_APPROVE = "application.approve", _l("审核通过")  # by staff: a seat, a hold or the waitlist
     APPLICATION_REJECT = "application.reject", _l("审核未通过")  # by staff, with an optional message
     APPLICATION_WITHDRAW = "application.withdraw", _l("撤回报名申请")  # by the applicant, while pending
+    # 团体报名 (app/booking/groups.py): an attendee's registration booked by the group's booker, and
+    # an attendee replaced by another (换人: the same seat, a new person and ticket).
+    GROUP_BOOK = "group.book", _l("团体报名")
+    GROUP_REPLACE = "group.replace", _l("团体换人")
     PAYMENT_RECEIVE = "payment.receive", _l("收到付款")  # money in (the ledger's payment row)
     PAYMENT_REFUND = "payment.refund", _l("退款")  # money back decided (a refund request, queued)
     PAYMENT_REFUND_PAID = "payment.refund_paid", _l("退款已退回")  # the provider or staff sent it back (a Refund row)

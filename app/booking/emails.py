@@ -70,6 +70,11 @@ _EMAILS = {
     "application_approved": _Email(_l("报名审核通过"), lambda title: _("报名审核通过：%(title)s", title=title), True),
     "application_rejected": _Email(_l("报名审核未通过"), lambda title: _("报名审核未通过：%(title)s", title=title),
                                    False),
+    # 团体报名 (groups.py): to the booker, the group booked (its attendees, what each got, the one
+    # payment for all); to an attendee replaced by another (换人), that their seat went to someone else.
+    "group_booked": _Email(_l("团体报名通知"), lambda title: _("团体报名已提交：%(title)s", title=title), False),
+    "attendee_replaced": _Email(_l("换人通知"), lambda title: _("您的报名名额已转给他人：%(title)s", title=title),
+                                False),
     # The day before the session (reminders.py).
     "booking_reminder": _Email(_l("开课提醒"), lambda title: _("开课提醒：%(title)s", title=title), True,
                                confirmed_only=True),
@@ -106,7 +111,7 @@ def booking_email_template(status):
 
 
 def registration_email(template, registration_id, to_address, queued_at, waitlist_position=None,
-                       promotion_reason: str | None = None) -> dict:
+                       promotion_reason: str | None = None, addressee: str | None = None) -> dict:
     """The outbox row of one of the emails above (mail.service.templated_message), checked here: a
     template this module composes, and a promotion reason for the promoted email, only there. The
     context is what compose_registration_email reads: the registration id; the place in the queue
@@ -122,16 +127,19 @@ def registration_email(template, registration_id, to_address, queued_at, waitlis
     context = {"registration_id": registration_id, "waitlist_position": waitlist_position}
     if promotion_reason is not None:
         context["promotion_reason"] = promotion_reason
+    if addressee is not None:  # the email is not to the registration's person (a group's booker, a replaced attendee)
+        context["addressee"] = addressee
     return templated_message(to_address, template, context, queued_at)
 
 
 def queue_registration_email(template: str, registration_id: int, to_address: str | None,
                              waitlist_position: int | None = None, promotion_reason: str | None = None,
-                             queued_at: datetime | None = None) -> None:
+                             queued_at: datetime | None = None, addressee: str | None = None) -> None:
     """Queue one of the emails above in the caller's transaction (none without an address).
-    `queued_at`: the time of the change it tells of (default: now)."""
+    `queued_at`: the time of the change it tells of (default: now). `addressee`: the name the
+    email greets when it is not to the registration's person (the group's booker, a replaced attendee)."""
     queue_message(registration_email(template, registration_id, to_address, queued_at or utcnow(),
-                                     waitlist_position, promotion_reason))
+                                     waitlist_position, promotion_reason, addressee))
 
 
 if not set(BOOKING_EMAILS.values()) <= _EMAILS.keys():
@@ -162,7 +170,12 @@ def compose_registration_email(template: str, context: dict) -> ComposedEmail:
                   "ticket_url": ticket_url(registration.id)}
     return render_email(
         email.subject(camp.course.title), template, attachments,
-        name=registration.user.display_name, camp=camp,
+        name=context.get("addressee") or registration.user.display_name, camp=camp, group=registration.group,
+        group_url=(absolute_url("booking.group_detail", group_id=registration.group_id)
+                   if registration.group_id else None),
+        # The booker pays once for the group's held seats (app/payments/group_views.py).
+        group_pay_url=(absolute_url("payments.group_pay", group_id=registration.group_id)
+                       if registration.group_id and registration.amount_due else None),
         details=render_template("mail/_session_details.txt", camp=camp),
         paid_session=camp.is_paid, amount_due=registration.amount_due, hold_expires_at=registration.hold_expires_at,
         pay_url=absolute_url("payments.pay", registration_id=registration.id) if registration.amount_due else None,

@@ -102,3 +102,68 @@ class NotPendingReview(DomainError):
 class ReviewMessageInvalid(DomainError):
     code = "review_message_invalid"
     message = _l("审核留言最多 500 个字，且不能含有特殊控制字符")
+
+
+# --- 团体报名 (groups.py) ---------------------------------------------------------------------------
+
+class GroupBookingNotOffered(DomainError):
+    code = "group_booking_not_offered"
+    message = _l("该场次不接受团体报名，请每位学员分别报名")
+
+
+class GroupNeedsApproval(DomainError):
+    code = "group_booking_not_offered"
+    message = _l("该场次需要审核，请每位学员分别提交报名申请")
+
+
+class GroupSizeInvalid(DomainError):
+    code = "group_size_invalid"
+    field = "attendees"
+
+    def __init__(self, most: int) -> None:
+        super().__init__(_l("团体报名需要 2–%(n)s 位参会人；一个人请直接报名", n=most))
+
+
+class NotEnoughSeats(DomainError):
+    """All or nothing: the group did not fit. `seats_left`: what is free now (the booker may book
+    that many, or join the waiting list as a group)."""
+
+    code = "not_enough_seats"
+
+    def __init__(self, seats_left: int, wanted: int) -> None:
+        self.seats_left = seats_left
+        if seats_left:
+            message = _l("剩余名额只有 %(left)s 个，不够 %(wanted)s 人。可以减少人数，或整组加入候补",
+                         left=seats_left, wanted=wanted)
+        else:
+            message = _l("名额已满。可以整组加入候补，有 %(wanted)s 个名额空出时一起转正", wanted=wanted)
+        super().__init__(message)
+
+
+class InvalidAttendees(DomainError):
+    """Some attendees' details are wrong: `errors` maps "<index>.<field>" (index from 0; field name,
+    phone, email, or answers.<question id>) to its message."""
+
+    code = "invalid_attendees"
+    message = _l("参会人信息有误，请按提示修改后重新提交")
+
+    def __init__(self, errors: dict[str, str]) -> None:
+        super().__init__()
+        self.errors = errors
+
+    @property
+    def fields(self) -> dict[str, str]:
+        """The API's `fields`: attendees.<index>.<field> -> message."""
+        return {f"attendees.{key}": message for key, message in self.errors.items()}
+
+
+class NotGroupBooker(DomainError):
+    code = "registration_not_found"
+    message = _l("找不到这条报名记录")
+
+
+class ReplacementClosed(DomainError):
+    code = "replacement_closed"
+
+    def __init__(self) -> None:
+        super().__init__(_l("已过取消截止时间，不能再换人。如需换人，%(contact)s", contact=please_contact()))

@@ -80,8 +80,30 @@ _OPEN_SQL = "status IN ('confirmed', 'pending_payment', 'offered', 'waitlisted',
 _HOLD_SQL = "status IN ('pending_payment', 'offered')"
 
 
+class GroupBooking(db.Model):
+    """团体报名: one person (the booker, who may or may not attend) booked several seats of a session
+    at once, all or none, for named attendees. Each attendee has their own registration (and
+    ticket), linked here; the booker pays once for the group and may replace an attendee (换人).
+    Written only by app/booking/groups.py."""
+
+    __tablename__ = "group_bookings"
+    __table_args__ = (CheckConstraint("size >= 2", name="group_size_at_least_two"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    session_id: Mapped[int] = mapped_column(ForeignKey("camp_sessions.id", ondelete="CASCADE"), index=True)
+    booker_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    size: Mapped[int]  # attendees named when booked (some may have cancelled since)
+    source: Mapped[str] = mapped_column(String(40), default="web", server_default="web")
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, server_default=func.now())
+
+    session: Mapped[CampSession] = relationship()
+    booker: Mapped[User] = relationship()
+    registrations: Mapped[list[Registration]] = relationship(back_populates="group", order_by="Registration.id")
+
+
 class Registration(db.Model):
-    """Written only by app/booking/service.py (and reminders.py, which marks reminded_at)."""
+    """Written only by app/booking/service.py, groups.py and review.py (and reminders.py, which
+    marks reminded_at)."""
 
     __tablename__ = "registrations"
     __table_args__ = (
@@ -147,13 +169,30 @@ class Registration(db.Model):
     reviewed_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     reviewed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     review_message: Mapped[str | None] = mapped_column(Text)
+    # 团体报名: the group this attendee was booked in (by its booker), None for a booking of one's own.
+    group_id: Mapped[int | None] = mapped_column(ForeignKey("group_bookings.id", ondelete="SET NULL"), index=True)
+    # The name the group's booker typed for this attendee: what the booker is shown (the account a
+    # phone number found may have another name, and a booker must not learn it by typing a number).
+    attendee_name: Mapped[str | None] = mapped_column(String(60))
 
     session: Mapped[CampSession] = relationship()
     user: Mapped[User] = relationship(foreign_keys=[user_id])
+    group: Mapped[GroupBooking | None] = relationship(back_populates="registrations")
 
     @property
     def is_active(self) -> bool:
         return self.status in ACTIVE_STATUSES
+
+    @property
+    def name_for_booker(self) -> str:
+        """The attendee as their group's booker knows them (what they typed), on the booker's pages,
+        emails and API answers; the account's own name is for the person and staff."""
+        return self.attendee_name or self.user.display_name
+
+    def is_booked_by(self, user: User) -> bool:
+        """`user` booked this registration for its person as part of their group (团体报名): they
+        act for it (cancel, 换人, pay) as its person may."""
+        return self.group_id is not None and self.group.booker_id == user.id
 
     @property
     def amount_kept(self) -> Decimal:

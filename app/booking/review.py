@@ -27,7 +27,8 @@ from app.audit.actions import AuditAction
 from app.booking.emails import queue_registration_email
 from app.booking.errors import NotPendingReview, RegistrationChanged, RegistrationNotFound, ReviewMessageInvalid
 from app.booking.models import Registration, RegistrationStatus
-from app.booking.service import _audit, _confirm, _note_hold, _release_if_due, _state, _take_seat
+from app.booking.seats import audit_change, audit_state, confirm, note_hold, take_seat
+from app.booking.service import release_if_due
 from app.catalog import service as catalog
 from app.catalog.models import CampSession
 from app.common.db import write_transaction
@@ -101,24 +102,24 @@ def approve_application(registration_id: int, actor: User, message: str | None =
     now = now or utcnow()
     message = review_message(message)
     registration, camp = _lock_application(registration_id)
-    _release_if_due(camp, now)  # a lapsed hold's seat goes down the queue first, in order
+    release_if_due(camp, now)  # a lapsed hold's seat goes down the queue first, in order
     db.session.refresh(camp)
-    before = _state(registration)
-    if _take_seat(camp) is not None:
+    before = audit_state(registration)
+    if take_seat(camp) is not None:
         if camp.is_paid:
             seconds = camp.payment_hold_seconds or current_app.config["PAYMENT_HOLD_SECONDS"]
             registration.status = RegistrationStatus.PENDING_PAYMENT
             registration.hold_expires_at = now + timedelta(seconds=seconds)
             registration.amount_due = camp.price
-            _note_hold(camp, registration.hold_expires_at)
+            note_hold(camp, registration.hold_expires_at)
         else:
-            _confirm(registration, now)
+            confirm(registration, now)
     else:
         registration.status = RegistrationStatus.WAITLISTED
         registration.waitlist_number = _join_waitlist(camp)
     _decided(registration, actor, message, now)
     db.session.flush()
-    _audit(AuditAction.APPLICATION_APPROVE, actor, registration, before, note=message or "")
+    audit_change(AuditAction.APPLICATION_APPROVE, actor, registration, before, note=message or "")
     queue_registration_email("application_approved", registration.id, registration.user.email)
     return registration
 
@@ -131,11 +132,11 @@ def reject_application(registration_id: int, actor: User, message: str | None = 
     now = now or utcnow()
     message = review_message(message)
     registration, _camp = _lock_application(registration_id)
-    before = _state(registration)
+    before = audit_state(registration)
     registration.status = RegistrationStatus.REJECTED
     _decided(registration, actor, message, now)
     db.session.flush()
-    _audit(AuditAction.APPLICATION_REJECT, actor, registration, before, note=message or "")
+    audit_change(AuditAction.APPLICATION_REJECT, actor, registration, before, note=message or "")
     queue_registration_email("application_rejected", registration.id, registration.user.email)
     return registration
 

@@ -1,4 +1,5 @@
-"""The booking engine: the only code that changes seats and registration status.
+"""The booking engine: with seats.py, review.py and groups.py, the only code that changes seats and
+registration status.
 
 Every public function is one transaction that
 1. runs under `@write_transaction`: `begin_write()` first (SQLite: BEGIN IMMEDIATE, the
@@ -9,6 +10,8 @@ Every public function is one transaction that
    capacity`), so even a code path that forgot the lock could not overbook,
 4. queues its email and writes its audit entry in the same transaction (the email composed when
    sent: emails.py).
+The steps every seat change is made of (take a seat, release one, confirm, offer, audit) are in
+seats.py, shared with 报名审核 (review.py) and 团体报名 (groups.py).
 A booking, by a student or by staff, does all of that in the fewest statements the database allows
 (statements.py): one on PostgreSQL, four on SQLite. The database has the last word: a CHECK keeps seats_taken within
 capacity, a partial unique index allows one active registration per person and session, another
@@ -16,17 +19,16 @@ keeps waitlist numbers unique.
 """
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
 
 from blinker import Namespace
 from flask import current_app
-from sqlalchemy import func, select, update
-from sqlalchemy.engine import Row
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import aliased, joinedload, make_transient_to_detached, selectinload
+from sqlalchemy.orm import joinedload, make_transient_to_detached, selectinload
 from sqlalchemy.orm.attributes import instance_dict, set_committed_value
 
 from app.accounts import service as accounts
@@ -53,14 +55,10 @@ from app.booking.errors import (
     NotWaitlisted,
     ProfileIncomplete,
     RegistrationChanged,
-    RegistrationEnded,
     RegistrationNotFound,
-    RegistrationNotOpenYet,
-    SessionAlreadyStarted,
     SessionChanging,
     SessionFull,
     SessionNotFound,
-    SessionNotPublished,
 )
 from app.booking.models import (
     HOLD_STATUSES,
@@ -69,12 +67,24 @@ from app.booking.models import (
     RegistrationStatus,
     registration_state,
 )
+from app.booking.seats import (
+    audit_change,
+    audit_state,
+    check_bookable,
+    confirm,
+    leave_waitlist,
+    note_hold,
+    offer,
+    recount_holds_lapse,
+    release_seats,
+    take_seat,
+    waitlist_position,
+    waitlist_positions,  # noqa: F401 (pages and the API read a queue's places here, with the rest of a booking)
+)
 from app.booking.tickets import new_ticket_code
 from app.catalog import service as catalog
-from app.catalog.availability import BookingRefusal, booking_refusal
 from app.catalog.models import CampSession, Course
 from app.common.db import begin_write, in_write_transaction, write_transaction
-from app.common.errors import DomainError
 from app.common.page_cache import seats_changed
 from app.common.time import utcnow
 from app.extensions import db
@@ -127,14 +137,14 @@ def active_registration(user_id: int, session_id: int) -> Registration | None:
 
 def registrations_of(user_id: int) -> list[Registration]:
     """A student's registrations, the latest session first, with session and course loaded; a
-    hold past its time shown as what it is (released first: _release_lapsed)."""
+    hold past its time shown as what it is (released first: release_lapsed_holds_of)."""
     query = (select(Registration)
              .join(Registration.session)
              .where(Registration.user_id == user_id)
              .order_by(CampSession.starts_at.desc(), Registration.id.desc())
              .options(selectinload(Registration.session).selectinload(CampSession.course)))
     found = list(db.session.scalars(query))
-    return list(db.session.scalars(query)) if _release_lapsed(found) else found
+    return list(db.session.scalars(query)) if release_lapsed_holds_of(found) else found
 
 
 def registration_of(user_id: int, registration_id: int, release_lapsed: bool = True) -> Registration | None:
@@ -145,12 +155,12 @@ def registration_of(user_id: int, registration_id: int, release_lapsed: bool = T
              .where(Registration.id == registration_id, Registration.user_id == user_id)
              .options(joinedload(Registration.session).joinedload(CampSession.course)))
     found = db.session.scalar(query)
-    if found is not None and release_lapsed and _release_lapsed([found]):
+    if found is not None and release_lapsed and release_lapsed_holds_of([found]):
         return db.session.scalar(query)
     return found
 
 
-def _release_lapsed(registrations: list[Registration]) -> bool:
+def release_lapsed_holds_of(registrations: list[Registration]) -> bool:
     """Release the sessions of any of these holds whose time has run out (what a booking or a
     listing of the session would do), so a person's own pages never show a hold past its time as
     待支付; whether anything was due (the caller reads them again)."""
@@ -159,128 +169,6 @@ def _release_lapsed(registrations: list[Registration]) -> bool:
     for session_id in sorted(due):
         release_lapsed_holds(session_id, now)
     return bool(due)
-
-
-def waitlist_position(registration: Registration) -> int | None:
-    """1 for the head of the queue; None when not waitlisted."""
-    return waitlist_positions([registration]).get(registration.id)
-
-
-def waitlist_positions(registrations: Iterable[Registration]) -> dict[int, int]:
-    """Registration id -> place in its session's queue (1 = next to get a seat), for the waitlisted
-    ones among these registrations, of any sessions, in one statement (a page of them is one query)."""
-    waiting = [r.id for r in registrations if r.status is RegistrationStatus.WAITLISTED]
-    if not waiting:
-        return {}
-    ahead = aliased(Registration)
-    place = (
-        select(func.count())
-        .where(ahead.session_id == Registration.session_id, ahead.status == RegistrationStatus.WAITLISTED,
-               ahead.waitlist_number <= Registration.waitlist_number)
-        .correlate(Registration)
-        .scalar_subquery()
-    )
-    rows = db.session.execute(select(Registration.id, place).where(Registration.id.in_(waiting)))
-    return {registration_id: position for registration_id, position in rows}
-
-
-# --- the transaction's building blocks ------------------------------------------------------
-
-
-
-# Each reason a session cannot be booked (catalog's one rule) as the booking's domain error,
-# whose code the API answers with.
-_REFUSAL_ERRORS: dict[BookingRefusal, type[DomainError]] = {
-    BookingRefusal.NOT_PUBLISHED: SessionNotPublished,
-    BookingRefusal.ENDED: SessionAlreadyStarted,
-    BookingRefusal.STARTED: SessionAlreadyStarted,
-    BookingRefusal.NOT_OPEN_YET: RegistrationNotOpenYet,
-    BookingRefusal.CLOSED: RegistrationEnded,
-}
-
-
-def _check_bookable(camp: CampSession, now: datetime) -> None:
-    """Raise the domain error of the reason `camp` cannot be booked at `now`, if any. The booking
-    statement applies the same rule in SQL (availability.bookable_clause)."""
-    refusal = booking_refusal(camp, now)
-    if refusal is not None:
-        raise _REFUSAL_ERRORS[refusal]()
-
-
-def _move_counts(camp: CampSession, *conditions, **changes) -> Row | None:
-    """UPDATE the locked session's counters (`changes`: column=expression) where `conditions`
-    hold; the new (seats_taken, capacity), or None if the conditions did not hold."""
-    sessions = CampSession.__table__
-    seats_changed()
-    counts = db.session.connection().execute(
-        update(sessions).where(sessions.c.id == camp.id, *conditions).values(**changes)
-        .returning(sessions.c.seats_taken, sessions.c.capacity)
-    ).first()
-    # Changed in SQL: a loaded object must read them again when next asked.
-    db.session.expire(camp, ["seats_taken", "waitlist_issued", "waitlisted_count"])
-    return counts
-
-
-def _take_seat(camp: CampSession, for_waiting_person: bool = False) -> Row | None:
-    """Take one confirmed seat if one is free (the WHERE clause is the capacity rule); for a
-    waiting person, who then leaves the waitlist, in the same UPDATE."""
-    sessions = CampSession.__table__
-    changes = {"seats_taken": sessions.c.seats_taken + 1}
-    if for_waiting_person:
-        changes["waitlisted_count"] = sessions.c.waitlisted_count - 1
-    return _move_counts(camp, sessions.c.seats_taken < sessions.c.capacity, **changes)
-
-
-def _release_seats(camp: CampSession, count: int = 1) -> None:
-    """Seats given back (cancelled, moved away, a hold run out). The CHECK seats_taken >= 0
-    refuses a count below zero: that would be a bug, not a state to hide."""
-    sessions = CampSession.__table__
-    _move_counts(camp, seats_taken=sessions.c.seats_taken - count)
-
-
-def _recount_holds_lapse(camp: CampSession) -> None:
-    """holds_lapse_at: the earliest end of the session's holds and offers now (None: none)."""
-    sessions = CampSession.__table__
-    earliest = (select(func.min(Registration.hold_expires_at))
-                .where(Registration.session_id == camp.id, Registration.status.in_(HOLD_STATUSES))
-                .scalar_subquery())
-    db.session.connection().execute(update(sessions).where(sessions.c.id == camp.id).values(holds_lapse_at=earliest))
-    db.session.expire(camp, ["holds_lapse_at"])
-
-
-def _note_hold(camp: CampSession, ends_at: datetime) -> None:
-    """A new hold or offer of the session ends at `ends_at`: no hold may lapse unnoticed, so
-    holds_lapse_at moves back to it if it is earlier."""
-    sessions = CampSession.__table__
-    lapse = sessions.c.holds_lapse_at
-    db.session.connection().execute(
-        update(sessions).where(sessions.c.id == camp.id, (lapse.is_(None)) | (lapse > ends_at))
-        .values(holds_lapse_at=ends_at))
-    db.session.expire(camp, ["holds_lapse_at"])
-
-
-def _leave_waitlist(camp: CampSession) -> None:
-    """One person fewer waiting (moved or cancelled). The CHECK waitlisted_count >= 0
-    refuses a count that would go below zero: it would mean a bug, not a state to hide."""
-    sessions = CampSession.__table__
-    _move_counts(camp, waitlisted_count=sessions.c.waitlisted_count - 1)
-
-
-def _confirm(registration: Registration, now: datetime) -> None:
-    registration.status = RegistrationStatus.CONFIRMED
-    registration.waitlist_number = None
-    registration.confirmed_at = now
-
-
-def _offer(camp: CampSession, registration: Registration, now: datetime, seconds: int | None = None) -> None:
-    """Hold a paid session's seat for a waiting person (status offered) for `seconds` (default
-    WAITLIST_OFFER_SECONDS), at the session's price now."""
-    ends_at = now + timedelta(seconds=seconds or current_app.config["WAITLIST_OFFER_SECONDS"])
-    registration.status = RegistrationStatus.OFFERED
-    registration.waitlist_number = None
-    registration.hold_expires_at = ends_at
-    registration.amount_due = camp.price
-    _note_hold(camp, ends_at)
 
 
 # The audit note of an automatic promotion or offer, by what freed the seat (emails.PROMOTION_REASONS).
@@ -293,47 +181,77 @@ _PROMOTION_NOTES = {
 
 
 def _promote_waiting(camp: CampSession, now: datetime, reason: str) -> list[Registration]:
-    """Fill free seats from the head of the waitlist, in order of arrival: a free session's
-    waiting people are confirmed; a paid session's are offered the seat, held for them while they
-    pay (never skipped: the next in line is offered it only when an offer runs out). `reason`:
-    what freed them (a key of _PROMOTION_NOTES), said in the audit entry and in the email."""
+    """Fill free seats from the waitlist, in order of arrival: a free session's waiting people are
+    confirmed; a paid session's are offered the seat, held for them while they pay (the next in
+    line is offered a seat only when it is free: an offer that runs out passes it on). A waiting
+    group (团体报名, groups.py) is seated all together or not yet: while fewer seats are free than it
+    has waiting members, it keeps its place and the seats go to the next who fit. `reason`: what
+    freed them (a key of _PROMOTION_NOTES), said in the audit entry and in the email."""
     db.session.refresh(camp, ["capacity", "seats_taken", "price"])
     free = camp.capacity - camp.seats_taken
     if free <= 0:
         return []
     queue = db.session.scalars(
         select(Registration)
-        .where(Registration.session_id == camp.id, Registration.status == RegistrationStatus.WAITLISTED)
+        .where(Registration.session_id == camp.id, Registration.status == RegistrationStatus.WAITLISTED,
+               Registration.id.in_(_next_to_seat(camp.id, free)))
         .order_by(Registration.waitlist_number)
-        .limit(free)
     ).all()
     promoted = []
     for registration in queue:
-        if _take_seat(camp, for_waiting_person=True) is None:
+        if take_seat(camp, for_waiting_person=True) is None:
             break
-        before = _state(registration)
+        before = audit_state(registration)
         if camp.is_paid:
-            _offer(camp, registration, now)
-            _audit(AuditAction.REGISTRATION_OFFER, None, registration, before,
-                   note=_PROMOTION_NOTES[reason] + "保留名额，待支付")
+            offer(camp, registration, now)
+            audit_change(AuditAction.REGISTRATION_OFFER, None, registration, before,
+                         note=_PROMOTION_NOTES[reason] + "保留名额，待支付")
             queue_registration_email("booking_offered", registration.id, registration.user.email)
         else:
-            _confirm(registration, now)
-            _audit(AuditAction.REGISTRATION_PROMOTE, None, registration, before,
-                   note=_PROMOTION_NOTES[reason] + "自动转正")
+            confirm(registration, now)
+            audit_change(AuditAction.REGISTRATION_PROMOTE, None, registration, before,
+                         note=_PROMOTION_NOTES[reason] + "自动转正")
             queue_registration_email("booking_promoted", registration.id, registration.user.email,
                                      promotion_reason=reason)
         promoted.append(registration)
     return promoted
 
 
+def _next_to_seat(session_id: int, free: int) -> list[int]:
+    """The waiting registrations `free` seats go to: in queue order, a person alone or a group's
+    waiting members together (placed where its first waiting member is), each taken if it fits in
+    the seats still free. Reads only ids: the queue of a full session may be long."""
+    waiting = db.session.execute(
+        select(Registration.id, Registration.group_id)
+        .where(Registration.session_id == session_id, Registration.status == RegistrationStatus.WAITLISTED)
+        .order_by(Registration.waitlist_number)).all()
+    units: list[list[int]] = []
+    of_group: dict[int, list[int]] = {}
+    for registration_id, group_id in waiting:
+        if group_id is None:
+            units.append([registration_id])
+        elif group_id in of_group:
+            of_group[group_id].append(registration_id)
+        else:
+            of_group[group_id] = [registration_id]
+            units.append(of_group[group_id])
+    chosen: list[int] = []
+    for unit in units:
+        if len(unit) <= free:
+            chosen.extend(unit)
+            free -= len(unit)
+            if free == 0:
+                break
+    return chosen
+
+
 def _leave(camp: CampSession, held_seat: bool, now: datetime, reason: str) -> list[Registration]:
     """A registration has left `camp` (cancelled or moved): its seat goes to the head of the
     waitlist (the promoted are returned), or the queue it was in is one shorter."""
     if held_seat:
-        _release_seats(camp)
+        release_seats(camp)
         return _promote_waiting(camp, now, reason)
-    _leave_waitlist(camp)
+    leave_waitlist(camp)
     return []
 
 
@@ -397,7 +315,7 @@ def _submit_application(user: User, session_id: int, source: str, now: datetime)
     camp = catalog.lock_session(session_id)
     if not camp.requires_approval:
         return None
-    _check_bookable(camp, now)
+    check_bookable(camp, now)
     registration = Registration(session_id=camp.id, user_id=user.id, status=RegistrationStatus.PENDING_REVIEW,
                                 ticket_code=new_ticket_code(), source=source[:40], created_at=now)
     try:
@@ -409,7 +327,7 @@ def _submit_application(user: User, session_id: int, source: str, now: datetime)
         if existing is None:
             raise
         return BookingOutcome(existing, created=False, waitlist_position=waitlist_position(existing))
-    _audit(AuditAction.APPLICATION_SUBMIT, user, registration, None)
+    audit_change(AuditAction.APPLICATION_SUBMIT, user, registration, None)
     queue_registration_email("application_received", registration.id, user.email)
     return BookingOutcome(registration, created=True, waitlist_position=None)
 
@@ -474,7 +392,7 @@ def _existing_or_refusal(user_id: int, session_id: int, now: datetime) -> Bookin
     camp = db.session.get(CampSession, session_id)
     if camp is None:
         raise SessionNotFound()
-    _check_bookable(camp, now)
+    check_bookable(camp, now)
     if camp.holds_lapse_at is not None and camp.holds_lapse_at <= now:
         # A hold ran out and was not released yet (the statements book no session in that state):
         # release it, its seat going down the waiting list as it should, then book.
@@ -482,7 +400,7 @@ def _existing_or_refusal(user_id: int, session_id: int, now: datetime) -> Bookin
     return None
 
 
-def _release_if_due(camp: CampSession | None, now: datetime) -> None:
+def release_if_due(camp: CampSession | None, now: datetime) -> None:
     """Release the session's holds past their time, if it may have any (holds_lapse_at reached):
     before staff count its seats (staff add, move, promote by hand, capacity), as a booking does."""
     if camp is not None and camp.holds_lapse_at is not None and camp.holds_lapse_at <= now:
@@ -504,15 +422,15 @@ def release_lapsed_holds(session_id: int, now: datetime | None = None) -> list[R
         .order_by(Registration.hold_expires_at, Registration.id)
     ).all()
     for registration in lapsed:
-        before = _state(registration)
+        before = audit_state(registration)
         registration.status = RegistrationStatus.EXPIRED
         db.session.flush()
-        _audit(AuditAction.REGISTRATION_EXPIRE, None, registration, before, note="逾期未支付，名额释放")
+        audit_change(AuditAction.REGISTRATION_EXPIRE, None, registration, before, note="逾期未支付，名额释放")
         queue_registration_email("booking_expired", registration.id, registration.user.email)
     if lapsed:
-        _release_seats(camp, len(lapsed))
+        release_seats(camp, len(lapsed))
         _promote_waiting(camp, now, OFFERED_BY_EXPIRY)
-    _recount_holds_lapse(camp)
+    recount_holds_lapse(camp)
     return list(lapsed)
 
 
@@ -641,12 +559,13 @@ def cancel_registration(
 ) -> CancellationOutcome:
     """Cancel a registration; a freed seat goes to the head of the waitlist in the same transaction.
 
-    Students may cancel only their own registrations, until the session's cancellation deadline;
-    someone else's registration is "not found" to them. Staff (`by_staff`) may cancel any, any time.
+    Students may cancel only their own registrations (and a group's booker, its attendees'), until
+    the session's cancellation deadline; someone else's registration is "not found" to them.
+    Staff (`by_staff`) may cancel any, any time.
     """
     now = now or utcnow()
     registration = db.session.get(Registration, registration_id)
-    if registration is None or (not by_staff and registration.user_id != actor.id):
+    if registration is None or not (by_staff or registration.user_id == actor.id or registration.is_booked_by(actor)):
         raise RegistrationNotFound()
     camp = catalog.lock_session(registration.session_id)
     db.session.refresh(registration)  # re-read under the lock
@@ -659,7 +578,7 @@ def cancel_registration(
         registration.status = RegistrationStatus.WITHDRAWN
         registration.cancelled_at = now
         db.session.flush()
-        _audit(AuditAction.APPLICATION_WITHDRAW, actor, registration, registration_state(
+        audit_change(AuditAction.APPLICATION_WITHDRAW, actor, registration, registration_state(
             RegistrationStatus.PENDING_REVIEW.value, registration.session_id))
         return CancellationOutcome(registration)
     if not registration.is_active:  # cancelled, or an expired hold: nothing left to cancel
@@ -668,12 +587,12 @@ def cancel_registration(
         raise CancellationClosed()
 
     held_seat = registration.status.holds_seat
-    before = _state(registration)
+    before = audit_state(registration)
     registration.status = RegistrationStatus.CANCELLED
     registration.waitlist_number = None
     registration.cancelled_at = now
     db.session.flush()
-    _audit(AuditAction.REGISTRATION_CANCEL, actor, registration, before)
+    audit_change(AuditAction.REGISTRATION_CANCEL, actor, registration, before)
     # Money was paid for it: what the refund policy gives back is decided in this transaction.
     paid = registration.amount_paid > registration.amount_refunded
     if paid and not paid_registration_cancelled.send(registration, now=now):
@@ -716,23 +635,6 @@ def _apply_requested_capacity(camp: CampSession, *, capacity: int, actor: User |
 
 # --- what staff do --------------------------------------------------------------------------
 
-def _state(registration: Registration) -> dict:
-    """A registration's state as an audit entry keeps it (models.registration_state), with a
-    waiting one's place in the queue now."""
-    position = None
-    if registration.status is RegistrationStatus.WAITLISTED:
-        db.session.flush()  # a new registration's row, for the count
-        position = waitlist_position(registration)
-    return registration_state(registration.status.value, registration.session_id, position)
-
-
-def _audit(action: AuditAction, actor: User | None, registration: Registration, before: dict | None,
-           note: str = "") -> None:
-    """The audit entry of a change of this registration (its state now is the entry's after)."""
-    record(action, actor, registration_id=registration.id, session_id=registration.session_id,
-           account_id=registration.user_id, before=before, after=_state(registration), note=note)
-
-
 def staff_add(session_id: int, user: User, actor: User, now: datetime | None = None) -> Registration:
     """Staff put a person on a session (walk-in, phone booking): a seat if one is free, else the
     waitlist, by the same statements as a student's booking. The registration window does not
@@ -742,7 +644,7 @@ def staff_add(session_id: int, user: User, actor: User, now: datetime | None = N
     if not (user.name and user.phone):
         _refuse_staff_add(user.id, session_id)
         raise ProfileIncomplete()
-    _release_if_due(db.session.get(CampSession, session_id), now)  # the statements book no such session
+    release_if_due(db.session.get(CampSession, session_id), now)  # the statements book no such session
     booked = _write_booking(_booking_values(user, session_id, "staff", now, actor=actor))
     if booked is None:
         _refuse_staff_add(user.id, session_id)
@@ -770,13 +672,13 @@ def promote_by_hand(registration_id: int, actor: User, now: datetime | None = No
     if registration is None:
         raise RegistrationNotFound()
     camp = catalog.lock_session(registration.session_id)
-    _release_if_due(camp, now)  # a lapsed hold's seat goes down the queue first, in order
+    release_if_due(camp, now)  # a lapsed hold's seat goes down the queue first, in order
     db.session.refresh(camp)
     db.session.refresh(registration)
     if registration.status is not RegistrationStatus.WAITLISTED:
         raise NotWaitlisted()
     note = "工作人员手动转正"
-    if _take_seat(camp, for_waiting_person=True) is None:
+    if take_seat(camp, for_waiting_person=True) is None:
         if not add_seat_if_full:
             raise SessionFull()
         # One more seat, for this person: not through apply_capacity, which would give it to
@@ -786,17 +688,17 @@ def promote_by_hand(registration_id: int, actor: User, now: datetime | None = No
                after={"capacity": camp.capacity + 1}, note="手动转正增加名额")
         camp.capacity += 1
         db.session.flush()
-        if _take_seat(camp, for_waiting_person=True) is None:
+        if take_seat(camp, for_waiting_person=True) is None:
             raise SessionFull()
         note = "工作人员手动转正（名额 +1）"
-    before = _state(registration)
+    before = audit_state(registration)
     if camp.is_paid:  # the seat is theirs to pay for, as any offer: never confirmed unpaid
-        _offer(camp, registration, now)
-        _audit(AuditAction.REGISTRATION_OFFER, actor, registration, before, note=note + "，待支付")
+        offer(camp, registration, now)
+        audit_change(AuditAction.REGISTRATION_OFFER, actor, registration, before, note=note + "，待支付")
         queue_registration_email("booking_offered", registration.id, registration.user.email)
         return registration
-    _confirm(registration, now)
-    _audit(AuditAction.REGISTRATION_PROMOTE, actor, registration, before, note=note)
+    confirm(registration, now)
+    audit_change(AuditAction.REGISTRATION_PROMOTE, actor, registration, before, note=note)
     queue_registration_email("booking_promoted", registration.id, registration.user.email,
                              promotion_reason=PROMOTED_BY_STAFF)
     return registration
@@ -819,7 +721,7 @@ def move_registration(registration_id: int, target_session_id: int, actor: User,
     # Lock both rows, lower id first, so two opposite moves cannot deadlock.
     locked = {sid: catalog.lock_session(sid) for sid in sorted((source_id, target_session_id))}
     for camp in locked.values():
-        _release_if_due(camp, now)
+        release_if_due(camp, now)
         db.session.refresh(camp)
     source, target = locked[source_id], locked[target_session_id]
     db.session.refresh(registration)
@@ -831,10 +733,10 @@ def move_registration(registration_id: int, target_session_id: int, actor: User,
         raise MoveToOtherCourse()
     if active_registration(registration.user_id, target.id) is not None:
         raise AlreadyRegistered()
-    if _take_seat(target) is None:
+    if take_seat(target) is None:
         raise SessionFull()
     held_seat = registration.status.holds_seat
-    before = _state(registration)
+    before = audit_state(registration)
     registration.session_id = target.id
     registration.reminded_at = None  # a reminder told of the old session; the new one gets its own
     if target.is_paid and registration.amount_kept < target.price:
@@ -842,13 +744,13 @@ def move_registration(registration_id: int, target_session_id: int, actor: User,
         # else (waiting, or confirmed in a free or cheaper session) is offered the seat to pay for.
         if registration.status.is_hold:
             registration.amount_due = target.price
-            _note_hold(target, registration.hold_expires_at)
+            note_hold(target, registration.hold_expires_at)
         else:
-            _offer(target, registration, now)
+            offer(target, registration, now)
     else:
-        _confirm(registration, now)
+        confirm(registration, now)
     db.session.flush()
-    _audit(AuditAction.REGISTRATION_MOVE, actor, registration, before)
+    audit_change(AuditAction.REGISTRATION_MOVE, actor, registration, before)
     promoted = _leave(source, held_seat, now, PROMOTED_BY_MOVE)
     queue_registration_email("booking_moved", registration.id, registration.user.email)
     return MoveOutcome(registration, promoted)
@@ -881,11 +783,11 @@ def confirm_paid_hold(registration: Registration, amount: Decimal, now: datetime
     seat (nobody else has it), so its payment confirms it."""
     if not registration.status.is_hold or registration.amount_kept != registration.amount_due:
         return False
-    before = _state(registration)
-    _confirm(registration, now)
+    before = audit_state(registration)
+    confirm(registration, now)
     registration.paid_at = now
     db.session.flush()
-    _audit(AuditAction.REGISTRATION_PAY, None, registration, before)
+    audit_change(AuditAction.REGISTRATION_PAY, None, registration, before)
     queue_registration_email("booking_paid", registration.id, registration.user.email)
     return True
 

@@ -41,6 +41,8 @@ def _session_fields(form: SessionForm) -> dict:
         fields[name] = from_local_input(fields[name])
     minutes = form.payment_hold_minutes.data
     fields["payment_hold_seconds"] = minutes * 60 if minutes else None
+    if fields.get("max_group_size") is None:
+        fields.pop("max_group_size", None)  # left empty: the session keeps (or gets) its limit (5)
     return fields
 
 

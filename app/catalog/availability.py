@@ -101,6 +101,7 @@ class Availability:
     refusal: BookingRefusal | None
     waitlist: bool  # bookable but full: a booking joins the waitlist
     opens_at: datetime | None  # when registration opens, if that is the refusal
+    group_booking: bool = False  # bookable, and takes 团体报名 (CampSession.takes_group_bookings)
 
     @property
     def bookable(self) -> bool:
@@ -120,4 +121,5 @@ def session_availability(camp: CampSession, now: datetime) -> Availability:
         refusal=refusal,
         waitlist=refusal is None and camp.is_full,
         opens_at=camp.registration_opens_at if refusal is BookingRefusal.NOT_OPEN_YET else None,
+        group_booking=refusal is None and camp.takes_group_bookings,
     )

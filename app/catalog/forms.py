@@ -113,6 +113,11 @@ class SessionForm(AppForm):
     )
     requires_approval = BooleanField(
         _l("需要审核"), description=_l("报名先成为申请（待审核），不占名额；工作人员审核通过后才分配名额或进入候补"))
+    max_group_size = IntegerField(
+        _l("团体报名人数上限"), default=5,
+        validators=[Optional(), NumberRange(min=1, max=50, message=_l("应在 1 到 50 之间"))],
+        description=_l("一位报名人一次最多为几位参会人报名；1 表示不接受团体报名"),
+    )
     is_published = BooleanField(_l("公开（开放报名）"))
     submit = SubmitField(_l("保存"))
 

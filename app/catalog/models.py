@@ -72,6 +72,7 @@ class CampSession(db.Model):
         CheckConstraint("waitlisted_count >= 0", name="waitlisted_count_not_negative"),
         CheckConstraint("price >= 0", name="price_not_negative"),
         CheckConstraint("payment_hold_seconds IS NULL OR payment_hold_seconds > 0", name="hold_seconds_positive"),
+        CheckConstraint("max_group_size >= 1 AND max_group_size <= 50", name="max_group_size_range"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -113,6 +114,9 @@ class CampSession(db.Model):
     # 报名审核: a booking is an application (pending_review) that takes no seat until staff approve
     # it (app/booking/review.py); the booking statement books no seat here for a student.
     requires_approval: Mapped[bool] = mapped_column(default=False, server_default=false())
+    # 团体报名: the most seats one booker may book at once for named attendees (app/booking/groups.py);
+    # 1 turns group bookings off for the session.
+    max_group_size: Mapped[int] = mapped_column(default=5, server_default="5")
 
     course: Mapped[Course] = relationship(back_populates="sessions")
 
@@ -120,6 +124,11 @@ class CampSession(db.Model):
     def is_paid(self) -> bool:
         """Booking holds the seat until it is paid (free sessions confirm at once)."""
         return self.price > 0
+
+    @property
+    def takes_group_bookings(self) -> bool:
+        """团体报名 is offered: groups of 2 or more, and no 报名审核 (there each person applies)."""
+        return self.max_group_size >= 2 and not self.requires_approval
 
     @property
     def seats_left(self) -> int:

@@ -30,7 +30,7 @@ COURSE_FIELDS = (
 SESSION_FIELDS = (
     "label", "starts_at", "ends_at", "city", "venue", "address", "price",
     "registration_opens_at", "registration_closes_at", "cancellation_deadline", "is_published", "payment_hold_seconds",
-    "requires_approval",
+    "requires_approval", "max_group_size",
 )
 
 

@@ -14,6 +14,7 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf.file import FileField
 from werkzeug.datastructures import MultiDict
 from wtforms import DateTimeLocalField, HiddenField, IntegerField, SelectField, StringField, TextAreaField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Length, Optional, ValidationError
 
 from app.cms.errors import PublishAtInPast, PublishAtRequired
@@ -69,7 +70,8 @@ class ArticleForm(AppForm):
         self.cover_file.description = _l("JPEG、PNG、GIF 或 WEBP，不超过 %(mb)s MB", mb=f"{limit_mb:g}")
 
     def offer_columns(self, columns) -> None:
-        self.column_id.choices = [(0, _l("不设栏目")), *((column.id, column.name) for column in columns)]
+        self.column_id.choices = [SelectChoice(0, _l("不设栏目")),
+                                  *(SelectChoice(column.id, column.name) for column in columns)]
 
     def validate_publish_at(self, field) -> None:
         # Year 1 in Beijing is before year 1 in UTC: such a time cannot even be converted.

@@ -22,6 +22,7 @@ from app.cms.models import MediaFile
 from app.cms.rendering import storable_text
 from app.cms.storage import StorageUnavailable, media_storage
 from app.common.db import write_transaction
+from app.common.uploads import read_limited
 from app.common.urls import absolute_url, site_url
 from app.extensions import db
 
@@ -40,16 +41,6 @@ MAX_IMAGE_PIXELS = 40_000_000
 
 # Uploaded images are named here: random hex and the extension of the decoded type.
 MEDIA_NAME_RE = re.compile(r"^[0-9a-f]{16,64}\.[a-z]{3,4}$")
-
-
-def _read_limited(upload: FileStorage, limit: int) -> bytes:
-    """The upload's bytes, reading one past the limit at most (never the whole of a huge file)."""
-    data = upload.stream.read(limit + 1)
-    if len(data) > limit:
-        raise ImageTooLarge(limit)
-    if not data:
-        raise ImageInvalid()
-    return data
 
 
 def inspect_image(data: bytes) -> tuple[str, int, int]:
@@ -97,7 +88,12 @@ def stored_image(upload: FileStorage | None, actor: User | None) -> Iterator[Med
     if upload is None:
         yield None
         return
-    data = _read_limited(upload, current_app.config["CMS_MAX_IMAGE_BYTES"])
+    limit = current_app.config["CMS_MAX_IMAGE_BYTES"]
+    data = read_limited(upload, limit)
+    if data is None:
+        raise ImageTooLarge(limit)
+    if not data:
+        raise ImageInvalid()
     image_format, width, height = inspect_image(data)
     content_type, extension = IMAGE_TYPES[image_format]
     filename = secrets.token_hex(16) + extension

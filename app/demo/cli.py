@@ -13,6 +13,7 @@ from app.accounts.models import Role
 from app.demo.applications import seed_applications
 from app.demo.articles import seed_articles
 from app.demo.catalog import XHS_SLUG, seed_catalog
+from app.demo.groups import GROUP_BOOKER, seed_group
 from app.demo.invoices import seed_invoices
 
 DEMO_PASSWORD = "demo12345"
@@ -43,6 +44,8 @@ def seed_demo_command() -> None:
     click.echo(f"demo accounts: {len(created)} created, {len(DEMO_ACCOUNTS) - len(created)} already there")
     seed_catalog(DEMO_PASSWORD, demo_student=accounts.find_by_login("student@example.com"))
     click.echo("demo courses, sessions and bookings: in place")
+    groups_created = seed_group(DEMO_PASSWORD)
+    click.echo(f"demo 团体报名: {groups_created} created (booked by {GROUP_BOOKER[0]})")
     applications_created = seed_applications(DEMO_PASSWORD, staff=accounts.find_by_login("staff@example.com"))
     click.echo(f"demo 私董会 applications: {applications_created} created")
     invoices_created = seed_invoices(XHS_SLUG, demo_student=accounts.find_by_login("student@example.com"),

@@ -26,6 +26,13 @@ class NothingKept(DomainError):
     message = _l("这条报名的款项已全部退回，无需开具发票")
 
 
+class PaidByGroup(DomainError):
+    """团体报名: the seat was paid by the group's booker, whose invoice covers it."""
+
+    code = "invoice_paid_by_group"
+    message = _l("这条报名由团体报名人统一付款，发票请由报名人在团体报名的付款页申请")
+
+
 class AlreadyRequested(DomainError):
     code = "invoice_already_requested"
     message = _l("这条报名已经申请过发票，请刷新页面查看或修改")

@@ -7,6 +7,7 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from flask_wtf.file import FileField
 from wtforms import BooleanField, EmailField, RadioField, StringField, SubmitField, TextAreaField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Email, Length
 
 from app.common.forms import AppForm
@@ -15,8 +16,8 @@ from app.invoices.service import InvoiceDetails
 
 
 class InvoiceRequestForm(AppForm):
-    kind = RadioField(_l("发票类型"), choices=[(InvoiceKind.PERSONAL.value, _l("个人")),
-                                              (InvoiceKind.COMPANY.value, _l("企业"))],
+    kind = RadioField(_l("发票类型"), choices=[SelectChoice(InvoiceKind.PERSONAL.value, _l("个人")),
+                                              SelectChoice(InvoiceKind.COMPANY.value, _l("企业"))],
                       default=InvoiceKind.PERSONAL.value, validators=[DataRequired(_l("请选择发票类型"))])
     title = StringField(_l("发票抬头"), render_kw={"autocomplete": "organization"})
     tax_id = StringField(_l("税号（统一社会信用代码）"),

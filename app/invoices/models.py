@@ -1,13 +1,14 @@
-"""A 发票 request: a student asks for an invoice of the money they paid for a registration; staff
-issue it on the tax platform and attach its PDF here, which the requester downloads.
+"""A 发票 request: a student asks for an invoice of the money they paid for a registration (or a
+group's booker, of what they paid for the group); staff issue it on the tax platform and attach its
+PDF here, which the requester downloads.
 
 The request carries everything the invoice needs as it was asked for (who asked, the kind, 抬头,
 税号, the email it goes to, the amount), so nothing about it is derived from the registration
-afterwards. That is what lets a request belong to something else later: a group booking's request
-would name its group instead of a registration (a nullable `group_booking_id` beside a nullable
+afterwards. That is what lets a request belong to something else: a group booking's request names
+its group instead of a registration (a nullable `group_booking_id` beside a nullable
 `registration_id`, a CHECK that exactly one is set, and the same partial unique index on the new
-column); the requester, the access rule (the requester, staff and admins) and the money snapshot
-stay as they are.
+column); the requester (the group's booker), the access rule (the requester, staff and admins) and
+the money snapshot stay as they are.
 """
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ from sqlalchemy import CheckConstraint, Enum, ForeignKey, Index, LargeBinary, Nu
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.accounts.models import User
-from app.booking.models import Registration
+from app.booking.models import GroupBooking, Registration
 from app.common.time import UtcDateTime, utcnow
 from app.extensions import db
 
@@ -60,6 +61,11 @@ class InvoiceRequest(db.Model):
         # One open request per registration, even when two tabs submit at once.
         Index("uq_invoice_requests_open_registration", "registration_id", unique=True,
               postgresql_where=text(_OPEN_SQL), sqlite_where=text(_OPEN_SQL)),
+        # ... and per group (团体报名).
+        Index("uq_invoice_requests_open_group", "group_booking_id", unique=True,
+              postgresql_where=text(_OPEN_SQL), sqlite_where=text(_OPEN_SQL)),
+        # Of one registration or of one group, never both, never neither.
+        CheckConstraint("(registration_id IS NULL) <> (group_booking_id IS NULL)", name="registration_or_group"),
         Index("ix_invoice_requests_status_created", "status", "created_at"),
         # The finance export's range: requests asked for, or issued, between two days.
         Index("ix_invoice_requests_created_at", "created_at"),
@@ -72,9 +78,13 @@ class InvoiceRequest(db.Model):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    registration_id: Mapped[int] = mapped_column(ForeignKey("registrations.id", ondelete="RESTRICT"), index=True)
-    # Who asked, and who may see and download it (with staff and admins). The registration's person
-    # today; a group's booker once group bookings exist.
+    registration_id: Mapped[int | None] = mapped_column(ForeignKey("registrations.id", ondelete="RESTRICT"),
+                                                        index=True)
+    # 团体报名: the group whose payment it invoices, instead of a registration.
+    group_booking_id: Mapped[int | None] = mapped_column(ForeignKey("group_bookings.id", ondelete="RESTRICT"),
+                                                         index=True)
+    # Who asked, and who may see and download it (with staff and admins): the registration's
+    # person, or the group's booker.
     requester_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="RESTRICT"), index=True)
     kind: Mapped[InvoiceKind] = mapped_column(_enum(InvoiceKind, "invoice_kind"))
     # 抬头 exactly as typed (only the surrounding spaces trimmed): the tax platform matches the
@@ -106,9 +116,15 @@ class InvoiceRequest(db.Model):
     pdf: Mapped[bytes | None] = mapped_column(LargeBinary, deferred=True)
     pdf_size: Mapped[int | None]
 
-    registration: Mapped[Registration] = relationship()
+    registration: Mapped[Registration | None] = relationship()
+    group: Mapped[GroupBooking | None] = relationship()
     requester: Mapped[User] = relationship(foreign_keys=[requester_id])
     issued_by: Mapped[User | None] = relationship(foreign_keys=[issued_by_id])
+
+    @property
+    def session(self):
+        """The camp session it invoices (its registration's, or its group's)."""
+        return self.group.session if self.group_booking_id is not None else self.registration.session
 
     @property
     def is_open(self) -> bool:

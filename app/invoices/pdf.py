@@ -8,6 +8,7 @@ import logging
 from pypdf import PasswordType, PdfReader
 from werkzeug.datastructures import FileStorage
 
+from app.common.uploads import read_limited
 from app.invoices.errors import PdfEncrypted, PdfInvalid, PdfMissing, PdfTooLarge
 
 PDF_MAGIC = b"%PDF-"
@@ -22,8 +23,8 @@ def read_upload(upload: FileStorage | None, limit: int) -> bytes:
     """The upload's bytes, reading one past `limit` at most (never the whole of a huge file)."""
     if upload is None or not upload.filename:
         raise PdfMissing()
-    data = upload.stream.read(limit + 1)
-    if len(data) > limit:
+    data = read_limited(upload, limit)
+    if data is None:
         raise PdfTooLarge(limit)
     if not data:
         raise PdfMissing()

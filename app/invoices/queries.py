@@ -10,7 +10,7 @@ from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import aliased, contains_eager, joinedload
 
 from app.accounts.models import User
-from app.booking.models import Registration
+from app.booking.models import GroupBooking, Registration
 from app.catalog.models import CampSession, Course
 from app.extensions import db
 from app.invoices import tax_ids
@@ -25,6 +25,22 @@ def open_request(registration_id: int) -> InvoiceRequest | None:
     """The registration's request that is waiting or issued (there is one at most)."""
     return db.session.scalar(select(InvoiceRequest).where(InvoiceRequest.registration_id == registration_id,
                                                           InvoiceRequest.status.in_(OPEN_STATUSES)))
+
+
+def open_group_request(group_id: int) -> InvoiceRequest | None:
+    """The group's request that is waiting or issued (there is one at most)."""
+    return db.session.scalar(select(InvoiceRequest).where(InvoiceRequest.group_booking_id == group_id,
+                                                          InvoiceRequest.status.in_(OPEN_STATUSES)))
+
+
+def latest_group_request(group_id: int) -> InvoiceRequest | None:
+    """The group's open request, else its last one cancelled (团体报名)."""
+    found = None
+    for request in db.session.scalars(select(InvoiceRequest).where(InvoiceRequest.group_booking_id == group_id)
+                                      .order_by(InvoiceRequest.id)):
+        if found is None or not found.is_open:
+            found = request
+    return found
 
 
 def latest_request(registration_id: int) -> InvoiceRequest | None:
@@ -50,6 +66,7 @@ def requests_by_registration(registration_ids: Iterable[int]) -> dict[int, Invoi
 def request_with_registration(request_id: int) -> InvoiceRequest | None:
     return db.session.get(InvoiceRequest, request_id, options=[
         joinedload(InvoiceRequest.requester),
+        joinedload(InvoiceRequest.group).joinedload(GroupBooking.session).joinedload(CampSession.course),
         joinedload(InvoiceRequest.registration).joinedload(Registration.user),
         joinedload(InvoiceRequest.registration).joinedload(Registration.session).joinedload(CampSession.course)])
 
@@ -57,6 +74,15 @@ def request_with_registration(request_id: int) -> InvoiceRequest | None:
 def requests_of_registration(registration_id: int) -> list[InvoiceRequest]:
     """Every request of a registration, the latest first (the staff page shows the earlier ones too)."""
     return list(db.session.scalars(select(InvoiceRequest).where(InvoiceRequest.registration_id == registration_id)
+                                   .order_by(InvoiceRequest.id.desc())))
+
+
+def requests_of_same_subject(request: InvoiceRequest) -> list[InvoiceRequest]:
+    """Every request of the request's registration or group, the latest first."""
+    if request.group_booking_id is None:
+        return requests_of_registration(request.registration_id)
+    return list(db.session.scalars(select(InvoiceRequest)
+                                   .where(InvoiceRequest.group_booking_id == request.group_booking_id)
                                    .order_by(InvoiceRequest.id.desc())))
 
 
@@ -70,15 +96,21 @@ class InvoiceFilters:
 
 
 def _staff_query(filters: InvoiceFilters) -> Select:
+    # A registration's request or a group's (团体报名): the session through either; the person is
+    # the requester (a registration's own person, or the group's booker).
     query = (select(InvoiceRequest)
-             .join(InvoiceRequest.registration)
-             .join(Registration.session)
-             .join(Registration.user)
-             .options(contains_eager(InvoiceRequest.registration).contains_eager(Registration.session)
+             .outerjoin(InvoiceRequest.registration)
+             .outerjoin(InvoiceRequest.group)
+             .join(CampSession, CampSession.id == func.coalesce(Registration.session_id, GroupBooking.session_id))
+             .join(User, User.id == InvoiceRequest.requester_id)
+             .options(contains_eager(InvoiceRequest.registration).joinedload(Registration.session)
                       .joinedload(CampSession.course),
-                      contains_eager(InvoiceRequest.registration).contains_eager(Registration.user)))
+                      contains_eager(InvoiceRequest.registration).joinedload(Registration.user),
+                      contains_eager(InvoiceRequest.group).joinedload(GroupBooking.session)
+                      .joinedload(CampSession.course),
+                      contains_eager(InvoiceRequest.group).joinedload(GroupBooking.booker)))
     if filters.session_id is not None:
-        query = query.where(Registration.session_id == filters.session_id)
+        query = query.where(CampSession.id == filters.session_id)
     q = filters.q.strip()
     if q:
         matches = [InvoiceRequest.title.contains(q, autoescape=True), User.name.contains(q, autoescape=True)]
@@ -117,7 +149,8 @@ def status_counts(filters: InvoiceFilters) -> dict[str, int]:
 def sessions_with_requests() -> list[CampSession]:
     """The sessions the list can be narrowed to: those with any request, the latest first."""
     session_ids = select(Registration.session_id).join(
-        InvoiceRequest, InvoiceRequest.registration_id == Registration.id)
+        InvoiceRequest, InvoiceRequest.registration_id == Registration.id).union(
+        select(GroupBooking.session_id).join(InvoiceRequest, InvoiceRequest.group_booking_id == GroupBooking.id))
     return list(db.session.scalars(select(CampSession).where(CampSession.id.in_(session_ids))
                                    .order_by(CampSession.starts_at.desc())
                                    .options(joinedload(CampSession.course))))
@@ -138,12 +171,14 @@ def export_rows(start: datetime, end: datetime) -> Select:
         select(InvoiceRequest.id, InvoiceRequest.created_at, InvoiceRequest.status, InvoiceRequest.issued_at,
                InvoiceRequest.cancelled_at, InvoiceRequest.invoice_number, InvoiceRequest.kind,
                InvoiceRequest.title, InvoiceRequest.tax_id, InvoiceRequest.amount, InvoiceRequest.email,
-               InvoiceRequest.cancel_reason, InvoiceRequest.registration_id, User.name, User.phone,
-               Course.title.label("course"), CampSession.label.label("session_label"), CampSession.starts_at,
-               issuer.name.label("issued_by"))
-        .join(Registration, Registration.id == InvoiceRequest.registration_id)
-        .join(User, User.id == Registration.user_id)
-        .join(CampSession, CampSession.id == Registration.session_id)
+               InvoiceRequest.cancel_reason, InvoiceRequest.registration_id, InvoiceRequest.group_booking_id,
+               User.name, User.phone, Course.title.label("course"), CampSession.label.label("session_label"),
+               CampSession.starts_at, issuer.name.label("issued_by"))
+        # A registration's person, or a group's booker (团体报名): the requester either way.
+        .outerjoin(Registration, Registration.id == InvoiceRequest.registration_id)
+        .outerjoin(GroupBooking, GroupBooking.id == InvoiceRequest.group_booking_id)
+        .join(User, User.id == InvoiceRequest.requester_id)
+        .join(CampSession, CampSession.id == func.coalesce(Registration.session_id, GroupBooking.session_id))
         .join(Course, Course.id == CampSession.course_id)
         .outerjoin(issuer, issuer.id == InvoiceRequest.issued_by_id)
         .where(or_((InvoiceRequest.created_at >= start) & (InvoiceRequest.created_at < end),

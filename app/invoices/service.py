@@ -1,6 +1,8 @@
 """发票 requests: the only writer of invoice_requests.
 
-A student asks for an invoice of what they paid for a registration (`request_invoice`), may change
+A student asks for an invoice of what they paid for a registration (`request_invoice`), or a
+group's booker of what they paid for the group (`request_group_invoice`, 团体报名: the money paid
+through the group's orders is invoiced to the booker, never to each attendee); either may change
 it (`change_request`) or withdraw it (`withdraw_request`) while it waits; staff issue it with its
 PDF (`issue_invoice`), or send it back / void it with a reason (`cancel_by_staff`).
 
@@ -33,7 +35,7 @@ from app.audit.actions import AuditAction
 from app.audit.service import record
 from app.booking import service as booking
 from app.booking.errors import RegistrationNotFound
-from app.booking.models import Registration
+from app.booking.models import GroupBooking, Registration
 from app.common.db import write_transaction
 from app.common.errors import DomainError
 from app.common.time import utcnow
@@ -52,12 +54,16 @@ from app.invoices.errors import (
     NothingKept,
     NotPaidYet,
     NotRequested,
+    PaidByGroup,
     ReasonRequired,
 )
 from app.invoices.history import invoice_state
 from app.invoices.models import InvoiceKind, InvoiceRequest, InvoiceStatus
 from app.invoices.pdf import check_pdf, read_upload
 from app.mail.service import Attachment, queue_email
+from app.payments import queries as payment_queries
+from app.payments import service as payments
+from app.payments.errors import GroupNotFound
 
 TITLE_MIN, TITLE_MAX = 2, 100  # InvoiceRequest.title; 数电票's buyer name holds 100 characters
 REASON_MAX = 200  # InvoiceRequest.cancel_reason
@@ -92,23 +98,64 @@ def checked_details(details: InvoiceDetails) -> InvoiceDetails:
 
 
 def invoiceable_amount(registration: Registration) -> Decimal:
-    """What an invoice of this registration is for: the money kept (paid less refunded). Refused,
-    with the reason, for a free registration, one not paid yet, and one whose money all went back."""
+    """What an invoice of this registration is for: the money kept (paid less refunded), less what
+    came through a group's order (its booker's to invoice). Refused, with the reason, for a free
+    registration, one not paid yet, one whose money all went back, and one paid by its group."""
     refusal = refusal_of(registration)
     if refusal is not None:
         raise refusal
-    return registration.amount_kept
+    return _own_kept(registration)
+
+
+def _own_kept(registration: Registration) -> Decimal:
+    if registration.group_id is None or registration.amount_kept <= 0:
+        return registration.amount_kept
+    return registration.amount_kept - payment_queries.kept_through_groups_of(registration.id)
 
 
 def refusal_of(registration: Registration) -> DomainError | None:
     """Why this registration cannot ask for an invoice (the pages show it instead of the form)."""
     if registration.amount_kept > 0:
-        return None
+        return PaidByGroup() if _own_kept(registration) <= 0 else None
     if registration.amount_paid > 0:
         return NothingKept()
     if registration.amount_due is None:
         return FreeRegistration()
     return NotPaidYet()
+
+
+def group_invoiceable_amount(group: GroupBooking) -> Decimal:
+    """What an invoice of a group is for: what its booker paid through the group's orders and the
+    organisation kept. Refused, with the reason, as for a registration."""
+    refusal = group_refusal_of(group)
+    if refusal is not None:
+        raise refusal
+    return payment_queries.kept_through_group(group.id)
+
+
+def group_refusal_of(group: GroupBooking) -> DomainError | None:
+    """Why this group cannot ask for an invoice (its pages show it instead of the form)."""
+    if payment_queries.kept_through_group(group.id) > 0:
+        return None
+    if payment_queries.paid_through_group(group.id):
+        return NothingKept()
+    if not group.session.is_paid:
+        return FreeRegistration()
+    return NotPaidYet()
+
+
+def kept_now(request: InvoiceRequest) -> Decimal:
+    """What the request's registration (or group) keeps now, for staff to compare with its amount."""
+    if request.group_booking_id is not None:
+        return payment_queries.kept_through_group(request.group_booking_id)
+    return request.registration.amount_kept
+
+
+def _amount_of(request: InvoiceRequest) -> Decimal:
+    """What the request invoices now (read under its session's lock)."""
+    if request.group_booking_id is not None:
+        return group_invoiceable_amount(request.group)
+    return invoiceable_amount(request.registration)
 
 
 # --- the requester ----------------------------------------------------------------------------
@@ -134,6 +181,30 @@ def _request_invoice(registration_id: int, requester: User, details: InvoiceDeta
     return request
 
 
+def request_group_invoice(group_id: int, requester: User, details: InvoiceDetails,
+                          now: datetime | None = None) -> InvoiceRequest:
+    """The group's booker asks for an invoice of what they paid for the group (checked before the
+    write lock); anyone else: GroupNotFound, as if it did not exist."""
+    return _request_group_invoice(group_id, requester, checked_details(details), now or utcnow())
+
+
+@write_transaction
+def _request_group_invoice(group_id: int, requester: User, details: InvoiceDetails, now: datetime) -> InvoiceRequest:
+    group, _members = payments.lock_group_for_payment(group_id, [])
+    if group.booker_id != requester.id:
+        raise GroupNotFound()
+    amount = group_invoiceable_amount(group)
+    if queries.open_group_request(group.id) is not None:
+        raise AlreadyRequested()
+    request = InvoiceRequest(group_booking_id=group.id, requester_id=requester.id, kind=details.kind,
+                             title=details.title, tax_id=details.tax_id, email=details.email, amount=amount,
+                             created_at=now, updated_at=now)
+    db.session.add(request)
+    db.session.flush()
+    _audit(AuditAction.INVOICE_REQUEST, requester, request, None)
+    return request
+
+
 def change_request(request_id: int, requester: User, details: InvoiceDetails,
                    now: datetime | None = None) -> InvoiceRequest:
     """The requester corrects a request staff have not issued yet; the amount is worked out again."""
@@ -144,7 +215,7 @@ def change_request(request_id: int, requester: User, details: InvoiceDetails,
 def _change_request(request_id: int, requester: User, details: InvoiceDetails, now: datetime) -> InvoiceRequest:
     request = _lock_own_request(request_id, requester)
     _refuse_unless_waiting(request)
-    amount = invoiceable_amount(request.registration)
+    amount = _amount_of(request)
     before = invoice_state(request)
     request.kind, request.title, request.tax_id, request.email = (details.kind, details.title, details.tax_id,
                                                                   details.email)
@@ -214,7 +285,7 @@ def _issue_invoice(request_id: int, data: bytes, invoice_number: str, staff: Use
         raise NotRequested()
     before = invoice_state(request)
     # A refund since the request changes what is invoiced: what is kept now.
-    request.amount = invoiceable_amount(request.registration)
+    request.amount = _amount_of(request)
     _store_pdf(request, data)  # first: a flush in between must not write an issued row without it
     request.status = InvoiceStatus.ISSUED
     request.issued_at = request.updated_at = now
@@ -256,9 +327,10 @@ def _cancel_by_staff(request_id: int, reason: str, staff: User, reopen: bool, no
     _audit(AuditAction.INVOICE_VOID if voiding else AuditAction.INVOICE_REJECT, staff, request, before, note=reason)
     reopened = None
     if reopen:
-        reopened = InvoiceRequest(registration_id=request.registration_id, requester_id=request.requester_id,
-                                  kind=request.kind, title=request.title, tax_id=request.tax_id, email=request.email,
-                                  amount=invoiceable_amount(request.registration), created_at=now, updated_at=now)
+        reopened = InvoiceRequest(registration_id=request.registration_id, group_booking_id=request.group_booking_id,
+                                  requester_id=request.requester_id, kind=request.kind, title=request.title,
+                                  tax_id=request.tax_id, email=request.email, amount=_amount_of(request),
+                                  created_at=now, updated_at=now)
         db.session.add(reopened)
         db.session.flush()
         _audit(AuditAction.INVOICE_REQUEST, staff, reopened, None,
@@ -274,7 +346,10 @@ def _lock_request(request_id: int) -> InvoiceRequest:
     request = db.session.get(InvoiceRequest, request_id)
     if request is None:
         raise InvoiceRequestNotFound()
-    booking.lock_for_payment(request.registration_id)
+    if request.group_booking_id is not None:
+        payments.lock_group_for_payment(request.group_booking_id, [])
+    else:
+        booking.lock_for_payment(request.registration_id)
     db.session.refresh(request)
     return request
 
@@ -287,8 +362,13 @@ def _cancel(request: InvoiceRequest, now: datetime, reason: str) -> None:
 
 
 def _audit(action: AuditAction, actor: User, request: InvoiceRequest, before: dict | None, note: str = "") -> None:
-    """On the registration's history (its session and person too), as every change of it is."""
+    """On the registration's history (its session and person too), as every change of it is; a
+    group's, on its session's and its booker's."""
     registration = request.registration
+    if registration is None:
+        record(action, actor, session_id=request.group.session_id, account_id=request.requester_id, before=before,
+               after=invoice_state(request), note=note or f"团体报名 #{request.group_booking_id}")
+        return
     record(action, actor, registration_id=registration.id, session_id=registration.session_id,
            account_id=registration.user_id, before=before, after=invoice_state(request), note=note)
 
@@ -319,9 +399,11 @@ def downloadable_pdf(request_id: int, user: User) -> tuple[InvoiceRequest, bytes
 
 
 def pdf_file_name(request: InvoiceRequest) -> str:
-    """发票-快速玩转小红书成长特训营-报名12.pdf"""
-    course = request.registration.session.course.title
+    """发票-快速玩转小红书成长特训营-报名12.pdf (a group's: 发票-…-团体报名3.pdf)"""
+    course = request.session.course.title
     safe = "".join(char for char in course if char.isalnum())[:40]
+    if request.group_booking_id is not None:
+        return _("发票-%(course)s-团体报名%(id)s.pdf", course=safe, id=request.group_booking_id)
     return _("发票-%(course)s-报名%(id)s.pdf", course=safe, id=request.registration_id)
 
 
@@ -330,10 +412,10 @@ def pdf_file_name(request: InvoiceRequest) -> str:
 def _email_issued(request: InvoiceRequest, data: bytes) -> None:
     """To the address the requester gave (often their company's accountant), with the PDF attached:
     whoever reads it may have no account to log in with."""
-    registration = request.registration
-    queue_email(request.email, _("发票已开具：%(title)s", title=registration.session.course.title), "invoice_issued",
+    course_title = request.session.course.title
+    queue_email(request.email, _("发票已开具：%(title)s", title=course_title), "invoice_issued",
                 attachments=[Attachment(pdf_file_name(request), "application/pdf", data)],
-                name=request.requester.display_name, course_title=registration.session.course.title,
+                name=request.requester.display_name, course_title=course_title,
                 kind=request.kind.label, invoice_title=request.title, tax_id=request.tax_id, amount=request.amount,
                 invoice_number=request.invoice_number,
                 download_url=absolute_url("invoices.download", request_id=request.id))
@@ -341,9 +423,10 @@ def _email_issued(request: InvoiceRequest, data: bytes) -> None:
 
 def _email_cancelled(request: InvoiceRequest, reason: str, voided: bool, reopened: bool) -> None:
     """To the requester's own address: they are the one who can ask again."""
-    registration = request.registration
-    title = registration.session.course.title
+    title = request.session.course.title
     subject = _("发票已作废：%(title)s", title=title) if voided else _("发票申请未通过：%(title)s", title=title)
     queue_email(request.requester.email, subject, "invoice_cancelled", name=request.requester.display_name,
                 course_title=title, invoice_title=request.title, reason=reason, voided=voided, reopened=reopened,
-                request_url=absolute_url("invoices.request_form", registration_id=registration.id))
+                request_url=absolute_url("invoices.request_for_group", group_id=request.group_booking_id)
+                if request.group_booking_id is not None
+                else absolute_url("invoices.request_form", registration_id=request.registration_id))

@@ -23,6 +23,7 @@ from app.invoices.queries import STATUS_FILTERS, InvoiceFilters
 
 bp = Blueprint("invoices_staff", __name__, url_prefix="/staff/invoices")
 bp.add_app_template_global(tax_ids.is_legacy, "is_legacy_tax_id")
+bp.add_app_template_global(service.kept_now, "invoice_kept_now")
 
 
 @bp.before_request
@@ -63,8 +64,8 @@ def render_detail(invoice: InvoiceRequest, **forms) -> str:
     page_forms = {"issue_form": IssueForm(formdata=None), "cancel_form": StaffCancelForm(formdata=None)}
     page_forms.update(forms)
     return render_template("invoices/staff_detail.html", invoice=invoice, registration=invoice.registration,
-                           camp=invoice.registration.session,
-                           others=[other for other in queries.requests_of_registration(invoice.registration_id)
+                           camp=invoice.session, kept_now=service.kept_now(invoice),
+                           others=[other for other in queries.requests_of_same_subject(invoice)
                                    if other.id != invoice.id],
                            **page_forms)
 

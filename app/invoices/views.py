@@ -12,6 +12,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, s
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
+from app.booking import groups
 from app.booking import service as booking
 from app.common.errors import DomainError
 from app.common.forms import show_error_on_form
@@ -19,12 +20,16 @@ from app.invoices import queries, service
 from app.invoices.errors import InvoiceRequestNotFound
 from app.invoices.forms import InvoiceRequestForm, WithdrawForm
 from app.invoices.models import InvoiceKind, InvoiceRequest, InvoiceStatus
+from app.payments import queries as payment_queries
 
 bp = Blueprint("invoices", __name__)
 # 我的报名, the receipt, the ticket and the roster (features below this one) show each registration's
 # request through these: one query for a page of registrations, and the service's rule for who may ask.
 bp.add_app_template_global(queries.requests_by_registration, "invoice_requests_by_registration")
 bp.add_app_template_global(lambda registration: service.refusal_of(registration) is None, "can_request_invoice")
+# ... and a group's (团体报名), on its pay page and receipt (app/payments/group_views.py).
+bp.add_app_template_global(queries.latest_group_request, "invoice_request_of_group")
+bp.add_app_template_global(lambda group: service.group_refusal_of(group) is None, "can_request_group_invoice")
 
 
 def _own_registration(registration_id: int):
@@ -66,8 +71,39 @@ def request_form(registration_id: int):
                 flash(_("发票申请已提交，开具后会发送到 %(email)s", email=saved.email), "success")
             return redirect(url_for("booking.my_registrations", _anchor=f"r{registration.id}"))
     return render_template("invoices/request.html", registration=registration, camp=registration.session,
+                           group=None, kept=registration.amount_kept,
                            latest=latest, waiting=waiting, form=form, withdraw_form=WithdrawForm(),
                            refusal=service.refusal_of(registration) if latest is None or not latest.is_open else None)
+
+
+@bp.route("/me/groups/<int:group_id>/invoice", methods=["GET", "POST"])
+@login_required
+def request_for_group(group_id: int):
+    """团体报名: the group's booker asks for one invoice of what they paid for the group."""
+    group = groups.group_of(current_user.id, group_id)
+    if group is None:
+        abort(404)  # someone else's group does not exist, as far as this person can tell
+    latest = queries.latest_group_request(group.id)
+    waiting = latest if latest is not None and latest.status is InvoiceStatus.REQUESTED else None
+    form = InvoiceRequestForm() if request.method == "POST" else _blank_form(latest)
+    if form.validate_on_submit():
+        try:
+            if waiting is not None:
+                saved = service.change_request(waiting.id, current_user, form.details())
+            else:
+                saved = service.request_group_invoice(group.id, current_user, form.details())
+        except DomainError as error:
+            show_error_on_form(form, error)
+        else:
+            if waiting is not None:
+                flash(_("发票申请已修改"), "success")
+            else:
+                flash(_("发票申请已提交，开具后会发送到 %(email)s", email=saved.email), "success")
+            return redirect(url_for("invoices.request_for_group", group_id=group.id))
+    return render_template("invoices/request.html", registration=None, group=group, camp=group.session,
+                           kept=payment_queries.kept_through_group(group.id),
+                           latest=latest, waiting=waiting, form=form, withdraw_form=WithdrawForm(),
+                           refusal=service.group_refusal_of(group) if latest is None or not latest.is_open else None)
 
 
 @bp.post("/me/invoices/<int:request_id>/withdraw")
@@ -83,6 +119,8 @@ def withdraw(request_id: int):
         flash(str(error.message), "error")
         return redirect(url_for("booking.my_registrations"))
     flash(_("发票申请已撤回"), "success")
+    if withdrawn.group_booking_id is not None:
+        return redirect(url_for("invoices.request_for_group", group_id=withdrawn.group_booking_id))
     return redirect(url_for("booking.my_registrations", _anchor=f"r{withdrawn.registration_id}"))
 
 

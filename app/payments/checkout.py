@@ -18,12 +18,12 @@ from flask import current_app
 from flask_babel import gettext as _
 
 from app.accounts.models import User
-from app.booking.models import Registration
+from app.booking.models import GroupBooking, Registration
 from app.common.db import write_transaction
 from app.common.money import fen, from_fen
 from app.common.urls import absolute_url
 from app.extensions import db
-from app.payments import queries, service
+from app.payments import group_orders, queries, service
 from app.payments.errors import LoginCodeRefused, PaymentMethodUnavailable, PaymentNotFound, PaymentServiceDown
 from app.payments.methods import PayMethod
 from app.payments.models import PaymentOrder, PaymentProvider
@@ -76,6 +76,19 @@ class Checkout:
 
 def start(registration_id: int, user: User, method: PayMethod, client_ip: str | None = None) -> Checkout:
     """Open an order for what `user` owes on their registration and ask the provider to collect it."""
+    return _start(lambda: service.open_order(registration_id, user, method.provider, method.channel), user, method,
+                  client_ip, lambda: absolute_url("payments.pay", registration_id=registration_id))
+
+
+def start_group(group_id: int, user: User, method: PayMethod, client_ip: str | None = None) -> Checkout:
+    """Open one order for what the group's held seats owe (its booker pays once) and ask the
+    provider to collect it."""
+    return _start(lambda: group_orders.open_group_order(group_id, user, method.provider, method.channel), user,
+                  method, client_ip, lambda: absolute_url("payments.group_pay", group_id=group_id))
+
+
+def _start(open_order: Callable[[], PaymentOrder], user: User, method: PayMethod, client_ip: str | None,
+           back_url: Callable[[], str]) -> Checkout:
     provider = {PaymentProvider.WECHAT: wechat_provider, PaymentProvider.ALIPAY: alipay_provider}.get(method.provider)
     try:
         client = provider() if provider else None  # unavailable methods fail before an order is opened
@@ -84,7 +97,7 @@ def start(registration_id: int, user: User, method: PayMethod, client_ip: str | 
         raise PaymentServiceDown() from error
     if method is PayMethod.WECHAT_JSAPI and not user.wechat_openid:
         raise PaymentMethodUnavailable()
-    order = service.open_order(registration_id, user, method.provider, method.channel)
+    order = open_order()
     checkout = Checkout(order)
     if client is None:  # a bank transfer: the page shows the account and the reference
         return checkout
@@ -92,8 +105,7 @@ def start(registration_id: int, user: User, method: PayMethod, client_ip: str | 
     try:
         if method is PayMethod.WECHAT_JSAPI:
             checkout.jsapi = client.create_jsapi(request)
-            checkout.jsapi_fallback_url = client.standin_page_url(
-                checkout.jsapi, absolute_url("payments.pay", registration_id=registration_id))
+            checkout.jsapi_fallback_url = client.standin_page_url(checkout.jsapi, back_url())
         elif method is PayMethod.WECHAT_NATIVE:
             checkout.qr_url = client.create_native(request)
         elif method is PayMethod.WECHAT_H5:
@@ -109,13 +121,20 @@ def start(registration_id: int, user: User, method: PayMethod, client_ip: str | 
 
 
 def _payment_request(order: PaymentOrder, user: User, client_ip: str | None) -> PaymentRequest:
-    registration: Registration = db.session.get(Registration, order.registration_id)
-    camp = registration.session
-    description = f"{camp.course.title} {camp.label}".strip()
+    if order.group_booking_id is not None:  # a group's: what the payer sees names the group
+        camp = order.group.session
+        description = _("%(course)s %(label)s 团体报名 %(n)s 人", course=camp.course.title, label=camp.label,
+                        n=len(order.lines))
+        expires_at = min(line.registration.hold_expires_at for line in order.lines)
+    else:
+        registration: Registration = db.session.get(Registration, order.registration_id)
+        camp = registration.session
+        description = f"{camp.course.title} {camp.label}".strip()
+        expires_at = registration.hold_expires_at
     notify = "payments.wechat_notify" if order.provider is PaymentProvider.WECHAT else "payments.alipay_notify"
     return PaymentRequest(
-        out_trade_no=order.out_trade_no, amount_fen=fen(order.amount), description=description[:100],
-        notify_url=absolute_url(notify), expires_at=registration.hold_expires_at,
+        out_trade_no=order.out_trade_no, amount_fen=fen(order.amount), description=" ".join(description.split())[:100],
+        notify_url=absolute_url(notify), expires_at=expires_at,
         payer_openid=user.wechat_openid, client_ip=client_ip,
         return_url=absolute_url("payments.alipay_return"))
 
@@ -145,6 +164,20 @@ def start_mini_program(registration_id: int, user: User, login_code: str) -> dic
     the official account's that `User.wechat_openid` holds for the web's JSAPI orders (an openid
     belongs to one app), and a login code is WeChat's to give at every payment anyway."""
     queries.registration_to_pay(registration_id, user)  # someone else's: not found, before anything else
+    return _start_mini_program(
+        lambda: service.open_order(registration_id, user, PaymentProvider.WECHAT, PayMethod.WECHAT_JSAPI.channel),
+        user, login_code)
+
+
+def start_group_mini_program(group_id: int, user: User, login_code: str) -> dict[str, str]:
+    """As start_mini_program, for the group `user` booked: one order for what its held seats owe."""
+    group_orders.group_to_pay(group_id, user)  # someone else's: not found, before anything else
+    return _start_mini_program(
+        lambda: group_orders.open_group_order(group_id, user, PaymentProvider.WECHAT, PayMethod.WECHAT_JSAPI.channel),
+        user, login_code)
+
+
+def _start_mini_program(open_order: Callable[[], PaymentOrder], user: User, login_code: str) -> dict[str, str]:
     if not mini_program_configured(current_app.config):
         raise PaymentMethodUnavailable(_("小程序暂时不能支付，请稍后再试或在网页上完成支付"))
     try:
@@ -152,7 +185,7 @@ def start_mini_program(registration_id: int, user: User, login_code: str) -> dic
     except ProviderError as error:  # its keys cannot be loaded: the site's to fix, the student's to wait for
         log.error("WeChat Pay is configured but cannot start: %s", error)
         raise PaymentServiceDown() from error
-    order = service.open_order(registration_id, user, PaymentProvider.WECHAT, PayMethod.WECHAT_JSAPI.channel)
+    order = open_order()
     try:
         openid = client.openid_from_login_code(login_code)
     except wechat.WechatRefused as refusal:
@@ -216,10 +249,18 @@ def _take_notification(provider: PaymentProvider, parse: Callable[[], PaidNotice
 def check_with_provider(registration: Registration) -> None:
     """The student says they have paid: ask the provider about their open orders (a notification
     may be late or lost) and record what was paid. Quietly does nothing if the provider is down."""
-    orders = db.session.scalars(
+    _ask_about(db.session.scalars(
         db.select(PaymentOrder).where(PaymentOrder.registration_id == registration.id,
                                       PaymentOrder.provider != PaymentProvider.BANK)
-        .order_by(PaymentOrder.id.desc()).limit(3)).all()
+        .order_by(PaymentOrder.id.desc()).limit(3)).all())
+
+
+def check_group_with_provider(group: GroupBooking) -> None:
+    """The booker says they have paid for the group: as check_with_provider, for its orders."""
+    _ask_about(group_orders.provider_orders_of_group(group.id))
+
+
+def _ask_about(orders: list[PaymentOrder]) -> None:
     for order in orders:
         try:
             client = wechat_provider() if order.provider is PaymentProvider.WECHAT else alipay_provider()

@@ -60,3 +60,10 @@ class LoginCodeRefused(DomainError):
     code = "wechat_login_code_invalid"
     field = "login_code"
     message = _l("微信登录凭证无效或已过期，请重新进入小程序后再试")
+
+
+class GroupNotFound(DomainError):
+    """Someone else's group (团体报名), or none: not found, as if it did not exist."""
+
+    code = "group_not_found"
+    message = _l("找不到这个团体报名")

@@ -1,5 +1,6 @@
 from flask_babel import lazy_gettext as _l
 from wtforms import RadioField, SubmitField
+from wtforms.fields.choices import SelectChoice
 
 from app.common.forms import AppForm
 from app.payments.methods import PayMethod
@@ -13,7 +14,7 @@ class PayForm(AppForm):
 
     def __init__(self, methods: list[PayMethod], *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        self.method.choices = [(method.value, method.label) for method in methods]
+        self.method.choices = [SelectChoice(method.value, method.label) for method in methods]
         if methods and not self.method.data:
             self.method.data = methods[0].value
 

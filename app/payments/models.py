@@ -12,7 +12,7 @@ from sqlalchemy import CheckConstraint, Enum, ForeignKey, Index, Numeric, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.accounts.models import User
-from app.booking.models import Registration
+from app.booking.models import GroupBooking, Registration
 from app.common.time import UtcDateTime, utcnow
 from app.extensions import db
 
@@ -37,32 +37,64 @@ def _enum(kind, name: str) -> Enum:
 
 class PaymentOrder(db.Model):
     """An order we opened with a provider for a registration's amount due (a WeChat prepay, an
-    Alipay trade, a bank transfer's reference code): what a notification's out_trade_no names."""
+    Alipay trade, a bank transfer's reference code): what a notification's out_trade_no names.
+    A group's order (团体报名: the booker pays once for the group) names its group instead, and its
+    lines say which registration each part of the amount pays for."""
 
     __tablename__ = "payment_orders"
-    __table_args__ = (CheckConstraint("amount > 0", name="amount_positive"),)
+    __table_args__ = (
+        CheckConstraint("amount > 0", name="amount_positive"),
+        # For one registration or for one group, never both, never neither.
+        CheckConstraint("(registration_id IS NULL) <> (group_booking_id IS NULL)", name="registration_or_group"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    registration_id: Mapped[int] = mapped_column(ForeignKey("registrations.id", ondelete="CASCADE"), index=True)
+    registration_id: Mapped[int | None] = mapped_column(ForeignKey("registrations.id", ondelete="CASCADE"),
+                                                        index=True)
+    group_booking_id: Mapped[int | None] = mapped_column(ForeignKey("group_bookings.id", ondelete="CASCADE"),
+                                                         index=True)
     provider: Mapped[PaymentProvider] = mapped_column(_enum(PaymentProvider, "payment_order_provider"))
     # How the student pays: jsapi, native, h5 (WeChat); page, wap (Alipay); transfer (bank).
     channel: Mapped[str] = mapped_column(String(16))
     # Ours, unique, what the provider (or the transfer's 附言) echoes back: at most 32 of [0-9A-Za-z].
     out_trade_no: Mapped[str] = mapped_column(String(32), unique=True)
+    # A group's: the sum of its lines.
     amount: Mapped[Decimal] = mapped_column(Numeric(10, 2))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, server_default=func.now())
 
+    registration: Mapped[Registration | None] = relationship()
+    group: Mapped[GroupBooking | None] = relationship()
+    lines: Mapped[list[PaymentOrderLine]] = relationship(back_populates="order", order_by="PaymentOrderLine.id")
+
+
+class PaymentOrderLine(db.Model):
+    """A part of a group's order: what one attendee's held seat still owed when the order was
+    opened. A payment of the order is recorded line by line, one Payment row per registration."""
+
+    __tablename__ = "payment_order_lines"
+    __table_args__ = (
+        UniqueConstraint("order_id", "registration_id"),
+        CheckConstraint("amount > 0", name="amount_positive"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("payment_orders.id", ondelete="CASCADE"))
+    registration_id: Mapped[int] = mapped_column(ForeignKey("registrations.id", ondelete="CASCADE"), index=True)
+    amount: Mapped[Decimal] = mapped_column(Numeric(10, 2))
+
+    order: Mapped[PaymentOrder] = relationship(back_populates="lines")
     registration: Mapped[Registration] = relationship()
 
 
 class Payment(db.Model):
-    """Money received for a registration: one row per successful provider transaction (a replayed
-    notification finds its row and changes nothing)."""
+    """Money received for a registration: one row per successful provider transaction and
+    registration (a replayed notification finds its rows and changes nothing). A group's payment
+    is one row per attendee it pays for, all with the provider's one transaction id."""
 
     __tablename__ = "payments"
     __table_args__ = (
-        # One successful payment per provider transaction: a replayed notification finds its row.
-        UniqueConstraint("provider", "transaction_id"),
+        # One payment per provider transaction and registration: a replayed notification finds its rows.
+        UniqueConstraint("provider", "transaction_id", "registration_id"),
         CheckConstraint("amount > 0", name="amount_positive"),
         Index("ix_payments_paid_at", "paid_at"),
     )

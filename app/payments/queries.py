@@ -1,7 +1,9 @@
 """Reading the money of registrations: their orders, payments, refunds and refund requests."""
 from __future__ import annotations
 
-from sqlalchemy import select
+from decimal import Decimal
+
+from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload
 
 from app.accounts.models import User
@@ -52,3 +54,34 @@ def pending_refunds(limit: int = 50) -> list[RefundRequest]:
         select(RefundRequest).where(RefundRequest.status == RefundStatus.PENDING)
         .order_by(RefundRequest.created_at).limit(limit)
         .options(joinedload(RefundRequest.payment), joinedload(RefundRequest.registration))))
+
+
+# --- 团体报名: money paid through a group's orders --------------------------------------------------
+
+def _group_paid(*conditions) -> Decimal:
+    paid = db.session.scalar(select(func.coalesce(func.sum(Payment.amount), 0))
+                             .join(PaymentOrder, PaymentOrder.id == Payment.order_id)
+                             .where(PaymentOrder.group_booking_id.is_not(None), *conditions))
+    promised = db.session.scalar(select(func.coalesce(func.sum(RefundRequest.amount), 0))
+                                 .join(Payment, Payment.id == RefundRequest.payment_id)
+                                 .join(PaymentOrder, PaymentOrder.id == Payment.order_id)
+                                 .where(PaymentOrder.group_booking_id.is_not(None),
+                                        RefundRequest.status != RefundStatus.FAILED, *conditions))
+    return Decimal(paid) - Decimal(promised)
+
+
+def kept_through_group(group_id: int) -> Decimal:
+    """What a group's booker paid through the group's orders and the organisation keeps (paid less
+    refunded or promised back, as Registration.amount_kept counts it): what its 发票 is for."""
+    return _group_paid(PaymentOrder.group_booking_id == group_id)
+
+
+def kept_through_groups_of(registration_id: int) -> Decimal:
+    """What of a registration's kept money came through a group's order (its booker's to invoice)."""
+    return _group_paid(Payment.registration_id == registration_id)
+
+
+def paid_through_group(group_id: int) -> bool:
+    return db.session.scalar(select(func.count()).select_from(Payment)
+                             .join(PaymentOrder, PaymentOrder.id == Payment.order_id)
+                             .where(PaymentOrder.group_booking_id == group_id)) > 0

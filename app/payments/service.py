@@ -10,12 +10,16 @@ seat through the booking service, writes the audit entry and queues the emails.
 
 A payment that cannot pay for a seat (it came too late, twice, or for the wrong amount) is given
 back in the same transaction (refunds.request_refund) and staff are told.
+
+A group's order (团体报名, opened by group_orders.py) is recorded the same way, attendee by attendee:
+one Payment row per registration it pays for, all with the provider's one transaction id, each
+seat confirmed or its share given back.
 """
 from __future__ import annotations
 
 import logging
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 
@@ -27,14 +31,22 @@ from app.accounts.models import User
 from app.audit.actions import AuditAction
 from app.audit.service import record
 from app.booking import service as booking
-from app.booking.errors import RegistrationNotFound
-from app.booking.models import Registration, RegistrationStatus
+from app.booking.errors import RegistrationChanged, RegistrationNotFound
+from app.booking.models import GroupBooking, Registration, RegistrationStatus
+from app.catalog import service as catalog
 from app.common.db import write_transaction
 from app.common.money import plain_amount, to_fen
 from app.common.time import utcnow
 from app.extensions import db
 from app.payments import queries, refunds
-from app.payments.errors import HoldExpired, InvalidAmount, NothingToPay, PaymentNotFound, TransferReferenceUsed
+from app.payments.errors import (
+    GroupNotFound,
+    HoldExpired,
+    InvalidAmount,
+    NothingToPay,
+    PaymentNotFound,
+    TransferReferenceUsed,
+)
 from app.payments.models import Payment, PaymentOrder, PaymentProvider, RefundRequest
 
 log = logging.getLogger(__name__)
@@ -58,6 +70,10 @@ class PaymentOutcome:
     confirmed: bool  # this payment confirmed the seat
     replayed: bool  # the provider had told us before: nothing changed
     refund: RefundRequest | None = None  # given back at once (too late, twice, not the amount due)
+    # A group's order: every row the transaction made (one per attendee it paid for) and every share
+    # given back; `payment` and `refund` are the first of each, `confirmed` says every seat was.
+    payments: list[Payment] = field(default_factory=list)
+    refunds: list[RefundRequest] = field(default_factory=list)
 
 
 # --- paying -------------------------------------------------------------------------------
@@ -110,33 +126,122 @@ def record_payment(provider: PaymentProvider, out_trade_no: str, transaction_id:
     if amount <= 0:
         raise InvalidAmount()
     transaction_id = transaction_id[:64]  # as stored: a replay of a longer id finds its row
-    registration, camp = booking.lock_for_payment(order.registration_id)
+    if order.group_booking_id is not None:
+        return _record_group_payment(order, provider, transaction_id, amount, paid_at, actor, note, now)
+    registration, _camp = booking.lock_for_payment(order.registration_id)
     # After the lock: a concurrent copy of the same notification has committed or not started.
-    existing = db.session.scalar(select(Payment).where(Payment.provider == provider,
-                                                       Payment.transaction_id == transaction_id))
-    if existing is not None:
+    existing = _recorded(provider, transaction_id)
+    if existing:
         if provider is PaymentProvider.BANK and actor is not None:
             raise TransferReferenceUsed()
-        return PaymentOutcome(existing, confirmed=False, replayed=True)
+        return PaymentOutcome(existing[0], confirmed=False, replayed=True, payments=existing)
     if amount != order.amount:
         log.warning("payment %s of order %s: %s paid, %s ordered", transaction_id, out_trade_no, amount, order.amount)
-    payment = Payment(registration_id=registration.id, order_id=order.id, provider=provider,
-                      transaction_id=transaction_id, amount=amount, paid_at=paid_at, recorded_by=actor,
-                      note=note[:200])
-    db.session.add(payment)
-    registration.amount_paid += amount
-    db.session.flush()
-    record(AuditAction.PAYMENT_RECEIVE, actor, registration_id=registration.id, session_id=camp.id,
-           account_id=registration.user_id, after=_payment_state(payment))
+    payment = _add_payment(registration, order, provider, transaction_id, amount, paid_at, actor, note)
     if booking.confirm_paid_hold(registration, amount, now):
-        return PaymentOutcome(payment, confirmed=True, replayed=False)
+        return PaymentOutcome(payment, confirmed=True, replayed=False, payments=[payment])
     reason = _late_payment_reason(registration, amount)
     refund = refunds.request_refund(payment, amount, reason, actor=None)
     refunds.tell_staff(_("需要处理的付款：%(reason)s", reason=reason),
                 _("报名 #%(id)s（%(name)s）收到一笔 %(amount)s 的付款（%(provider)s，交易号 %(txn)s），"
                   "已自动发起全额退款：%(reason)s。", id=registration.id, name=registration.user.display_name,
                   amount=f"¥{plain_amount(amount)}", provider=provider.label, txn=transaction_id, reason=reason))
-    return PaymentOutcome(payment, confirmed=False, replayed=False, refund=refund)
+    return PaymentOutcome(payment, confirmed=False, replayed=False, refund=refund, payments=[payment],
+                          refunds=[refund])
+
+
+def _recorded(provider: PaymentProvider, transaction_id: str) -> list[Payment]:
+    """The rows of a provider transaction already recorded (one, or one per attendee of a group)."""
+    return list(db.session.scalars(select(Payment).where(Payment.provider == provider,
+                                                         Payment.transaction_id == transaction_id)
+                                   .order_by(Payment.id)))
+
+
+def _add_payment(registration: Registration, order: PaymentOrder, provider: PaymentProvider, transaction_id: str,
+                 amount: Decimal, paid_at: datetime, actor: User | None, note: str) -> Payment:
+    """The ledger's row of money received for a registration, its amount_paid moved, audited."""
+    payment = Payment(registration_id=registration.id, order_id=order.id, provider=provider,
+                      transaction_id=transaction_id, amount=amount, paid_at=paid_at, recorded_by=actor,
+                      note=note[:200])
+    db.session.add(payment)
+    registration.amount_paid += amount
+    db.session.flush()
+    record(AuditAction.PAYMENT_RECEIVE, actor, registration_id=registration.id, session_id=registration.session_id,
+           account_id=registration.user_id, after=_payment_state(payment))
+    return payment
+
+
+# --- a group's order (团体报名) -------------------------------------------------------------------
+
+def lock_group_for_payment(group_id: int, registration_ids: list[int]) -> tuple[GroupBooking, dict[int, Registration]]:
+    """The group and these registrations of it, read again under their sessions' locks (the group's
+    session, and another an attendee was moved to, lower id first as a move locks them): a group's
+    payment, an expiry and a booking happen one after another, as for one registration."""
+    group = db.session.get(GroupBooking, group_id)
+    if group is None:
+        raise GroupNotFound()
+    members = list(db.session.scalars(select(Registration).where(Registration.id.in_(registration_ids))
+                                      .order_by(Registration.id)))
+    locked = sorted({group.session_id, *(member.session_id for member in members)})
+    for session_id in locked:
+        catalog.lock_session(session_id)
+    for member in members:
+        db.session.refresh(member)
+        if member.session_id not in locked:  # moved while we waited for the locks
+            raise RegistrationChanged()
+    return group, {member.id: member for member in members}
+
+
+def _record_group_payment(order: PaymentOrder, provider: PaymentProvider, transaction_id: str, amount: Decimal,
+                          paid_at: datetime, actor: User | None, note: str, now: datetime) -> PaymentOutcome:
+    """record_payment for a group's order: one row per line (what that attendee owed), each held
+    seat confirmed with its email; a line whose seat is no longer held (lapsed, cancelled, paid
+    already) is given back, the others stay confirmed. An amount that is not the order's cannot be
+    told apart into shares: all of it is given back (recorded on the first attendee's registration)."""
+    lines = list(order.lines)
+    _group, members = lock_group_for_payment(order.group_booking_id, [line.registration_id for line in lines])
+    existing = _recorded(provider, transaction_id)
+    if existing:
+        if provider is PaymentProvider.BANK and actor is not None:
+            raise TransferReferenceUsed()
+        return PaymentOutcome(existing[0], confirmed=False, replayed=True, payments=existing)
+    if amount != order.amount:
+        log.warning("payment %s of group order %s: %s paid, %s ordered", transaction_id, order.out_trade_no, amount,
+                    order.amount)
+        payment = _add_payment(members[lines[0].registration_id], order, provider, transaction_id, amount, paid_at,
+                               actor, note)
+        reason = _("付款金额与团体订单金额不符")
+        refund = refunds.request_refund(payment, amount, reason, actor=None)
+        _tell_staff_of_group(order, provider, transaction_id, amount, [(payment, reason)])
+        return PaymentOutcome(payment, confirmed=False, replayed=False, refund=refund, payments=[payment],
+                              refunds=[refund])
+    payments: list[Payment] = []
+    given_back: list[tuple[Payment, str]] = []
+    refund_requests: list[RefundRequest] = []
+    for line in lines:
+        registration = members[line.registration_id]
+        payment = _add_payment(registration, order, provider, transaction_id, line.amount, paid_at, actor, note)
+        payments.append(payment)
+        if not booking.confirm_paid_hold(registration, line.amount, now):
+            reason = _late_payment_reason(registration, line.amount)
+            refund_requests.append(refunds.request_refund(payment, line.amount, reason, actor=None))
+            given_back.append((payment, reason))
+    if given_back:
+        _tell_staff_of_group(order, provider, transaction_id, amount, given_back)
+    return PaymentOutcome(payments[0], confirmed=not given_back, replayed=False,
+                          refund=refund_requests[0] if refund_requests else None, payments=payments,
+                          refunds=refund_requests)
+
+
+def _tell_staff_of_group(order: PaymentOrder, provider: PaymentProvider, transaction_id: str, amount: Decimal,
+                         given_back: list[tuple[Payment, str]]) -> None:
+    parts = "；".join(_("报名 #%(id)s（%(name)s）%(amount)s：%(reason)s", id=payment.registration_id,
+                        name=payment.registration.user.display_name, amount=f"¥{plain_amount(payment.amount)}",
+                        reason=reason) for payment, reason in given_back)
+    refunds.tell_staff(_("需要处理的团体付款：%(reason)s", reason=given_back[0][1]),
+                       _("团体报名 #%(group)s 收到一笔 %(amount)s 的付款（%(provider)s，交易号 %(txn)s），"
+                         "其中以下部分已自动发起退款：%(parts)s。", group=order.group_booking_id,
+                         amount=f"¥{plain_amount(amount)}", provider=provider.label, txn=transaction_id, parts=parts))
 
 
 def _late_payment_reason(registration: Registration, amount: Decimal) -> str:

@@ -61,10 +61,14 @@ def pay(registration_id: int):
         except DomainError as error:
             flash(str(error.message), "error")
             return redirect(url_for("payments.pay", registration_id=registration.id))
-        return render_template("payments/next_step.html", registration=registration, method=method,
+        return render_template("payments/next_step.html", camp=registration.session, method=method,
                                checkout=started, check_form=CheckPaidForm(),
                                qr_svg=_qr_svg(started.qr_url) if started.qr_url else None,
-                               bank=_bank_details() if method is PayMethod.BANK_TRANSFER else None)
+                               bank=_bank_details() if method is PayMethod.BANK_TRANSFER else None,
+                               pay_by=registration.hold_expires_at,
+                               status_url=url_for("payments.status", registration_id=registration.id),
+                               check_url=url_for("payments.check", registration_id=registration.id),
+                               again_url=url_for("payments.pay", registration_id=registration.id))
     return render_template("payments/pay.html", registration=registration, camp=registration.session,
                            form=form, methods=methods, now=utcnow(), in_wechat=in_wechat(user_agent),
                            policy=policy_lines(registration.session.course),
@@ -171,6 +175,8 @@ def alipay_return():
     order = queries.order_by_number(out_trade_no)
     if order is None:
         abort(404)
+    if order.group_booking_id is not None:  # a group's order: its booker's group pay page
+        return redirect(url_for("payments.group_pay", group_id=order.group_booking_id))
     return redirect(url_for("payments.pay", registration_id=order.registration_id))
 
 
@@ -199,8 +205,12 @@ def wechat_callback():
         checkout.remember_openid(current_user, code)
     except DomainError as error:
         flash(str(error.message), "error")
-    return redirect(url_for("payments.pay", registration_id=expected["registration_id"]))
+    # Back to the page that asked: a registration's pay page, or a group's (group_views.py).
+    return redirect(expected.get("next") or url_for("payments.pay", registration_id=expected["registration_id"]))
 
 
 # Only a provider's word counts, and these are not reached from our forms: no CSRF token.
 EXEMPT_FROM_CSRF = (wechat_notify, alipay_notify)
+
+# Paying for a group (团体报名): its pages, on this blueprint.
+from app.payments import group_views  # noqa: E402, F401

@@ -25,9 +25,10 @@ import logging
 import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from decimal import Decimal
 
 from flask import current_app
-from sqlalchemy import update
+from sqlalchemy import func, select, update
 
 from app.booking import service as booking
 from app.common.db import write_transaction
@@ -36,7 +37,7 @@ from app.common.time import utcnow
 from app.extensions import db
 from app.payments import checkout, queries, refunds
 from app.payments.errors import PaymentMethodUnavailable
-from app.payments.models import PaymentProvider, RefundRequest, RefundStatus
+from app.payments.models import Payment, PaymentProvider, RefundRequest, RefundStatus
 from app.payments.providers import ProviderError
 
 log = logging.getLogger(__name__)
@@ -132,9 +133,17 @@ def _send(request: RefundRequest):
     out_trade_no = payment.order.out_trade_no
     if payment.provider is PaymentProvider.WECHAT:
         return checkout.wechat_provider().refund(out_trade_no, request.out_refund_no, fen(request.amount),
-                                                 fen(payment.amount), request.reason[:80])
+                                                 fen(_transaction_total(payment)), request.reason[:80])
     return checkout.alipay_provider().refund(out_trade_no, request.out_refund_no, fen(request.amount),
                                              request.reason[:80])
+
+
+def _transaction_total(payment: Payment) -> Decimal:
+    """What the payer paid in the provider's transaction, which WeChat checks a refund against: a
+    group's payment is one row per attendee (service._record_group_payment), so it is the sum of the
+    transaction's rows, not the one row this refund comes from."""
+    return db.session.scalar(select(func.sum(Payment.amount)).where(
+        Payment.provider == payment.provider, Payment.transaction_id == payment.transaction_id))
 
 
 def work_once() -> RoundReport:

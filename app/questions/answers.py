@@ -84,9 +84,12 @@ class _Refused(Exception):
         self.unstorable = unstorable
 
 
-def check_answers(questions: Iterable[Question], given: Mapping[object, object]) -> list[GivenAnswer]:
+def check_answers(questions: Iterable[Question], given: Mapping[object, object],
+                  require: bool = True) -> list[GivenAnswer]:
     """The answers to store for `questions` (in their order) from `given` ({question id: value}; the
-    id as an int or a string of digits). Empty answers (None, "", [], spaces) are not stored."""
+    id as an int or a string of digits). Empty answers (None, "", [], spaces) are not stored.
+    `require`: a required question left unanswered is an error (False: staff adding a walk-in, who
+    may not have asked; what they do fill in is checked all the same)."""
     questions = sorted(questions, key=lambda q: (q.position, q.id))
     by_id = {question.id: question for question in questions}
     values, errors = _values_by_id(given, by_id)
@@ -102,7 +105,7 @@ def check_answers(questions: Iterable[Question], given: Mapping[object, object])
             unstorable = unstorable or refused.unstorable
             continue
         if value is None:
-            if question.required:
+            if question.required and require:
                 errors[question.id] = _missing(question)
             continue
         accepted[question.id] = GivenAnswer(

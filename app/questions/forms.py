@@ -13,16 +13,17 @@ from app.common.forms import AppForm
 from app.questions.models import Question, QuestionKind, yes_no_label
 from app.questions.service import HELP_MAX, LABEL_MAX, QuestionInput, condition_values
 
-# A booking page's answer field: q<question id> (several values for several choices).
-_ANSWER_FIELD = re.compile(r"^q(\d{1,10})$")
+# A booking page's answer field: q<question id> (several values for several choices), after a
+# prefix where one page asks several people (团体报名: a<n>-q<question id>).
+_ANSWER_FIELD = re.compile(r"q(\d{1,10})")
 
 
-def answers_from_form(form: MultiDict) -> dict[int, str | list[str]]:
-    """{question id: what was sent} from the booking page's fields: a string, or a list when
-    several boxes were ticked. The service checks them against the session's questions."""
+def answers_from_form(form: MultiDict, prefix: str = "") -> dict[int, str | list[str]]:
+    """{question id: what was sent} from the booking page's fields (named `prefix`q<id>): a string,
+    or a list when several boxes were ticked. The service checks them against the session's questions."""
     answers: dict[int, str | list[str]] = {}
     for name in form:
-        match = _ANSWER_FIELD.match(name)
+        match = _ANSWER_FIELD.fullmatch(name[len(prefix):]) if name.startswith(prefix) else None
         if match:
             values = form.getlist(name)
             answers[int(match.group(1))] = values if len(values) > 1 else values[0]

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import insert, select
+from sqlalchemy import delete, insert, select
 
 from app.catalog.models import CampSession, Course
 from app.common.db import in_write_transaction, write_transaction
@@ -71,6 +71,12 @@ def answers_for_booking(session_id: int, given: Mapping[object, object] | None) 
     return check_answers(queries.questions_for_session(session_id), given or {})
 
 
+def answers_for_staff(session_id: int, given: Mapping[object, object] | None) -> list[GivenAnswer]:
+    """The answers staff typed for a person they add (a walk-in, a phone booking), checked as a
+    booking's are, except that none is required: they may not have asked."""
+    return check_answers(queries.questions_for_session(session_id), given or {}, require=False)
+
+
 def record_answers(registration_id: int, answers: list[GivenAnswer]) -> None:
     """Store a new registration's answers: a step of the booking's write transaction, after its
     statements (one INSERT; the unique index refuses a second answer to a question)."""
@@ -81,6 +87,14 @@ def record_answers(registration_id: int, answers: list[GivenAnswer]) -> None:
          "label": answer.label, "kind": answer.kind.value, "choices": answer.choices, "value": answer.value}
         for answer in answers
     ])
+
+
+def replace_answers(registration_id: int, answers: list[GivenAnswer]) -> None:
+    """A registration's answers are now another person's (团体报名's 换人): the old ones go, the new
+    ones are stored, in the caller's write transaction."""
+    db.session.execute(delete(Answer).where(Answer.registration_id == registration_id))
+    if answers:
+        record_answers(registration_id, answers)
 
 
 # --- the builder ----------------------------------------------------------------------------------

@@ -25,10 +25,10 @@ from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 from sqlalchemy import select
-from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import aliased, joinedload
 
 from app.accounts.models import User
-from app.booking.models import Registration, RegistrationStatus
+from app.booking.models import GroupBooking, Registration, RegistrationStatus
 from app.booking.tickets import format_ticket_code
 from app.catalog.models import CampSession
 from app.common.money import plain_amount
@@ -76,6 +76,13 @@ def export_filename(camp: CampSession, what: str, extension: str) -> str:
     return f"{name}.{extension}"
 
 
+def group_label(group_id: int | None, booker_name: str | None) -> str:
+    """A registration's group as the exports write it (the roster page says the same words)."""
+    if group_id is None:
+        return ""
+    return _("团体 #%(id)s（%(name)s 代报）", id=group_id, name=booker_name or "")
+
+
 @dataclass(frozen=True)
 class RosterRow:
     name: str
@@ -85,6 +92,7 @@ class RosterRow:
     waitlist_position: int | None
     booked_at: str  # Shanghai time
     source: str
+    group: str  # 团体报名: "团体 #12（赵经理代报）", "" for a booking of one's own
     ticket_code: str
     # Money (app/roster/payment_state.py): None for a registration that never held any (a free one).
     amount_due: Decimal | None
@@ -96,16 +104,16 @@ class RosterRow:
 
     def values(self) -> list:
         return [self.name, self.phone, self.email, self.status, self.waitlist_position, self.booked_at,
-                self.source, self.ticket_code, self.amount_due, self.amount_paid, self.amount_refunded,
+                self.source, self.group, self.ticket_code, self.amount_due, self.amount_paid, self.amount_refunded,
                 self.payment_status, *self.answers, *self.attendance]
 
 
 def roster_header(camp: CampSession, columns: list[AnswerColumn]) -> list[str]:
     """The columns: the person and the booking, the money, one per registration question (as asked:
     answer_columns), one per day."""
-    return [_("姓名"), _("手机号"), _("邮箱"), _("状态"), _("候补顺位"), _("报名时间"), _("来源"), _("票码"),
-            _("应付金额"), _("已付金额"), _("已退金额"), _("支付状态"), *(column.label for column in columns),
-            *(day_heading(day) for day in session_days(camp))]
+    return [_("姓名"), _("手机号"), _("邮箱"), _("状态"), _("候补顺位"), _("报名时间"), _("来源"), _("团体报名"),
+            _("票码"), _("应付金额"), _("已付金额"), _("已退金额"), _("支付状态"),
+            *(column.label for column in columns), *(day_heading(day) for day in session_days(camp))]
 
 
 def roster_batches(camp: CampSession, status: RegistrationStatus | None = None, batch_size: int = BATCH_SIZE,
@@ -121,11 +129,15 @@ def roster_batches(camp: CampSession, status: RegistrationStatus | None = None, 
     # articles' titles), not one per row or per batch.
     articles = source_articles(session_sources(camp.id), utcnow())
     sources: dict[str, str] = {}
+    booker = aliased(User)
     query = (
         select(Registration.id, Registration.status, Registration.waitlist_number, Registration.ticket_code,
                Registration.source, Registration.created_at, Registration.amount_due, Registration.amount_paid,
-               Registration.amount_refunded, Registration.hold_expires_at, User.name, User.phone, User.email)
+               Registration.amount_refunded, Registration.hold_expires_at, User.name, User.phone, User.email,
+               Registration.group_id, booker.name.label("booker_name"))
         .join(User, User.id == Registration.user_id)
+        .outerjoin(GroupBooking, GroupBooking.id == Registration.group_id)
+        .outerjoin(booker, booker.id == GroupBooking.booker_id)
         .where(Registration.session_id == camp.id)
         .order_by(ROSTER_STATUS_ORDER, Registration.waitlist_number, Registration.created_at, Registration.id)
         # Streams: a server-side cursor on PostgreSQL, row by row from SQLite.
@@ -157,6 +169,7 @@ def roster_batches(camp: CampSession, status: RegistrationStatus | None = None, 
                 waitlist_position=position,
                 booked_at=row.created_at.astimezone(zone).strftime("%Y-%m-%d %H:%M"),
                 source=sources[row.source],
+                group=group_label(row.group_id, row.booker_name),
                 ticket_code=format_ticket_code(row.ticket_code),
                 amount_due=row.amount_due,
                 amount_paid=None if free else money.paid,
@@ -232,9 +245,9 @@ def roster_csv(camp: CampSession, status: RegistrationStatus | None = None) -> I
 # --- XLSX ------------------------------------------------------------------------------------
 
 # Column widths in characters (a Chinese character counts about two): 姓名, 手机号, 邮箱, 状态,
-# 候补顺位, 报名时间, 来源, 票码, 应付金额, 已付金额, 已退金额, 支付状态, then one per registration
+# 候补顺位, 报名时间, 来源, 团体报名, 票码, 应付金额, 已付金额, 已退金额, 支付状态, then one per registration
 # question and one per day.
-_XLSX_WIDTHS = (14, 14, 28, 8, 10, 18, 14, 17, 11, 11, 11, 14)
+_XLSX_WIDTHS = (14, 14, 28, 8, 10, 18, 14, 20, 17, 11, 11, 11, 14)
 _XLSX_ANSWER_WIDTH = 20
 # Amounts as numbers a spreadsheet can add up, shown with two decimals.
 AMOUNT_FORMAT = "#,##0.00"

@@ -7,6 +7,7 @@ import unicodedata
 from flask_babel import lazy_gettext as _l
 from werkzeug.datastructures import MultiDict
 from wtforms import BooleanField, DateField, IntegerField, SelectField, StringField, SubmitField, TextAreaField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, ValidationError
 
 from app.accounts.forms import _email_field, _name_field, _phone_field
@@ -32,6 +33,7 @@ def roster_filters(args: MultiDict) -> RosterFilters:
     payment = args.get("payment", "")
     answer = args.get("answer", "")
     columns = tuple(dict.fromkeys(int(c) for c in args.getlist("col") if c.isascii() and c.isdigit() and len(c) <= 10))
+    group = args.get("group", "")
     return RosterFilters(
         # NUL cannot be sent to PostgreSQL in a string; no name or code contains it.
         q=args.get("q", "").replace("\x00", "")[:100],
@@ -40,6 +42,7 @@ def roster_filters(args: MultiDict) -> RosterFilters:
         payment=payment if payment in PAYMENT_FILTER_CHOICES else "",
         answer=answer if parse_answer_filter(answer) else "",
         columns=columns[:50],
+        group=int(group) if group.isascii() and group.isdigit() and len(group) <= 9 else None,
     )
 
 
@@ -65,7 +68,7 @@ class MoveForm(AppForm):
     def offer(self, sessions, label) -> None:
         """`sessions` as options, full ones shown but not selectable."""
         self.target_session_id.choices = [
-            (camp.id, label(camp), {"disabled": True} if camp.is_full else {}) for camp in sessions
+            SelectChoice(camp.id, label(camp), {"disabled": True} if camp.is_full else {}) for camp in sessions
         ]
 
 

@@ -10,12 +10,12 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 
 from sqlalchemy import case, exists, func, or_, select
-from sqlalchemy.orm import contains_eager, joinedload, load_only
+from sqlalchemy.orm import contains_eager, joinedload, load_only, selectinload
 
 from app.accounts.models import User
 from app.accounts.search import fold
 from app.audit.models import AuditEntry
-from app.booking.models import HOLD_STATUSES, Registration, RegistrationStatus
+from app.booking.models import HOLD_STATUSES, GroupBooking, Registration, RegistrationStatus
 from app.booking.tickets import LENGTH as TICKET_LENGTH
 from app.booking.tickets import normalise_ticket_code
 from app.catalog.models import CampSession
@@ -116,11 +116,13 @@ class RosterFilters:
     payment: str = ""  # one of PAYMENT_FILTER_CHOICES
     answer: str = ""  # "<question id>:<answer>": registrations that gave that answer (app/roster/answers.py)
     columns: tuple[int, ...] = ()  # the questions whose answers the roster shows as columns
+    group: int | None = None  # 团体报名: only this group's attendees
 
     def link_args(self, **changes) -> dict:
         """These filters (with `changes`) as url_for arguments: every link of the roster keeps them."""
         args = {"q": self.q or None, "status": self.status, "checkin": self.checkin or None,
-                "payment": self.payment or None, "answer": self.answer or None, "col": list(self.columns) or None}
+                "payment": self.payment or None, "answer": self.answer or None, "col": list(self.columns) or None,
+                "group": self.group}
         args.update(changes)
         return args
 
@@ -160,9 +162,12 @@ def roster_page(session_id: int, filters: RosterFilters, today: date, page: int,
     query = (
         select(Registration)
         .join(Registration.user)
-        .options(contains_eager(Registration.user))
+        .options(contains_eager(Registration.user),
+                 selectinload(Registration.group).joinedload(GroupBooking.booker))  # 团体 #id, booked by whom
         .where(Registration.session_id == session_id)
     )
+    if filters.group is not None:
+        query = query.where(Registration.group_id == filters.group)
     if filters.q.strip():
         query = query.where(or_(*_search(filters.q)))
     if filters.status != "all":
@@ -243,7 +248,8 @@ def session_sources(session_id: int) -> list[str]:
 def registration_or_404(registration_id: int) -> Registration:
     return db.get_or_404(
         Registration, registration_id,
-        options=[joinedload(Registration.user), joinedload(Registration.session).joinedload(CampSession.course)],
+        options=[joinedload(Registration.user), joinedload(Registration.session).joinedload(CampSession.course),
+                 joinedload(Registration.group).joinedload(GroupBooking.booker)],
     )
 
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import secrets
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
@@ -22,6 +23,8 @@ from app.common.db import write_transaction
 from app.common.errors import DomainError
 from app.common.time import site_zone, utcnow
 from app.extensions import db
+from app.questions import service as questions
+from app.questions.answers import GivenAnswer
 from app.roster.errors import NotASessionDay, TicketForOtherSession, TicketNotConfirmed, TicketNotFound
 from app.roster.models import Attendance
 
@@ -128,7 +131,8 @@ class AddedPerson:
 
 
 def add_person(session_id: int, actor: User, *, login: str | None = None, name: str | None = None,
-               phone: str | None = None, email: str | None = None) -> AddedPerson:
+               phone: str | None = None, email: str | None = None,
+               answers: Mapping[object, object] | None = None) -> AddedPerson:
     """Staff add someone to a session: an existing account (by email or phone), or a walk-in or
     a phone booking from name, phone and (if they give one) email.
 
@@ -136,31 +140,43 @@ def add_person(session_id: int, actor: User, *, login: str | None = None, name: 
     account is booked, never a second one made. A new account gets a random password, so nobody
     can log in to it until its owner sets one (忘记密码, by email; one without an email cannot log in
     at all yet, and gets no email: the outbox skips it). The account (or the name it lacked) and the
-    booking are one transaction: a booking refused leaves no account made or changed for it."""
+    booking are one transaction: a booking refused leaves no account made or changed for it.
+    `answers`: what staff filled in of the registration questions (checked, none required: they
+    may not have asked), stored with the booking in its transaction."""
+    given = questions.answers_for_staff(session_id, answers)  # InvalidAnswers before anything is written
     if login:
         user = accounts.find_by_login(login)
         if user is None:
             raise AccountNotFound()
-        return AddedPerson(booking.staff_add(session_id, user, actor), existing_account=True)
+        return AddedPerson(_book_answering(session_id, user, actor, given), existing_account=True)
     # Hashed before the write transaction (scrypt is slow), unless the phone is already someone's.
     password_hash = None if phone and accounts.find_by_login(phone) else accounts.hash_password(
         secrets.token_urlsafe(24))
     try:
-        return _add_walk_in(session_id, actor, name, phone, email, password_hash)
+        return _add_walk_in(session_id, actor, name, phone, email, password_hash, given)
     except PhoneTaken:
         # Made by a parallel request a moment ago (everything of this one was rolled back): book that one.
-        return _add_walk_in(session_id, actor, name, phone, email, password_hash)
+        return _add_walk_in(session_id, actor, name, phone, email, password_hash, given)
+
+
+@write_transaction
+def _book_answering(session_id: int, user: User, actor: User, given: list[GivenAnswer]) -> Registration:
+    """staff_add, and the answers staff filled in, in one transaction."""
+    registration = booking.staff_add(session_id, user, actor)
+    if given:
+        questions.record_answers(registration.id, given)
+    return registration
 
 
 @write_transaction
 def _add_walk_in(session_id: int, actor: User, name: str | None, phone: str | None, email: str | None,
-                 password_hash: str | None) -> AddedPerson:
+                 password_hash: str | None, given: list[GivenAnswer]) -> AddedPerson:
     user = accounts.find_by_login(phone) if phone else None
     if user is None:
         # (No hash made only if the account seen a moment ago has gone since: rare enough to hash here.)
         password_hash = password_hash or accounts.hash_password(secrets.token_urlsafe(24))
         user = accounts.insert_account(email or None, password_hash, name, phone)
-        return AddedPerson(booking.staff_add(session_id, user, actor), existing_account=False)
+        return AddedPerson(_book_answering(session_id, user, actor, given), existing_account=False)
     if not user.name and name:
         accounts.complete_profile(user, name=name)  # an account an operator made without a name
-    return AddedPerson(booking.staff_add(session_id, user, actor), existing_account=True)
+    return AddedPerson(_book_answering(session_id, user, actor, given), existing_account=True)

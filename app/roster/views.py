@@ -5,19 +5,24 @@ app/roster/service.py) and redirects; a refusal is the service's own Chinese mes
 """
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
 from app.accounts.permissions import staff_required
+from app.booking import groups
 from app.booking import service as booking
+from app.booking.errors import InvalidAttendees
+from app.booking.group_forms import GroupActionForm, attendee_from_form, refuse_unstorable, show_errors
 from app.booking.models import Registration, RegistrationStatus, waitlist_place_label
 from app.booking.tickets import format_ticket_code
 from app.common.errors import DomainError
 from app.common.forms import show_error_on_form
 from app.common.money import plain_amount
 from app.common.time import utcnow
-from app.questions.queries import answers_of
+from app.questions.answers import InvalidAnswers
+from app.questions.forms import answers_from_form
+from app.questions.queries import answers_of, questions_for_session
 from app.roster import display, queries
 from app.roster import service as roster
 from app.roster.answers import answer_columns, answer_texts
@@ -123,7 +128,7 @@ def render_registration(registration: Registration, **forms) -> str:
     move_form.offer(queries.move_targets(registration, utcnow()), display.move_option_label)
     money = registration_money(registration)
     page_forms = {"transfer_form": empty_transfer_form(money), "refund_form": RefundForm(formdata=None),
-                  "refund_by_hand_form": None, "refund_by_hand_request_id": None}
+                  "refund_by_hand_form": None, "refund_by_hand_request_id": None, "replacing": None}
     page_forms.update(forms)
     return render_template(
         "roster/registration.html",
@@ -141,6 +146,8 @@ def render_registration(registration: Registration, **forms) -> str:
         money=money,
         today=roster.local_today(),
         blank_by_hand=lambda request_id: RefundByHandForm(request_id, formdata=None),
+        group_form=GroupActionForm(formdata=None),
+        group_questions=questions_for_session(registration.session_id) if registration.group_id else [],
         **page_forms,
     )
 
@@ -209,6 +216,27 @@ def move(registration_id: int):
     return _back_to(registration)
 
 
+@bp.route("/registrations/<int:registration_id>/replace", methods=["POST"])
+def replace_attendee(registration_id: int):
+    """换人 for a group's attendee (团体报名): staff may at any time."""
+    registration = queries.registration_or_404(registration_id)
+    block = attendee_from_form(request.form, f"r{registration.id}-")
+    if not refuse_unstorable([block]):
+        former = registration.user.display_name
+        try:
+            replaced = groups.replace_attendee(registration.id, current_user, block.as_input(), by_staff=True)
+        except InvalidAttendees as error:
+            show_errors([block], error.errors)
+            flash(str(error.message), "error")
+        except DomainError as error:
+            flash(str(error.message), "error")
+        else:
+            flash(_("已换人：%(old)s → %(new)s。新的电子票已生成，原来的票码已失效",
+                    old=former, new=replaced.user.display_name), "success")
+            return _back_to(registration)
+    return render_registration(queries.registration_or_404(registration.id), replacing=block)
+
+
 # --- actions on a session -------------------------------------------------------------------
 
 @bp.route("/sessions/<int:session_id>/capacity", methods=["POST"])
@@ -235,9 +263,18 @@ def add_person(session_id: int):
     existing_form, new_form = ExistingAccountForm(), NewPersonForm()
     # Two forms on one page: the button pressed says which one was sent.
     form = existing_form if "add_existing" in request.form else new_form if "add_new" in request.form else None
+    # The registration questions (optional for staff), each form's own fields: re-shown on an error.
+    prefix = "e-" if form is existing_form else "n-"
+    answers = answers_from_form(request.form, prefix) if form is not None else {}
+    answer_errors: dict[int | str, str] = {}
     if form is not None and form.validate_on_submit():
         try:
-            added = roster.add_person(camp.id, current_user, **_person_fields(form))
+            added = roster.add_person(camp.id, current_user, **_person_fields(form), answers=answers)
+        except InvalidAnswers as error:
+            answer_errors = error.errors
+            flash(str(error.message), "error")
+            if error.unstorable:
+                g.form_refused_unstorable_input = True  # a NUL: answered 400, as the site's forms do
         except DomainError as error:
             show_error_on_form(form, error)
         else:
@@ -248,7 +285,8 @@ def add_person(session_id: int):
             _added_message(registration)
             return redirect(url_for("roster.registration", registration_id=registration.id))
     return render_template("roster/add_person.html", camp=camp, existing_form=existing_form, new_form=new_form,
-                           active="new" if form is new_form else "existing")
+                           active="new" if form is new_form else "existing", questions=questions_for_session(camp.id),
+                           answers=answers, answer_errors=answer_errors)
 
 
 def _person_fields(form: ExistingAccountForm | NewPersonForm) -> dict:

@@ -45,7 +45,7 @@ def _in_site(site, work: Callable[[], T]) -> T:
 def phone_number(width: int, number: int) -> str:
     """A mobile number of its own for each person of each run of a journey (11 digits). The journeys
     share one site, so each keeps to its own numbers: visitor 1, waitlist 2-3, check-in 10-19, reader
-    20, camera check-in 40-50, staff roster 60-69, staff payments 70, staff review 80-89."""
+    20, camera check-in 40-50, staff roster 60-69, staff payments 70, staff review 80-89, group booking 120-129."""
     return f"1371{width:04d}{number:03d}"
 
 
@@ -213,3 +213,20 @@ def registration_statuses(site, session_id: int) -> list[str]:
     """The session's registrations' statuses, in the order they were made."""
     return _in_site(site, lambda: [status.value for status in db.session.scalars(
         select(Registration.status).where(Registration.session_id == session_id).order_by(Registration.id))])
+
+
+def group_camp(site, title: str) -> Camp:
+    """A free session of ten seats that takes 团体报名 (up to five), asking each attendee 公司名称."""
+    def work() -> Camp:
+        course_id = make_course(title, platform="小红书", duration_label="2天1夜")
+        session_id = make_session(course_id, capacity=10, max_group_size=5)
+        make_question("公司名称", course_id=course_id, required=True)
+        return _camp(session_id)
+    return _in_site(site, work)
+
+
+def group_attendees(site, session_id: int) -> list[tuple[str, str, str]]:
+    """The session's attendees booked in a group: name, phone and status, in booking order."""
+    return _in_site(site, lambda: [(r.user.name, r.user.phone, r.status.value) for r in db.session.scalars(
+        select(Registration).where(Registration.session_id == session_id, Registration.group_id.is_not(None))
+        .order_by(Registration.id))])
