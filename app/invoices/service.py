@@ -172,13 +172,7 @@ def _request_invoice(registration_id: int, requester: User, details: InvoiceDeta
     amount = invoiceable_amount(registration)
     if queries.open_request(registration.id) is not None:
         raise AlreadyRequested()
-    request = InvoiceRequest(registration_id=registration.id, requester_id=requester.id, kind=details.kind,
-                             title=details.title, tax_id=details.tax_id, email=details.email, amount=amount,
-                             created_at=now, updated_at=now)
-    db.session.add(request)
-    db.session.flush()
-    _audit(AuditAction.INVOICE_REQUEST, requester, request, None)
-    return request
+    return _new_request(requester, details, amount, now, registration_id=registration.id)
 
 
 def request_group_invoice(group_id: int, requester: User, details: InvoiceDetails,
@@ -196,9 +190,15 @@ def _request_group_invoice(group_id: int, requester: User, details: InvoiceDetai
     amount = group_invoiceable_amount(group)
     if queries.open_group_request(group.id) is not None:
         raise AlreadyRequested()
-    request = InvoiceRequest(group_booking_id=group.id, requester_id=requester.id, kind=details.kind,
-                             title=details.title, tax_id=details.tax_id, email=details.email, amount=amount,
-                             created_at=now, updated_at=now)
+    return _new_request(requester, details, amount, now, group_booking_id=group.id)
+
+
+def _new_request(requester: User, details: InvoiceDetails, amount: Decimal, now: datetime,
+                 **subject: int) -> InvoiceRequest:
+    """The request row of a registration's or a group's invoice (`subject`: registration_id or
+    group_booking_id), with its audit entry: a step of the caller's transaction."""
+    request = InvoiceRequest(**subject, requester_id=requester.id, kind=details.kind, title=details.title,
+                             tax_id=details.tax_id, email=details.email, amount=amount, created_at=now, updated_at=now)
     db.session.add(request)
     db.session.flush()
     _audit(AuditAction.INVOICE_REQUEST, requester, request, None)

@@ -7,6 +7,7 @@ Chinese message, next to the field it names.
 from __future__ import annotations
 
 import io
+from collections.abc import Callable
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _
@@ -20,6 +21,7 @@ from app.invoices import queries, service
 from app.invoices.errors import InvoiceRequestNotFound
 from app.invoices.forms import InvoiceRequestForm, WithdrawForm
 from app.invoices.models import InvoiceKind, InvoiceRequest, InvoiceStatus
+from app.invoices.service import InvoiceDetails
 from app.payments import queries as payment_queries
 
 bp = Blueprint("invoices", __name__)
@@ -54,26 +56,11 @@ def _blank_form(latest: InvoiceRequest | None) -> InvoiceRequestForm:
 def request_form(registration_id: int):
     registration = _own_registration(registration_id)
     latest = queries.latest_request(registration.id)
-    waiting = latest if latest is not None and latest.status is InvoiceStatus.REQUESTED else None
-    form = InvoiceRequestForm() if request.method == "POST" else _blank_form(latest)
-    if form.validate_on_submit():
-        try:
-            if waiting is not None:
-                saved = service.change_request(waiting.id, current_user, form.details())
-            else:
-                saved = service.request_invoice(registration.id, current_user, form.details())
-        except DomainError as error:
-            show_error_on_form(form, error)
-        else:
-            if waiting is not None:
-                flash(_("发票申请已修改"), "success")
-            else:
-                flash(_("发票申请已提交，开具后会发送到 %(email)s", email=saved.email), "success")
-            return redirect(url_for("booking.my_registrations", _anchor=f"r{registration.id}"))
-    return render_template("invoices/request.html", registration=registration, camp=registration.session,
-                           group=None, kept=registration.amount_kept,
-                           latest=latest, waiting=waiting, form=form, withdraw_form=WithdrawForm(),
-                           refusal=service.refusal_of(registration) if latest is None or not latest.is_open else None)
+    return _request_page(
+        latest, lambda details: service.request_invoice(registration.id, current_user, details),
+        url_for("booking.my_registrations", _anchor=f"r{registration.id}"),
+        registration=registration, camp=registration.session, group=None, kept=registration.amount_kept,
+        refusal=service.refusal_of(registration) if latest is None or not latest.is_open else None)
 
 
 @bp.route("/me/groups/<int:group_id>/invoice", methods=["GET", "POST"])
@@ -84,6 +71,17 @@ def request_for_group(group_id: int):
     if group is None:
         abort(404)  # someone else's group does not exist, as far as this person can tell
     latest = queries.latest_group_request(group.id)
+    return _request_page(
+        latest, lambda details: service.request_group_invoice(group.id, current_user, details),
+        url_for("invoices.request_for_group", group_id=group.id),
+        registration=None, group=group, camp=group.session, kept=payment_queries.kept_through_group(group.id),
+        refusal=service.group_refusal_of(group) if latest is None or not latest.is_open else None)
+
+
+def _request_page(latest: InvoiceRequest | None, request_new: Callable[[InvoiceDetails], InvoiceRequest],
+                  done_url: str, **shown):
+    """The request form of a registration's or a group's invoice: a new request (`request_new`), or
+    a change of the one staff have not issued yet; back to `done_url` once saved."""
     waiting = latest if latest is not None and latest.status is InvoiceStatus.REQUESTED else None
     form = InvoiceRequestForm() if request.method == "POST" else _blank_form(latest)
     if form.validate_on_submit():
@@ -91,7 +89,7 @@ def request_for_group(group_id: int):
             if waiting is not None:
                 saved = service.change_request(waiting.id, current_user, form.details())
             else:
-                saved = service.request_group_invoice(group.id, current_user, form.details())
+                saved = request_new(form.details())
         except DomainError as error:
             show_error_on_form(form, error)
         else:
@@ -99,11 +97,9 @@ def request_for_group(group_id: int):
                 flash(_("发票申请已修改"), "success")
             else:
                 flash(_("发票申请已提交，开具后会发送到 %(email)s", email=saved.email), "success")
-            return redirect(url_for("invoices.request_for_group", group_id=group.id))
-    return render_template("invoices/request.html", registration=None, group=group, camp=group.session,
-                           kept=payment_queries.kept_through_group(group.id),
-                           latest=latest, waiting=waiting, form=form, withdraw_form=WithdrawForm(),
-                           refusal=service.group_refusal_of(group) if latest is None or not latest.is_open else None)
+            return redirect(done_url)
+    return render_template("invoices/request.html", latest=latest, waiting=waiting, form=form,
+                           withdraw_form=WithdrawForm(), **shown)
 
 
 @bp.post("/me/invoices/<int:request_id>/withdraw")
