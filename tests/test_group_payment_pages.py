@@ -17,6 +17,7 @@ from app.extensions import db
 from app.invoices import service as invoices
 from app.invoices.models import InvoiceRequest, InvoiceStatus
 from app.payments.models import Payment, PaymentOrder
+from app.roster.service import local_today
 from tests.factories import make_person, new_session
 from tests.helpers import API, bearer, csrf_token_from, outbox_messages, text_of, token_for
 
@@ -143,3 +144,26 @@ def test_the_mini_program_pays_for_the_group(app, client, student, providers):
     assert statuses(app, members) == [RegistrationStatus.CONFIRMED] * 3
     nobody = client.get(f"{API}/groups/{group_id + 1000}/payment", headers=headers)
     assert (nobody.status_code, nobody.get_json()["code"]) == (404, "group_not_found")
+
+
+def test_staff_record_the_groups_transfer_from_an_attendees_page(app, student, staff_client):
+    group_id, members = book_group(app)
+    with app.app_context():
+        today = local_today().isoformat()
+    page = text_of(staff_client.get(f"/staff/registrations/{members[1]}"))
+    assert f"登记全组对公转账（团体 #{group_id}）" in page and "¥11,940.00" in page
+
+    response = staff_client.post(f"/staff/registrations/{members[1]}/group-transfer", data={
+        "group_transfer-amount": "11940.00", "group_transfer-reference": "ICBC20261208-0009",
+        "group_transfer-received_on": today,
+        "csrf_token": csrf_token_from(page)})
+
+    assert response.status_code == 302
+    assert statuses(app, members) == [RegistrationStatus.CONFIRMED] * 3
+    again = staff_client.post(f"/staff/registrations/{members[1]}/group-transfer", data={
+        "group_transfer-amount": "11940.00", "group_transfer-reference": "ICBC20261208-0009",
+        "group_transfer-received_on": today,
+        "csrf_token": csrf_token_from(page)})
+    assert again.status_code == 200 and "这个银行流水号已经登记过一笔付款" in text_of(again)  # recorded once
+    with app.app_context():
+        assert len(db.session.scalars(select(Payment)).all()) == 3

@@ -144,14 +144,21 @@ class TransferForm(AppForm):
     # money is then recorded and given back at once, which staff should mean to do.
     confirm_give_back = BooleanField(_l("金额不符或名额已释放时仍然登记（系统将全额退回这笔款）"))
     submit = SubmitField(_l("登记到账"))
+    # Several money forms share the registration's page: field names (and so ids) apart.
+    field_prefix = "transfer"
 
     def __init__(self, *args, **kwargs) -> None:
-        # Several money forms share the registration's page: field names (and so ids) apart.
-        super().__init__(*args, prefix="transfer", **kwargs)
+        super().__init__(*args, prefix=self.field_prefix, **kwargs)
 
     def validate_received_on(self, field) -> None:
         if field.data is not None and field.data > local_today():
             raise ValidationError(_l("到账日期不能晚于今天"))
+
+
+class GroupTransferForm(TransferForm):
+    """团体报名: one transfer for the whole group, on an attendee's page beside their own form."""
+
+    field_prefix = "group_transfer"
 
 
 class RefundForm(AppForm):

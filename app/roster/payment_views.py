@@ -20,11 +20,11 @@ from app.common.forms import show_error_on_form
 from app.common.money import format_money
 from app.common.time import site_zone, utcnow
 from app.extensions import db
-from app.payments import refunds
+from app.payments import group_orders, refunds
 from app.payments import service as payments
 from app.payments.models import PaymentProvider, RefundRequest
 from app.roster import queries
-from app.roster.forms import RefundByHandForm, RefundForm, TransferForm
+from app.roster.forms import GroupTransferForm, RefundByHandForm, RefundForm, TransferForm
 from app.roster.payment_state import state_of, transfer_would_confirm
 from app.roster.service import local_today
 from app.roster.views import render_registration, roster_helpers
@@ -87,6 +87,31 @@ def record_transfer(registration_id: int):
         flash(_("已登记到账 %(amount)s，但这笔款未能确认名额：%(reason)s。"
                 "系统已发起全额退回，请转账退回后点「已转账退回」登记。",
                 amount=amount, reason=outcome.refund.reason if outcome.refund else ""), "warning")
+    return _back_to(registration)
+
+
+@bp.post("/registrations/<int:registration_id>/group-transfer")
+def record_group_transfer(registration_id: int):
+    """团体报名: a transfer the group's booker made for all of it (its 附言 the group's reference),
+    recorded from one attendee's page: every held seat of the group is confirmed by it."""
+    registration = queries.registration_or_404(registration_id)
+    if registration.group_id is None:
+        abort(404)
+    form = GroupTransferForm()
+    if not form.validate_on_submit():
+        return render_registration(registration, group_transfer_form=form)
+    try:
+        outcome = group_orders.record_group_transfer(registration.group_id, form.reference.data, form.amount.data,
+                                                     _paid_at(form.received_on.data), current_user)
+    except DomainError as error:
+        _refused(form, error)
+        return render_registration(registration, group_transfer_form=form)
+    if outcome.confirmed:
+        flash(_("已登记全组对公转账（流水号 %(ref)s），团体的名额已确认，确认邮件已发出",
+                ref=outcome.payment.transaction_id), "success")
+    else:
+        flash(_("已登记到账，但这笔款未能确认全组的名额：%(reason)s。系统已发起退回，请转账退回后登记。",
+                reason=outcome.refund.reason if outcome.refund else ""), "warning")
     return _back_to(registration)
 
 

@@ -20,6 +20,7 @@ from app.common.errors import DomainError
 from app.common.forms import show_error_on_form
 from app.common.money import plain_amount
 from app.common.time import utcnow
+from app.payments import group_orders
 from app.questions.answers import InvalidAnswers
 from app.questions.forms import answers_from_form
 from app.questions.queries import answers_of, questions_for_session
@@ -30,6 +31,7 @@ from app.roster.forms import (
     CancelForm,
     CapacityForm,
     ExistingAccountForm,
+    GroupTransferForm,
     MoveForm,
     NewPersonForm,
     PromoteForm,
@@ -127,7 +129,10 @@ def render_registration(registration: Registration, **forms) -> str:
     move_form = MoveForm(formdata=None)
     move_form.offer(queries.move_targets(registration, utcnow()), display.move_option_label)
     money = registration_money(registration)
+    # 团体报名: the group's money, for staff to record one transfer for all of it (its booker paid once).
+    group_money = group_orders.group_money(registration.group) if registration.group_id else None
     page_forms = {"transfer_form": empty_transfer_form(money), "refund_form": RefundForm(formdata=None),
+                  "group_transfer_form": empty_group_transfer_form(group_money),
                   "refund_by_hand_form": None, "refund_by_hand_request_id": None, "replacing": None}
     page_forms.update(forms)
     return render_template(
@@ -148,6 +153,8 @@ def render_registration(registration: Registration, **forms) -> str:
         blank_by_hand=lambda request_id: RefundByHandForm(request_id, formdata=None),
         group_form=GroupActionForm(formdata=None),
         group_questions=questions_for_session(registration.session_id) if registration.group_id else [],
+        group_money=group_money,
+        group_bank_order=group_orders.bank_order_of_group(registration.group_id) if registration.group_id else None,
         **page_forms,
     )
 
@@ -156,6 +163,15 @@ def empty_transfer_form(money: RegistrationMoney) -> TransferForm:
     """The transfer form as staff first see it: the amount due and today, which is most transfers."""
     due = money.state.amount_due
     return TransferForm(formdata=None, amount=plain_amount(due) if due else "", received_on=roster.local_today())
+
+
+def empty_group_transfer_form(group_money: group_orders.GroupMoney | None) -> GroupTransferForm | None:
+    """The group's transfer form as staff first see it: what the group still owes, and today."""
+    if group_money is None:
+        return None
+    due = group_money.outstanding
+    return GroupTransferForm(formdata=None, amount=plain_amount(due) if due else "",
+                             received_on=roster.local_today())
 
 
 # --- actions on a registration --------------------------------------------------------------
