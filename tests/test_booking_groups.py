@@ -205,6 +205,9 @@ def test_a_session_that_reviews_applications_takes_no_groups(app):
     ([AttendeeInput("王", "13800138001"), AttendeeInput("李堃", "13800138002")], "0.name"),
     ([AttendeeInput("王喆\x00", "13800138001"), AttendeeInput("李堃", "13800138002")], "0.name"),
     ([AttendeeInput("王喆", "13800138001"), AttendeeInput("李堃", "13800138002", "not-an-email")], "1.email"),
+    # A manager typing her own address for everyone: one address per account, refused by field.
+    ([AttendeeInput("王喆", "13800138001", "hr@example.com"), AttendeeInput("李堃", "13800138002", "HR@example.com ")],
+     "1.email"),
 ])
 def test_attendees_typed_wrong_are_refused_field_by_field(app, attendees, field):
     session_id = new_session(app, capacity=5)
@@ -340,6 +343,16 @@ def test_a_replacement_who_is_already_registered_is_refused(app):
         groups.replace_attendee(booked[0][0], db.session.get(User, booker_id), AttendeeInput("李堃", "13800138002"))
 
     assert "0.phone" in refused.value.errors
+
+
+def test_a_registration_outside_any_group_has_nobody_to_replace(app):
+    session_id = new_session(app, capacity=5)
+    own = booking_one(app, make_students(app, 1)[0], session_id)
+    staff_id = make_students(app, 1, first_number=90)[0]
+
+    with pytest.raises(RegistrationNotFound), app.test_request_context():
+        groups.replace_attendee(own, db.session.get(User, staff_id), AttendeeInput("欧阳娜娜", "13800138009"),
+                                by_staff=True)
 
 
 def test_the_booker_cancels_one_attendee_and_the_seat_goes_down_the_queue(app):

@@ -11,10 +11,15 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from flask import g
+from flask import flash, g
 from werkzeug.datastructures import MultiDict
 
+from app.accounts.models import User
+from app.booking import groups
+from app.booking.errors import InvalidAttendees
 from app.booking.groups import AttendeeInput
+from app.booking.models import Registration
+from app.common.errors import DomainError
 from app.common.forms import AppForm
 from app.common.validators import normalise_newlines, unstorable_text_reason
 from app.questions.forms import answers_from_form
@@ -100,3 +105,19 @@ def show_errors(blocks: list[AttendeeBlock], errors: dict[str, str]) -> None:
             block.answer_errors[int(question) if question.isdigit() else question] = message
         else:
             block.errors[name] = message
+
+
+def replace_from_form(registration_id: int, actor: User, block: AttendeeBlock, by_staff: bool = False
+                      ) -> Registration | None:
+    """换人 as sent by a page (the booker's group page, staff's registration page): the registration
+    with its new person, or None, the refusal shown on `block`'s fields or flashed."""
+    if refuse_unstorable([block]):
+        return None
+    try:
+        return groups.replace_attendee(registration_id, actor, block.as_input(), by_staff=by_staff)
+    except InvalidAttendees as error:
+        show_errors([block], error.errors)
+        flash(str(error.message), "error")
+    except DomainError as error:
+        flash(str(error.message), "error")
+    return None

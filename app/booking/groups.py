@@ -154,6 +154,7 @@ def check_attendees(session_id: int, attendees: Sequence[AttendeeInput]) -> list
     errors: dict[str, str] = {}
     checked: list[Attendee] = []
     first_with_phone: dict[str, int] = {}
+    first_with_email: dict[str, int] = {}
     for index, given in enumerate(attendees):
         name = normalise_name(given.name)
         if not NAME_LENGTH[0] <= len(name) <= NAME_LENGTH[1]:
@@ -169,6 +170,12 @@ def check_attendees(session_id: int, attendees: Sequence[AttendeeInput]) -> list
         else:
             first_with_phone[phone] = index
         email = _email(given.email, index, errors)
+        if email and email in first_with_email and f"{index}.email" not in errors:
+            # One address per account: a manager typing their own for everyone is refused here, by field.
+            errors[f"{index}.email"] = _("与第 %(n)s 位参会人的邮箱相同：每位参会人的邮箱须不同，没有可留空",
+                                         n=first_with_email[email] + 1)
+        elif email:
+            first_with_email.setdefault(email, index)
         try:
             answers = check_answers(asked, given.answers or {})
         except InvalidAnswers as refused:
@@ -318,7 +325,7 @@ def replace_attendee(registration_id: int, actor: User, replacement: AttendeeInp
     ticket no longer opens the door. Audited; the new attendee gets their email, the old one is told."""
     now = now or utcnow()
     registration = db.session.get(Registration, registration_id)
-    if registration is None or (not by_staff and not registration.is_booked_by(actor)):
+    if registration is None or registration.group_id is None or (not by_staff and not registration.is_booked_by(actor)):
         raise RegistrationNotFound()
     attendee = check_attendees(registration.session_id, [replacement])[0]
     hashes = {} if accounts.find_by_login(attendee.phone) else {
@@ -334,7 +341,7 @@ def _replace(registration_id: int, actor: User, attendee: Attendee, by_staff: bo
     db.session.refresh(registration)  # read again under the lock
     if registration.session_id != camp.id:
         raise RegistrationChanged()
-    if registration.group_id is None or not registration.is_active:
+    if not registration.is_active:
         raise AlreadyCancelled()
     if not by_staff and not camp.can_student_cancel(now):
         raise ReplacementClosed()

@@ -18,6 +18,7 @@ from app.booking.group_forms import (
     attendee_from_form,
     blocks_from_form,
     refuse_unstorable,
+    replace_from_form,
     show_errors,
 )
 from app.booking.models import GroupBooking, RegistrationStatus, waitlist_place_label
@@ -294,17 +295,10 @@ def replace_attendee(registration_id: int):
     if group is None:
         abort(404)  # not an attendee of a group this person booked
     block = attendee_from_form(request.form, f"r{registration_id}-")
-    if not refuse_unstorable([block]):
-        former = registration.name_for_booker
-        try:
-            replaced = groups.replace_attendee(registration_id, current_user, block.as_input())
-        except InvalidAttendees as error:
-            show_errors([block], error.errors)
-            flash(str(error.message), "error")
-        except DomainError as error:
-            flash(str(error.message), "error")
-        else:
-            flash(_("已换人：%(old)s → %(new)s。新的电子票已生成，原来的票码已失效",
-                    old=former, new=replaced.name_for_booker), "success")
-            return redirect(url_for("booking.group_detail", group_id=group.id, _anchor=f"r{registration_id}"))
-    return _render_group(group, block, registration_id)
+    former = registration.name_for_booker
+    replaced = replace_from_form(registration_id, current_user, block)
+    if replaced is None:
+        return _render_group(group, block, registration_id)
+    flash(_("已换人：%(old)s → %(new)s。新的电子票已生成，原来的票码已失效",
+            old=former, new=replaced.name_for_booker), "success")
+    return redirect(url_for("booking.group_detail", group_id=group.id, _anchor=f"r{registration_id}"))

@@ -10,10 +10,8 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from app.accounts.permissions import staff_required
-from app.booking import groups
 from app.booking import service as booking
-from app.booking.errors import InvalidAttendees
-from app.booking.group_forms import GroupActionForm, attendee_from_form, refuse_unstorable, show_errors
+from app.booking.group_forms import GroupActionForm, attendee_from_form, replace_from_form
 from app.booking.models import Registration, RegistrationStatus, waitlist_place_label
 from app.booking.tickets import format_ticket_code
 from app.common.errors import DomainError
@@ -237,20 +235,13 @@ def replace_attendee(registration_id: int):
     """换人 for a group's attendee (团体报名): staff may at any time."""
     registration = queries.registration_or_404(registration_id)
     block = attendee_from_form(request.form, f"r{registration.id}-")
-    if not refuse_unstorable([block]):
-        former = registration.user.display_name
-        try:
-            replaced = groups.replace_attendee(registration.id, current_user, block.as_input(), by_staff=True)
-        except InvalidAttendees as error:
-            show_errors([block], error.errors)
-            flash(str(error.message), "error")
-        except DomainError as error:
-            flash(str(error.message), "error")
-        else:
-            flash(_("已换人：%(old)s → %(new)s。新的电子票已生成，原来的票码已失效",
-                    old=former, new=replaced.user.display_name), "success")
-            return _back_to(registration)
-    return render_registration(queries.registration_or_404(registration.id), replacing=block)
+    former = registration.user.display_name
+    replaced = replace_from_form(registration.id, current_user, block, by_staff=True)
+    if replaced is None:
+        return render_registration(queries.registration_or_404(registration.id), replacing=block)
+    flash(_("已换人：%(old)s → %(new)s。新的电子票已生成，原来的票码已失效",
+            old=former, new=replaced.user.display_name), "success")
+    return _back_to(registration)
 
 
 # --- actions on a session -------------------------------------------------------------------
