@@ -150,3 +150,38 @@ def test_a_nested_sqlite_write_in_the_same_thread_fails_at_once_instead_of_waiti
     outer.rollback()
     inner.take_write_turn()  # free again once the outer transaction has ended
     inner.rollback()
+
+
+def test_a_sqlite_writer_checkpoints_the_wal_after_giving_its_turn_back(tmp_path, monkeypatch):
+    """The WAL is copied back into the database file every CHECKPOINT_EVERY write transactions, by
+    the writer that committed, once the next writer may go: no writer waits for a checkpoint."""
+    import fcntl
+
+    monkeypatch.setattr(QueuedWriterConnection, "CHECKPOINT_EVERY", 3)
+    path = str(tmp_path / "turns.db")
+    writer = _connect(path)
+    writer.execute("PRAGMA journal_mode = WAL")
+    writer.execute("CREATE TABLE t (x TEXT)")
+    turn_free_at_checkpoint: list[bool] = []
+
+    def traced(statement: str) -> None:
+        if "wal_checkpoint" in statement:
+            with open(path + "-writers", "ab") as queue:  # another writer asking for the turn
+                try:
+                    fcntl.flock(queue.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    fcntl.flock(queue.fileno(), fcntl.LOCK_UN)
+                    turn_free_at_checkpoint.append(True)
+                except BlockingIOError:
+                    turn_free_at_checkpoint.append(False)
+
+    writer.set_trace_callback(traced)
+    for value in range(7):
+        writer.take_write_turn()
+        writer.execute("BEGIN IMMEDIATE")
+        writer.execute("INSERT INTO t VALUES (?)", ("䶮" * 2000,))
+        writer.commit()
+
+    assert turn_free_at_checkpoint == [True, True]  # after the 3rd and the 6th
+    # Nothing is left in the WAL but the 7th transaction's pages: SQLite's own checkpoint is off.
+    busy, wal_frames, copied = writer.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+    assert busy == 0 and 0 < wal_frames == copied < 10

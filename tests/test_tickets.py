@@ -219,3 +219,17 @@ def test_the_confirmation_email_carries_the_door_qr_code_as_an_image(app, studen
     buffer = io.BytesIO()
     segno.make_qr(link_of(app, code), error="m").save(buffer, kind="png", scale=8, border=4)
     assert png == buffer.getvalue()
+
+
+def test_ticket_codes_use_only_unmistakable_letters_and_every_one_anywhere():
+    """12 characters without 0/O/1/I/L, read aloud or typed from a screenshot; each position draws
+    from the whole alphabet (a code that left letters out would be easier to guess)."""
+    from app.booking.tickets import ALPHABET, LENGTH, new_ticket_code
+
+    codes = [new_ticket_code() for _ in range(3000)]
+
+    assert all(len(code) == LENGTH and set(code) <= set(ALPHABET) for code in codes)
+    assert not set("0O1IL") & set(ALPHABET)
+    assert len(set(codes)) == len(codes)
+    for position in (0, LENGTH // 2, LENGTH - 1):
+        assert {code[position] for code in codes} == set(ALPHABET)

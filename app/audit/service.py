@@ -51,9 +51,3 @@ def record(action: AuditAction, actor: User | None, *, registration_id: int | No
                 session_id=session_id, account_id=account_id, article_id=article_id, before=before, after=after,
                 note=note)
     db.session.execute(_insert_sql(), row)  # flushes the ORM's pending changes first (the rows it names)
-
-
-def insert_entry(row: dict) -> None:
-    """Insert an entry() of plain values in the caller's transaction, on its connection: for a
-    statement-level writer (the SQLite booking) with no ORM changes pending."""
-    db.session.connection().execute(_insert_sql(), row)

@@ -34,7 +34,7 @@ from sqlalchemy.orm.attributes import instance_dict, set_committed_value
 from app.accounts import service as accounts
 from app.accounts.models import User
 from app.audit.actions import AuditAction
-from app.audit.service import entry, insert_entry, record
+from app.audit.service import entry, record
 from app.booking import statements
 from app.booking.emails import (
     OFFERED_BY_EXPIRY,
@@ -44,6 +44,7 @@ from app.booking.emails import (
     PROMOTED_BY_STAFF,
     booking_email_template,
     queue_registration_email,
+    registration_email,
 )
 from app.booking.errors import (
     AlreadyCancelled,
@@ -499,7 +500,7 @@ def _booking_statements(values: dict, unanswered: bool) -> statements.Booked | N
 
 def _write_booking_postgresql(values: dict) -> statements.Booked | None:
     """One statement, whose row has the registration's columns, the session's and the course's."""
-    row = db.session.connection().execute(statements.postgresql_booking(), values).first()
+    row = statements.postgresql_booking.execute(db.session.connection(), values)
     if row is None:
         return None
     registration_columns = len(statements.REGISTRATION_COLUMNS)
@@ -508,24 +509,36 @@ def _write_booking_postgresql(values: dict) -> statements.Booked | None:
 
 def _write_booking_sqlite(values: dict) -> statements.Booked | None:
     """Four statements: the registration, the counters (with the course's columns), the email, the
-    audit entry; the last two from the builders PostgreSQL's statement uses, with values."""
+    audit entry; the last two rows from the builders PostgreSQL's statement uses, with values."""
     connection = db.session.connection()
-    inserted = connection.execute(statements.sqlite_insert_registration(), values).first()
+    inserted = statements.sqlite_insert_registration.execute(connection, values)
     if inserted is None:
         return None
-    counted = connection.execute(
-        statements.sqlite_count_registration(inserted.hold_expires_at is not None),
-        {"session_id": inserted.session_id, "status": inserted.status, "hold_expires_at": inserted.hold_expires_at},
-    ).one()
+    registration = dict(zip(statements.REGISTRATION_COLUMNS, inserted, strict=True))
+    registration_id, session_id, created_at = registration["id"], registration["session_id"], registration["created_at"]
+    hold_expires_at = registration["hold_expires_at"]
+    counted = statements.sqlite_count_registration[hold_expires_at is not None].execute(
+        connection, {"session_id": session_id, "status": registration["status"], "hold_expires_at": hold_expires_at})
     booked = statements.Booked.of(inserted, counted)
-    status = RegistrationStatus(inserted.status)
+    status = RegistrationStatus(registration["status"])
     position = booked.session["waitlisted_count"] if status is RegistrationStatus.WAITLISTED else None
-    queue_registration_email(booking_email_template(status), inserted.id, values["to_address"], position,
-                             queued_at=inserted.created_at)
-    insert_entry(entry(values["action"], values["actor_id"], inserted.created_at, registration_id=inserted.id,
-                       session_id=inserted.session_id, account_id=values["user_id"],
-                       after=registration_state(status.value, inserted.session_id, position)))
+    if values["to_address"]:  # a walk-in staff added without an email address gets no message
+        email = registration_email(booking_email_template(status), registration_id, values["to_address"], created_at,
+                                   position)
+        statements.sqlite_email_insert.execute(connection, _row_of(email, statements.EMAIL_COLUMNS))
+    audit_entry = entry(values["action"], values["actor_id"], created_at, registration_id=registration_id,
+                        session_id=session_id, account_id=values["user_id"],
+                        after=registration_state(status.value, session_id, position))
+    statements.sqlite_audit_insert.execute(connection, _row_of(audit_entry, statements.AUDIT_COLUMNS))
     return booked
+
+
+def _row_of(row: dict, columns: tuple[str, ...]) -> dict:
+    """A builder's row for a statement of these columns, which must be exactly its columns (a
+    builder that gained one would otherwise lose it without a word)."""
+    if set(row) != set(columns):
+        raise ValueError(f"row of {sorted(row)} for a statement of {sorted(columns)}")
+    return row
 
 
 def _outcome(booked: statements.Booked) -> BookingOutcome:

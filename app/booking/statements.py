@@ -28,7 +28,6 @@ then: service.py).
 """
 from __future__ import annotations
 
-import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -55,6 +54,7 @@ from app.booking.emails import booking_email_template, registration_email
 from app.booking.models import Registration, RegistrationStatus, registration_state
 from app.catalog.availability import bookable_clause
 from app.catalog.models import CampSession, Course
+from app.common.driver_statements import DriverStatement, insert_columns
 from app.common.sql import constant, earliest, plus_seconds, sql_value
 from app.common.time import UtcDateTime
 from app.mail.models import OutboxMessage
@@ -188,8 +188,7 @@ def _counted(status, hold_expires_at=None, sessions=sessions) -> dict:
     return counted
 
 
-@functools.cache
-def postgresql_booking():
+def _postgresql_booking():
     """One statement: lock and decide (target), insert the registration (reg), queue its email
     (template by status, composed when sent, with the place in the queue), write its audit entry
     (:action by :actor_id), and, as the statement itself, move the session's counters, returning
@@ -228,8 +227,7 @@ def _row_select(table, row: dict):
     return _short_labels(select(*(sql_value(value, table.c[column].type) for column, value in row.items())))
 
 
-@functools.cache
-def sqlite_insert_registration():
+def _sqlite_insert_registration():
     """The registration, a seat or the next waitlist number decided from the session's row; no row
     when the session cannot be booked now or does not exist."""
     target = _session_to_book().subquery("target")
@@ -237,8 +235,7 @@ def sqlite_insert_registration():
             .returning(*(registrations.c[name] for name in REGISTRATION_COLUMNS)))
 
 
-@functools.cache
-def sqlite_count_registration(hold: bool):
+def _sqlite_count_registration(hold: bool):
     """The session's counters moved for the registration just inserted (parameter :status; for a
     hold, `hold`, :hold_expires_at too: the statement of the other bookings does not write
     holds_lapse_at, less work while the database is locked); the session's row as it is then, and
@@ -256,3 +253,17 @@ def sqlite_count_registration(hold: bool):
             .values(**_counted(bindparam("status"), hold_expires_at))
             .returning(*(sessions.c[name] for name in SESSION_COLUMNS), *(course[name] for name in COURSE_COLUMNS),
                        _may_ask_questions(bindparam("session_id"), course_id)))
+
+
+# Each built once and run straight on the driver (app/common/driver_statements.py): in a rush the
+# booking's statements run while every other booking of the session waits.
+postgresql_booking = DriverStatement(_postgresql_booking)
+sqlite_insert_registration = DriverStatement(_sqlite_insert_registration)
+sqlite_count_registration = {hold: DriverStatement(lambda hold=hold: _sqlite_count_registration(hold))
+                             for hold in (False, True)}
+# The SQLite booking's email and audit entry: rows from the builders the rest of the app uses
+# (emails.registration_email, audit.service.entry), of these columns.
+EMAIL_COLUMNS = ("to_address", "template", "context", "attachments", "created_at")
+AUDIT_COLUMNS = ("action", "actor_id", "created_at", "registration_id", "session_id", "account_id", "after")
+sqlite_email_insert = DriverStatement(lambda: insert_columns(outbox, EMAIL_COLUMNS))
+sqlite_audit_insert = DriverStatement(lambda: insert_columns(audit, AUDIT_COLUMNS))

@@ -20,7 +20,14 @@ _ANY_LINK = re.compile(r"^[a-z][a-z0-9+.-]*://", re.IGNORECASE)
 
 
 def new_ticket_code() -> str:
-    return "".join(secrets.choice(ALPHABET) for _ in range(LENGTH))
+    """LENGTH letters of ALPHABET, each uniform and independent: the digits of one uniform number
+    below 31^12 (one draw from the system's random source, where a letter each made twelve)."""
+    number = secrets.randbelow(len(ALPHABET) ** LENGTH)
+    letters = []
+    for _ in range(LENGTH):
+        number, digit = divmod(number, len(ALPHABET))
+        letters.append(ALPHABET[digit])
+    return "".join(letters)
 
 
 def normalise_ticket_code(typed: str) -> str:
