@@ -123,6 +123,10 @@ class Registration(db.Model):
             "(status = 'waitlisted') = (waitlist_number IS NOT NULL)", name="waitlist_number_iff_waitlisted"
         ),
         Index("ix_registrations_session_status", "session_id", "status"),
+        # Partial: only a group's attendees have a group, and a booking of one's own (every booking
+        # of a rush) should not write an index it never appears in. `group_id = ?` uses it.
+        Index("ix_registrations_group_id", "group_id", postgresql_where=text("group_id IS NOT NULL"),
+              sqlite_where=text("group_id IS NOT NULL")),
         # A hold always has its end; an ended one keeps it (when it ran out).
         CheckConstraint(f"NOT ({_HOLD_SQL}) OR hold_expires_at IS NOT NULL", name="hold_has_end"),
         # Money the database guards: never negative, never more refunded than paid.
@@ -170,7 +174,7 @@ class Registration(db.Model):
     reviewed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     review_message: Mapped[str | None] = mapped_column(Text)
     # 团体报名: the group this attendee was booked in (by its booker), None for a booking of one's own.
-    group_id: Mapped[int | None] = mapped_column(ForeignKey("group_bookings.id", ondelete="SET NULL"), index=True)
+    group_id: Mapped[int | None] = mapped_column(ForeignKey("group_bookings.id", ondelete="SET NULL"))
     # The name the group's booker typed for this attendee: what the booker is shown (the account a
     # phone number found may have another name, and a booker must not learn it by typing a number).
     attendee_name: Mapped[str | None] = mapped_column(String(60))
