@@ -37,6 +37,7 @@ class _Compiled:
     sql: str
     positional: bool
     names: Sequence[str]  # parameter names in the order the SQL takes them (positional) or as keys
+    distinct_names: Sequence[str]
     fixed: dict[str, Any]  # values the statement carries itself (bound literals)
     bind_processors: dict[str, Any]
     result_types: list  # each returned column's type for this dialect
@@ -74,6 +75,7 @@ class DriverStatement:
             sql=compiled.string,
             positional=compiled.positional,
             names=names,
+            distinct_names=list(dict.fromkeys(names)),
             fixed={name: bind.effective_value for name, bind in binds.items() if not bind.required},
             bind_processors={name: processor for name in set(names)
                              if (processor := binds[name].type.dialect_impl(dialect).bind_processor(dialect))},
@@ -83,15 +85,14 @@ class DriverStatement:
     def parameters(self, compiled: _Compiled, values: Mapping[str, Any]):
         """The driver's parameters: each value converted by its type's bind processor (None stays None)."""
         fixed, processors = compiled.fixed, compiled.bind_processors
-
-        def one(name: str):
+        converted = {}
+        for name in compiled.distinct_names:  # once each: a positional statement may take one several times
             value = values[name] if name in values else fixed[name]
             processor = processors.get(name)
-            return value if processor is None or value is None else processor(value)
-
+            converted[name] = value if processor is None or value is None else processor(value)
         if compiled.positional:
-            return [one(name) for name in compiled.names]
-        return {name: one(name) for name in compiled.names}
+            return [converted[name] for name in compiled.names]
+        return converted
 
     def execute(self, connection: Connection, values: Mapping[str, Any]) -> tuple | None:
         """Run the statement with these parameter values in the connection's transaction; the first
