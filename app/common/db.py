@@ -13,9 +13,6 @@ This is SQLAlchemy's documented pysqlite recipe.
   handler polls with growing sleeps (1, 2, 5, 10 ... ms), so in a booking rush the write lock sat
   free while waiting writers slept; the kernel wakes a process waiting on flock as soon as it is
   released.
-- Those connections checkpoint the WAL (copy it back into the database file, with an fsync) after
-  they gave back their turn, not inside COMMIT as SQLite's automatic checkpoint does, where every
-  writer queued behind the committing one waited for it.
 """
 from __future__ import annotations
 
@@ -55,10 +52,6 @@ class QueuedWriterConnection(sqlite3.Connection):
     # The queues whose turn each thread holds: a second connection of the same thread asking for
     # the same turn would wait for itself for ever (SQLite's busy timeout used to end that wait).
     _held_by_thread = threading.local()
-    # A passive checkpoint after this many of the connection's write transactions (SQLite's own
-    # default is one per 1,000 pages of WAL, about 60 bookings: a booking writes some 16 pages).
-    # It waits for nobody and nobody waits for it: writers go on appending to the WAL meanwhile.
-    CHECKPOINT_EVERY = 64
 
     def __init__(self, database, *args, **kwargs) -> None:
         super().__init__(database, *args, **kwargs)
@@ -67,9 +60,6 @@ class QueuedWriterConnection(sqlite3.Connection):
         self._queue_path = os.path.realpath(path + "-writers")
         self._queue = open(self._queue_path, "ab") if queued else None  # noqa: SIM115 (lives with the connection)
         self._has_turn = False
-        self._writes_since_checkpoint = 0
-        if queued:  # this connection checkpoints itself, outside its turn (commit)
-            self.execute("PRAGMA wal_autocheckpoint = 0")
 
     def take_write_turn(self) -> None:
         if self._queue is None or self._has_turn:
@@ -89,16 +79,10 @@ class QueuedWriterConnection(sqlite3.Connection):
             self._held_by_thread.__dict__.setdefault("paths", set()).discard(self._queue_path)
 
     def commit(self) -> None:
-        wrote = self._has_turn
         try:
             super().commit()
         finally:
             self.give_back_turn()
-        if wrote:
-            self._writes_since_checkpoint += 1
-            if self._writes_since_checkpoint >= self.CHECKPOINT_EVERY:
-                self._writes_since_checkpoint = 0
-                self.execute("PRAGMA wal_checkpoint(PASSIVE)")
 
     def rollback(self) -> None:
         try:
