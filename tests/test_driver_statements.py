@@ -119,3 +119,24 @@ def test_an_insert_of_some_columns_leaves_the_rest_to_the_servers_defaults(app):
         due = select(OutboxMessage.id).where(OutboxMessage.status == OutboxStatus.PENDING,
                                              OutboxMessage.next_attempt_at <= utcnow() + timedelta(seconds=1))
         assert db.session.scalars(due).all() == [message.id]
+
+
+def test_a_lost_connection_is_invalidated_and_the_next_request_gets_a_new_one(app):
+    """PostgreSQL restarted or the connection cut mid-rush: the booking fails as SQLAlchemy's
+    error, and the pool never hands that connection out again."""
+    with app.app_context():
+        if db.engine.dialect.name != "postgresql":
+            pytest.skip("SQLite has no server connection to lose")
+        session_id = make_session()
+        connection = db.session.connection()
+        backend = connection.exec_driver_sql("SELECT pg_backend_pid()").scalar()
+        with db.engine.connect() as other:
+            other.exec_driver_sql(f"SELECT pg_terminate_backend({int(backend)})")
+
+        with pytest.raises(exc.DBAPIError) as raised:
+            DriverStatement(_session_row).execute(connection, {"session_id": session_id})
+        assert raised.value.connection_invalidated
+        db.session.rollback()
+
+        again = DriverStatement(_session_row).execute(db.session.connection(), {"session_id": session_id})
+        assert again[0] == session_id
