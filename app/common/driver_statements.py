@@ -102,7 +102,10 @@ class DriverStatement:
         compiled = self.compiled(dialect)
         parameters = self.parameters(compiled, values)
         dispatch = connection.dispatch
-        cursor = connection.connection.dbapi_connection.cursor()
+        try:
+            cursor = connection.connection.dbapi_connection.cursor()
+        except dialect.loaded_dbapi.Error as error:  # a connection closed under us (SQLite)
+            raise _sqlalchemy_error(connection, None, compiled.sql, parameters, error) from error
         try:
             if dispatch.before_cursor_execute:
                 dispatch.before_cursor_execute(connection, cursor, compiled.sql, parameters, None, False)
