@@ -15,6 +15,7 @@ from app.common.driver_statements import DriverStatement, insert_columns
 from app.common.time import UtcDateTime, utcnow
 from app.extensions import db
 from app.mail.models import OutboxMessage, OutboxStatus
+from app.mail.service import queue_templated
 from tests.factories import make_session, make_user
 
 sessions = CampSession.__table__
@@ -100,21 +101,18 @@ def test_a_driver_error_is_sqlalchemys_and_the_transaction_rolls_back(app):
         assert db.session.scalar(select(Registration.id)) is None
 
 
-def test_an_insert_of_some_columns_leaves_the_rest_to_the_servers_defaults(app):
-    """The booking's email on SQLite: due at once, so the sender finds it."""
+def test_a_templated_email_takes_the_servers_defaults_and_is_due_at_once(app):
+    """mail.service.queue_message (every booking email) inserts the builder's columns on the driver
+    and leaves status, attempts and when it is due to the database: the sender must find it."""
     with app.app_context():
-        queued_at = utcnow()
-        statement = DriverStatement(lambda: insert_columns(
-            OutboxMessage.__table__, ("to_address", "template", "context", "attachments", "created_at")))
-        statement.execute(db.session.connection(), {
-            "to_address": "xue@example.com", "template": "booking_confirmed",
-            "context": {"registration_id": 1, "waitlist_position": None}, "attachments": [], "created_at": queued_at})
+        queue_templated("xue@example.com", "booking_confirmed", registration_id=1, waitlist_position=None)
+        queue_templated(None, "booking_confirmed", registration_id=2, waitlist_position=None)  # no address: none
         db.session.commit()
 
         message = db.session.scalars(select(OutboxMessage)).one()
-        assert (message.status, message.attempts) == (OutboxStatus.PENDING, 0)
-        assert message.context == {"registration_id": 1, "waitlist_position": None}
-        assert message.created_at == queued_at and message.next_attempt_at is not None
+        assert (message.status, message.attempts, message.to_address) == (OutboxStatus.PENDING, 0, "xue@example.com")
+        assert message.context == {"registration_id": 1, "waitlist_position": None} and message.attachments == []
+        assert message.created_at.tzinfo is not None and message.next_attempt_at is not None
         # The sender's question (mail/sender.py): pending and next_attempt_at <= now.
         due = select(OutboxMessage.id).where(OutboxMessage.status == OutboxStatus.PENDING,
                                              OutboxMessage.next_attempt_at <= utcnow() + timedelta(seconds=1))

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 
 from flask import render_template
 from flask_babel import gettext as _
@@ -133,11 +134,11 @@ def registration_email(template, registration_id, to_address, queued_at, waitlis
 
 def queue_registration_email(template: str, registration_id: int, to_address: str | None,
                              waitlist_position: int | None = None, promotion_reason: str | None = None,
-                             addressee: str | None = None) -> None:
+                             queued_at: datetime | None = None, addressee: str | None = None) -> None:
     """Queue one of the emails above in the caller's transaction (none without an address).
-    `addressee`: the name the email greets when it is not to the registration's person (the
-    group's booker, a replaced attendee)."""
-    queue_message(registration_email(template, registration_id, to_address, utcnow(),
+    `queued_at`: the time of the change it tells of (default: now). `addressee`: the name the
+    email greets when it is not to the registration's person (the group's booker, a replaced attendee)."""
+    queue_message(registration_email(template, registration_id, to_address, queued_at or utcnow(),
                                      waitlist_position, promotion_reason, addressee))
 
 

@@ -44,7 +44,6 @@ from app.booking.emails import (
     PROMOTED_BY_STAFF,
     booking_email_template,
     queue_registration_email,
-    registration_email,
 )
 from app.booking.errors import (
     AlreadyCancelled,
@@ -508,8 +507,9 @@ def _write_booking_postgresql(values: dict) -> statements.Booked | None:
 
 
 def _write_booking_sqlite(values: dict) -> statements.Booked | None:
-    """Four statements: the registration, the counters (with the course's columns), the email, the
-    audit entry; the last two rows from the builders PostgreSQL's statement uses, with values."""
+    """Four statements: the registration, the counters (with the course's columns), the email (the
+    mail service's own insert) and the audit entry; the last two rows from the builders
+    PostgreSQL's statement uses, with values."""
     connection = db.session.connection()
     inserted = statements.sqlite_insert_registration.execute(connection, values)
     if inserted is None:
@@ -522,10 +522,8 @@ def _write_booking_sqlite(values: dict) -> statements.Booked | None:
     booked = statements.Booked.of(inserted, counted)
     status = RegistrationStatus(registration["status"])
     position = booked.session["waitlisted_count"] if status is RegistrationStatus.WAITLISTED else None
-    if values["to_address"]:  # a walk-in staff added without an email address gets no message
-        email = registration_email(booking_email_template(status), registration_id, values["to_address"], created_at,
-                                   position)
-        statements.sqlite_email_insert.execute(connection, _row_of(email, statements.EMAIL_COLUMNS))
+    queue_registration_email(booking_email_template(status), registration_id, values["to_address"], position,
+                             queued_at=created_at)
     audit_entry = entry(values["action"], values["actor_id"], created_at, registration_id=registration_id,
                         session_id=session_id, account_id=values["user_id"],
                         after=registration_state(status.value, session_id, position))
@@ -535,7 +533,7 @@ def _write_booking_sqlite(values: dict) -> statements.Booked | None:
 
 def _row_of(row: dict, columns: tuple[str, ...]) -> dict:
     """A builder's row for a statement of these columns, which must be exactly its columns (a
-    builder that gained one would otherwise lose it without a word)."""
+    builder that gained one, or an entry with another subject, would otherwise lose it without a word)."""
     if set(row) != set(columns):
         raise ValueError(f"row of {sorted(row)} for a statement of {sorted(columns)}")
     return row

@@ -261,9 +261,7 @@ postgresql_booking = DriverStatement(_postgresql_booking)
 sqlite_insert_registration = DriverStatement(_sqlite_insert_registration)
 sqlite_count_registration = {hold: DriverStatement(lambda hold=hold: _sqlite_count_registration(hold))
                              for hold in (False, True)}
-# The SQLite booking's email and audit entry: rows from the builders the rest of the app uses
-# (emails.registration_email, audit.service.entry), of these columns.
-EMAIL_COLUMNS = ("to_address", "template", "context", "attachments", "created_at")
+# The SQLite booking's audit entry (its email goes through mail.service.queue_message): the row of
+# audit.service.entry for a booking, of these columns.
 AUDIT_COLUMNS = ("action", "actor_id", "created_at", "registration_id", "session_id", "account_id", "after")
-sqlite_email_insert = DriverStatement(lambda: insert_columns(outbox, EMAIL_COLUMNS))
 sqlite_audit_insert = DriverStatement(lambda: insert_columns(audit, AUDIT_COLUMNS))

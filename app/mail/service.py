@@ -16,8 +16,8 @@ from dataclasses import dataclass
 
 from flask import current_app, render_template
 from jinja2 import TemplateNotFound
-from sqlalchemy import insert
 
+from app.common.driver_statements import DriverStatement, insert_columns
 from app.common.sql import json_value
 from app.common.time import utcnow
 from app.extensions import db
@@ -136,9 +136,10 @@ def templated_message(to_address, template, context: dict, queued_at) -> dict:
             "created_at": queued_at}
 
 
-@functools.cache
-def _insert_sql():
-    return insert(OutboxMessage.__table__)
+TEMPLATED_COLUMNS = ("to_address", "template", "context", "attachments", "created_at")  # templated_message's
+# Run straight on the driver (app/common/driver_statements.py): a booking queues its email while every
+# other booking of the session waits.
+_insert_templated = DriverStatement(lambda: insert_columns(OutboxMessage.__table__, TEMPLATED_COLUMNS))
 
 
 def queue_templated(to: str | None, template: str, **context) -> None:
@@ -150,6 +151,7 @@ def queue_templated(to: str | None, template: str, **context) -> None:
 
 
 def queue_message(row: dict) -> None:
-    """Insert a templated_message() of plain values in the caller's transaction; none without an address."""
+    """Insert a templated_message() of plain values in the caller's transaction, on its connection
+    (pending ORM changes are not flushed first); none without an address."""
     if row["to_address"]:
-        db.session.connection().execute(_insert_sql(), row)
+        _insert_templated.execute(db.session.connection(), row)
