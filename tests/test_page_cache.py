@@ -1,8 +1,9 @@
 """The pages anonymous readers share come from a cache (app/common/page_cache.py), and that cache
 never shows anyone what they should not see: an edited article is new at the next request, an
-unpublished or scheduled one is not there, a booking card's seats are the seats now. Each check is
-made in this app and in a second app on the same database with a cache of its own: another
-gunicorn worker, which hears of no change but must still be right."""
+unpublished or scheduled one is not there, a booking card's seats are at most LIVE_PARTS_SECONDS
+old and the booking page's are the seats now. Each check is made in this app and in a second app on
+the same database with a cache of its own: another gunicorn worker, which hears of no change but
+must still be right."""
 from __future__ import annotations
 
 import socket
@@ -19,11 +20,12 @@ from app.cms import service as cms
 from app.cms.count_buffer import buffers_of
 from app.cms.models import Article
 from app.cms.service import ArticleInput
+from app.common import page_cache
 from app.common.time import utcnow
 from app.extensions import cache, db
 from tests.conftest import free_port
 from tests.factories import book, editor, make_editor, make_person, new_session, write_article
-from tests.helpers import login, text_of
+from tests.helpers import login, recorded_statements, text_of
 
 
 @pytest.fixture
@@ -45,6 +47,18 @@ def article(app):
                                    body=f"小红书正在加速电商化。\n\n[[session:{session_id}]]\n\n玺承集团")
         db.session.remove()
     return "xiaohongshu", article_id, session_id
+
+
+@pytest.fixture
+def cards_clock(monkeypatch):
+    """The clock of the kept booking and session cards, moved on by hand: later(seconds)."""
+    now = [time.monotonic()]
+    monkeypatch.setattr(page_cache, "clock", lambda: now[0])
+
+    def later(seconds: float) -> None:
+        now[0] += seconds
+
+    return later
 
 
 def test_an_edited_article_is_new_at_the_next_request_in_every_process(app, client, other_worker, article):
@@ -94,7 +108,8 @@ def test_a_scheduled_article_is_not_served_before_its_time_then_is(app, client, 
         assert "定时发布的文章" in text_of(reader.get("/articles/later"))
 
 
-def test_the_booking_card_shows_the_seats_left_after_each_booking(app, client, other_worker, article):
+def test_the_booking_card_shows_the_seats_left_a_few_seconds_after_each_booking_and_the_booking_page_at_once(
+        app, client, other_worker, article, student, cards_clock):
     slug, _article_id, session_id = article
     for reader in (client, other_worker):
         assert "剩余 60 席" in text_of(reader.get(f"/articles/{slug}"))
@@ -102,13 +117,35 @@ def test_the_booking_card_shows_the_seats_left_after_each_booking(app, client, o
     book(app, make_person(app, "王𠮷", "13900000001"), session_id)
     book(app, make_person(app, "李䶮", "13900000002"), session_id)
 
+    # The reader taps 立即预约: the booking page reads the seats.
+    tapping = app.test_client()
+    login(tapping, "student@example.com", "secret-pass-1")
+    assert "剩余 58 席" in text_of(tapping.get(f"/sessions/{session_id}/book"))
+
+    cards_clock(app.config["LIVE_PARTS_SECONDS"])
     for reader in (client, other_worker):
         page = text_of(reader.get(f"/articles/{slug}"))
         assert "剩余 58 席" in page and "剩余 60 席" not in page
         assert "剩余 58 席" in text_of(reader.get("/"))  # the home page's session card too
 
 
-def test_a_phone_that_has_the_page_gets_a_304_until_the_seats_change(app, client, article):
+def test_readers_during_a_rush_read_the_seats_once_an_interval_not_once_a_booking(app, client, article, cards_clock):
+    slug, _article_id, session_id = article
+    client.get(f"/articles/{slug}")  # the reader cookie
+    assert "剩余 60 席" in text_of(client.get(f"/articles/{slug}"))
+
+    with recorded_statements(app) as statements:
+        for n in range(3):  # bookings in this very process, each followed by a reader
+            book(app, make_person(app, "抢位学员", f"1390000000{n}"), session_id)
+            statements.clear()
+            assert client.get(f"/articles/{slug}").status_code == 200
+            assert statements == []  # the kept page, the kept card: no query
+
+    cards_clock(app.config["LIVE_PARTS_SECONDS"])
+    assert "剩余 57 席" in text_of(client.get(f"/articles/{slug}"))
+
+
+def test_a_phone_that_has_the_page_gets_a_304_until_the_seats_change(app, client, article, cards_clock):
     slug, _article_id, session_id = article
     first = client.get(f"/articles/{slug}")
     assert first.headers["ETag"].startswith('W/"')
@@ -121,6 +158,7 @@ def test_a_phone_that_has_the_page_gets_a_304_until_the_seats_change(app, client
     assert again.status_code == 304 and again.get_data() == b""
 
     book(app, make_person(app, "王𠮷", "13900000001"), session_id)
+    cards_clock(app.config["LIVE_PARTS_SECONDS"])  # the card shows it
     changed = client.get(f"/articles/{slug}", headers={"If-None-Match": second.headers["ETag"]})
     assert changed.status_code == 200 and "剩余 59 席" in text_of(changed)
 

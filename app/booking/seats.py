@@ -27,7 +27,6 @@ from app.booking.models import HOLD_STATUSES, Registration, RegistrationStatus, 
 from app.catalog.availability import BookingRefusal, booking_refusal
 from app.catalog.models import CampSession
 from app.common.errors import DomainError
-from app.common.page_cache import seats_changed
 from app.extensions import db
 
 # --- the queue ----------------------------------------------------------------------------------
@@ -81,7 +80,6 @@ def move_counts(camp: CampSession, *conditions, **changes) -> Row | None:
     """UPDATE the locked session's counters (`changes`: column=expression) where `conditions`
     hold; the new (seats_taken, capacity), or None if the conditions did not hold."""
     sessions = CampSession.__table__
-    seats_changed()
     counts = db.session.connection().execute(
         update(sessions).where(sessions.c.id == camp.id, *conditions).values(**changes)
         .returning(sessions.c.seats_taken, sessions.c.capacity)

@@ -85,7 +85,6 @@ from app.booking.tickets import new_ticket_code
 from app.catalog import service as catalog
 from app.catalog.models import CampSession, Course
 from app.common.db import begin_write, in_write_transaction, write_transaction
-from app.common.page_cache import seats_changed
 from app.common.time import utcnow
 from app.extensions import db
 from app.questions import service as questions
@@ -487,7 +486,6 @@ def _booking_statements(values: dict, unanswered: bool) -> statements.Booked | N
     """The booking's statements for this database: what they returned, or None (nothing booked).
     A booking with no answers (`unanswered`) of a session that may ask questions reads them now,
     before its transaction commits: InvalidAnswers if one it skipped is required."""
-    seats_changed()  # the pages' cards of this process are read again once it commits
     if db.session.get_bind().dialect.name == "postgresql":
         booked = _write_booking_postgresql(values)
     else:

@@ -11,8 +11,11 @@ kept: a scheduled article appears when its time comes.
 
 What changes with every booking is not in the kept page: seats are slots (an empty element with the
 session's id) filled on every request with the cards as they are (`live_parts`): each process keeps
-a card for LIVE_PARTS_SECONDS at most (a few seconds behind a booking made by another process) and
-reads it again as soon as a seat changes in this process. The booking page itself always reads.
+a card for LIVE_PARTS_SECONDS, so its seats are at most that many seconds behind any booking, and
+the booking page, where the reader taps, always reads them. A booking does not make a process read
+its cards again: in a rush that would be every reader's request, each a query and a rendering taken
+from the bookings' CPU (bench/pages.py, docs/performance.md); and it would refresh only the cards
+of the one process that took the booking.
 
 Redis down or hanging (each call gives up after REDIS_TIMEOUT_SECONDS): the pages are rendered on
 every request, nothing kept, and Redis is not asked again for REDIS_RETRY_SECONDS, so readers get
@@ -48,7 +51,6 @@ except ImportError:  # Windows: bumps are not serialised (one developer's machin
     fcntl = None
 
 _CHANGED = "app_content_changed"  # Session.info key: this transaction changed what pages show
-_SEATS_CHANGED = "app_seats_changed"  # ... and seats
 _GENERATION_KEY = "content-generation"
 REDIS_TIMEOUT_SECONDS = 0.5  # a reader never waits longer than this on a Redis that hangs
 REDIS_RETRY_SECONDS = 5  # after a failure, this process renders pages without asking Redis this long
@@ -101,7 +103,6 @@ def _move_generation_on(session: Session) -> None:
 def _forget_change(session: Session, previous_transaction) -> None:
     if not session.in_transaction():
         session.info.pop(_CHANGED, None)
-        session.info.pop(_SEATS_CHANGED, None)
 
 
 def current_generation() -> int | None:
@@ -200,12 +201,12 @@ def shared_page(key: str, render: Callable[[], Any]) -> tuple[str, Any]:
 
 def live_parts(kind: str, keys: Iterable[Hashable], render: Callable[[list], dict[Hashable, str]]) -> dict:
     """The parts of a page that show seats (booking cards, session cards), by key: kept in this
-    process for LIVE_PARTS_SECONDS at most, and only until a seat changes in this process; the
-    missing ones rendered together by `render(missing keys)` (one query for all of them). So a card
-    is at most that many seconds behind a booking made by another process, and never behind one
-    made by this one; and a burst of readers costs one query per process and interval."""
-    now = time.monotonic()
-    generation = (current_generation(), _seats_generation[0])
+    process for LIVE_PARTS_SECONDS at most, and only in the current content generation (an edit of
+    the session shows at once); the missing ones rendered together by `render(missing keys)` (one
+    query for all of them). So a card is at most that many seconds behind any booking, and a burst
+    of readers costs one query per process and interval, whatever the bookings meanwhile."""
+    now = clock()
+    generation = current_generation()
     found, missing = {}, []
     for key in keys:
         kept = _live.get((kind, key))
@@ -225,28 +226,15 @@ def live_parts(kind: str, keys: Iterable[Hashable], render: Callable[[list], dic
     return found
 
 
-def seats_changed() -> None:
-    """Call in a transaction that changes seats: once it commits, this process's cards are read again."""
-    db.session().info[_SEATS_CHANGED] = True
-
-
-@event.listens_for(Session, "after_commit")
-def _seats_moved(session: Session) -> None:
-    if session.info.pop(_SEATS_CHANGED, False):
-        with _seats_lock:
-            _seats_generation[0] += 1
-
-
 def forget_live_parts() -> None:
     """Drop this process's kept cards (the tests' clean slate: their ids are reused)."""
     _live.clear()
 
 
-# (kind, key) -> ((content generation, seats generation), monotonic expiry, html); this process's own.
-_live: dict[tuple, tuple[tuple[int, int], float, str]] = {}
+# (kind, key) -> (content generation, expiry on `clock`, html); this process's own.
+_live: dict[tuple, tuple[int | None, float, str]] = {}
 _LIVE_MAX = 5000
-_seats_generation = [0]
-_seats_lock = threading.Lock()
+clock = time.monotonic  # the kept cards' clock (the tests move it on)
 
 
 def shared_response(html: str, validators: Iterable[Any], *, private: bool = False) -> Response:
