@@ -111,7 +111,9 @@ class DriverStatement:
                 dispatch.before_cursor_execute(connection, cursor, compiled.sql, parameters, None, False)
             try:
                 cursor.execute(compiled.sql, parameters)
-                row = cursor.fetchone() if cursor.description is not None else None
+                # Whether it returns rows is known from the statement: psycopg builds a new
+                # description, an object per column, at every look.
+                row = cursor.fetchone() if compiled.result_types else None
             except dialect.loaded_dbapi.Error as error:
                 raise _sqlalchemy_error(connection, cursor, compiled.sql, parameters, error) from error
             if dispatch.after_cursor_execute:
