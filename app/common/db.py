@@ -8,7 +8,7 @@ SQLite is the embedded default, so it is tuned to behave under concurrent reques
   reads first and writes later can fail with "database is locked" without waiting, because
   SQLite cannot upgrade a stale read snapshot; taking the write lock up front avoids that.
 This is SQLAlchemy's documented pysqlite recipe.
-- the file is read through a memory map (mmap_size), so connections share the OS page cache;
+- no memory map of the file (mmap_size 0): see _configure_sqlite_connection;
 - Writers that would wait queue on a lock file first (`QueuedWriterConnection`): SQLite's busy
   handler polls with growing sleeps (1, 2, 5, 10 ... ms), so in a booking rush the write lock sat
   free while waiting writers slept; the kernel wakes a process waiting on flock as soon as it is
@@ -109,11 +109,12 @@ def _configure_sqlite_connection(dbapi_connection, connection_record) -> None:
     cursor.execute("PRAGMA journal_mode = WAL")
     cursor.execute("PRAGMA synchronous = NORMAL")  # safe with WAL, much faster commits
     cursor.execute("PRAGMA foreign_keys = ON")
-    # Pages read through a memory map of the file instead of copies in each connection's own
-    # cache, which every write by another connection (another gunicorn worker) empties: under a
-    # booking rush each request re-read its pages (about 10 % more bookings/s with the map,
-    # bench/booking_rush.py).
-    cursor.execute("PRAGMA mmap_size = 134217728")
+    # No memory map of the file, whatever the build's default: a transaction that finds another
+    # process's commit in the WAL (every booking in a rush, one gunicorn worker after another)
+    # unmaps the whole file, maps it again and faults in each page it touches; reading its few
+    # pages into its own cache costs less (a booking's CPU 1.93 against 2.26 ms with a 128 MiB
+    # map, docs/performance.md, session 12).
+    cursor.execute("PRAGMA mmap_size = 0")
     cursor.close()
 
 
