@@ -121,6 +121,8 @@ def _book_session(rng: random.Random, camp: dict, people: list[int], now: dateti
 def seed(database_url: str, registrations: int, students: int, session_count: int, articles: int) -> dict:
     subprocess.run([sys.executable, "-m", "flask", "--app", "wsgi", "db", "upgrade"], cwd=ROOT,
                    env=production_env(database_url), check=True, capture_output=True)
+    # The app first: its settings are read from the environment when the app package is first imported.
+    app = _app(database_url)
     from werkzeug.security import generate_password_hash
 
     from app.accounts.models import Role, User
@@ -133,7 +135,6 @@ def seed(database_url: str, registrations: int, students: int, session_count: in
     from app.extensions import db
     from app.roster.models import Attendance
 
-    app = _app(database_url)
     rng = random.Random(20261202)
     now = datetime.now(UTC)
     began = time.perf_counter()
